@@ -1,0 +1,3 @@
+module github.com/agentlens/agentlens
+
+go 1.27.0
