@@ -1,3 +1,14 @@
 module github.com/agentlens/agentlens
 
 go 1.27.0
+
+require (
+	github.com/ardanlabs/jinja v1.12.0 // indirect
+	github.com/dustin/go-humanize v1.0.1 // indirect
+	github.com/go-logr/logr v1.4.3 // indirect
+	github.com/gomlx/gomlx v0.26.0 // indirect
+	github.com/pkg/errors v0.9.1 // indirect
+	github.com/x448/float16 v0.8.4 // indirect
+	golang.org/x/exp v0.0.0-20250819193227-8b4c13bb791b // indirect
+	k8s.io/klog/v2 v2.130.1 // indirect
+)
