@@ -1,0 +1,200 @@
+package chat
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// casesFile mirrors testdata/cases.json, which internal/reference/chat/gen_golden.py also reads.
+type casesFile struct {
+	Now   time.Time         `json:"now"`
+	BOS   string            `json:"bos"`
+	EOS   string            `json:"eos"`
+	Tools []json.RawMessage `json:"tools"`
+	Cases []struct {
+		Name                string                     `json:"name"`
+		AddGenerationPrompt bool                       `json:"add_generation_prompt"`
+		Tools               bool                       `json:"tools"`
+		Extra               map[string]json.RawMessage `json:"extra"`
+		Messages            []struct {
+			Role       string `json:"role"`
+			Content    string `json:"content"`
+			Reasoning  string `json:"reasoning"`
+			ToolCallID string `json:"tool_call_id"`
+			Name       string `json:"name"`
+			ToolCalls  []struct {
+				ID        string          `json:"id"`
+				Name      string          `json:"name"`
+				Arguments json.RawMessage `json:"arguments"`
+			} `json:"tool_calls"`
+		} `json:"messages"`
+	} `json:"cases"`
+}
+
+type goldenFile struct {
+	Template string `json:"template"`
+	Cases    []struct {
+		Name  string  `json:"name"`
+		Text  *string `json:"text"`
+		Error string  `json:"error"`
+	} `json:"cases"`
+}
+
+func loadCases(t testing.TB) (map[string]Input, []string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "cases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf casesFile
+	if err := json.Unmarshal(b, &cf); err != nil {
+		t.Fatalf("testdata/cases.json: %v", err)
+	}
+	inputs := map[string]Input{}
+	var names []string
+	for _, c := range cf.Cases {
+		in := Input{AddGenerationPrompt: c.AddGenerationPrompt, BOS: cf.BOS, EOS: cf.EOS, Now: cf.Now}
+		if c.Tools {
+			for _, tl := range cf.Tools {
+				in.Tools = append(in.Tools, Tool(tl))
+			}
+		}
+		if len(c.Extra) > 0 {
+			in.Extra = map[string]any{}
+			for k, v := range c.Extra {
+				in.Extra[k] = v
+			}
+		}
+		for _, m := range c.Messages {
+			msg := Message{Role: m.Role, Content: m.Content, Reasoning: m.Reasoning, ToolCallID: m.ToolCallID, Name: m.Name}
+			for _, tc := range m.ToolCalls {
+				msg.ToolCalls = append(msg.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Name, Arguments: tc.Arguments})
+			}
+			in.Messages = append(in.Messages, msg)
+		}
+		inputs[c.Name] = in
+		names = append(names, c.Name)
+	}
+	return inputs, names
+}
+
+// TestGoldenParity renders every committed real chat template on every case and compares byte for byte with
+// the output of Hugging Face transformers (internal/reference/chat/gen_golden.py).
+func TestGoldenParity(t *testing.T) {
+	inputs, _ := loadCases(t)
+	files, err := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no goldens: %v", err)
+	}
+	total, pass := 0, 0
+	templates, exactTemplates := 0, 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g goldenFile
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		tm, err := CompileFile(filepath.Join("testdata", "templates", g.Template+".jinja"))
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		templates++
+		allOK := true
+		for _, c := range g.Cases {
+			total++
+			in, ok := inputs[c.Name]
+			if !ok {
+				t.Fatalf("%s: unknown case %s", f, c.Name)
+			}
+			r, err := tm.Render(in)
+			switch {
+			case c.Text == nil && err == nil:
+				allOK = false
+				t.Errorf("%s/%s: rendered, want error like HF (%s)", g.Template, c.Name, c.Error)
+			case c.Text == nil:
+				pass++
+			case err != nil:
+				allOK = false
+				t.Errorf("%s/%s: %v", g.Template, c.Name, err)
+			case r.Text != *c.Text:
+				allOK = false
+				t.Errorf("%s/%s: text differs at byte %d:\ngot  %q\nwant %q", g.Template, c.Name,
+					commonPrefix(r.Text, *c.Text), clip(r.Text, commonPrefix(r.Text, *c.Text)), clip(*c.Text, commonPrefix(r.Text, *c.Text)))
+			default:
+				pass++
+				checkSpans(t, g.Template+"/"+c.Name, in, r)
+			}
+		}
+		if allOK {
+			exactTemplates++
+		}
+	}
+	t.Logf("parity: %d/%d cases byte-exact (errors matched) over %d templates, %d/%d templates fully exact",
+		pass, total, templates, exactTemplates, templates)
+}
+
+func clip(s string, at int) string {
+	lo := max(0, at-40)
+	hi := min(len(s), at+80)
+	return s[lo:hi]
+}
+
+// checkSpans checks the span invariants every rendering must satisfy.
+func checkSpans(t *testing.T, name string, in Input, r Rendered) {
+	t.Helper()
+	if len(r.Messages) != len(in.Messages) {
+		t.Errorf("%s: %d message spans, want %d", name, len(r.Messages), len(in.Messages))
+		return
+	}
+	prev := 0
+	for i, ms := range r.Messages {
+		m := in.Messages[i]
+		inside := func(s Span) bool { return 0 <= s.Start && s.Start <= s.End && s.End <= len(r.Text) }
+		if !inside(ms.Message) || ms.Message.Start != prev {
+			t.Errorf("%s: message %d span %v not contiguous after %d (len %d)", name, i, ms.Message, prev, len(r.Text))
+		}
+		prev = ms.Message.End
+		if !inside(ms.Content) {
+			t.Errorf("%s: message %d content span %v out of range", name, i, ms.Content)
+			continue
+		}
+		if ms.ContentFound && r.Text[ms.Content.Start:ms.Content.End] != m.Content {
+			t.Errorf("%s: message %d ContentFound but Text[%v] = %q, want %q", name, i, ms.Content,
+				r.Text[ms.Content.Start:ms.Content.End], m.Content)
+		}
+		if len(ms.ToolCalls) != len(m.ToolCalls) {
+			t.Errorf("%s: message %d: %d tool-call spans, want %d", name, i, len(ms.ToolCalls), len(m.ToolCalls))
+		}
+		for j, s := range ms.ToolCalls {
+			if !inside(s) {
+				t.Errorf("%s: message %d tool call %d span %v out of range", name, i, j, s)
+			}
+		}
+	}
+	if prev > len(r.Text) {
+		t.Errorf("%s: last message ends at %d past text length %d", name, prev, len(r.Text))
+	}
+}
+
+// TestGoldenContentFound reports how often content was located exactly; an exact template must locate every
+// content it prints verbatim.
+func TestGoldenErrorsNameFile(t *testing.T) {
+	inputs, _ := loadCases(t)
+	tm, err := CompileFile(filepath.Join("testdata", "templates", "gemma3.jinja"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tm.Render(inputs["bad_roles"])
+	if !errors.Is(err, ErrRaised) || !strings.Contains(err.Error(), "gemma3.jinja:") {
+		t.Fatalf("Render(bad_roles) error = %v, want ErrRaised naming gemma3.jinja:<line>", err)
+	}
+}

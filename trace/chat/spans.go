@@ -1,0 +1,354 @@
+package chat
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ardanlabs/jinja"
+)
+
+// pos is a located piece of text; start or end is -1 when unknown.
+type pos struct{ start, end int }
+
+var none = pos{-1, -1}
+
+// markerPositions renders with sentinels and returns, for each message content and each tool-call name,
+// its position in the unmarked text. ok is false when the marked render, with its sentinels removed,
+// differs from text (the template inspects or transforms the marked strings).
+func (t *Template) markerPositions(in Input, e *env, text string) (contents, names []pos, ok bool) {
+	if !e.marked {
+		return nil, nil, false
+	}
+	mt, err := t.execute(e.build(true, in.AddGenerationPrompt, len(in.Messages)))
+	if err != nil {
+		return nil, nil, false
+	}
+	var b strings.Builder
+	b.Grow(len(text))
+	at := map[rune][]int{}
+	for _, r := range mt {
+		if isMarker(r) {
+			at[r] = append(at[r], b.Len())
+			continue
+		}
+		b.WriteRune(r)
+	}
+	if b.String() != text {
+		return nil, nil, false
+	}
+	pair := func(startR, endR rune) pos {
+		p := none
+		if s := at[startR]; len(s) > 0 {
+			p.start = s[0]
+		}
+		for _, x := range at[endR] {
+			if p.start < 0 || x >= p.start {
+				p.end = x
+				break
+			}
+		}
+		return p
+	}
+	contents = make([]pos, len(in.Messages))
+	k := 0
+	for i, m := range in.Messages {
+		contents[i] = pair(rune(contentMarkBase+2*i), rune(contentMarkBase+2*i+1))
+		for range m.ToolCalls {
+			names = append(names, pair(rune(callMarkBase+2*k), rune(callMarkBase+2*k+1)))
+			k++
+		}
+	}
+	return contents, names, true
+}
+
+// locate fills r.Messages.
+func (t *Template) locate(r *Rendered, in Input, e *env) {
+	text := r.Text
+	n := len(in.Messages)
+	contents, names, marked := t.markerPositions(in, e, text)
+
+	// Content spans from sentinels.
+	cspan := make([]pos, n)
+	found := make([]bool, n)
+	for i := range cspan {
+		cspan[i] = none
+	}
+	if marked {
+		for i, m := range in.Messages {
+			if m.Content == "" {
+				continue
+			}
+			p := contents[i]
+			switch {
+			case p.start >= 0 && p.end >= 0:
+				cspan[i] = p
+				found[i] = text[p.start:p.end] == m.Content
+			case p.end >= 0:
+				k := commonSuffix(text[:p.end], m.Content)
+				cspan[i] = pos{p.end - k, p.end}
+				found[i] = k == len(m.Content)
+			case p.start >= 0:
+				k := commonPrefix(text[p.start:], m.Content)
+				cspan[i] = pos{p.start, p.start + k}
+				found[i] = k == len(m.Content)
+			}
+		}
+	}
+	// Tool-call name positions from sentinels, per message.
+	nspan := make([][]pos, n)
+	k := 0
+	for i, m := range in.Messages {
+		nspan[i] = make([]pos, len(m.ToolCalls))
+		for j := range m.ToolCalls {
+			nspan[i][j] = none
+			if marked && names[k].start >= 0 && names[k].end >= 0 {
+				nspan[i][j] = names[k]
+			}
+			k++
+		}
+	}
+
+	// Message boundaries: bound[i] is where message i ends (and message i+1 starts).
+	bound := t.boundaries(in, e, text)
+	// Clamp with the located pieces: message i must contain its own content and tool-call names.
+	lo := 0
+	for i := 0; i < n; i++ {
+		for _, p := range append([]pos{cspan[i]}, nspan[i]...) {
+			if p.start >= 0 && p.end > lo {
+				lo = p.end
+			}
+		}
+		hi := len(text)
+		for j := i + 1; j < n; j++ {
+			for _, p := range append([]pos{cspan[j]}, nspan[j]...) {
+				if p.start >= 0 && p.start < hi {
+					hi = p.start
+				}
+			}
+		}
+		b := bound[i]
+		if b < 0 || b < lo {
+			b = lo
+		}
+		if b > hi && hi >= lo {
+			b = hi
+		}
+		bound[i] = b
+		lo = b
+	}
+
+	// Fallback search for contents and names not located by sentinels, inside each message span.
+	cursor := 0
+	for i, m := range in.Messages {
+		start := 0
+		if i > 0 {
+			start = bound[i-1]
+		}
+		end := bound[i]
+		if cursor < start {
+			cursor = start
+		}
+		if m.Content != "" && cspan[i].start < 0 {
+			if p, ok := search(text, m.Content, cursor, end); ok {
+				cspan[i], found[i] = p, true
+			} else if tr := strings.TrimSpace(m.Content); tr != "" {
+				if p, ok := search(text, tr, cursor, end); ok {
+					cspan[i] = p
+				}
+			}
+		}
+		if cspan[i].end > cursor {
+			cursor = cspan[i].end
+		}
+		for j, tc := range m.ToolCalls {
+			if nspan[i][j].start < 0 && tc.Name != "" {
+				if p, ok := search(text, tc.Name, cursor, end); ok {
+					nspan[i][j] = p
+				}
+			}
+			if nspan[i][j].end > cursor {
+				cursor = nspan[i][j].end
+			}
+		}
+	}
+
+	// Assemble spans.
+	for i, m := range in.Messages {
+		start := 0
+		if i > 0 {
+			start = bound[i-1]
+		}
+		ms := MessageSpan{Message: Span{start, bound[i]}}
+		switch {
+		case m.Content == "":
+			ms.Content = Span{start, start}
+			ms.ContentFound = true
+		case cspan[i].start >= 0:
+			ms.Content = Span{cspan[i].start, cspan[i].end}
+			ms.ContentFound = found[i]
+		default:
+			ms.Content = Span{start, start}
+		}
+		for j, tc := range m.ToolCalls {
+			p := nspan[i][j]
+			if p.start < 0 {
+				ms.ToolCalls = append(ms.ToolCalls, Span{start, start})
+				continue
+			}
+			limit := bound[i]
+			if j+1 < len(m.ToolCalls) && nspan[i][j+1].start >= p.end {
+				limit = nspan[i][j+1].start
+			}
+			if limit < p.end {
+				limit = len(text)
+			}
+			end := argsEnd(text, p.end, limit, e.args[i][j], tc.Arguments)
+			ms.ToolCalls = append(ms.ToolCalls, Span{p.start, end})
+		}
+		r.Messages[i] = ms
+	}
+}
+
+// boundaries returns, for each message i, the byte offset where it ends: the length of the common prefix of
+// the full text and the rendering of messages[:i+1] without a generation prompt; -1 when that rendering
+// fails.
+func (t *Template) boundaries(in Input, e *env, text string) []int {
+	n := len(in.Messages)
+	bound := make([]int, n)
+	for i := 0; i < n; i++ {
+		if i == n-1 && !in.AddGenerationPrompt {
+			bound[i] = len(text)
+			continue
+		}
+		pre, err := t.execute(e.build(false, false, i+1))
+		if err != nil {
+			bound[i] = -1
+			continue
+		}
+		bound[i] = commonPrefix(text, pre)
+	}
+	return bound
+}
+
+// search finds needle in text[from:limit], then anywhere after from.
+func search(text, needle string, from, limit int) (pos, bool) {
+	if from > len(text) {
+		return none, false
+	}
+	if limit > len(text) || limit < from {
+		limit = len(text)
+	}
+	if i := strings.Index(text[from:limit], needle); i >= 0 {
+		return pos{from + i, from + i + len(needle)}, true
+	}
+	if i := strings.Index(text[from:], needle); i >= 0 {
+		return pos{from + i, from + i + len(needle)}, true
+	}
+	return none, false
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b, backed off to a rune boundary.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	for i > 0 && i < len(a) && !utf8.RuneStart(a[i]) {
+		i--
+	}
+	return i
+}
+
+// commonSuffix returns the length of the longest common suffix of a and b, on a rune boundary.
+func commonSuffix(a, b string) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i < n && a[len(a)-1-i] == b[len(b)-1-i] {
+		i++
+	}
+	for i > 0 && !utf8.RuneStart(a[len(a)-i]) {
+		i--
+	}
+	return i
+}
+
+// jsonForms renders arguments the ways templates print them.
+var jsonForms = func() []*jinja.Template {
+	var ts []*jinja.Template
+	for _, src := range []string{
+		`{{ a | tojson }}`,
+		`{{ a | tojson(separators=(',', ':')) }}`,
+		`{{ a | tojson(indent=2) }}`,
+		`{{ a | tojson(indent=4) }}`,
+		`{{ a | tojson(ensure_ascii=True) }}`,
+		`{{ a }}`,
+	} {
+		if t, err := jinja.Compile(src); err == nil {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}()
+
+// argsEnd returns where the rendered arguments of a tool call whose name ends at from stop: the end of the
+// earliest printed form of the arguments in text[from:limit]; else the end of the last argument key or
+// value found there (XML-style templates); else from.
+func argsEnd(text string, from, limit int, args jinja.Value, raw []byte) int {
+	if limit > len(text) || limit < from {
+		limit = len(text)
+	}
+	region := text[from:limit]
+	best, bestEnd := -1, -1
+	forms := []string{strings.TrimSpace(string(raw))}
+	for _, ft := range jsonForms {
+		if s, err := ft.RenderValues(map[string]jinja.Value{"a": args}); err == nil {
+			forms = append(forms, s)
+		}
+	}
+	for _, f := range forms {
+		if f == "" {
+			continue
+		}
+		if i := strings.Index(region, f); i >= 0 && (best < 0 || i < best || (i == best && i+len(f) > bestEnd)) {
+			best, bestEnd = i, i+len(f)
+		}
+	}
+	if best >= 0 {
+		return from + bestEnd
+	}
+	end := from
+	if args.IsDict() {
+		d := args.AsDict()
+		keys := d.OrderedKeys()
+		cur := 0
+		for _, k := range keys {
+			v, _ := d.Get(k)
+			for _, s := range []string{k, leafText(v)} {
+				if s == "" {
+					continue
+				}
+				if i := strings.Index(region[cur:], s); i >= 0 {
+					cur += i + len(s)
+					end = from + cur
+				}
+			}
+		}
+	}
+	return end
+}
+
+func leafText(v jinja.Value) string {
+	switch {
+	case v.IsString():
+		return v.AsString()
+	case v.IsInt():
+		return strconv.FormatInt(v.AsInt(), 10)
+	case v.IsList(), v.IsDict():
+		if s, err := jsonForms[0].RenderValues(map[string]jinja.Value{"a": v}); err == nil {
+			return s
+		}
+	}
+	return v.String()
+}
