@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -85,7 +84,7 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 				cspan[i] = p
 				found[i] = text[p.start:p.end] == m.Content
 			case p.end >= 0:
-				k := commonSuffix(text[:p.end], m.Content)
+				k := trimDelimiter(m.Content, commonSuffix(text[:p.end], m.Content))
 				cspan[i] = pos{p.end - k, p.end}
 				found[i] = k == len(m.Content)
 			case p.start >= 0:
@@ -295,6 +294,16 @@ func commonPrefix(a, b string) int {
 	return i
 }
 
+// trimDelimiter shortens a printed suffix of content of length k that starts with a closing delimiter
+// character while the content goes on before it: the template split the content on a tag such as
+// "</think>" and the tag's last character matched the template text before the printed part by chance.
+func trimDelimiter(content string, k int) int {
+	for k > 0 && k < len(content) && strings.IndexByte(">]|}", content[len(content)-k]) >= 0 {
+		k--
+	}
+	return k
+}
+
 // commonSuffix returns the length of the longest common suffix of a and b, on a rune boundary.
 func commonSuffix(a, b string) int {
 	n := min(len(a), len(b))
@@ -355,34 +364,38 @@ func argsEnd(text string, from, limit int, args jinja.Value, raw []byte) int {
 	end := from
 	if args.IsDict() {
 		d := args.AsDict()
-		keys := d.OrderedKeys()
 		cur := 0
-		for _, k := range keys {
+		for _, k := range d.OrderedKeys() {
 			v, _ := d.Get(k)
-			for _, s := range []string{k, leafText(v)} {
-				if s == "" {
+			at, atEnd := -1, -1
+			for _, f := range leafForms(v) {
+				if f == "" {
 					continue
 				}
-				if i := strings.Index(region[cur:], s); i >= 0 {
-					cur += i + len(s)
-					end = from + cur
+				if i := strings.Index(region[cur:], f); i >= 0 && (at < 0 || i < at) {
+					at, atEnd = i, i+len(f)
 				}
+			}
+			if at >= 0 {
+				cur += atEnd
+				end = from + cur
 			}
 		}
 	}
 	return end
 }
 
-func leafText(v jinja.Value) string {
-	switch {
-	case v.IsString():
-		return v.AsString()
-	case v.IsInt():
-		return strconv.FormatInt(v.AsInt(), 10)
-	case v.IsList(), v.IsDict():
-		if s, err := jsonForms[0].RenderValues(map[string]jinja.Value{"a": v}); err == nil {
-			return s
+// leafForms returns the ways a template may print one argument value: as a string, as Python prints it,
+// and as JSON.
+func leafForms(v jinja.Value) []string {
+	if v.IsString() {
+		return []string{v.AsString()}
+	}
+	var forms []string
+	for _, ft := range []*jinja.Template{jsonForms[len(jsonForms)-1], jsonForms[0]} {
+		if s, err := ft.RenderValues(map[string]jinja.Value{"a": v}); err == nil {
+			forms = append(forms, s)
 		}
 	}
-	return v.String()
+	return forms
 }
