@@ -1,0 +1,8 @@
+// Package all registers every decoder family with package model: import it for its side effect.
+package all
+
+import (
+	_ "github.com/agentlens/agentlens/model/gemma3" // Gemma3ForCausalLM
+	_ "github.com/agentlens/agentlens/model/llama"  // LlamaForCausalLM, MistralForCausalLM
+	_ "github.com/agentlens/agentlens/model/qwen2"  // Qwen2ForCausalLM
+)

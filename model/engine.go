@@ -1,0 +1,452 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/agentlens/agentlens/model/hook"
+	_ "github.com/agentlens/agentlens/model/internal/autodiff" // transformer-ready VJPs
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// Options are run-time knobs of a loaded model.
+type Options struct {
+	// Bucket rounds sequence lengths up to a multiple of this many positions so compiled graphs are
+	// reused (padding sits after the real tokens, where causal attention cannot see it). Default 64.
+	Bucket int
+	// Progress, if set, is called after each layer of a forward or backward pass.
+	Progress func(stage string, done, total int)
+}
+
+// Model is a decoder loaded into a GoMLX backend, ready to run with hooks.
+type Model struct {
+	Arch    *Arch
+	backend backends.Backend
+	opts    Options
+
+	embed     []float32 // [d_vocab, d_model] host copy for gathering rows
+	layerW    [][]*tensors.Tensor
+	finalNorm *tensors.Tensor
+	unembed   *tensors.Tensor // [d_vocab, d_model]
+	ropeGroup []int           // layer → first layer with the same RoPE setting
+
+	mu    sync.Mutex
+	execs map[string]*graph.Exec
+	rope  map[[2]int][2]*tensors.Tensor // (rope group, padded length) → cos, sin
+}
+
+// Backend returns the GoMLX backend the model runs on.
+func (m *Model) Backend() backends.Backend { return m.backend }
+
+// Dims returns the model's sizes.
+func (m *Model) Dims() Dims { return m.Arch.Dims }
+
+// newModel builds a Model from host weights. get returns a weight by Hugging Face name, already checked
+// against the shape the architecture expects.
+func newModel(a *Arch, backend backends.Backend, opts Options, get func(name string, shape []int) ([]float32, error)) (*Model, error) {
+	if err := a.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Bucket <= 0 {
+		opts.Bucket = 64
+	}
+	m := &Model{Arch: a, backend: backend, opts: opts, execs: map[string]*graph.Exec{}, rope: map[[2]int][2]*tensors.Tensor{}}
+	d := a.Dims
+	var err error
+	if m.embed, err = get(a.Names.Embed, []int{d.DVocab, d.DModel}); err != nil {
+		return nil, err
+	}
+	fn, err := get(a.Names.FinalNorm, []int{d.DModel})
+	if err != nil {
+		return nil, err
+	}
+	m.finalNorm = tensors.FromFlatDataAndDimensions(fn, d.DModel)
+	if a.TiedEmbed {
+		m.unembed = tensors.FromFlatDataAndDimensions(m.embed, d.DVocab, d.DModel)
+	} else {
+		u, err := get(a.Names.Unembed, []int{d.DVocab, d.DModel})
+		if err != nil {
+			return nil, err
+		}
+		m.unembed = tensors.FromFlatDataAndDimensions(u, d.DVocab, d.DModel)
+	}
+	roles := a.roles()
+	m.layerW = make([][]*tensors.Tensor, d.NLayers)
+	for l := 0; l < d.NLayers; l++ {
+		for _, r := range roles {
+			shape := a.roleShape(r)
+			data, err := get(a.Names.LayerTensor(l, r), shape)
+			if err != nil {
+				return nil, fmt.Errorf("layer %d: %w", l, err)
+			}
+			m.layerW[l] = append(m.layerW[l], tensors.FromFlatDataAndDimensions(data, shape...))
+		}
+	}
+	m.ropeGroup = make([]int, d.NLayers)
+	for l := range m.ropeGroup {
+		m.ropeGroup[l] = l
+		for j := 0; j < l; j++ {
+			if slices.Equal(a.LayerRoPE[j].InvFreq, a.LayerRoPE[l].InvFreq) && a.LayerRoPE[j].Scale == a.LayerRoPE[l].Scale {
+				m.ropeGroup[l] = j
+				break
+			}
+		}
+	}
+	return m, nil
+}
+
+// exec returns the compiled-graph executor for a key, building it with fn the first time.
+func (m *Model) exec(key string, fn func([]*graph.Node) []*graph.Node) (*graph.Exec, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.execs[key]; ok {
+		return e, nil
+	}
+	e, err := graph.NewExec(m.backend, fn)
+	if err != nil {
+		return nil, err
+	}
+	e.SetMaxCache(-1)
+	m.execs[key] = e
+	return e, nil
+}
+
+// run executes an executor, turning graph-building panics into errors.
+func run(e *graph.Exec, args []any) (out []*tensors.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("model: graph execution: %v", r)
+		}
+	}()
+	return e.Exec(args...)
+}
+
+func (m *Model) ropeTables(layer, tp int) (cos, sin *tensors.Tensor) {
+	g := m.ropeGroup[layer]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t, ok := m.rope[[2]int{g, tp}]; ok {
+		return t[0], t[1]
+	}
+	c, s := ropeTables(m.Arch.LayerRoPE[g], tp, m.Arch.DHead)
+	ct := tensors.FromFlatDataAndDimensions(c, tp, m.Arch.DHead)
+	st := tensors.FromFlatDataAndDimensions(s, tp, m.Arch.DHead)
+	m.rope[[2]int{g, tp}] = [2]*tensors.Tensor{ct, st}
+	return ct, st
+}
+
+func (m *Model) bucket(n int) int {
+	b := m.opts.Bucket
+	return (n + b - 1) / b * b
+}
+
+// siteShape returns a block site's activation shape for batch 1 and T positions.
+func (a *Arch) siteShape(s hook.Site, T int) []int {
+	d := a.Dims
+	switch s {
+	case hook.Q, hook.RotQ, hook.Z:
+		return []int{1, T, d.NHeads, d.DHead}
+	case hook.K, hook.V, hook.RotK:
+		return []int{1, T, d.NKVHeads, d.DHead}
+	case hook.AttnScores, hook.Pattern:
+		return []int{1, d.NHeads, T, T}
+	case hook.MLPPre, hook.MLPPreLinear, hook.MLPPost:
+		return []int{1, T, d.DMLP}
+	}
+	return []int{1, T, d.DModel}
+}
+
+// pass holds the per-run state shared by forward and backward passes.
+type pass struct {
+	m       *Model
+	T, tp   int
+	tokens  []int
+	byLayer []map[hook.Site]*Intervention
+	posW    *tensors.Tensor
+}
+
+func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {
+	d := m.Arch.Dims
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("%w: no tokens", ErrBadInput)
+	}
+	for i, t := range tokens {
+		if t < 0 || t >= d.DVocab {
+			return nil, fmt.Errorf("%w: token %d at position %d outside vocabulary of %d", ErrBadInput, t, i, d.DVocab)
+		}
+	}
+	p := &pass{m: m, T: len(tokens), tp: m.bucket(len(tokens)), tokens: tokens, byLayer: make([]map[hook.Site]*Intervention, d.NLayers)}
+	for i := range ivs {
+		iv := &ivs[i]
+		if err := p.checkIntervention(iv); err != nil {
+			return nil, err
+		}
+		if iv.Hook.Site.InBlock() {
+			if p.byLayer[iv.Hook.Layer] == nil {
+				p.byLayer[iv.Hook.Layer] = map[hook.Site]*Intervention{}
+			}
+			if _, dup := p.byLayer[iv.Hook.Layer][iv.Hook.Site]; dup {
+				return nil, fmt.Errorf("%w: two interventions on %s", ErrBadInput, iv.Hook)
+			}
+			p.byLayer[iv.Hook.Layer][iv.Hook.Site] = iv
+		}
+	}
+	w := make([]float32, p.tp)
+	for i := 0; i < p.T; i++ {
+		w[i] = 1 / float32(p.T)
+	}
+	p.posW = tensors.FromFlatDataAndDimensions(w, p.tp)
+	return p, nil
+}
+
+func (p *pass) checkIntervention(iv *Intervention) error {
+	a := p.m.Arch
+	if iv.Hook.Site == hook.LnFinal {
+		return fmt.Errorf("%w: interventions on %s are not supported", ErrBadInput, iv.Hook)
+	}
+	if iv.Hook.Site.InBlock() && (iv.Hook.Layer < 0 || iv.Hook.Layer >= a.NLayers) {
+		return fmt.Errorf("%w: %s: model has %d layers", ErrBadInput, iv.Hook, a.NLayers)
+	}
+	for _, pos := range iv.Positions {
+		if pos < 0 || pos >= p.T {
+			return fmt.Errorf("%w: %s: position %d outside [0,%d)", ErrBadInput, iv.Hook, pos, p.T)
+		}
+	}
+	full := a.siteShape(iv.Hook.Site, p.T)
+	if iv.Hook.Site == hook.Embed {
+		full = []int{1, p.T, a.DModel}
+	}
+	row := slices.Clone(full[1:])
+	row = slices.Delete(row, posAxis(iv.Hook.Site)-1, posAxis(iv.Hook.Site))
+	switch iv.Kind {
+	case Replace:
+		if iv.Values == nil || !slices.Equal(iv.Values.Shape, full) {
+			return fmt.Errorf("%w: %s: replace values have shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), full)
+		}
+	case Add:
+		if iv.Values == nil || iv.Values.Numel() != numel(row) {
+			return fmt.Errorf("%w: %s: add values have shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), row)
+		}
+	case Mean:
+		if iv.Values != nil && iv.Values.Numel() != numel(row) {
+			return fmt.Errorf("%w: %s: mean values have shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), row)
+		}
+	case Zero:
+	default:
+		return fmt.Errorf("%w: %s: unknown intervention kind %d", ErrBadInput, iv.Hook, iv.Kind)
+	}
+	return nil
+}
+
+func shapeOf(t *Tensor) []int {
+	if t == nil {
+		return nil
+	}
+	return t.Shape
+}
+
+// internalKind maps a user intervention to the graph's kind.
+func internalKind(iv *Intervention) InterventionKind {
+	if iv.Kind == Mean && iv.Values != nil {
+		return meanGiven
+	}
+	return iv.Kind
+}
+
+// positionMask returns [tp] with 1 at the intervention's positions (all real positions if none given).
+func (p *pass) positionMask(iv *Intervention) *tensors.Tensor {
+	mask := make([]float32, p.tp)
+	if iv.Positions == nil {
+		for i := 0; i < p.T; i++ {
+			mask[i] = 1
+		}
+	}
+	for _, pos := range iv.Positions {
+		mask[pos] = 1
+	}
+	return tensors.FromFlatDataAndDimensions(mask, p.tp)
+}
+
+// padValues pads a Replace tensor (shape over T positions) to tp positions along the site's position axis.
+func (p *pass) padValues(site hook.Site, v *Tensor) *tensors.Tensor {
+	a := p.m.Arch
+	full := a.siteShape(site, p.tp)
+	if site == hook.Embed {
+		full = []int{1, p.tp, a.DModel}
+	}
+	out := make([]float32, numel(full))
+	if site == hook.AttnScores { // padded keys stay masked
+		for i := range out {
+			out[i] = float32(math.Inf(-1))
+		}
+	}
+	src := v.Shape
+	switch site {
+	case hook.AttnScores, hook.Pattern: // [1, H, T, T] → [1, H, tp, tp]
+		for h := 0; h < src[1]; h++ {
+			for q := 0; q < p.T; q++ {
+				copy(out[(h*p.tp+q)*p.tp:], v.Data[(h*p.T+q)*p.T:(h*p.T+q+1)*p.T])
+			}
+		}
+	default: // position is axis 1: data is contiguous in T-major order
+		copy(out, v.Data)
+	}
+	return tensors.FromFlatDataAndDimensions(out, full...)
+}
+
+// embedInput gathers (and scales) embeddings into [1, tp, d_model], applying hook_embed interventions.
+func (p *pass) embedInput(ivs []Intervention) *Tensor {
+	a := p.m.Arch
+	D := a.DModel
+	x := NewTensor(1, p.tp, D)
+	scale := a.EmbedScale
+	if scale == 0 {
+		scale = 1
+	}
+	for i, t := range p.tokens {
+		row := p.m.embed[t*D : (t+1)*D]
+		dst := x.Data[i*D : (i+1)*D]
+		for j, v := range row {
+			dst[j] = v * scale
+		}
+	}
+	for i := range ivs {
+		if ivs[i].Hook.Site == hook.Embed {
+			applyHostIntervention(&ivs[i], x, p.T)
+		}
+	}
+	return x
+}
+
+// applyHostIntervention applies an intervention to a [1, tp, D] host tensor (hook_embed).
+func applyHostIntervention(iv *Intervention, x *Tensor, T int) {
+	D := x.Shape[2]
+	positions := iv.Positions
+	if positions == nil {
+		positions = make([]int, T)
+		for i := range positions {
+			positions[i] = i
+		}
+	}
+	var mean []float32
+	if iv.Kind == Mean {
+		mean = make([]float32, D)
+		if iv.Values != nil {
+			copy(mean, iv.Values.Data)
+		} else {
+			for i := 0; i < T; i++ {
+				for j := 0; j < D; j++ {
+					mean[j] += x.Data[i*D+j] / float32(T)
+				}
+			}
+		}
+	}
+	for _, pos := range positions {
+		dst := x.Data[pos*D : (pos+1)*D]
+		switch iv.Kind {
+		case Replace:
+			copy(dst, iv.Values.Data[pos*D:(pos+1)*D])
+		case Zero:
+			clear(dst)
+		case Mean:
+			copy(dst, mean)
+		case Add:
+			for j := range dst {
+				dst[j] += iv.Values.Data[j]
+			}
+		}
+	}
+}
+
+// layerSpec builds the block spec for one layer from captures, grads and interventions.
+func (p *pass) layerSpec(l int, capture, grads map[hook.Name]bool, backward bool) blockSpec {
+	s := blockSpec{sites: map[hook.Site]siteAction{}, backward: backward}
+	for _, site := range hook.BlockSites {
+		n := hook.At(site, l)
+		act := siteAction{capture: capture[n], grad: grads[n]}
+		if iv, ok := p.byLayer[l][site]; ok {
+			act.kind = internalKind(iv)
+		}
+		if act.capture || act.grad || act.kind != NoIntervention {
+			s.sites[site] = act
+		}
+	}
+	return s
+}
+
+// blockArgs assembles a block graph's inputs in layout order.
+func (p *pass) blockArgs(l int, spec blockSpec, x, gOut *tensors.Tensor) []any {
+	m := p.m
+	layout := m.Arch.blockInputLayout(spec)
+	args := make([]any, layout.n)
+	cos, sin := m.ropeTables(l, p.tp)
+	args[layout.x], args[layout.cos], args[layout.sin] = x, cos, sin
+	w := m.Arch.LayerWindow[l]
+	if w <= 0 {
+		w = math.MaxInt32
+	}
+	args[layout.window] = int32(w)
+	args[layout.posW] = p.posW
+	for i, r := range m.Arch.roles() {
+		args[layout.weights[r]] = m.layerW[l][i]
+	}
+	for site, idx := range layout.mask {
+		iv := p.byLayer[l][site]
+		args[idx] = p.positionMask(iv)
+		if vi, ok := layout.values[site]; ok {
+			if iv.Kind == Replace {
+				args[vi] = p.padValues(site, iv.Values)
+			} else {
+				args[vi] = tensors.FromFlatDataAndDimensions(slices.Clone(iv.Values.Data), iv.Values.Numel())
+			}
+		}
+	}
+	if spec.backward {
+		args[layout.gOut] = gOut
+	}
+	return args
+}
+
+// blockExec returns the executor for a layer spec.
+func (m *Model) blockExec(spec blockSpec) (*graph.Exec, error) {
+	return m.exec("block:"+spec.key(), func(in []*graph.Node) []*graph.Node {
+		layout := m.Arch.blockInputLayout(spec)
+		// Values of Add / meanGiven arrive flat; reshape them to the site row shape.
+		args := slices.Clone(in)
+		T := in[layout.x].Shape().Dimensions[1]
+		for site, vi := range layout.values {
+			if spec.sites[site].kind == Replace {
+				continue
+			}
+			row := slices.Clone(m.Arch.siteShape(site, T)[1:])
+			row = slices.Delete(row, posAxis(site)-1, posAxis(site))
+			args[vi] = graph.Reshape(in[vi], row...)
+		}
+		return m.Arch.buildBlock(spec, args)
+	})
+}
+
+// toHost copies a [1, tp, ...] device tensor to a host Tensor cut to T positions along the position axis.
+func (p *pass) toHost(site hook.Site, t *tensors.Tensor) *Tensor {
+	dims := t.Shape().Dimensions
+	flat := tensors.MustCopyFlatData[float32](t)
+	switch site {
+	case hook.AttnScores, hook.Pattern: // [1, H, tp, tp] → [1, H, T, T]
+		H := dims[1]
+		out := NewTensor(1, H, p.T, p.T)
+		for h := 0; h < H; h++ {
+			for q := 0; q < p.T; q++ {
+				copy(out.Data[(h*p.T+q)*p.T:(h*p.T+q+1)*p.T], flat[(h*p.tp+q)*p.tp:])
+			}
+		}
+		return out
+	default:
+		shape := slices.Clone(dims)
+		shape[1] = p.T
+		return &Tensor{Shape: shape, Data: flat[:numel(shape)]}
+	}
+}

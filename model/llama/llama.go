@@ -1,0 +1,184 @@
+// Package llama registers the Llama decoder family (LlamaForCausalLM, also SmolLM2 and Llama-3.x with its
+// rope scaling, and MistralForCausalLM) with package model.
+package llama
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/agentlens/agentlens/model"
+)
+
+// Config is the part of a Hugging Face Llama/Mistral config.json the model needs.
+type Config struct {
+	HiddenSize        int          `json:"hidden_size"`
+	IntermediateSize  int          `json:"intermediate_size"`
+	NumAttentionHeads int          `json:"num_attention_heads"`
+	NumKeyValueHeads  int          `json:"num_key_value_heads"`
+	NumHiddenLayers   int          `json:"num_hidden_layers"`
+	VocabSize         int          `json:"vocab_size"`
+	HeadDim           int          `json:"head_dim"`
+	RMSNormEps        float64      `json:"rms_norm_eps"`
+	RopeTheta         float64      `json:"rope_theta"`
+	RopeScaling       *RopeScaling `json:"rope_scaling"`
+	TieWordEmbeddings bool         `json:"tie_word_embeddings"`
+	AttentionBias     bool         `json:"attention_bias"`
+	MLPBias           bool         `json:"mlp_bias"`
+	SlidingWindow     *int         `json:"sliding_window"`
+	HiddenAct         string       `json:"hidden_act"`
+	RopeParameters    *RopeScaling `json:"rope_parameters"`
+}
+
+// RopeScaling is Hugging Face's rope_scaling block.
+type RopeScaling struct {
+	RopeType                      string  `json:"rope_type"`
+	Type                          string  `json:"type"`
+	Factor                        float64 `json:"factor"`
+	LowFreqFactor                 float64 `json:"low_freq_factor"`
+	HighFreqFactor                float64 `json:"high_freq_factor"`
+	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings"`
+	RopeTheta                     float64 `json:"rope_theta"`
+}
+
+func init() {
+	model.Register(model.Family{
+		Architectures: []string{"LlamaForCausalLM", "MistralForCausalLM"},
+		GGUFArch:      "llama",
+		FromConfig:    fromConfig,
+		FromGGUF:      fromGGUF,
+		GGUFLayer:     model.DefaultGGUFLayer,
+		FromGGUFTensor: func(a *model.Arch, role model.Role, isLayer bool, data []float32, shape []int) []float32 {
+			switch {
+			case isLayer && role == model.RoleQ:
+				return model.UnpermuteQK(data, shape, a.NHeads)
+			case isLayer && role == model.RoleK:
+				return model.UnpermuteQK(data, shape, a.NKVHeads)
+			}
+			return data
+		},
+	})
+}
+
+func fromConfig(data []byte) (*model.Arch, error) {
+	var c Config
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	}
+	if c.MLPBias {
+		return nil, fmt.Errorf("%w: mlp_bias=true is not supported", model.ErrBadConfig)
+	}
+	if c.AttentionBias {
+		return nil, fmt.Errorf("%w: attention_bias=true is not supported", model.ErrBadConfig)
+	}
+	if c.HiddenAct != "" && c.HiddenAct != "silu" {
+		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	}
+	if c.NumKeyValueHeads == 0 {
+		c.NumKeyValueHeads = c.NumAttentionHeads
+	}
+	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
+		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
+	}
+	if c.RopeScaling == nil && c.RopeParameters != nil {
+		c.RopeScaling = c.RopeParameters
+	}
+	if c.RopeTheta == 0 && c.RopeScaling != nil && c.RopeScaling.RopeTheta != 0 {
+		c.RopeTheta = c.RopeScaling.RopeTheta
+	}
+	if c.RopeTheta == 0 {
+		c.RopeTheta = 10000
+	}
+	if c.RMSNormEps == 0 {
+		c.RMSNormEps = 1e-6
+	}
+	window := 0
+	if c.SlidingWindow != nil {
+		window = *c.SlidingWindow
+	}
+	return New(c, window)
+}
+
+// New builds the Arch from a Config; window is a sliding-window size applied to every layer (0: none).
+func New(c Config, window int) (*model.Arch, error) {
+	inv := model.DefaultInvFreq(c.RopeTheta, c.HeadDim)
+	if rs := c.RopeScaling; rs != nil {
+		kind := rs.RopeType
+		if kind == "" {
+			kind = rs.Type
+		}
+		switch kind {
+		case "", "default":
+		case "llama3":
+			inv = model.Llama3InvFreq(inv, rs.Factor, rs.LowFreqFactor, rs.HighFreqFactor, rs.OriginalMaxPositionEmbeddings)
+		case "linear":
+			for i := range inv {
+				inv[i] = float32(float64(inv[i]) / rs.Factor)
+			}
+		default:
+			return nil, fmt.Errorf("%w: rope_scaling type %q is not supported", model.ErrBadConfig, kind)
+		}
+	}
+	a := &model.Arch{
+		Name: "LlamaForCausalLM",
+		Dims: model.Dims{
+			DModel: c.HiddenSize, NHeads: c.NumAttentionHeads, NKVHeads: c.NumKeyValueHeads, DHead: c.HeadDim,
+			DMLP: c.IntermediateSize, NLayers: c.NumHiddenLayers, DVocab: c.VocabSize,
+		},
+		NormEps:     c.RMSNormEps,
+		Act:         model.SiLU,
+		AttnScale:   float32(1 / math.Sqrt(float64(c.HeadDim))),
+		LayerRoPE:   model.Uniform(c.NumHiddenLayers, model.RoPE{InvFreq: inv, Scale: 1}),
+		LayerWindow: model.Uniform(c.NumHiddenLayers, window),
+		TiedEmbed:   c.TieWordEmbeddings,
+		Names:       model.LlamaStyleNames(),
+	}
+	return a, a.Validate()
+}
+
+func fromGGUF(meta map[string]any, tensors []string) (*model.Arch, error) {
+	var c Config
+	var err error
+	req := func(key string) int {
+		if err != nil {
+			return 0
+		}
+		var v int
+		v, err = model.RequireInt(meta, "llama."+key)
+		return v
+	}
+	c.HiddenSize = req("embedding_length")
+	c.IntermediateSize = req("feed_forward_length")
+	c.NumAttentionHeads = req("attention.head_count")
+	c.NumHiddenLayers = req("block_count")
+	if err != nil {
+		return nil, err
+	}
+	c.NumKeyValueHeads = c.NumAttentionHeads
+	if v, ok := model.MetaInt(meta, "llama.attention.head_count_kv"); ok {
+		c.NumKeyValueHeads = v
+	}
+	c.HeadDim = c.HiddenSize / c.NumAttentionHeads
+	if v, ok := model.MetaInt(meta, "llama.attention.key_length"); ok {
+		c.HeadDim = v
+	}
+	c.VocabSize, _ = model.MetaInt(meta, "llama.vocab_size")
+	if c.VocabSize == 0 {
+		toks, _ := meta["tokenizer.ggml.tokens"].([]string)
+		c.VocabSize = len(toks)
+	}
+	c.RMSNormEps = 1e-5
+	if v, ok := model.MetaFloat(meta, "llama.attention.layer_norm_rms_epsilon"); ok {
+		c.RMSNormEps = v
+	}
+	c.RopeTheta = 10000
+	if v, ok := model.MetaFloat(meta, "llama.rope.freq_base"); ok {
+		c.RopeTheta = v
+	}
+	if slices.Contains(tensors, "rope_freqs.weight") {
+		return nil, fmt.Errorf("%w: GGUF rope_freqs (llama3 rope scaling) is not supported yet; load the safetensors model", model.ErrBadConfig)
+	}
+	c.TieWordEmbeddings = !slices.Contains(tensors, model.GGUFUnembed)
+	return New(c, 0)
+}

@@ -1,0 +1,183 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// RunOptions select what a forward pass captures, changes and returns.
+type RunOptions struct {
+	// Capture lists the hook sites to return in Result.Cache (only these are copied out).
+	Capture []hook.Name
+	// Interventions patch, ablate or steer sites during the run.
+	Interventions []Intervention
+	// LogitPositions are the positions whose logits are computed (unembedding is done only there).
+	// Nil means the last position; use AllPositions for every position.
+	LogitPositions []int
+}
+
+// AllPositions returns 0..n-1, for RunOptions.LogitPositions.
+func AllPositions(n int) []int {
+	p := make([]int, n)
+	for i := range p {
+		p[i] = i
+	}
+	return p
+}
+
+// Result is the output of a forward pass.
+type Result struct {
+	// Positions are the positions whose logits are in Logits, in order.
+	Positions []int
+	// Logits is [len(Positions), d_vocab].
+	Logits *Tensor
+	// Cache holds the captured activations.
+	Cache Cache
+}
+
+// RunWithCache runs tokens and captures the named sites (TransformerLens's run_with_cache), returning
+// logits at the last position.
+func (m *Model) RunWithCache(tokens []int, names ...hook.Name) (*Result, error) {
+	return m.Run(tokens, RunOptions{Capture: names})
+}
+
+// Run runs a forward pass over tokens (one sequence; positions 0..len-1).
+func (m *Model) Run(tokens []int, opts RunOptions) (*Result, error) {
+	p, err := m.newPass(tokens, opts.Interventions)
+	if err != nil {
+		return nil, err
+	}
+	positions := opts.LogitPositions
+	if positions == nil {
+		positions = []int{p.T - 1}
+	}
+	for _, pos := range positions {
+		if pos < 0 || pos >= p.T {
+			return nil, fmt.Errorf("%w: logit position %d outside [0,%d)", ErrBadInput, pos, p.T)
+		}
+	}
+	capture := map[hook.Name]bool{}
+	for _, n := range opts.Capture {
+		if err := m.checkName(n); err != nil {
+			return nil, err
+		}
+		capture[n] = true
+	}
+	res := &Result{Positions: slices.Clone(positions), Cache: Cache{}}
+	x0 := p.embedInput(opts.Interventions)
+	if capture[hook.HookEmbed()] {
+		res.Cache[hook.HookEmbed()] = &Tensor{Shape: []int{1, p.T, m.Arch.DModel}, Data: slices.Clone(x0.Data[:p.T*m.Arch.DModel])}
+	}
+	x := tensors.FromFlatDataAndDimensions(x0.Data, x0.Shape...)
+	x, err = p.forwardLayers(x, capture, res.Cache, nil)
+	if err != nil {
+		return nil, err
+	}
+	logits, lnf, err := p.head(x, positions, capture[hook.LnFinalNormalized()])
+	if err != nil {
+		return nil, err
+	}
+	res.Logits = logits
+	if lnf != nil {
+		res.Cache[hook.LnFinalNormalized()] = lnf
+	}
+	return res, nil
+}
+
+func (m *Model) checkName(n hook.Name) error {
+	if n.Site.InBlock() && (n.Layer < 0 || n.Layer >= m.Arch.NLayers) {
+		return fmt.Errorf("%w: %s: model has %d layers", ErrBadInput, n, m.Arch.NLayers)
+	}
+	return nil
+}
+
+// forwardLayers runs every block from residual x, capturing into cache. If keep is non-nil, keep[l]
+// receives layer l's input residual (for a later backward pass).
+func (p *pass) forwardLayers(x *tensors.Tensor, capture map[hook.Name]bool, cache Cache, keep []*tensors.Tensor) (*tensors.Tensor, error) {
+	m := p.m
+	for l := 0; l < m.Arch.NLayers; l++ {
+		spec := p.layerSpec(l, capture, nil, false)
+		e, err := m.blockExec(spec)
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		outs, err := run(e, p.blockArgs(l, spec, x, nil))
+		if err != nil {
+			return nil, fmt.Errorf("layer %d: %w", l, err)
+		}
+		i := 1
+		for _, site := range hook.BlockSites {
+			if a, ok := spec.sites[site]; ok && a.capture {
+				cache[hook.At(site, l)] = p.toHost(site, outs[i])
+				outs[i].FinalizeAll()
+				i++
+			}
+		}
+		if keep != nil {
+			keep[l] = x
+		} else if l > 0 {
+			x.FinalizeAll()
+		}
+		x = outs[0]
+		if m.opts.Progress != nil {
+			m.opts.Progress("forward", l+1, m.Arch.NLayers)
+		}
+	}
+	return x, nil
+}
+
+// selector returns [len(positions), tp] with a one at (i, positions[i]): unembedding only those rows.
+func (p *pass) selector(positions []int) *tensors.Tensor {
+	s := make([]float32, len(positions)*p.tp)
+	for i, pos := range positions {
+		s[i*p.tp+pos] = 1
+	}
+	return tensors.FromFlatDataAndDimensions(s, len(positions), p.tp)
+}
+
+// head applies the final norm and unembeds the selected positions.
+func (p *pass) head(x *tensors.Tensor, positions []int, captureLn bool) (*Tensor, *Tensor, error) {
+	m := p.m
+	key := "head"
+	if captureLn {
+		key = "head+ln"
+	}
+	e, err := m.exec(key, func(in []*graph.Node) []*graph.Node {
+		x, norm, unembed, sel := in[0], in[1], in[2], in[3]
+		a := m.Arch
+		tp := x.Shape().Dimensions[1]
+		x2 := graph.Reshape(x, tp, a.DModel)
+		var outs []*graph.Node
+		var rows *graph.Node
+		if captureLn {
+			ln := rmsNorm(x2, norm, a.NormEps, a.NormOnePlus)
+			rows = graph.DotGeneral(sel, []int{1}, nil, ln, []int{0}, nil)
+			outs = append(outs, nil, graph.Reshape(ln, 1, tp, a.DModel))
+		} else {
+			rows = rmsNorm(graph.DotGeneral(sel, []int{1}, nil, x2, []int{0}, nil), norm, a.NormEps, a.NormOnePlus)
+			outs = append(outs, nil)
+		}
+		outs[0] = graph.DotGeneral(rows, []int{1}, nil, unembed, []int{1}, nil) // [P, d_vocab]
+		return outs
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	outs, err := run(e, []any{x, m.finalNorm, m.unembed, p.selector(positions)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("unembed: %w", err)
+	}
+	logits := &Tensor{Shape: []int{len(positions), m.Arch.DVocab}, Data: tensors.MustCopyFlatData[float32](outs[0])}
+	var ln *Tensor
+	if captureLn {
+		ln = p.toHost(hook.LnFinal, outs[1])
+	}
+	for _, o := range outs {
+		o.FinalizeAll()
+	}
+	return logits, ln, nil
+}
