@@ -15,24 +15,24 @@ type Site int
 
 // The hook sites, in the order they fire inside one forward pass.
 const (
-	Embed       Site = iota // hook_embed: token embeddings (after any embedding scale) [batch, pos, d_model]
-	ResidPre                // blocks.L.hook_resid_pre [batch, pos, d_model]
-	Q                       // blocks.L.attn.hook_q [batch, pos, head_index, d_head] (before RoPE)
-	K                       // blocks.L.attn.hook_k [batch, pos, kv_head_index, d_head] (before RoPE)
-	V                       // blocks.L.attn.hook_v [batch, pos, kv_head_index, d_head]
-	RotQ                    // blocks.L.attn.hook_rot_q [batch, pos, head_index, d_head] (after RoPE)
-	RotK                    // blocks.L.attn.hook_rot_k [batch, pos, kv_head_index, d_head] (after RoPE)
-	AttnScores              // blocks.L.attn.hook_attn_scores [batch, head_index, query_pos, key_pos] (masked, pre-softmax)
-	Pattern                 // blocks.L.attn.hook_pattern [batch, head_index, query_pos, key_pos]
-	Z                       // blocks.L.attn.hook_z [batch, pos, head_index, d_head]
-	AttnOut                 // blocks.L.hook_attn_out [batch, pos, d_model] (what attention adds to the residual)
-	ResidMid                // blocks.L.hook_resid_mid [batch, pos, d_model]
-	MLPPre                  // blocks.L.mlp.hook_pre [batch, pos, d_mlp] (gate pre-activation)
-	MLPPreLinear            // blocks.L.mlp.hook_pre_linear [batch, pos, d_mlp] (up projection of gated MLPs)
-	MLPPost                 // blocks.L.mlp.hook_post [batch, pos, d_mlp] (act(gate)·up)
-	MLPOut                  // blocks.L.hook_mlp_out [batch, pos, d_model]
-	ResidPost               // blocks.L.hook_resid_post [batch, pos, d_model]
-	LnFinal                 // ln_final.hook_normalized [batch, pos, d_model]
+	Embed        Site = iota // hook_embed: token embeddings (after any embedding scale) [batch, pos, d_model]
+	ResidPre                 // blocks.L.hook_resid_pre [batch, pos, d_model]
+	Q                        // blocks.L.attn.hook_q [batch, pos, head_index, d_head] (before RoPE)
+	K                        // blocks.L.attn.hook_k [batch, pos, kv_head_index, d_head] (before RoPE)
+	V                        // blocks.L.attn.hook_v [batch, pos, kv_head_index, d_head]
+	RotQ                     // blocks.L.attn.hook_rot_q [batch, pos, head_index, d_head] (after RoPE)
+	RotK                     // blocks.L.attn.hook_rot_k [batch, pos, kv_head_index, d_head] (after RoPE)
+	AttnScores               // blocks.L.attn.hook_attn_scores [batch, head_index, query_pos, key_pos] (masked, pre-softmax)
+	Pattern                  // blocks.L.attn.hook_pattern [batch, head_index, query_pos, key_pos]
+	Z                        // blocks.L.attn.hook_z [batch, pos, head_index, d_head]
+	AttnOut                  // blocks.L.hook_attn_out [batch, pos, d_model] (what attention adds to the residual)
+	ResidMid                 // blocks.L.hook_resid_mid [batch, pos, d_model]
+	MLPPre                   // blocks.L.mlp.hook_pre [batch, pos, d_mlp] (gate pre-activation)
+	MLPPreLinear             // blocks.L.mlp.hook_pre_linear [batch, pos, d_mlp] (up projection of gated MLPs)
+	MLPPost                  // blocks.L.mlp.hook_post [batch, pos, d_mlp] (act(gate)·up)
+	MLPOut                   // blocks.L.hook_mlp_out [batch, pos, d_model]
+	ResidPost                // blocks.L.hook_resid_post [batch, pos, d_model]
+	LnFinal                  // ln_final.hook_normalized [batch, pos, d_model]
 	numSites
 )
 
