@@ -72,6 +72,7 @@ type Template struct {
 	// raiseLines holds the source line of every raise_exception call, with the leading string literal of
 	// its message (if any), to name the line of a raised error.
 	raiseLines []raiseSite
+	noMemo     bool // tests: render every prefix instead of reusing gap splits
 }
 
 type raiseSite struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -236,5 +237,38 @@ func TestGoldenErrorsNameFile(t *testing.T) {
 	_, err = tm.Render(inputs["bad_roles"])
 	if !errors.Is(err, ErrRaised) || !strings.Contains(err.Error(), "gemma3.jinja:") {
 		t.Fatalf("Render(bad_roles) error = %v, want ErrRaised naming gemma3.jinja:<line>", err)
+	}
+}
+
+// TestGapMemo checks that reusing gap splits gives the same spans as rendering every prefix, on every
+// golden case.
+func TestGapMemo(t *testing.T) {
+	inputs, names := loadCases(t)
+	long := inputs["tools_parallel"]
+	base := long.Messages
+	long.Messages = append([]Message(nil), base...)
+	for range 4 {
+		long.Messages = append(long.Messages, base[1:]...)
+	}
+	inputs["long"] = long
+	names = append(names, "long")
+	files, _ := filepath.Glob(filepath.Join("testdata", "templates", "*.jinja"))
+	for _, f := range files {
+		tm, err := CompileFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := *tm
+		slow.noMemo = true
+		for _, c := range names {
+			r1, err1 := tm.Render(inputs[c])
+			r2, err2 := slow.Render(inputs[c])
+			if (err1 == nil) != (err2 == nil) {
+				t.Fatalf("%s/%s: errors differ: %v vs %v", f, c, err1, err2)
+			}
+			if err1 == nil && !reflect.DeepEqual(r1, r2) {
+				t.Errorf("%s/%s: memoised spans %+v, want %+v", f, c, r1.Messages, r2.Messages)
+			}
+		}
 	}
 }

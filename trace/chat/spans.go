@@ -109,43 +109,54 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 	}
 
 	// Message boundaries: bound[i] is where message i ends (and message i+1 starts).
-	pres := t.prefixRenders(in, e, text)
+	// firstStart[j]: where the first located piece of messages j.. starts.
+	firstStart := make([]int, n+1)
+	firstStart[n] = len(text)
+	for j := n - 1; j >= 0; j-- {
+		firstStart[j] = firstStart[j+1]
+		for _, p := range pieces(cspan[j], nspan[j]) {
+			if p.start >= 0 && p.start < firstStart[j] {
+				firstStart[j] = p.start
+			}
+		}
+	}
+	// A message's end is found by rendering messages[:i+1]; the split of a gap between two located pieces
+	// is remembered by (roles, gap text) so that a long conversation needs one prefix rendering per kind
+	// of turn change rather than one per message.
+	memo := map[string]int{}
 	bound := make([]int, n)
 	prev := 0
 	for i := 0; i < n; i++ {
-		// hi: where the first located piece of a later message starts.
-		hi := len(text)
-		for j := i + 1; j < n; j++ {
-			for _, p := range pieces(cspan[j], nspan[j]) {
-				if p.start >= 0 && p.start < hi {
-					hi = p.start
-				}
-			}
-		}
-		if hi < prev {
-			hi = prev
-		}
+		hi := max(firstStart[i+1], prev)
 		// lo: the end of this message's own pieces that lie before hi (a template may move a content
 		// elsewhere, e.g. Mistral prints the system prompt in the last user turn; such a piece stays
 		// outside the message span).
-		lo := prev
+		lo, own := prev, false
 		for _, p := range pieces(cspan[i], nspan[i]) {
-			if p.start >= 0 && p.end <= hi && p.end > lo {
-				lo = p.end
+			if p.start >= 0 && p.end <= hi && p.end >= lo {
+				lo, own = p.end, true
 			}
 		}
+		key := ""
+		if own && i+1 < n && hi < len(text) && !t.noMemo {
+			key = in.Messages[i].Role + "\x00" + in.Messages[i+1].Role + "\x00" + text[lo:hi]
+		}
 		var b int
-		switch pre, ok := pres[i]; {
-		case i == n-1 && !in.AddGenerationPrompt:
+		if off, ok := memo[key]; ok && key != "" {
+			b = lo + off
+		} else if i == n-1 && !in.AddGenerationPrompt {
 			b = len(text)
-		case !ok:
+		} else if pre, err := t.execute(e.build(false, false, i+1)); err != nil {
 			b = lo
-		default:
+		} else {
 			b = commonPrefix(text, pre)
 			if b < len(pre) && b < lo {
 				// The prefix rendering diverged inside this message (a template that renders the last
 				// message differently): align the end of that rendering with the text instead.
 				b = alignEnd(text, pre, lo, hi)
+			}
+			if key != "" && lo <= b && b <= hi {
+				memo[key] = b - lo
 			}
 		}
 		b = max(lo, min(b, hi))
@@ -223,22 +234,6 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 		}
 		r.Messages[i] = ms
 	}
-}
-
-// prefixRenders renders messages[:i+1] without a generation prompt for every i whose end is not the end of
-// the text; a failed rendering is left out.
-func (t *Template) prefixRenders(in Input, e *env, text string) map[int]string {
-	n := len(in.Messages)
-	pres := make(map[int]string, n)
-	for i := 0; i < n; i++ {
-		if i == n-1 && !in.AddGenerationPrompt {
-			continue
-		}
-		if pre, err := t.execute(e.build(false, false, i+1)); err == nil {
-			pres[i] = pre
-		}
-	}
-	return pres
 }
 
 // maxAlign bounds the gap alignEnd scans.
