@@ -94,7 +94,7 @@ func Compile(src, name string) (*Template, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, fmt.Errorf("chat template %s: %w", name, ErrNoTemplate)
 	}
-	tm, err := jinja.Compile(src)
+	tm, err := compileEngine(src)
 	if err != nil {
 		msg := err.Error()
 		loc := name
@@ -104,6 +104,16 @@ func Compile(src, name string) (*Template, error) {
 		return nil, fmt.Errorf("chat template %s: %w: %s", loc, ErrSyntax, msg)
 	}
 	return &Template{name: name, src: src, tmpl: tm, raiseLines: findRaiseSites(src)}, nil
+}
+
+// compileEngine runs the engine's compiler, turning a panic inside it into an error.
+func compileEngine(src string) (tm *jinja.Template, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			tm, err = nil, fmt.Errorf("engine panic: %v", r)
+		}
+	}()
+	return jinja.Compile(src)
 }
 
 // CompileFile reads and compiles a chat template file (.jinja text).
