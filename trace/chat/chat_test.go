@@ -54,6 +54,23 @@ func TestRenderSpans(t *testing.T) {
 			messages: []string{"<user>q", "<assistant>answer"},
 		},
 		{
+			name:     "split then lstrip, refined by moving the lost sentinel",
+			src:      "{% for m in messages %}<|{{ m.role }}|>\n{{ m.content.split('</think>')[-1].lstrip('\n') }}<|end|>{% endfor %}",
+			in:       Input{Messages: msgs("user", "q", "assistant", "<think>r</think>\n\nanswer")},
+			content:  []string{"q", "answer"},
+			found:    []bool{true, false},
+			messages: []string{"<|user|>\nq<|end|>", "<|assistant|>\nanswer<|end|>"},
+		},
+		{
+			name: "boundary backs off a partly shared special token",
+			src: "{% for m in messages %}{% if m.role == 'tool' %}<tool>{{ m.content }}</tool>\n{% if loop.last or messages[loop.index0 + 1].role != 'tool' %}<|im_end|>{% endif %}" +
+				"{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endif %}{% endfor %}",
+			in:       Input{Messages: msgs("tool", "a", "tool", "b")},
+			content:  []string{"a", "b"},
+			found:    []bool{true, true},
+			messages: []string{"<tool>a</tool>\n", "<tool>b</tool>\n<|im_end|>"},
+		},
+		{
 			name:     "startswith inspects content",
 			src:      "{% for m in messages %}{% if m.content.startswith('!') %}BANG {% endif %}{{ m.content }};{% endfor %}",
 			in:       Input{Messages: msgs("user", "!go", "user", "stop")},

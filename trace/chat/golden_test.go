@@ -97,9 +97,9 @@ func init() {
 		}
 	}
 	all := []string{"plain", "plain_nogen", "system", "system_nogen", "tools_parallel", "tools_single",
-		"tools_nocall", "unicode", "whitespace", "reasoning", "no_thinking", "bad_roles"}
+		"tools_nocall", "unicode", "whitespace", "reasoning", "think_in_content", "no_thinking", "bad_roles"}
 	noTools := []string{"plain", "plain_nogen", "system", "system_nogen", "unicode", "whitespace",
-		"reasoning", "no_thinking", "bad_roles"}
+		"reasoning", "think_in_content", "no_thinking", "bad_roles"}
 	toolCases := []string{"tools_parallel", "tools_single", "tools_nocall"}
 	add("lcpp-CohereForAI-c4ai-command-r-plus-tool_use", "HF: iterating None tools / undefined attribute in +", all...)
 	add("lcpp-NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", "HF: 'NoneType' object is not iterable (tools=None)", noTools...)
@@ -163,6 +163,10 @@ func TestGoldenParity(t *testing.T) {
 			case c.Text == nil:
 				pass++
 				raised++
+				if msg, ok := strings.CutPrefix(c.Error, "TemplateError: "); ok &&
+					(!errors.Is(err, ErrRaised) || !strings.HasSuffix(err.Error(), msg)) {
+					t.Errorf("%s/%s: error %v, want ErrRaised with %q", g.Template, c.Name, err, msg)
+				}
 			case err != nil:
 				allOK = false
 				t.Errorf("%s/%s: %v", g.Template, c.Name, err)

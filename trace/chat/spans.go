@@ -84,11 +84,11 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 				cspan[i] = p
 				found[i] = text[p.start:p.end] == m.Content
 			case p.end >= 0:
-				k := trimDelimiter(m.Content, commonSuffix(text[:p.end], m.Content))
+				k := t.refinePartial(in, e, text, i, p.end, commonSuffix(text[:p.end], m.Content), true)
 				cspan[i] = pos{p.end - k, p.end}
 				found[i] = k == len(m.Content)
 			case p.start >= 0:
-				k := commonPrefix(text[p.start:], m.Content)
+				k := t.refinePartial(in, e, text, i, p.start, commonPrefix(text[p.start:], m.Content), false)
 				cspan[i] = pos{p.start, p.start + k}
 				found[i] = k == len(m.Content)
 			}
@@ -150,6 +150,9 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 			b = lo
 		} else {
 			b = commonPrefix(text, pre)
+			if b < len(pre) && b < len(text) {
+				b = backOff(text, b, lo)
+			}
 			if b < len(pre) && b < lo {
 				// The prefix rendering diverged inside this message (a template that renders the last
 				// message differently): align the end of that rendering with the text instead.
@@ -287,6 +290,86 @@ func commonPrefix(a, b string) int {
 		i--
 	}
 	return i
+}
+
+// maxRefine bounds the extra renderings spent on one partially printed content.
+const maxRefine = 8
+
+// refinePartial finds how much of message i's content the template printed when only one sentinel
+// survived (the template split or cut the content). at is where the surviving sentinel landed and k the
+// longest match of the content's suffix (suffix true) or prefix there, which can run into template text
+// by coincidence. It moves the lost sentinel inside the content, k bytes from the surviving one, and keeps
+// the largest k for which the template prints the same text with the moved sentinel exactly at that
+// distance; without a confirmed k it shortens k past delimiter characters (trimDelimiter).
+func (t *Template) refinePartial(in Input, e *env, text string, i, at, k int, suffix bool) int {
+	c := in.Messages[i].Content
+	startR, endR := string(rune(contentMarkBase+2*i)), string(rune(contentMarkBase+2*i+1))
+	k0 := k
+	for tries := 0; k > 0 && tries < maxRefine; k, tries = k-1, tries+1 {
+		if suffix && !utf8.RuneStart(c[len(c)-k]) || !suffix && k < len(c) && !utf8.RuneStart(c[k]) {
+			continue
+		}
+		var o string
+		if suffix {
+			o = c[:len(c)-k] + startR + c[len(c)-k:] + endR
+		} else {
+			o = startR + c[:k] + endR + c[k:]
+		}
+		e.override = map[int]string{i: o}
+		mt, err := t.execute(e.build(true, in.AddGenerationPrompt, len(in.Messages)))
+		e.override = nil
+		if err != nil {
+			continue
+		}
+		want := at - k
+		r := startR
+		if !suffix {
+			want, r = at+k, endR
+		}
+		if got, ok := markerAt(mt, text, r); ok && got == want {
+			return k
+		}
+	}
+	if suffix {
+		return trimDelimiter(c, k0)
+	}
+	return k0
+}
+
+// markerAt strips the sentinels from a marked rendering; when the result equals text it returns the
+// position of the first occurrence of marker r in text.
+func markerAt(mt, text, r string) (int, bool) {
+	var b strings.Builder
+	b.Grow(len(text))
+	at := -1
+	for _, x := range mt {
+		if isMarker(x) {
+			if at < 0 && string(x) == r {
+				at = b.Len()
+			}
+			continue
+		}
+		b.WriteRune(x)
+	}
+	return at, at >= 0 && b.String() == text
+}
+
+// backOff moves a boundary b found as a common prefix back over a partly matched special token (such as
+// "<|im_" shared by "<|im_end|>" and "<|im_start|>"): first over word characters, then over opening
+// delimiters, never below lo.
+func backOff(text string, b, lo int) int {
+	x := b
+	for x > lo && isWordByte(text[x-1]) {
+		x--
+	}
+	for x > lo && strings.IndexByte("<[{|", text[x-1]) >= 0 {
+		x--
+	}
+	return x
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // trimDelimiter shortens a printed suffix of content of length k that starts with a closing delimiter

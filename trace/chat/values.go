@@ -21,6 +21,8 @@ type env struct {
 	extra  map[string]jinja.Value
 	now    time.Time
 	marked bool // whether sentinel markers can be used for this input
+	// override replaces the marked content of one message (refining a partially printed content).
+	override map[int]string
 }
 
 const (
@@ -125,7 +127,11 @@ func (e *env) build(marked bool, agp bool, n int) map[string]jinja.Value {
 		dd.Set("role", jinja.NewString(m.Role))
 		content := m.Content
 		if marked && content != "" {
-			content = string(rune(contentMarkBase+2*i)) + content + string(rune(contentMarkBase+2*i+1))
+			if o, ok := e.override[i]; ok {
+				content = o
+			} else {
+				content = string(rune(contentMarkBase+2*i)) + content + string(rune(contentMarkBase+2*i+1))
+			}
 		}
 		dd.Set("content", jinja.NewString(content))
 		if m.Reasoning != "" {
