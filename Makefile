@@ -1,0 +1,58 @@
+# agentlens developer targets. `make test` is the project's test command; .ci/run runs exactly it.
+#
+#   make fetch       download the models and the XLA CPU plugin into $(AGENTLENS_CACHE) (idempotent)
+#   make test        fetch, go vet, CGO_ENABLED=0 go build, go test (real-model tests included)
+#   make test-short  go test -short: no downloads, no real-model tests
+#   make demo        fetch, then run `agentlens demo`
+#   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
+#   make fmt / vet   gofmt the tree / go vet it
+
+# go.mod asks for a newer Go than some images carry: let the go command fetch it.
+export GOTOOLCHAIN = auto
+
+# Where models (models/) and the PJRT plugin (pjrt/) live; tests read it through internal/testutil.
+AGENTLENS_CACHE ?= $(HOME)/.cache/agentlens
+export AGENTLENS_CACHE
+# GoMLX's xla backend: find the fetched CPU plugin, never try to download one itself.
+export PJRT_PLUGIN_LIBRARY_PATH ?= $(AGENTLENS_CACHE)/pjrt
+export GOMLX_NO_AUTO_INSTALL ?= 1
+
+GO        ?= go
+PKGS      ?= ./...
+BENCH     ?= .
+AGENTLENS := $(GO) run ./cmd/agentlens
+
+.PHONY: help fetch test test-short demo bench fmt vet
+
+help:
+	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
+
+fetch:
+	$(AGENTLENS) model fetch all
+
+test: fetch
+	$(GO) vet $(PKGS)
+	CGO_ENABLED=0 $(GO) build $(PKGS)
+	$(GO) test -count=1 -timeout 80m $(PKGS)
+
+test-short:
+	$(GO) test -short $(PKGS)
+
+# Until the demo command exists, say what it will do instead of failing.
+demo: fetch
+	@if $(AGENTLENS) demo --help >/dev/null 2>&1; then \
+		$(AGENTLENS) demo; \
+	else \
+		echo "agentlens demo is not implemented yet. It will load $(AGENTLENS_CACHE)/models/SmolLM2-135M-Instruct.Q4_1.gguf,"; \
+		echo "render a multi-turn agent trace, run the model with activation hooks and attribute the"; \
+		echo "harmful action to the emails and tool calls in the trace."; \
+	fi
+
+bench: fetch
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 60m $(PKGS)
+
+fmt:
+	gofmt -s -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet $(PKGS)

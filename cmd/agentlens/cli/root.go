@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Main runs the agentlens command line on the process's arguments, streams and environment, and returns
+// the exit code. SIGINT and SIGTERM cancel the command's context.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, NewFactory(), os.Args[1:])
+}
+
+// Run executes the command tree built from f on args (without the program name), prints any error to
+// f.IO.ErrOut and returns the exit code.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := NewCmdRoot(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	path := root.CommandPath()
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	printError(f.IO.ErrOut, err, path)
+	return exitCode(err)
+}
+
+// NewCmdRoot returns the agentlens root command with all subcommands.
+func NewCmdRoot(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "agentlens <command> [flags]",
+		Short: "Mechanistic interpretability of multi-turn LLM agent traces",
+		Long: `agentlens loads open-weight decoders, renders and tokenises agent traces exactly like
+Hugging Face, runs models with TransformerLens hook names, and attributes harmful
+agent actions to the emails and tool calls that caused them.`,
+		Example: `  agentlens model fetch all
+  agentlens version`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	cmd.PersistentFlags().StringVar(&f.CacheDirFlag, "cache", "",
+		"cache `dir`ectory for models and plugins (default $"+EnvCache+" or $HOME/.cache/agentlens)")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &FlagError{Err: err}
+	})
+	cmd.CompletionOptions.DisableDefaultCmd = true
+
+	// Add the groupAnalysis group ("Traces and analysis:") with its first command; cobra prints a
+	// group's title even when it is empty.
+	cmd.AddGroup(&cobra.Group{ID: groupModels, Title: "Models:"})
+	cmd.AddCommand(
+		newCmdModel(f),
+		newCmdVersion(f, nil),
+		// Later commands register here, each newCmdX(f, nil) in its own file:
+		//   newCmdTrace(f)          "trace show <episode>"         group groupAnalysis
+		//   newCmdRun(f, nil)       "run <episode>"                group groupModels
+		//   newCmdAttribute(f, nil) "attribute <episode>"          group groupAnalysis
+		//   newCmdBench(f, nil)     "bench"                        group groupModels
+		//   newCmdDemo(f, nil)      "demo"                         group groupAnalysis
+	)
+	return cmd
+}
+
+// Command group IDs for the root help.
+const (
+	groupModels   = "models"
+	groupAnalysis = "analysis"
+)
+
+// exactArgs is cobra.ExactArgs returning a FlagError.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := cobra.ExactArgs(n)(cmd, args); err != nil {
+			return &FlagError{Err: err}
+		}
+		return nil
+	}
+}
