@@ -63,7 +63,7 @@ func newEnv(in Input) (*env, error) {
 	if len(in.Tools) > 0 {
 		items := make([]jinja.Value, len(in.Tools))
 		for i, t := range in.Tools {
-			v, err := DecodeJSON(t)
+			v, err := decodeJSON(t)
 			if err != nil {
 				return nil, fmt.Errorf("tool %d: %w", i, err)
 			}
@@ -77,7 +77,7 @@ func newEnv(in Input) (*env, error) {
 	for k, v := range in.Extra {
 		switch x := v.(type) {
 		case json.RawMessage:
-			dv, err := DecodeJSON(x)
+			dv, err := decodeJSON(x)
 			if err != nil {
 				return nil, fmt.Errorf("extra %s: %w", k, err)
 			}
@@ -104,7 +104,7 @@ func decodeArgs(raw json.RawMessage) (jinja.Value, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return jinja.NewDict(), nil
 	}
-	return DecodeJSON(raw)
+	return decodeJSON(raw)
 }
 
 // build makes the template variables for messages[:n]; marked wraps contents and tool-call names in
@@ -216,9 +216,9 @@ func copyValue(v jinja.Value) jinja.Value {
 	return v
 }
 
-// DecodeJSON decodes JSON text into engine values, keeping object key order (so tojson prints keys in
+// decodeJSON decodes JSON text into engine values, keeping object key order (so tojson prints keys in
 // insertion order, as Python's json.dumps does) and integer-ness of numbers.
-func DecodeJSON(b []byte) (jinja.Value, error) {
+func decodeJSON(b []byte) (jinja.Value, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	v, err := decodeValue(dec, 0)
