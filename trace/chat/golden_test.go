@@ -276,3 +276,57 @@ func TestGapMemo(t *testing.T) {
 		}
 	}
 }
+
+// TestGoldenSpanStats renders every byte-exact golden case and checks that each located content lies in
+// its own message span (only a system prompt may be moved elsewhere, as Mistral templates do), logging how
+// many contents were located exactly.
+func TestGoldenSpanStats(t *testing.T) {
+	inputs, _ := loadCases(t)
+	files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	var messages, found, moved, calls, callsShown int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g goldenFile
+		if err := json.Unmarshal(b, &g); err != nil {
+			t.Fatal(err)
+		}
+		tm, err := CompileFile(filepath.Join("testdata", "templates", g.Template+".jinja"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range g.Cases {
+			if c.Text == nil {
+				continue
+			}
+			in := inputs[c.Name]
+			r, err := tm.Render(in)
+			if err != nil || r.Text != *c.Text {
+				continue
+			}
+			for i, ms := range r.Messages {
+				messages++
+				if ms.ContentFound {
+					found++
+				}
+				if ms.Content.Len() > 0 && (ms.Content.Start < ms.Message.Start || ms.Content.End > ms.Message.End) {
+					moved++
+					if in.Messages[i].Role != "system" {
+						t.Errorf("%s/%s: message %d (%s) content %v outside its message %v", g.Template, c.Name, i,
+							in.Messages[i].Role, ms.Content, ms.Message)
+					}
+				}
+				for _, s := range ms.ToolCalls {
+					calls++
+					if s.Len() > 0 {
+						callsShown++
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d/%d message contents located exactly (ContentFound); %d system prompts moved out of their message; "+
+		"%d/%d tool calls located (the rest are not printed by their template)", found, messages, moved, callsShown, calls)
+}

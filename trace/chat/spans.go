@@ -167,9 +167,14 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 		prev = b
 	}
 
-	// Fallback search for contents and names not located by sentinels, inside each message span.
+	// Without verified sentinels, search for contents and names inside each message span. (With verified
+	// sentinels a missing sentinel means the template did not print that content as such: no search, so
+	// a dropped message never claims text of another.)
 	cursor := 0
 	for i, m := range in.Messages {
+		if marked {
+			break
+		}
 		start := 0
 		if i > 0 {
 			start = bound[i-1]
@@ -262,18 +267,13 @@ func pieces(c pos, names []pos) []pos {
 	return append([]pos{c}, names...)
 }
 
-// search finds needle in text[from:limit], then anywhere after from.
+// search finds needle in text[from:limit].
 func search(text, needle string, from, limit int) (pos, bool) {
-	if from > len(text) {
+	limit = min(limit, len(text))
+	if from > limit {
 		return none, false
 	}
-	if limit > len(text) || limit < from {
-		limit = len(text)
-	}
 	if i := strings.Index(text[from:limit], needle); i >= 0 {
-		return pos{from + i, from + i + len(needle)}, true
-	}
-	if i := strings.Index(text[from:], needle); i >= 0 {
 		return pos{from + i, from + i + len(needle)}, true
 	}
 	return none, false
