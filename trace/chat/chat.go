@@ -39,7 +39,7 @@ type Input struct {
 	Tools               []Tool
 	AddGenerationPrompt bool
 	BOS, EOS            string         // bos_token and eos_token
-	Extra               map[string]any // extra template variables (json.RawMessage values keep key order)
+	Extra               map[string]any // extra template variables; json.RawMessage values keep key order, Go maps are sorted
 	// Now is the time strftime_now reports; the zero value means time.Now().
 	Now time.Time
 }
