@@ -31,7 +31,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // matrices must not overlap. Small products run in parallel across the batch, large ones one after
 // another, each in parallel.
 //
-// SgemmBatch panics on negative dimensions or strides, or slices too short for them.
+// SgemmBatch panics on negative dimensions or strides, overlapping outputs, or slices too short.
 func SgemmBatch(transA, transB bool, batch, m, n, k int, alpha float32, a []float32, lda, strideA int,
 	b []float32, ldb, strideB int, beta float32, c []float32, ldc, strideC int) {
 	if batch < 0 || strideA < 0 || strideB < 0 || strideC < 0 {
@@ -44,22 +44,56 @@ func SgemmBatch(transA, transB bool, batch, m, n, k int, alpha float32, a []floa
 		panic(fmt.Sprintf("sgemm: strideC %d makes the %d×%d outputs (ldc %d) overlap", strideC, m, n, ldc))
 	}
 	last := batch - 1
-	checkGemm(transA, transB, m, n, k, a[min(len(a), last*strideA):], lda, b[min(len(b), last*strideB):], ldb,
-		c[min(len(c), last*strideC):], ldc)
-	p := defaultPlan()
+	checkGemm(transA, transB, m, n, k, tail(a, last*strideA), lda, tail(b, last*strideB), ldb,
+		tail(c, last*strideC), ldc)
+	defaultPlan().batch(transA, transB, batch, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+		func(i int) (int, int, int) { return i * strideA, i * strideB, i * strideC })
+}
+
+// SgemmBatchOffsets is SgemmBatch with the start of each A_i, B_i and C_i given explicitly (offA[i],
+// offB[i], offC[i]): for batches whose matrices are not evenly spaced, such as the (batch, head) pairs
+// of a [batch, seq, heads, dim] tensor. The three offset slices must have the same length; the C
+// matrices must not overlap (not checked: overlapping outputs are a data race).
+//
+// SgemmBatchOffsets panics on negative dimensions or offsets, or slices too short for them.
+func SgemmBatchOffsets(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, offA []int,
+	b []float32, ldb int, offB []int, beta float32, c []float32, ldc int, offC []int) {
+	if len(offA) != len(offB) || len(offA) != len(offC) {
+		panic(fmt.Sprintf("sgemm: offset counts differ: a %d, b %d, c %d", len(offA), len(offB), len(offC)))
+	}
+	for i := range offA {
+		if offA[i] < 0 || offB[i] < 0 || offC[i] < 0 {
+			panic(fmt.Sprintf("sgemm: negative offset for product %d", i))
+		}
+		checkGemm(transA, transB, m, n, k, tail(a, offA[i]), lda, tail(b, offB[i]), ldb, tail(c, offC[i]), ldc)
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	defaultPlan().batch(transA, transB, len(offA), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+		func(i int) (int, int, int) { return offA[i], offB[i], offC[i] })
+}
+
+// tail returns x[off:], or an empty slice when off is past the end (the checks then report it).
+func tail(x []float32, off int) []float32 { return x[min(len(x), off):] }
+
+// batch runs count checked products whose operands start at the offsets returned by off(i).
+func (p plan) batch(transA, transB bool, count, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int, off func(i int) (int, int, int)) {
 	item := func(pl plan, i int) {
-		pl.gemm(transA, transB, m, n, k, alpha, a[i*strideA:], lda, b[i*strideB:], ldb, beta, c[i*strideC:], ldc)
+		oa, ob, oc := off(i)
+		pl.gemm(transA, transB, m, n, k, alpha, tail(a, oa), lda, tail(b, ob), ldb, beta, tail(c, oc), ldc)
 	}
 	// Products big enough to keep all workers busy on their own go one after another.
-	if p.threads <= 1 || batch == 1 || m*n*k >= 8*parallelMinWork*p.threads {
-		for i := range batch {
+	if p.threads <= 1 || count == 1 || m*n*k >= 8*parallelMinWork*p.threads {
+		for i := range count {
 			item(p, i)
 		}
 		return
 	}
 	single := p
 	single.threads = 1
-	parallelDo(p.threads, batch, func(_, i int) { item(single, i) })
+	parallelDo(p.threads, count, func(_, i int) { item(single, i) })
 }
 
 // plan is the kernel choice and thread count for one call.
