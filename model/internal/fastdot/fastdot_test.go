@@ -12,6 +12,9 @@ import (
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	// The replacement VJPs write DotGeneral gradients as DotGenerals (the stock ones do not).
+	_ "github.com/agentlens/agentlens/model/internal/autodiff"
 )
 
 func newBackend(t testing.TB) backends.Backend {
@@ -243,4 +246,187 @@ func TestEinsumMatchesStockAndNaive(t *testing.T) {
 		t.Errorf("fast vs stock DotGeneral: worst deviation %.3g × tolerance (%s)", c.worst, c.worstDesc)
 	}
 	t.Logf("%d DotGeneral calls, %d through sgemm, worst deviation from stock %.3g × tolerance", c.calls, c.handled, c.worst)
+}
+
+// naiveDotGeneral is DotGeneral from its definition, in float64: output [batch..., lhs cross...,
+// rhs cross...].
+func naiveDotGeneral(lhsDims []int, lc, lb []int, rhsDims []int, rc, rb []int, lhs, rhs []float32) []float64 {
+	letter := 'a'
+	next := func() rune { letter++; return letter - 1 }
+	ls := make([]rune, len(lhsDims))
+	rs := make([]rune, len(rhsDims))
+	var out []rune
+	for i := range lb {
+		ch := next()
+		ls[lb[i]], rs[rb[i]] = ch, ch
+		out = append(out, ch)
+	}
+	for i := range lc {
+		ch := next()
+		ls[lc[i]], rs[rc[i]] = ch, ch
+	}
+	for i := range ls {
+		if ls[i] == 0 {
+			ls[i] = next()
+			out = append(out, ls[i])
+		}
+	}
+	for i := range rs {
+		if rs[i] == 0 {
+			rs[i] = next()
+			out = append(out, rs[i])
+		}
+	}
+	res, _ := naiveEinsum(string(ls)+","+string(rs)+"->"+string(out), lhsDims, rhsDims, lhs, rhs)
+	return res
+}
+
+func TestDotGeneralAxes(t *testing.T) {
+	b := newBackend(t)
+	c := useChecker(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	cases := []struct {
+		name            string
+		lhsDims, lc, lb []int
+		rhsDims, rc, rb []int
+	}{
+		{"matmul", []int{3, 4}, []int{1}, nil, []int{4, 5}, []int{0}, nil},
+		{"matmul_transposed_rhs", []int{3, 4}, []int{1}, nil, []int{5, 4}, []int{1}, nil},
+		{"contract_first_axes", []int{4, 3}, []int{0}, nil, []int{4, 5}, []int{0}, nil},
+		{"batched_heads", []int{2, 3, 4, 5}, []int{3}, []int{0, 1}, []int{2, 3, 6, 5}, []int{3}, []int{0, 1}},
+		{"attention_pv", []int{2, 3, 4, 6}, []int{3}, []int{0, 1}, []int{2, 3, 6, 5}, []int{2}, []int{0, 1}},
+		{"batch_not_leading", []int{4, 2, 3}, []int{0}, []int{1}, []int{2, 4, 5}, []int{1}, []int{0}},
+		{"batch_axes_reversed", []int{2, 3, 4}, []int{2}, []int{1, 0}, []int{3, 2, 4}, []int{2}, []int{0, 1}},
+		{"two_contracting_swapped", []int{3, 4, 5}, []int{2, 1}, nil, []int{5, 4, 6}, []int{0, 1}, nil},
+		{"projection_3d", []int{1, 7, 8}, []int{2}, nil, []int{8, 9}, []int{0}, nil},
+		{"negative_axes", []int{2, 7, 8}, []int{-1}, []int{0}, []int{2, 8, 9}, []int{-2}, []int{0}},
+		{"gqa_grouped_queries", []int{2, 4, 3, 5, 8}, []int{4}, []int{0, 1}, []int{2, 4, 6, 8}, []int{3}, []int{0, 1}},
+		{"large_batched", []int{3, 100, 64}, []int{2}, []int{0}, []int{3, 64, 120}, []int{1}, []int{0}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			x, xd := randTensor(r, tc.lhsDims)
+			y, yd := randTensor(r, tc.rhsDims)
+			before := c.handled
+			got, err := graph.ExecOnce(b, func(x, y *graph.Node) *graph.Node {
+				return graph.DotGeneral(x, tc.lc, tc.lb, y, tc.rc, tc.rb)
+			}, x, y)
+			if err != nil {
+				t.Fatalf("DotGeneral = %v", err)
+			}
+			if c.handled != before+1 {
+				t.Fatalf("DotGeneral went through sgemm %d times, want 1", c.handled-before)
+			}
+			norm := func(axes []int, rank int) []int {
+				out := make([]int, len(axes))
+				for i, a := range axes {
+					out[i] = (a + rank) % rank
+				}
+				return out
+			}
+			lc, lb := norm(tc.lc, len(tc.lhsDims)), norm(tc.lb, len(tc.lhsDims))
+			rc, rb := norm(tc.rc, len(tc.rhsDims)), norm(tc.rb, len(tc.rhsDims))
+			want := naiveDotGeneral(tc.lhsDims, lc, lb, tc.rhsDims, rc, rb, xd, yd)
+			k := 1
+			for _, a := range lc {
+				k *= tc.lhsDims[a]
+			}
+			gd := tensors.MustCopyFlatData[float32](got)
+			if len(gd) != len(want) {
+				t.Fatalf("DotGeneral size = %d, want %d", len(gd), len(want))
+			}
+			for i := range want {
+				if d := math.Abs(float64(gd[i]) - want[i]); !(d <= tolerance(k, want[i])) {
+					t.Fatalf("DotGeneral[%d] = %v, want %v (naive float64)", i, gd[i], want[i])
+				}
+			}
+		})
+	}
+	if c.worst > 1 {
+		t.Errorf("fast vs stock DotGeneral: worst deviation %.3g × tolerance (%s)", c.worst, c.worstDesc)
+	}
+}
+
+func TestMatMul(t *testing.T) {
+	b := newBackend(t)
+	c := useChecker(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	cases := []struct {
+		name     string
+		lhs, rhs []int
+	}{
+		{"rank2", []int{65, 129}, []int{129, 63}},
+		{"rank3_batched", []int{3, 17, 33}, []int{3, 33, 9}},
+		{"rank4_batched", []int{2, 3, 12, 32}, []int{2, 3, 32, 7}},
+		{"matrix_vector", []int{40, 50}, []int{50}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			x, _ := randTensor(r, tc.lhs)
+			y, _ := randTensor(r, tc.rhs)
+			got, err := graph.ExecOnce(b, func(x, y *graph.Node) *graph.Node { return graph.MatMul(x, y) }, x, y)
+			if err != nil {
+				t.Fatalf("MatMul(%v, %v) = %v", tc.lhs, tc.rhs, err)
+			}
+			if got.Shape().Size() == 0 {
+				t.Fatalf("MatMul(%v, %v) is empty", tc.lhs, tc.rhs)
+			}
+		})
+	}
+	if c.handled == 0 || c.worst > 1 {
+		t.Errorf("MatMul: %d of %d DotGenerals through sgemm, worst deviation from stock %.3g × tolerance (%s)",
+			c.handled, c.calls, c.worst, c.worstDesc)
+	}
+}
+
+// TestFloat64GoesToStock checks that other dtypes are declined (and still computed, by the stock
+// executor) and that the installed executor falls back itself.
+func TestFloat64GoesToStock(t *testing.T) {
+	b := newBackend(t)
+	x := tensors.FromFlatDataAndDimensions([]float64{1, 2, 3, 4, 5, 6}, 2, 3)
+	y := tensors.FromFlatDataAndDimensions([]float64{1, 0, 0, 1, 1, 1}, 3, 2)
+	run := func() []float64 {
+		got, err := graph.ExecOnce(b, func(x, y *graph.Node) *graph.Node { return graph.MatMul(x, y) }, x, y)
+		if err != nil {
+			t.Fatalf("MatMul(float64) = %v", err)
+		}
+		return tensors.MustCopyFlatData[float64](got)
+	}
+	want := []float64{1 + 3, 2 + 3, 4 + 6, 5 + 6}
+	if got := run(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("installed executor: MatMul(float64) = %v, want %v", got, want)
+	}
+	c := useChecker(t)
+	if got := run(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("checker: MatMul(float64) = %v, want %v", got, want)
+	}
+	if c.stockCalledOnly != 1 || c.handled != 0 {
+		t.Errorf("float64 DotGeneral: %d declined, %d handled; want 1, 0", c.stockCalledOnly, c.handled)
+	}
+}
+
+// TestGradientThroughFastDot differentiates through a DotGeneral (with package autodiff's VJPs, the
+// gradients are DotGenerals too) and compares every DotGeneral with the stock executor.
+func TestGradientThroughFastDot(t *testing.T) {
+	b := newBackend(t)
+	c := useChecker(t)
+	r := rand.New(rand.NewPCG(9, 10))
+	x, _ := randTensor(r, []int{2, 9, 16})
+	w, _ := randTensor(r, []int{24, 16})
+	exec, err := graph.NewExec(b, func(x, w *graph.Node) []*graph.Node {
+		h := graph.Einsum("bsd,fd->bsf", x, w)
+		loss := graph.ReduceAllSum(graph.Mul(h, h))
+		return graph.Gradient(loss, x, w)
+	})
+	if err != nil {
+		t.Fatalf("gradient graph: %v", err)
+	}
+	res, err := exec.Exec(x, w)
+	if err != nil {
+		t.Fatalf("gradient: %v", err)
+	}
+	if len(res) != 2 || c.handled < 3 || c.worst > 1 {
+		t.Errorf("gradient: %d outputs, %d DotGenerals through sgemm, worst deviation %.3g × tolerance (%s)",
+			len(res), c.handled, c.worst, c.worstDesc)
+	}
 }
