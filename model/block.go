@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"slices"
 
 	"github.com/agentlens/agentlens/model/hook"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -22,15 +23,54 @@ type siteAction struct {
 	kind    InterventionKind // NoIntervention when none
 }
 
-// blockSpec is everything that changes the block graph's structure; it keys the compiled-graph cache.
+// stage is the part of a block a graph computes. Short sequences run a whole block in one graph
+// (stageFull); long ones split it so attention runs query chunk by query chunk and no [pos, pos] tensor
+// of the whole sequence is ever materialised.
+type stage int
+
+const (
+	stageFull stage = iota // resid_pre → resid_post
+	stagePre               // resid_pre → (resid_pre after interventions, rotated q, rotated k, v)
+	stageCore              // (q chunk, k, v) → z chunk
+	stagePost              // (resid_pre, z) → resid_post
+)
+
+// stageSites are the hook sites computed inside each stage.
+var stageSites = map[stage][]hook.Site{
+	stagePre:  {hook.ResidPre, hook.Q, hook.K, hook.V, hook.RotQ, hook.RotK},
+	stageCore: {hook.AttnScores, hook.Pattern},
+	stagePost: {hook.Z, hook.AttnOut, hook.ResidMid, hook.MLPPre, hook.MLPPreLinear, hook.MLPPost, hook.MLPOut, hook.ResidPost},
+}
+
+// has reports whether a site is computed in the stage.
+func (st stage) has(s hook.Site) bool {
+	return st == stageFull || slices.Contains(stageSites[st], s)
+}
+
+// stageRoles are the weights each stage reads.
+func (a *Arch) stageRoles(st stage) []Role {
+	var out []Role
+	for _, r := range a.roles() {
+		pre := r == RoleAttnNorm || r == RoleQ || r == RoleK || r == RoleV || r == RoleQBias || r == RoleKBias || r == RoleVBias || r == RoleQNorm || r == RoleKNorm
+		switch {
+		case st == stageFull, st == stagePre && pre, st == stagePost && !pre:
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// blockSpec is everything that changes a block graph's structure; it keys the compiled-graph cache.
 type blockSpec struct {
+	stage    stage
 	sites    map[hook.Site]siteAction
-	backward bool // take upstream gradient of resid_post, output gradient of resid_pre (and of grad sites)
+	backward bool // take upstream gradients of the primary outputs, output gradients of the primary inputs (and of grad sites)
 }
 
 // key returns a canonical string for the spec.
 func (s blockSpec) key() string {
 	b := make([]byte, 0, 64)
+	b = append(b, byte('0'+int(s.stage)))
 	if s.backward {
 		b = append(b, 'B')
 	}
@@ -51,21 +91,39 @@ func (s blockSpec) key() string {
 	return string(b)
 }
 
-// blockInputs names the positions of a block graph's inputs.
+// blockInputs names the positions of a block graph's inputs. Primary inputs by stage: full and pre: x
+// (resid_pre), cos, sin; core: q, k, v, window, offset; post: x, z. Backward graphs add the upstream
+// gradients of the primary outputs: full, post: gOut; pre: gX, gQ, gK, gV; core: gOut (of z).
 type blockInputs struct {
-	x, cos, sin, window, posW int
-	weights                   map[Role]int
+	x, cos, sin, window, offset, posW int
+	q, k, v, z                        int
+	weights                           map[Role]int
 	// per intervened site: the position mask [pos] and, for Replace/Add/Mean-with-values, the values.
 	mask, values map[hook.Site]int
-	gOut         int // backward: gradient of the objective w.r.t. resid_post
+	gOut         int
+	gX, gQ, gK   int
+	gV           int
 	n            int
 }
 
 func (a *Arch) blockInputLayout(s blockSpec) blockInputs {
-	in := blockInputs{weights: map[Role]int{}, mask: map[hook.Site]int{}, values: map[hook.Site]int{}, gOut: -1}
+	in := blockInputs{weights: map[Role]int{}, mask: map[hook.Site]int{}, values: map[hook.Site]int{}}
+	for _, p := range []*int{&in.x, &in.cos, &in.sin, &in.window, &in.offset, &in.q, &in.k, &in.v, &in.z, &in.gOut, &in.gX, &in.gQ, &in.gK, &in.gV} {
+		*p = -1
+	}
 	next := func() int { in.n++; return in.n - 1 }
-	in.x, in.cos, in.sin, in.window, in.posW = next(), next(), next(), next(), next()
-	for _, r := range a.roles() {
+	switch s.stage {
+	case stageFull:
+		in.x, in.cos, in.sin, in.window = next(), next(), next(), next()
+	case stagePre:
+		in.x, in.cos, in.sin = next(), next(), next()
+	case stageCore:
+		in.q, in.k, in.v, in.window, in.offset = next(), next(), next(), next(), next()
+	case stagePost:
+		in.x, in.z = next(), next()
+	}
+	in.posW = next()
+	for _, r := range a.stageRoles(s.stage) {
 		in.weights[r] = next()
 	}
 	for _, site := range hook.BlockSites {
@@ -79,13 +137,19 @@ func (a *Arch) blockInputLayout(s blockSpec) blockInputs {
 		}
 	}
 	if s.backward {
-		in.gOut = next()
+		if s.stage == stagePre {
+			in.gX, in.gQ, in.gK, in.gV = next(), next(), next(), next()
+		} else {
+			in.gOut = next()
+		}
 	}
 	return in
 }
 
-// blockGraph builds the block. Outputs: resid_post, then (backward) the gradient w.r.t. resid_pre, then the
-// captured sites in hook.BlockSites order, then (backward) the gradients of grad sites in the same order.
+// blockGraph builds one stage of a block. Outputs: the primary outputs (full, post: resid_post; pre:
+// resid_pre after interventions, rotated q, rotated k, v; core: z), then (backward) the gradients of the
+// primary inputs (full, pre: resid_pre; post: resid_pre, z; core: q, k, v), then the captured sites in
+// hook.BlockSites order, then (backward) the gradients of grad sites in the same order.
 type blockGraph struct {
 	arch *Arch
 	spec blockSpec
@@ -97,24 +161,53 @@ type blockGraph struct {
 
 func (a *Arch) buildBlock(spec blockSpec, args []*graph.Node) []*graph.Node {
 	b := &blockGraph{arch: a, spec: spec, in: a.blockInputLayout(spec), args: args, values: map[hook.Site]*graph.Node{}}
-	x := args[b.in.x]
-	// The residual input passes through an identity so it is a distinct node we can differentiate against.
-	x = graph.Identity(x)
-	residPre := b.site(hook.ResidPre, x)
-	out := b.forward(residPre)
-	outs := []*graph.Node{out}
+	var primary, inputs []*graph.Node
+	switch spec.stage {
+	case stageFull:
+		x := graph.Identity(args[b.in.x]) // a distinct node to differentiate against
+		xs := b.site(hook.ResidPre, x)
+		q, k, v := b.preAttention(xs)
+		z := b.attention(q, k, v, graph.Const(x.Graph(), int32(0)))
+		primary, inputs = []*graph.Node{b.postAttention(xs, z)}, []*graph.Node{x}
+	case stagePre:
+		x := graph.Identity(args[b.in.x])
+		xs := b.site(hook.ResidPre, x)
+		q, k, v := b.preAttention(xs)
+		primary, inputs = []*graph.Node{xs, q, k, v}, []*graph.Node{x}
+	case stageCore:
+		q, k, v := graph.Identity(args[b.in.q]), graph.Identity(args[b.in.k]), graph.Identity(args[b.in.v])
+		primary, inputs = []*graph.Node{b.attention(q, k, v, args[b.in.offset])}, []*graph.Node{q, k, v}
+	case stagePost:
+		x, z := graph.Identity(args[b.in.x]), graph.Identity(args[b.in.z])
+		primary, inputs = []*graph.Node{b.postAttention(x, z)}, []*graph.Node{x, z}
+	}
+	outs := slices.Clone(primary)
 	var gradSites []*graph.Node
 	if spec.backward {
-		obj := graph.ReduceAllSum(graph.Mul(out, args[b.in.gOut]))
-		wrt := []*graph.Node{x}
+		var grads []*graph.Node
+		if spec.stage == stagePre {
+			grads = []*graph.Node{args[b.in.gX], args[b.in.gQ], args[b.in.gK], args[b.in.gV]}
+		} else {
+			grads = []*graph.Node{args[b.in.gOut]}
+		}
+		var obj *graph.Node
+		for i, p := range primary {
+			term := graph.ReduceAllSum(graph.Mul(p, grads[i]))
+			if obj == nil {
+				obj = term
+			} else {
+				obj = graph.Add(obj, term)
+			}
+		}
+		wrt := slices.Clone(inputs)
 		for _, site := range hook.BlockSites {
 			if a, ok := spec.sites[site]; ok && a.grad {
 				wrt = append(wrt, b.values[site])
 			}
 		}
-		grads := graph.Gradient(obj, wrt...)
-		outs = append(outs, grads[0])
-		gradSites = grads[1:]
+		g := graph.Gradient(obj, wrt...)
+		outs = append(outs, g[:len(inputs)]...)
+		gradSites = g[len(inputs):]
 	}
 	for _, site := range hook.BlockSites {
 		if a, ok := spec.sites[site]; ok && a.capture {
@@ -193,18 +286,17 @@ func applyIntervention(kind InterventionKind, x, mask, vals, posW *graph.Node, a
 
 func (b *blockGraph) w(r Role) *graph.Node { return b.args[b.in.weights[r]] }
 
-// forward runs the block on resid_pre and returns resid_post.
-func (b *blockGraph) forward(x *graph.Node) *graph.Node {
+// preAttention computes the rotated queries and keys and the values from resid_pre:
+// q [batch, pos, head_index, d_head], k and v [batch, pos, kv_head_index, d_head].
+func (b *blockGraph) preAttention(x *graph.Node) (q, k, v *graph.Node) {
 	a := b.arch
 	d := a.Dims
 	dims := x.Shape().Dimensions
 	batch, T := dims[0], dims[1]
-	kvg := d.NHeads / d.NKVHeads
-
 	h := rmsNorm(x, b.w(RoleAttnNorm), a.NormEps, a.NormOnePlus)
-	q := linear(h, b.w(RoleQ))
-	k := linear(h, b.w(RoleK))
-	v := linear(h, b.w(RoleV))
+	q = linear(h, b.w(RoleQ))
+	k = linear(h, b.w(RoleK))
+	v = linear(h, b.w(RoleV))
 	if a.QKVBias {
 		q = addBias(q, b.w(RoleQBias))
 		k = addBias(k, b.w(RoleKBias))
@@ -224,19 +316,36 @@ func (b *blockGraph) forward(x *graph.Node) *graph.Node {
 	sin := graph.Reshape(b.args[b.in.sin], 1, T, 1, d.DHead)
 	q = b.site(hook.RotQ, rope(q, cos, sin))
 	k = b.site(hook.RotK, rope(k, cos, sin))
+	return q, k, v
+}
 
+// attention computes z [batch, q_pos, head_index, d_head] for queries at positions offset.. (q holds a
+// chunk of Tq positions; k and v hold every key position).
+func (b *blockGraph) attention(q, k, v, offset *graph.Node) *graph.Node {
+	a := b.arch
+	d := a.Dims
+	batch, Tq, Tk := q.Shape().Dimensions[0], q.Shape().Dimensions[1], k.Shape().Dimensions[1]
+	kvg := d.NHeads / d.NKVHeads
 	// scores [batch, n_kv, group, q_pos, k_pos]: queries grouped by the kv head they share (head h uses kv
 	// head h / group, as Hugging Face's repeat_kv).
-	qg := graph.TransposeAllDims(graph.Reshape(q, batch, T, d.NKVHeads, kvg, d.DHead), 0, 2, 3, 1, 4)
+	qg := graph.TransposeAllDims(graph.Reshape(q, batch, Tq, d.NKVHeads, kvg, d.DHead), 0, 2, 3, 1, 4)
 	scores := graph.DotGeneral(qg, []int{4}, []int{0, 1}, k, []int{3}, []int{0, 2})
 	scores = graph.MulScalar(scores, a.AttnScale)
-	scores = graph.Reshape(scores, batch, d.NHeads, T, T)
-	scores = graph.Add(scores, causalMask(x.Graph(), T, b.args[b.in.window]))
+	scores = graph.Reshape(scores, batch, d.NHeads, Tq, Tk)
+	scores = graph.Add(scores, causalMask(q.Graph(), Tq, Tk, offset, b.args[b.in.window]))
 	scores = b.site(hook.AttnScores, scores)
 	pattern := b.site(hook.Pattern, graph.Softmax(scores, -1))
-	pg := graph.Reshape(pattern, batch, d.NKVHeads, kvg, T, T)
+	pg := graph.Reshape(pattern, batch, d.NKVHeads, kvg, Tq, Tk)
 	z := graph.DotGeneral(pg, []int{4}, []int{0, 1}, v, []int{1}, []int{0, 2}) // [batch, n_kv, group, q_pos, d_head]
-	z = graph.Reshape(graph.TransposeAllDims(z, 0, 3, 1, 2, 4), batch, T, d.NHeads, d.DHead)
+	return graph.Reshape(graph.TransposeAllDims(z, 0, 3, 1, 2, 4), batch, Tq, d.NHeads, d.DHead)
+}
+
+// postAttention applies the output projection, the MLP and both residual additions; x is resid_pre.
+func (b *blockGraph) postAttention(x, z *graph.Node) *graph.Node {
+	a := b.arch
+	d := a.Dims
+	dims := x.Shape().Dimensions
+	batch, T := dims[0], dims[1]
 	z = b.site(hook.Z, z)
 	attnOut := linear(graph.Reshape(z, batch, T, d.NHeads*d.DHead), b.w(RoleO))
 	if a.SandwichNorm {
@@ -245,7 +354,7 @@ func (b *blockGraph) forward(x *graph.Node) *graph.Node {
 	attnOut = b.site(hook.AttnOut, attnOut)
 	mid := b.site(hook.ResidMid, graph.Add(x, attnOut))
 
-	h = rmsNorm(mid, b.w(RoleMLPNorm), a.NormEps, a.NormOnePlus)
+	h := rmsNorm(mid, b.w(RoleMLPNorm), a.NormEps, a.NormOnePlus)
 	pre := b.site(hook.MLPPre, linear(h, b.w(RoleGate)))
 	preLin := b.site(hook.MLPPreLinear, linear(h, b.w(RoleUp)))
 	var act *graph.Node
@@ -312,16 +421,16 @@ func rope(x, cos, sin *graph.Node) *graph.Node {
 	return graph.Add(graph.Mul(x, cos), graph.Mul(rot, sin))
 }
 
-// causalMask returns [1, 1, q_pos, k_pos] with 0 where key k is visible from query q (k ≤ q and q−k <
-// window) and −∞ elsewhere. window is an int32 scalar input (a huge value for global layers).
-func causalMask(g *graph.Graph, T int, window *graph.Node) *graph.Node {
-	shape := shapes.Make(dtypes.Int32, T, T)
-	qpos := graph.Iota(g, shape, 0)
+// causalMask returns [1, 1, q_pos, k_pos] with 0 where key k is visible from query offset+q (k ≤ q and
+// q − k < window) and −∞ elsewhere. offset and window are int32 scalars (window is huge for global layers).
+func causalMask(g *graph.Graph, Tq, Tk int, offset, window *graph.Node) *graph.Node {
+	shape := shapes.Make(dtypes.Int32, Tq, Tk)
+	qpos := graph.Add(graph.Iota(g, shape, 0), offset)
 	kpos := graph.Iota(g, shape, 1)
 	visible := graph.LogicalAnd(graph.LessOrEqual(kpos, qpos), graph.LessThan(graph.Sub(qpos, kpos), window))
-	zero := graph.Zeros(g, shapes.Make(dtypes.Float32, T, T))
-	negInf := graph.BroadcastToDims(graph.Const(g, float32(math.Inf(-1))), T, T)
-	return graph.Reshape(graph.Where(visible, zero, negInf), 1, 1, T, T)
+	zero := graph.Zeros(g, shapes.Make(dtypes.Float32, Tq, Tk))
+	negInf := graph.BroadcastToDims(graph.Const(g, float32(math.Inf(-1))), Tq, Tk)
+	return graph.Reshape(graph.Where(visible, zero, negInf), 1, 1, Tq, Tk)
 }
 
 // geluTanh is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's gelu(approximate="tanh").

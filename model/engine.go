@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"sync"
 
@@ -18,6 +17,11 @@ type Options struct {
 	// Bucket rounds sequence lengths up to a multiple of this many positions so compiled graphs are
 	// reused (padding sits after the real tokens, where causal attention cannot see it). Default 64.
 	Bucket int
+	// AttnChunk is the query-chunk size for long sequences: when the padded length exceeds it, each block
+	// runs as three graphs (pre-attention, attention chunk by chunk, post-attention) so no [pos, pos]
+	// tensor of the whole sequence exists, and lengths are padded to a multiple of it. Default 1024;
+	// negative disables chunking.
+	AttnChunk int
 	// Progress, if set, is called after each layer of a forward or backward pass.
 	Progress func(stage string, done, total int)
 }
@@ -53,6 +57,9 @@ func newModel(a *Arch, backend backends.Backend, opts Options, get func(name str
 	}
 	if opts.Bucket <= 0 {
 		opts.Bucket = 64
+	}
+	if opts.AttnChunk == 0 {
+		opts.AttnChunk = 1024
 	}
 	m := &Model{Arch: a, backend: backend, opts: opts, execs: map[string]*graph.Exec{}, rope: map[[2]int][2]*tensors.Tensor{}}
 	d := a.Dims
@@ -139,9 +146,14 @@ func (m *Model) ropeTables(layer, tp int) (cos, sin *tensors.Tensor) {
 	return ct, st
 }
 
-func (m *Model) bucket(n int) int {
+// bucket returns the padded length for n positions and whether attention runs in query chunks.
+func (m *Model) bucket(n int) (int, bool) {
 	b := m.opts.Bucket
-	return (n + b - 1) / b * b
+	tp := (n + b - 1) / b * b
+	if c := m.opts.AttnChunk; c > 0 && tp > c {
+		return (n + c - 1) / c * c, true
+	}
+	return tp, false
 }
 
 // siteShape returns a block site's activation shape for batch 1 and T positions.
@@ -167,6 +179,7 @@ type pass struct {
 	tokens  []int
 	byLayer []map[hook.Site]*Intervention
 	posW    *tensors.Tensor
+	chunked bool
 }
 
 func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {
@@ -179,7 +192,8 @@ func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {
 			return nil, fmt.Errorf("%w: token %d at position %d outside vocabulary of %d", ErrBadInput, t, i, d.DVocab)
 		}
 	}
-	p := &pass{m: m, T: len(tokens), tp: m.bucket(len(tokens)), tokens: tokens, byLayer: make([]map[hook.Site]*Intervention, d.NLayers)}
+	p := &pass{m: m, T: len(tokens), tokens: tokens, byLayer: make([]map[hook.Site]*Intervention, d.NLayers)}
+	p.tp, p.chunked = m.bucket(len(tokens))
 	for i := range ivs {
 		iv := &ivs[i]
 		if err := p.checkIntervention(iv); err != nil {
@@ -232,6 +246,9 @@ func (p *pass) checkIntervention(iv *Intervention) error {
 			return fmt.Errorf("%w: %s: add values have shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), row)
 		}
 	case Mean:
+		if iv.Values == nil && p.chunked && (iv.Hook.Site == hook.AttnScores || iv.Hook.Site == hook.Pattern) {
+			return fmt.Errorf("%w: %s: mean over positions of attention is not available for chunked long sequences; pass the mean as Values", ErrBadInput, iv.Hook)
+		}
 		if iv.Values != nil && iv.Values.Numel() != numel(row) {
 			return fmt.Errorf("%w: %s: mean values have shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), row)
 		}
@@ -255,47 +272,6 @@ func internalKind(iv *Intervention) InterventionKind {
 		return meanGiven
 	}
 	return iv.Kind
-}
-
-// positionMask returns [tp] with 1 at the intervention's positions (all real positions if none given).
-func (p *pass) positionMask(iv *Intervention) *tensors.Tensor {
-	mask := make([]float32, p.tp)
-	if iv.Positions == nil {
-		for i := 0; i < p.T; i++ {
-			mask[i] = 1
-		}
-	}
-	for _, pos := range iv.Positions {
-		mask[pos] = 1
-	}
-	return tensors.FromFlatDataAndDimensions(mask, p.tp)
-}
-
-// padValues pads a Replace tensor (shape over T positions) to tp positions along the site's position axis.
-func (p *pass) padValues(site hook.Site, v *Tensor) *tensors.Tensor {
-	a := p.m.Arch
-	full := a.siteShape(site, p.tp)
-	if site == hook.Embed {
-		full = []int{1, p.tp, a.DModel}
-	}
-	out := make([]float32, numel(full))
-	if site == hook.AttnScores { // padded keys stay masked
-		for i := range out {
-			out[i] = float32(math.Inf(-1))
-		}
-	}
-	src := v.Shape
-	switch site {
-	case hook.AttnScores, hook.Pattern: // [1, H, T, T] → [1, H, tp, tp]
-		for h := 0; h < src[1]; h++ {
-			for q := 0; q < p.T; q++ {
-				copy(out[(h*p.tp+q)*p.tp:], v.Data[(h*p.T+q)*p.T:(h*p.T+q+1)*p.T])
-			}
-		}
-	default: // position is axis 1: data is contiguous in T-major order
-		copy(out, v.Data)
-	}
-	return tensors.FromFlatDataAndDimensions(out, full...)
 }
 
 // embedInput gathers (and scales) embeddings into [1, tp, d_model], applying hook_embed interventions.
@@ -362,62 +338,18 @@ func applyHostIntervention(iv *Intervention, x *Tensor, T int) {
 	}
 }
 
-// layerSpec builds the block spec for one layer from captures, grads and interventions.
-func (p *pass) layerSpec(l int, capture, grads map[hook.Name]bool, backward bool) blockSpec {
-	s := blockSpec{sites: map[hook.Site]siteAction{}, backward: backward}
-	for _, site := range hook.BlockSites {
-		n := hook.At(site, l)
-		act := siteAction{capture: capture[n], grad: grads[n]}
-		if iv, ok := p.byLayer[l][site]; ok {
-			act.kind = internalKind(iv)
-		}
-		if act.capture || act.grad || act.kind != NoIntervention {
-			s.sites[site] = act
-		}
-	}
-	return s
-}
-
-// blockArgs assembles a block graph's inputs in layout order.
-func (p *pass) blockArgs(l int, spec blockSpec, x, gOut *tensors.Tensor) []any {
-	m := p.m
-	layout := m.Arch.blockInputLayout(spec)
-	args := make([]any, layout.n)
-	cos, sin := m.ropeTables(l, p.tp)
-	args[layout.x], args[layout.cos], args[layout.sin] = x, cos, sin
-	w := m.Arch.LayerWindow[l]
-	if w <= 0 {
-		w = math.MaxInt32
-	}
-	args[layout.window] = int32(w)
-	args[layout.posW] = p.posW
-	for i, r := range m.Arch.roles() {
-		args[layout.weights[r]] = m.layerW[l][i]
-	}
-	for site, idx := range layout.mask {
-		iv := p.byLayer[l][site]
-		args[idx] = p.positionMask(iv)
-		if vi, ok := layout.values[site]; ok {
-			if iv.Kind == Replace {
-				args[vi] = p.padValues(site, iv.Values)
-			} else {
-				args[vi] = tensors.FromFlatDataAndDimensions(slices.Clone(iv.Values.Data), iv.Values.Numel())
-			}
-		}
-	}
-	if spec.backward {
-		args[layout.gOut] = gOut
-	}
-	return args
-}
-
 // blockExec returns the executor for a layer spec.
 func (m *Model) blockExec(spec blockSpec) (*graph.Exec, error) {
 	return m.exec("block:"+spec.key(), func(in []*graph.Node) []*graph.Node {
 		layout := m.Arch.blockInputLayout(spec)
 		// Values of Add / meanGiven arrive flat; reshape them to the site row shape.
 		args := slices.Clone(in)
-		T := in[layout.x].Shape().Dimensions[1]
+		// Sequence length: the residual's, or (attention core) the keys'.
+		seq := layout.x
+		if seq < 0 {
+			seq = layout.k
+		}
+		T := in[seq].Shape().Dimensions[1]
 		for site, vi := range layout.values {
 			if spec.sites[site].kind == Replace {
 				continue

@@ -92,48 +92,12 @@ func (m *Model) Gradient(tokens []int, metric Metric, opts GradOptions) (*GradRe
 		if wrt[hook.ResidPostAt(l)] {
 			res.Grads[hook.ResidPostAt(l)] = p.toHost(hook.ResidPost, g)
 		}
-		spec := p.layerSpec(l, wrt, wrt, true)
-		// resid_pre / resid_post values and gradients come from the pass itself, not the block graph.
-		for _, s := range []hook.Site{hook.ResidPre, hook.ResidPost} {
-			if a, ok := spec.sites[s]; ok {
-				a.grad = false
-				spec.sites[s] = a
-			}
-		}
-		e, err := m.blockExec(spec)
+		gIn, err := p.layerBackward(l, keep[l], g, wrt, res.Cache, res.Grads)
 		if err != nil {
-			return nil, fmt.Errorf("layer %d backward: %w", l, err)
-		}
-		outs, err := run(e, p.blockArgs(l, spec, keep[l], g))
-		if err != nil {
-			return nil, fmt.Errorf("layer %d backward: %w", l, err)
-		}
-		i := 2
-		var capSites, gradSites []hook.Site
-		for _, site := range hook.BlockSites {
-			if a, ok := spec.sites[site]; ok && a.capture {
-				capSites = append(capSites, site)
-			}
-		}
-		for _, site := range hook.BlockSites {
-			if a, ok := spec.sites[site]; ok && a.grad {
-				gradSites = append(gradSites, site)
-			}
-		}
-		for _, site := range capSites {
-			res.Cache[hook.At(site, l)] = p.toHost(site, outs[i])
-			i++
-		}
-		for _, site := range gradSites {
-			res.Grads[hook.At(site, l)] = p.toHost(site, outs[i])
-			i++
+			return nil, fmt.Errorf("backward: %w", err)
 		}
 		g.FinalizeAll()
-		outs[0].FinalizeAll()
-		for _, o := range outs[2:] {
-			o.FinalizeAll()
-		}
-		g = outs[1]
+		g = gIn
 		if wrt[hook.ResidPreAt(l)] {
 			res.Grads[hook.ResidPreAt(l)] = p.toHost(hook.ResidPre, g)
 		}

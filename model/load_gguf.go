@@ -1,5 +1,3 @@
-//go:build agentlens_gguf_wip
-
 package model
 
 import (
@@ -8,20 +6,7 @@ import (
 	"strconv"
 
 	"github.com/agentlens/agentlens/model/gguf"
-	"github.com/agentlens/agentlens/model/ollama"
 )
-
-func loadOllama(path, ref string, opts LoadOptions) (*Model, *Source, error) {
-	store := opts.OllamaStore
-	if store == "" {
-		store = ollama.DefaultStore()
-	}
-	blob, err := ollama.Resolve(ref, store)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", path, err)
-	}
-	return loadGGUF(blob, opts)
-}
 
 func loadGGUF(path string, opts LoadOptions) (*Model, *Source, error) {
 	if err := checkMagic(path); err != nil {
@@ -88,4 +73,3 @@ func loadGGUF(path string, opts LoadOptions) (*Model, *Source, error) {
 	}
 	return m, &Source{Path: path, Format: "gguf", GGUFMeta: meta}, nil
 }
-

@@ -100,29 +100,16 @@ func (m *Model) checkName(n hook.Name) error {
 func (p *pass) forwardLayers(x *tensors.Tensor, capture map[hook.Name]bool, cache Cache, keep []*tensors.Tensor) (*tensors.Tensor, error) {
 	m := p.m
 	for l := 0; l < m.Arch.NLayers; l++ {
-		spec := p.layerSpec(l, capture, nil, false)
-		e, err := m.blockExec(spec)
+		out, err := p.layerForward(l, x, capture, cache)
 		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", l, err)
-		}
-		outs, err := run(e, p.blockArgs(l, spec, x, nil))
-		if err != nil {
-			return nil, fmt.Errorf("layer %d: %w", l, err)
-		}
-		i := 1
-		for _, site := range hook.BlockSites {
-			if a, ok := spec.sites[site]; ok && a.capture {
-				cache[hook.At(site, l)] = p.toHost(site, outs[i])
-				outs[i].FinalizeAll()
-				i++
-			}
+			return nil, err
 		}
 		if keep != nil {
 			keep[l] = x
 		} else if l > 0 {
 			x.FinalizeAll()
 		}
-		x = outs[0]
+		x = out
 		if m.opts.Progress != nil {
 			m.opts.Progress("forward", l+1, m.Arch.NLayers)
 		}

@@ -1,0 +1,398 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// This file runs one decoder layer forward or backward, either as one graph or, for long sequences, as
+// pre-attention, attention by query chunk, and post-attention graphs.
+
+// layerSpec builds the spec of one stage of layer l from captures, grads and interventions.
+func (p *pass) layerSpec(l int, st stage, capture, grads map[hook.Name]bool, backward bool) blockSpec {
+	s := blockSpec{stage: st, sites: map[hook.Site]siteAction{}, backward: backward}
+	for _, site := range hook.BlockSites {
+		if !st.has(site) {
+			continue
+		}
+		n := hook.At(site, l)
+		act := siteAction{capture: capture[n], grad: grads[n]}
+		// resid_pre / resid_post gradients come from the pass itself, not from a graph.
+		if site == hook.ResidPre || site == hook.ResidPost {
+			act.grad = false
+		}
+		if iv, ok := p.byLayer[l][site]; ok {
+			act.kind = internalKind(iv)
+		}
+		if act.capture || act.grad || act.kind != NoIntervention {
+			s.sites[site] = act
+		}
+	}
+	return s
+}
+
+// stageIn are the tensors a stage graph takes besides weights and interventions.
+type stageIn struct {
+	x, q, k, v, z      *tensors.Tensor
+	gOut, gX, gQ, gK   *tensors.Tensor
+	gV                 *tensors.Tensor
+	chunkStart, chunkN int // core: the query positions of this chunk
+}
+
+// stageArgs assembles a stage graph's inputs in layout order.
+func (p *pass) stageArgs(l int, spec blockSpec, in stageIn) []any {
+	m := p.m
+	layout := m.Arch.blockInputLayout(spec)
+	args := make([]any, layout.n)
+	set := func(i int, v any) {
+		if i >= 0 {
+			args[i] = v
+		}
+	}
+	if layout.cos >= 0 {
+		cos, sin := m.ropeTables(l, p.tp)
+		args[layout.cos], args[layout.sin] = cos, sin
+	}
+	w := m.Arch.LayerWindow[l]
+	if w <= 0 {
+		w = math.MaxInt32
+	}
+	set(layout.window, int32(w))
+	set(layout.offset, int32(in.chunkStart))
+	set(layout.x, in.x)
+	set(layout.q, in.q)
+	set(layout.k, in.k)
+	set(layout.v, in.v)
+	set(layout.z, in.z)
+	set(layout.gOut, in.gOut)
+	set(layout.gX, in.gX)
+	set(layout.gQ, in.gQ)
+	set(layout.gK, in.gK)
+	set(layout.gV, in.gV)
+	args[layout.posW] = p.posW
+	roles := m.Arch.roles()
+	for _, r := range m.Arch.stageRoles(spec.stage) {
+		args[layout.weights[r]] = m.layerW[l][slices.Index(roles, r)]
+	}
+	start, n := 0, p.tp
+	if spec.stage == stageCore {
+		start, n = in.chunkStart, in.chunkN
+	}
+	for site, idx := range layout.mask {
+		iv := p.byLayer[l][site]
+		args[idx] = p.positionMask(iv, site, start, n)
+		if vi, ok := layout.values[site]; ok {
+			if iv.Kind == Replace {
+				args[vi] = p.padValues(site, iv.Values, start, n)
+			} else {
+				args[vi] = tensors.FromFlatDataAndDimensions(slices.Clone(iv.Values.Data), iv.Values.Numel())
+			}
+		}
+	}
+	return args
+}
+
+// positionMask returns [n] with 1 at the intervention's positions within [start, start+n) (all real
+// positions if none given). Attention sites are masked by query position.
+func (p *pass) positionMask(iv *Intervention, site hook.Site, start, n int) *tensors.Tensor {
+	mask := make([]float32, n)
+	in := func(pos int) bool { return pos >= start && pos < start+n }
+	if iv.Positions == nil {
+		for pos := 0; pos < p.T; pos++ {
+			if in(pos) {
+				mask[pos-start] = 1
+			}
+		}
+	}
+	for _, pos := range iv.Positions {
+		if in(pos) {
+			mask[pos-start] = 1
+		}
+	}
+	return tensors.FromFlatDataAndDimensions(mask, n)
+}
+
+// padValues pads a Replace tensor (shape over T positions) to the graph's positions: tp positions, or
+// for attention sites the query rows [start, start+n) by tp keys.
+func (p *pass) padValues(site hook.Site, v *Tensor, start, n int) *tensors.Tensor {
+	a := p.m.Arch
+	switch site {
+	case hook.AttnScores, hook.Pattern: // [1, H, T, T] → [1, H, n, tp]
+		H := v.Shape[1]
+		out := make([]float32, H*n*p.tp)
+		if site == hook.AttnScores { // padded keys and queries stay masked
+			for i := range out {
+				out[i] = float32(math.Inf(-1))
+			}
+		}
+		for h := 0; h < H; h++ {
+			for q := start; q < start+n && q < p.T; q++ {
+				copy(out[(h*n+q-start)*p.tp:], v.Data[(h*p.T+q)*p.T:(h*p.T+q+1)*p.T])
+			}
+		}
+		return tensors.FromFlatDataAndDimensions(out, 1, H, n, p.tp)
+	}
+	full := a.siteShape(site, p.tp)
+	if site == hook.Embed {
+		full = []int{1, p.tp, a.DModel}
+	}
+	out := make([]float32, numel(full))
+	copy(out, v.Data) // position is axis 1: data is contiguous in T-major order
+	return tensors.FromFlatDataAndDimensions(out, full...)
+}
+
+// stageOut splits a stage graph's outputs.
+type stageOut struct {
+	primary, grads []*tensors.Tensor
+	captures       map[hook.Site]*tensors.Tensor
+	siteGrads      map[hook.Site]*tensors.Tensor
+}
+
+// runStage builds (or reuses) and runs one stage graph.
+func (p *pass) runStage(l int, spec blockSpec, in stageIn) (*stageOut, error) {
+	e, err := p.m.blockExec(spec)
+	if err != nil {
+		return nil, fmt.Errorf("layer %d: %w", l, err)
+	}
+	outs, err := run(e, p.stageArgs(l, spec, in))
+	if err != nil {
+		return nil, fmt.Errorf("layer %d: %w", l, err)
+	}
+	nPrimary := map[stage]int{stageFull: 1, stagePre: 4, stageCore: 1, stagePost: 1}[spec.stage]
+	nGrads := 0
+	if spec.backward {
+		nGrads = map[stage]int{stageFull: 1, stagePre: 1, stageCore: 3, stagePost: 2}[spec.stage]
+	}
+	o := &stageOut{primary: outs[:nPrimary], grads: outs[nPrimary : nPrimary+nGrads],
+		captures: map[hook.Site]*tensors.Tensor{}, siteGrads: map[hook.Site]*tensors.Tensor{}}
+	i := nPrimary + nGrads
+	for _, site := range hook.BlockSites {
+		if a, ok := spec.sites[site]; ok && a.capture {
+			o.captures[site] = outs[i]
+			i++
+		}
+	}
+	for _, site := range hook.BlockSites {
+		if a, ok := spec.sites[site]; ok && a.grad {
+			o.siteGrads[site] = outs[i]
+			i++
+		}
+	}
+	return o, nil
+}
+
+// layerForward runs layer l on residual x (device tensor [1, tp, d_model]) and returns resid_post,
+// copying captured sites into cache.
+func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool, cache Cache) (*tensors.Tensor, error) {
+	if !p.chunked {
+		o, err := p.runStage(l, p.layerSpec(l, stageFull, capture, nil, false), stageIn{x: x})
+		if err != nil {
+			return nil, err
+		}
+		p.collect(l, o.captures, cache)
+		return o.primary[0], nil
+	}
+	xs, q, k, v, err := p.preForward(l, x, capture, cache, nil)
+	if err != nil {
+		return nil, err
+	}
+	z, err := p.coreForward(l, q, k, v, capture, cache)
+	if err != nil {
+		return nil, err
+	}
+	o, err := p.runStage(l, p.layerSpec(l, stagePost, capture, nil, false), stageIn{x: xs, z: z})
+	if err != nil {
+		return nil, err
+	}
+	p.collect(l, o.captures, cache)
+	finalize(q, k, v, z)
+	if xs != x {
+		finalize(xs)
+	}
+	return o.primary[0], nil
+}
+
+// preForward runs the pre-attention stage.
+func (p *pass) preForward(l int, x *tensors.Tensor, capture map[hook.Name]bool, cache Cache, grads map[hook.Name]bool) (xs, q, k, v *tensors.Tensor, err error) {
+	o, err := p.runStage(l, p.layerSpec(l, stagePre, capture, grads, false), stageIn{x: x})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	p.collect(l, o.captures, cache)
+	return o.primary[0], o.primary[1], o.primary[2], o.primary[3], nil
+}
+
+// coreForward runs attention chunk by chunk and assembles z [1, tp, n_heads, d_head]; captured attention
+// scores and patterns are assembled row by row.
+func (p *pass) coreForward(l int, q, k, v *tensors.Tensor, capture map[hook.Name]bool, cache Cache) (*tensors.Tensor, error) {
+	spec := p.layerSpec(l, stageCore, capture, nil, false)
+	chunk := p.m.opts.AttnChunk
+	d := p.m.Arch.Dims
+	qHost := tensors.MustCopyFlatData[float32](q)
+	row := d.NHeads * d.DHead
+	z := make([]float32, p.tp*row)
+	rows := map[hook.Site]*Tensor{}
+	for site, a := range spec.sites {
+		if a.capture {
+			rows[site] = NewTensor(1, d.NHeads, p.T, p.T)
+		}
+	}
+	for start := 0; start < p.tp; start += chunk {
+		qc := tensors.FromFlatDataAndDimensions(slices.Clone(qHost[start*row:(start+chunk)*row]), 1, chunk, d.NHeads, d.DHead)
+		o, err := p.runStage(l, spec, stageIn{q: qc, k: k, v: v, chunkStart: start, chunkN: chunk})
+		if err != nil {
+			return nil, err
+		}
+		copy(z[start*row:], tensors.MustCopyFlatData[float32](o.primary[0]))
+		for site, t := range o.captures {
+			p.copyRows(rows[site], t, start, chunk)
+		}
+		finalize(qc, o.primary[0])
+		finalizeMap(o.captures)
+	}
+	for site, t := range rows {
+		cache[hook.At(site, l)] = t
+	}
+	return tensors.FromFlatDataAndDimensions(z, 1, p.tp, d.NHeads, d.DHead), nil
+}
+
+// copyRows copies query rows [start, start+n) ∩ [0, T) of a [1, H, n, tp] chunk into dst [1, H, T, T].
+func (p *pass) copyRows(dst *Tensor, t *tensors.Tensor, start, n int) {
+	flat := tensors.MustCopyFlatData[float32](t)
+	H := dst.Shape[1]
+	for h := 0; h < H; h++ {
+		for q := start; q < start+n && q < p.T; q++ {
+			copy(dst.Data[(h*p.T+q)*p.T:(h*p.T+q+1)*p.T], flat[(h*n+q-start)*p.tp:])
+		}
+	}
+}
+
+// collect copies captured device tensors into the cache and frees them.
+func (p *pass) collect(l int, captures map[hook.Site]*tensors.Tensor, cache Cache) {
+	for site, t := range captures {
+		cache[hook.At(site, l)] = p.toHost(site, t)
+		t.FinalizeAll()
+	}
+}
+
+// layerBackward recomputes layer l from its input residual x and back-propagates gOut (the gradient of
+// the metric with respect to resid_post), returning the gradient with respect to resid_pre. Requested
+// site activations go to cache and their gradients to grads.
+func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]bool, cache, grads Cache) (*tensors.Tensor, error) {
+	if !p.chunked {
+		o, err := p.runStage(l, p.layerSpec(l, stageFull, wrt, wrt, true), stageIn{x: x, gOut: gOut})
+		if err != nil {
+			return nil, err
+		}
+		p.collect(l, o.captures, cache)
+		p.collect(l, o.siteGrads, grads)
+		finalize(o.primary...)
+		return o.grads[0], nil
+	}
+	d := p.m.Arch.Dims
+	// Recompute the forward stages (no captures).
+	xs, q, k, v, err := p.preForward(l, x, nil, Cache{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	z, err := p.coreForward(l, q, k, v, nil, Cache{})
+	if err != nil {
+		return nil, err
+	}
+	// Post-attention backward: gradients of resid_pre (as the post stage sees it) and of z.
+	po, err := p.runStage(l, p.layerSpec(l, stagePost, wrt, wrt, true), stageIn{x: xs, z: z, gOut: gOut})
+	if err != nil {
+		return nil, err
+	}
+	p.collect(l, po.captures, cache)
+	p.collect(l, po.siteGrads, grads)
+	gXs, gZ := po.grads[0], po.grads[1]
+	finalize(po.primary...)
+	// Attention backward chunk by chunk: dq by rows, dk and dv summed over chunks.
+	spec := p.layerSpec(l, stageCore, wrt, wrt, true)
+	chunk := p.m.opts.AttnChunk
+	row := d.NHeads * d.DHead
+	qHost := tensors.MustCopyFlatData[float32](q)
+	gzHost := tensors.MustCopyFlatData[float32](gZ)
+	dq := make([]float32, p.tp*row)
+	dk := make([]float32, p.tp*d.NKVHeads*d.DHead)
+	dv := make([]float32, len(dk))
+	capRows, gradRows := map[hook.Site]*Tensor{}, map[hook.Site]*Tensor{}
+	for site, a := range spec.sites {
+		if a.capture {
+			capRows[site] = NewTensor(1, d.NHeads, p.T, p.T)
+		}
+		if a.grad {
+			gradRows[site] = NewTensor(1, d.NHeads, p.T, p.T)
+		}
+	}
+	for start := 0; start < p.tp; start += chunk {
+		qc := tensors.FromFlatDataAndDimensions(slices.Clone(qHost[start*row:(start+chunk)*row]), 1, chunk, d.NHeads, d.DHead)
+		gc := tensors.FromFlatDataAndDimensions(slices.Clone(gzHost[start*row:(start+chunk)*row]), 1, chunk, d.NHeads, d.DHead)
+		o, err := p.runStage(l, spec, stageIn{q: qc, k: k, v: v, gOut: gc, chunkStart: start, chunkN: chunk})
+		if err != nil {
+			return nil, err
+		}
+		copy(dq[start*row:], tensors.MustCopyFlatData[float32](o.grads[0]))
+		addInto(dk, tensors.MustCopyFlatData[float32](o.grads[1]))
+		addInto(dv, tensors.MustCopyFlatData[float32](o.grads[2]))
+		for site, t := range o.captures {
+			p.copyRows(capRows[site], t, start, chunk)
+		}
+		for site, t := range o.siteGrads {
+			p.copyRows(gradRows[site], t, start, chunk)
+		}
+		finalize(qc, gc)
+		finalize(o.primary...)
+		finalize(o.grads...)
+		finalizeMap(o.captures)
+		finalizeMap(o.siteGrads)
+	}
+	for site, t := range capRows {
+		cache[hook.At(site, l)] = t
+	}
+	for site, t := range gradRows {
+		grads[hook.At(site, l)] = t
+	}
+	finalize(q, k, v, z, gZ)
+	kvShape := []int{1, p.tp, d.NKVHeads, d.DHead}
+	// Pre-attention backward: the objective sums all four outputs' contributions.
+	pr, err := p.runStage(l, p.layerSpec(l, stagePre, wrt, wrt, true), stageIn{x: x, gX: gXs,
+		gQ: tensors.FromFlatDataAndDimensions(dq, 1, p.tp, d.NHeads, d.DHead),
+		gK: tensors.FromFlatDataAndDimensions(dk, kvShape...), gV: tensors.FromFlatDataAndDimensions(dv, kvShape...)})
+	if err != nil {
+		return nil, err
+	}
+	p.collect(l, pr.captures, cache)
+	p.collect(l, pr.siteGrads, grads)
+	finalize(pr.primary...)
+	finalize(gXs)
+	if xs != x {
+		finalize(xs)
+	}
+	return pr.grads[0], nil
+}
+
+func addInto(dst, src []float32) {
+	for i, v := range src {
+		dst[i] += v
+	}
+}
+
+func finalize(ts ...*tensors.Tensor) {
+	for _, t := range ts {
+		if t != nil {
+			t.FinalizeAll()
+		}
+	}
+}
+
+func finalizeMap(m map[hook.Site]*tensors.Tensor) {
+	for _, t := range m {
+		t.FinalizeAll()
+	}
+}
