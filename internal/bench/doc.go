@@ -1,0 +1,24 @@
+// Package bench is the benchmark harness that compares the agentlens GoMLX engine with PyTorch
+// (Hugging Face transformers) on the same model file, the same token ids and the same thread count,
+// in one run. A "job" is one workload at one sequence length (forward@1024: a forward pass over 1,024
+// tokens capturing every layer's resid_post); each job runs once per engine, each time in a child
+// process of its own so that the peak resident memory reported for it (the child's ru_maxrss) belongs
+// to that job alone.
+//
+// The engine side runs in a re-executed copy of the calling binary: the caller supplies
+// Options.ChildCommand, which must start a process that calls ServeChild with the request file it is
+// given (the agentlens CLI does this with a hidden "bench --child <file>" flag; tests use TestMain).
+// The reference side runs an embedded Python script (TorchScript) with the interpreter from
+// Options.Python; when torch or transformers cannot be imported the reference is reported as
+// unavailable instead of failing the run.
+//
+// Each child loads the model (timed separately), runs the job once as a warm-up, which includes graph
+// compilation, then runs it again timed. The compile estimate is the warm-up time minus the timed
+// time. Tokens are a deterministic synthetic sequence (Tokens), so no tokenizer is needed.
+//
+// # Adding a job
+//
+// A new workload needs a Kind constant (listed in Kinds, with its Work), a case in runEngine (engine.go)
+// and an entry in the JOBS table of torchref.py. The ablate kind — forwards of the sequence with each of
+// AblateSegments equal segments removed in turn — is the model for episode-level workloads.
+package bench

@@ -1,0 +1,14 @@
+package bench
+
+import "errors"
+
+var (
+	// ErrBadJob is returned for a job specification that does not parse or names an unknown kind.
+	ErrBadJob = errors.New("bad job")
+	// ErrChild is returned when a child process fails or writes no result.
+	ErrChild = errors.New("child process failed")
+	// ErrNoChildCommand is returned by Run when Options.ChildCommand is nil.
+	ErrNoChildCommand = errors.New("no child command")
+	// ErrModel is returned when the model's vocabulary size cannot be read from its file.
+	ErrModel = errors.New("cannot read model")
+)

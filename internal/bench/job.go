@@ -1,0 +1,172 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Kind names a workload.
+type Kind string
+
+// The workloads.
+const (
+	// Forward is one forward pass over the tokens capturing every layer's resid_post
+	// (blocks.L.hook_resid_post), with logits at the last position only.
+	Forward Kind = "forward"
+	// Gradient is the gradient of the last token's log-probability (read at position N-2) with respect
+	// to hook_embed: one forward and one backward pass.
+	Gradient Kind = "gradient"
+	// Ablate is AblateSegments forward passes, the i-th over the tokens with the i-th of AblateSegments
+	// equal segments removed (an episode with one segment left out), logits at the last position and
+	// nothing captured.
+	Ablate Kind = "ablate"
+)
+
+// AblateSegments is the number of segments (and forward passes) of an Ablate job.
+const AblateSegments = 20
+
+// Kinds lists the known workloads in table order.
+var Kinds = []Kind{Forward, Gradient, Ablate}
+
+// Job is one workload at one sequence length.
+type Job struct {
+	Kind   Kind `json:"kind"`
+	Tokens int  `json:"tokens"` // N, the sequence length
+}
+
+// String returns the job as ParseJobs reads it: "forward:1024".
+func (j Job) String() string { return string(j.Kind) + ":" + strconv.Itoa(j.Tokens) }
+
+// Work returns the number of token positions the job processes, the numerator of its tokens/s: N for
+// Forward and Gradient, N×(AblateSegments−1) for Ablate (every pass sees N minus one segment).
+func (j Job) Work() int {
+	if j.Kind == Ablate {
+		return j.Tokens * (AblateSegments - 1)
+	}
+	return j.Tokens
+}
+
+// Validate reports whether the job has a known kind and a usable length: at least 2 tokens (the
+// gradient reads position N-2), and at least AblateSegments for Ablate.
+func (j Job) Validate() error {
+	if !slices.Contains(Kinds, j.Kind) {
+		return fmt.Errorf("%w: unknown kind %q (want %s)", ErrBadJob, j.Kind, kindList())
+	}
+	min := 2
+	if j.Kind == Ablate {
+		min = AblateSegments
+	}
+	if j.Tokens < min {
+		return fmt.Errorf("%w: %s: need at least %d tokens", ErrBadJob, j, min)
+	}
+	return nil
+}
+
+func kindList() string {
+	var s []string
+	for _, k := range Kinds {
+		s = append(s, string(k))
+	}
+	return strings.Join(s, ", ")
+}
+
+// DefaultForwardTokens and DefaultGradientTokens are the sequence lengths of DefaultJobs.
+var (
+	DefaultForwardTokens  = []int{512, 1024, 4096}
+	DefaultGradientTokens = []int{1024, 4096}
+)
+
+// DefaultJobs returns forward at DefaultForwardTokens and gradient at DefaultGradientTokens.
+func DefaultJobs() []Job {
+	var jobs []Job
+	for _, n := range DefaultForwardTokens {
+		jobs = append(jobs, Job{Kind: Forward, Tokens: n})
+	}
+	for _, n := range DefaultGradientTokens {
+		jobs = append(jobs, Job{Kind: Gradient, Tokens: n})
+	}
+	return jobs
+}
+
+// ParseJobs parses a comma-separated list of jobs, each "kind:N" where N is a count with an optional
+// k suffix (×1024): "forward:512,forward:1k,gradient:4k". A kind may list several lengths separated
+// by "/": "forward:512/1k/4k". Duplicates are dropped, order is kept.
+func ParseJobs(s string) ([]Job, error) {
+	var jobs []Job
+	for _, item := range strings.Split(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		kind, ns, ok := strings.Cut(item, ":")
+		if !ok {
+			return nil, fmt.Errorf("%w: %q: want kind:N", ErrBadJob, item)
+		}
+		for _, nstr := range strings.Split(ns, "/") {
+			n, err := ParseCount(nstr)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %q: %v", ErrBadJob, item, err)
+			}
+			j := Job{Kind: Kind(strings.ToLower(strings.TrimSpace(kind))), Tokens: n}
+			if err := j.Validate(); err != nil {
+				return nil, err
+			}
+			if !slices.Contains(jobs, j) {
+				jobs = append(jobs, j)
+			}
+		}
+	}
+	if len(jobs) == 0 {
+		return nil, fmt.Errorf("%w: no jobs in %q", ErrBadJob, s)
+	}
+	return jobs, nil
+}
+
+// ParseCount parses a positive count with an optional k or K suffix meaning ×1024 ("4k" = 4096).
+func ParseCount(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	mul := 1
+	if t, ok := strings.CutSuffix(strings.ToLower(s), "k"); ok {
+		s, mul = t, 1024
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || n > 1<<24 {
+		return 0, fmt.Errorf("bad count %q: want a positive integer, optionally with a k suffix", s)
+	}
+	return n * mul, nil
+}
+
+// DefaultSeed is the seed of the synthetic token sequence unless Options.Seed says otherwise.
+const DefaultSeed = 0x5eed
+
+// Tokens returns n token ids drawn uniformly from [0, vocab) by a PCG seeded with seed: the same
+// (n, vocab, seed) always gives the same ids, and a shorter sequence is a prefix of a longer one.
+func Tokens(n, vocab int, seed uint64) []int {
+	if n <= 0 || vocab <= 0 {
+		return nil
+	}
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = r.IntN(vocab)
+	}
+	return ids
+}
+
+// segmentBounds returns the AblateSegments+1 boundaries of n tokens cut into equal segments.
+func segmentBounds(n int) []int {
+	b := make([]int, AblateSegments+1)
+	for i := range b {
+		b[i] = n * i / AblateSegments
+	}
+	return b
+}
+
+// withoutSegment returns tokens with segment i (of AblateSegments) removed.
+func withoutSegment(tokens []int, i int) []int {
+	b := segmentBounds(len(tokens))
+	return slices.Concat(tokens[:b[i]], tokens[b[i+1]:])
+}

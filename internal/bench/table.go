@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TableHeader lists the columns of the Markdown table WriteTable prints.
+var TableHeader = []string{"job", "backend", "tokens", "agentlens s", "compile s", "tok/s", "peak RSS", "torch s", "torch RSS", "ratio"}
+
+// WriteTable writes the report as Markdown: a line describing the setup, one table row per job, and
+// numbered notes for failures. "ratio" is agentlens seconds over torch seconds (above 1: agentlens is
+// slower); "compile s" is the warm-up time minus the timed time.
+func WriteTable(w io.Writer, rep *Report) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "Model `%s`; %d threads; agentlens backend %s; torch: %s.\n", rep.Model, rep.Threads, orDash(rep.Backend), orDash(rep.Torch))
+	warm := "after one untimed warm-up run"
+	if !rep.Warmup {
+		warm = "without warm-up (compile time included)"
+	}
+	fmt.Fprintf(&b, "Machine: %s. Synthetic tokens (seed %#x); timings %s.\n\n", orDash(rep.Machine), rep.Seed, warm)
+	writeRow(&b, TableHeader)
+	align := make([]string, len(TableHeader))
+	for i := range align {
+		align[i] = "--:"
+		if i < 2 {
+			align[i] = "---"
+		}
+	}
+	writeRow(&b, align)
+	var notes []string
+	note := func(what string, m *Measurement) string {
+		notes = append(notes, fmt.Sprintf("[%d] %s %s: %s", len(notes)+1, what, m.Engine, oneLine(m.Error)))
+		return fmt.Sprintf("failed [%d]", len(notes))
+	}
+	torchNoteShown := false
+	for _, r := range rep.Rows {
+		a := &r.Agentlens
+		cells := []string{string(r.Job.Kind), orDash(a.Backend), fmt.Sprint(r.Job.Tokens)}
+		if a.OK() {
+			compile := "–"
+			if rep.Warmup {
+				compile = formatSeconds(a.CompileSeconds)
+			}
+			cells = append(cells, formatSeconds(a.Seconds), compile, fmt.Sprintf("%.0f", a.TokensPerSecond(r.Job)), formatBytes(a.PeakRSS))
+		} else {
+			cells = append(cells, note(r.Job.String(), a), "–", "–", formatBytes(a.PeakRSS))
+		}
+		t := r.Torch
+		switch {
+		case t == nil:
+			cells = append(cells, "–", "–", "–")
+		case t.Unavailable:
+			if !torchNoteShown {
+				notes = append(notes, fmt.Sprintf("[%d] torch reference unavailable: %s", len(notes)+1, oneLine(t.Error)))
+				torchNoteShown = true
+			}
+			cells = append(cells, "n/a", "n/a", "–")
+		case !t.OK():
+			cells = append(cells, note(r.Job.String(), t), formatBytes(t.PeakRSS), "–")
+		default:
+			ratio := "–"
+			if a.OK() && t.Seconds > 0 {
+				ratio = fmt.Sprintf("%.2f×", a.Seconds/t.Seconds)
+			}
+			cells = append(cells, formatSeconds(t.Seconds), formatBytes(t.PeakRSS), ratio)
+		}
+		writeRow(&b, cells)
+	}
+	if len(notes) > 0 {
+		b.WriteString("\n")
+		for _, n := range notes {
+			b.WriteString(n + "\n")
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// WriteFile writes the WriteTable output to path through a temporary file and a rename.
+func WriteFile(path string, rep *Report) error {
+	var b bytes.Buffer
+	if err := WriteTable(&b, rep); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, b.Bytes())
+}
+
+func writeRow(b *bytes.Buffer, cells []string) {
+	b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+}
+
+// oneLine flattens s for a Markdown line (no newlines, no pipes).
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.ReplaceAll(s, "|", "/")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return oneLine(s)
+}
+
+// formatSeconds prints three significant digits for small values, whole seconds above 100.
+func formatSeconds(s float64) string {
+	switch {
+	case s >= 100:
+		return fmt.Sprintf("%.0f", s)
+	case s >= 10:
+		return fmt.Sprintf("%.1f", s)
+	case s >= 1:
+		return fmt.Sprintf("%.2f", s)
+	default:
+		return fmt.Sprintf("%.3f", s)
+	}
+}
+
+// formatBytes prints n as MiB below 1 GiB and GiB above; 0 (unknown) as a dash.
+func formatBytes(n int64) string {
+	switch {
+	case n <= 0:
+		return "–"
+	case n < 1<<30:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	}
+}

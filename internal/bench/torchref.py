@@ -1,0 +1,118 @@
+"""PyTorch reference for `agentlens bench` (embedded in the agentlens binary by internal/bench).
+
+Runs one benchmark job with Hugging Face transformers on the same model file and token ids as the
+agentlens engine, and writes a JSON measurement. Usage:
+
+    python torchref.py request.json
+
+request.json (written by internal/bench): {"model": GGUF file or HF dir, "job": {"kind": ..., "tokens": N},
+"segments": 20, "tokens_file": path of {"tokens": [...]}, "threads": n, "warmup": bool,
+"attn": "sdpa"|"eager", "result": path}. The result holds load_s, warmup_s, compile_s, seconds,
+peak_rss (bytes, from getrusage) and, on failure, error. Independent of agentlens code on purpose.
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+
+def forward(torch, model, ids, segments, warmup):
+    """Forward pass keeping every layer's hidden state (resid_post), logits at the last position."""
+    with torch.no_grad():
+        out = model(input_ids=ids, output_hidden_states=True, logits_to_keep=1, use_cache=False)
+    assert len(out.hidden_states) == model.config.num_hidden_layers + 1
+
+
+def gradient(torch, model, ids, segments, warmup):
+    """d log p(last token | prefix) / d input embeddings (hook_embed)."""
+    emb = model.get_input_embeddings()(ids).detach().requires_grad_(True)
+    hidden = model.base_model(inputs_embeds=emb, use_cache=False).last_hidden_state
+    logits = model.lm_head(hidden[:, -2])
+    lp = torch.log_softmax(logits.float(), dim=-1)[0, int(ids[0, -1])]
+    lp.backward()
+    assert emb.grad is not None
+
+
+def ablate(torch, model, ids, segments, warmup):
+    """One forward per segment with that segment removed (one pass when warming up)."""
+    n = ids.shape[1]
+    bounds = [n * i // segments for i in range(segments + 1)]
+    with torch.no_grad():
+        for i in range(1 if warmup else segments):
+            keep = torch.cat([ids[:, :bounds[i]], ids[:, bounds[i + 1]:]], dim=1)
+            model(input_ids=keep, logits_to_keep=1, use_cache=False)
+
+
+JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate}
+
+
+def run(req, res):
+    threads = int(req.get("threads") or 0)
+    if threads > 0:
+        for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[k] = str(threads)
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+    res["backend"] = "cpu"
+    res["detail"] = "torch %s, transformers %s, %d threads, attn %s" % (
+        torch.__version__, transformers.__version__, torch.get_num_threads(), req.get("attn") or "sdpa")
+    job = req["job"]
+    fn = JOBS.get(job["kind"])
+    if fn is None:
+        raise ValueError("unknown job kind %r" % job["kind"])
+    with open(req["tokens_file"]) as f:
+        tokens = json.load(f)["tokens"]
+    if len(tokens) != job["tokens"]:
+        raise ValueError("tokens file has %d ids, want %d" % (len(tokens), job["tokens"]))
+    major, minor = (int(x) for x in transformers.__version__.split(".")[:2])
+    kw = {"attn_implementation": req.get("attn") or "sdpa"}
+    kw["dtype" if (major, minor) >= (4, 56) else "torch_dtype"] = torch.float32
+    path = req["model"]
+    t0 = time.perf_counter()
+    if os.path.isdir(path):
+        model = AutoModelForCausalLM.from_pretrained(path, **kw)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(os.path.dirname(os.path.abspath(path)),
+                                                     gguf_file=os.path.basename(path), **kw)
+    model.eval()
+    res["load_s"] = time.perf_counter() - t0
+    ids = torch.tensor([tokens], dtype=torch.long)
+    segments = int(req.get("segments") or 20)
+    if req.get("warmup"):
+        t0 = time.perf_counter()
+        fn(torch, model, ids, segments, True)
+        res["warmup_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fn(torch, model, ids, segments, False)
+    res["seconds"] = time.perf_counter() - t0
+    if req.get("warmup"):
+        frac = 1.0 / segments if job["kind"] == "ablate" else 1.0
+        res["compile_s"] = max(0.0, res["warmup_s"] - res["seconds"] * frac)
+
+
+def main():
+    with open(sys.argv[1]) as f:
+        req = json.load(f)
+    res = {"engine": "torch"}
+    code = 0
+    try:
+        run(req, res)
+    except Exception as e:  # reported in the result, not as a traceback only
+        res["error"] = "%s: %s" % (type(e).__name__, e)
+        code = 1
+    res["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out = req["result"]
+    tmp = out + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(res, f)
+    os.replace(tmp, out)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
