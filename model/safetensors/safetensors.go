@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 )
@@ -289,35 +290,64 @@ func (sf *File) Float32(name string) ([]float32, []int, error) {
 	return out, append([]int(nil), t.Shape...), nil
 }
 
-// toFloat32 converts little-endian raw values of a dtype to float32.
+// toFloat32 converts little-endian raw values of a dtype to float32, in parallel for large tensors.
 func toFloat32(raw []byte, dtype string) ([]float32, error) {
+	var conv func(dst []float32, src []byte)
+	var size int
 	switch dtype {
 	case "F32":
-		out := make([]float32, len(raw)/4)
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+		size, conv = 4, func(dst []float32, src []byte) {
+			for i := range dst {
+				dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			}
 		}
-		return out, nil
 	case "F16":
-		out := make([]float32, len(raw)/2)
-		for i := range out {
-			out[i] = halfToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+		size, conv = 2, func(dst []float32, src []byte) {
+			for i := range dst {
+				dst[i] = halfToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			}
 		}
-		return out, nil
 	case "BF16":
-		out := make([]float32, len(raw)/2)
-		for i := range out {
-			out[i] = bf16ToFloat32(binary.LittleEndian.Uint16(raw[2*i:]))
+		size, conv = 2, func(dst []float32, src []byte) {
+			for i := range dst {
+				dst[i] = bf16ToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+			}
 		}
-		return out, nil
 	case "F64":
-		out := make([]float32, len(raw)/8)
-		for i := range out {
-			out[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
+		size, conv = 8, func(dst []float32, src []byte) {
+			for i := range dst {
+				dst[i] = float32(math.Float64frombits(binary.LittleEndian.Uint64(src[8*i:])))
+			}
 		}
+	default:
+		return nil, fmt.Errorf("dtype %s: %w", dtype, ErrUnsupportedDType)
+	}
+	n := len(raw) / size
+	out := make([]float32, n)
+	const chunk = 1 << 18
+	workers := runtime.GOMAXPROCS(0)
+	if n <= chunk || workers == 1 {
+		conv(out, raw)
 		return out, nil
 	}
-	return nil, fmt.Errorf("dtype %s: %w", dtype, ErrUnsupportedDType)
+	var wg sync.WaitGroup
+	next := make(chan int, (n+chunk-1)/chunk)
+	for lo := 0; lo < n; lo += chunk {
+		next <- lo
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range next {
+				hi := min(lo+chunk, n)
+				conv(out[lo:hi], raw[lo*size:hi*size])
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
 }
 
 // Close unmaps the file. Slices returned by Bytes become invalid; Float32 results stay valid.

@@ -124,3 +124,30 @@ func TestHalfConversion(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeParallelConversion checks the chunked parallel conversion against element-wise conversion.
+func TestLargeParallelConversion(t *testing.T) {
+	const n = 1<<20 + 123
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = float32(i%1000) / 7
+	}
+	path := filepath.Join(t.TempDir(), "big.safetensors")
+	if err := Write(path, []Tensor{{Name: "w", DType: "BF16", Shape: []int{n}, Data: data}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, _, err := f.Float32("w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range data {
+		if want := bf16ToFloat32(float32ToBF16(v)); got[i] != want {
+			t.Fatalf("w[%d] = %v, want %v", i, got[i], want)
+		}
+	}
+}
