@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -75,12 +76,13 @@ func gemmCases() []gemmCase {
 	return cases
 }
 
-// runCase runs one case with plan p and compares with the naive reference. Tolerance: the float32
-// result of a k-term dot product with inputs in [-1, 1] has error ≲ k·2⁻²⁴·Σ|aᵢbᵢ| (summation-order
-// dependent); we allow |got-want| ≤ 1e-6·(1+|want|) + 4·k·2⁻²⁴·(|alpha|·k + |beta|·|c|), a loose bound
-// well above the observed error and far below any indexing mistake (which is O(1)).
-func runCase(t *testing.T, p plan, tc gemmCase) {
-	t.Helper()
+// operands builds the random operands of a case and the naive reference result.
+type operands struct {
+	a, b, c, want []float32
+	lda, ldb, ldc int
+}
+
+func newOperands(tc gemmCase) operands {
 	r := rand.New(rand.NewPCG(uint64(tc.m*1000003+tc.n*1009+tc.k), 7))
 	rowsA, colsA := tc.m, tc.k
 	if tc.transA {
@@ -90,55 +92,202 @@ func runCase(t *testing.T, p plan, tc gemmCase) {
 	if tc.transB {
 		rowsB, colsB = tc.n, tc.k
 	}
-	lda, ldb, ldc := colsA+tc.padA, colsB+tc.padB, tc.n+tc.padC
-	a := randSlice(r, max(0, (rowsA-1)*lda+colsA))
-	b := randSlice(r, max(0, (rowsB-1)*ldb+colsB))
-	c := randSlice(r, max(0, (tc.m-1)*ldc+tc.n))
+	o := operands{lda: colsA + tc.padA, ldb: colsB + tc.padB, ldc: tc.n + tc.padC}
+	o.a = randSlice(r, max(0, (rowsA-1)*o.lda+colsA))
+	o.b = randSlice(r, max(0, (rowsB-1)*o.ldb+colsB))
+	o.c = randSlice(r, max(0, (tc.m-1)*o.ldc+tc.n))
 	if tc.beta == 0 {
 		// beta = 0 must ignore C entirely, NaNs included.
-		for i := range c {
-			c[i] = float32(math.NaN())
+		for i := range o.c {
+			o.c[i] = float32(math.NaN())
 		}
 	}
-	want := append([]float32(nil), c...)
-	naive(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
-	got := append([]float32(nil), c...)
-	checkGemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, a, lda, b, ldb, got, ldc)
-	p.gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+	o.want = append([]float32(nil), o.c...)
+	naive(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, o.want, o.ldc)
+	return o
+}
+
+// compare checks got against the reference: the padding between rows of C must be untouched and the
+// values within tolerance. Tolerance: the float32 result of a k-term dot product with inputs in
+// [-1, 1] has error ≲ k·2⁻²⁴·Σ|aᵢbᵢ| ≤ k²·2⁻²⁴ (summation-order dependent); we allow
+// |got-want| ≤ 1e-6·(1+|want|) + 4·k·2⁻²⁴·(|alpha|·k + |beta|), loose but far below any indexing
+// mistake, which is O(1).
+func compare(t *testing.T, label string, tc gemmCase, o operands, got []float32) {
+	t.Helper()
 	eps := float64(4*tc.k) / (1 << 24) * (math.Abs(float64(tc.alpha))*float64(tc.k) + math.Abs(float64(tc.beta)))
 	for i := range tc.m {
-		for j := range ldc {
-			idx := i*ldc + j
+		for j := range o.ldc {
+			idx := i*o.ldc + j
 			if idx >= len(got) {
 				break
 			}
-			g, w := got[idx], want[idx]
+			g, w := got[idx], o.want[idx]
 			if j >= tc.n {
-				// Padding between rows must be untouched.
-				if math.Float32bits(g) != math.Float32bits(c[idx]) {
-					t.Fatalf("%s: padding C[%d,%d] = %v, want untouched %v", p.k.name, i, j, g, c[idx])
+				if math.Float32bits(g) != math.Float32bits(o.c[idx]) {
+					t.Fatalf("%s %s: padding C[%d,%d] = %v, want untouched %v", label, tc.name, i, j, g, o.c[idx])
 				}
 				continue
 			}
 			tol := 1e-6*(1+math.Abs(float64(w))) + eps
 			if d := math.Abs(float64(g) - float64(w)); !(d <= tol) {
-				t.Fatalf("%s/%s: C[%d,%d] = %v, want %v (|diff| %g > tol %g)", p.k.name, p.v.name, i, j, g, w, d, tol)
+				t.Fatalf("%s %s: C[%d,%d] = %v, want %v (|diff| %g > tol %g)", label, tc.name, i, j, g, w, d, tol)
 			}
 		}
 	}
 }
 
+// TestGemmKernels runs every case with every kernel this CPU supports (the pure-Go one included), on
+// 1, 2 and 3 goroutines.
 func TestGemmKernels(t *testing.T) {
+	cases := gemmCases()
+	ops := make([]operands, len(cases))
+	for i, tc := range cases {
+		ops[i] = newOperands(tc)
+	}
 	for _, kern := range archKernels() {
 		for _, vec := range archVecKernels() {
 			for _, threads := range []int{1, 2, 3} {
 				p := plan{k: kern, v: vec, threads: threads}
-				t.Run(fmt.Sprintf("%s_%s_t%d", kern.name, vec.name, threads), func(t *testing.T) {
-					for _, tc := range gemmCases() {
-						runCase(t, p, tc)
+				label := fmt.Sprintf("%s_%s_t%d", kern.name, vec.name, threads)
+				t.Run(label, func(t *testing.T) {
+					for i, tc := range cases {
+						o := ops[i]
+						got := append([]float32(nil), o.c...)
+						p.gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, got, o.ldc)
+						compare(t, label, tc, o, got)
 					}
 				})
 			}
 		}
+	}
+}
+
+// TestSgemm checks the exported entry point (default kernel and threads) on every case.
+func TestSgemm(t *testing.T) {
+	for _, tc := range gemmCases() {
+		o := newOperands(tc)
+		got := append([]float32(nil), o.c...)
+		Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, got, o.ldc)
+		compare(t, "Sgemm", tc, o, got)
+	}
+}
+
+// TestSgemmBatch compares batched products (strided, broadcast and explicit offsets) with one Sgemm
+// call per item, which TestSgemm checks against the naive reference; the results must be identical
+// bit for bit, since each item runs the same code on the same data.
+func TestSgemmBatch(t *testing.T) {
+	cases := []struct {
+		name                      string
+		transA, transB            bool
+		batch, m, n, k            int
+		strideA, strideB, strideC int // 0 for A or B is a broadcast
+	}{
+		{"attention_like", false, true, 6, 9, 11, 8, 9 * 8, 11 * 8, 9 * 11},
+		{"broadcast_weights", false, false, 4, 70, 33, 20, 70 * 20, 0, 70 * 33},
+		{"broadcast_lhs_transposed", true, false, 3, 5, 40, 64, 0, 64 * 40, 5*40 + 3},
+		{"large_items", false, true, 2, 200, 150, 130, 200 * 130, 150 * 130, 200 * 150},
+		{"gemv_items", false, true, 5, 1, 300, 64, 64, 300 * 64, 300},
+		{"single", false, false, 1, 13, 17, 19, 0, 0, 0},
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			lda, ldb := tc.k, tc.n
+			if tc.transA {
+				lda = tc.m
+			}
+			if tc.transB {
+				ldb = tc.k
+			}
+			last := tc.batch - 1
+			a := randSlice(r, last*tc.strideA+tc.m*tc.k)
+			b := randSlice(r, last*tc.strideB+tc.k*tc.n)
+			c := randSlice(r, last*tc.strideC+tc.m*tc.n)
+			want := append([]float32(nil), c...)
+			for i := range tc.batch {
+				Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, 0.5, a[i*tc.strideA:], lda, b[i*tc.strideB:], ldb, 2,
+					want[i*tc.strideC:], tc.n)
+			}
+			got := append([]float32(nil), c...)
+			SgemmBatch(tc.transA, tc.transB, tc.batch, tc.m, tc.n, tc.k, 0.5, a, lda, tc.strideA, b, ldb, tc.strideB, 2,
+				got, tc.n, tc.strideC)
+			if i := mismatch(got, want); i >= 0 {
+				t.Fatalf("SgemmBatch: c[%d] = %v, want %v (per-item Sgemm)", i, got[i], want[i])
+			}
+			offA, offB, offC := make([]int, tc.batch), make([]int, tc.batch), make([]int, tc.batch)
+			for i := range tc.batch {
+				offA[i], offB[i], offC[i] = i*tc.strideA, i*tc.strideB, i*tc.strideC
+			}
+			got = append(got[:0], c...)
+			SgemmBatchOffsets(tc.transA, tc.transB, tc.m, tc.n, tc.k, 0.5, a, lda, offA, b, ldb, offB, 2, got, tc.n, offC)
+			if i := mismatch(got, want); i >= 0 {
+				t.Fatalf("SgemmBatchOffsets: c[%d] = %v, want %v (per-item Sgemm)", i, got[i], want[i])
+			}
+		})
+	}
+}
+
+func mismatch(got, want []float32) int {
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			return i
+		}
+	}
+	return -1
+}
+
+// TestSgemmPanics checks that inconsistent arguments panic with an sgemm message instead of reading
+// or writing out of bounds.
+func TestSgemmPanics(t *testing.T) {
+	buf := make([]float32, 100)
+	cases := []struct {
+		name string
+		call func()
+	}{
+		{"negative_m", func() { Sgemm(false, false, -1, 2, 2, 1, buf, 2, buf, 2, 0, buf, 2) }},
+		{"lda_too_small", func() { Sgemm(false, false, 3, 3, 4, 1, buf, 3, buf, 3, 0, buf, 3) }},
+		{"lda_too_small_transposed", func() { Sgemm(true, false, 5, 3, 4, 1, buf, 4, buf, 3, 0, buf, 3) }},
+		{"ldb_too_small", func() { Sgemm(false, true, 3, 3, 4, 1, buf, 4, buf, 3, 0, buf, 3) }},
+		{"ldc_too_small", func() { Sgemm(false, false, 3, 3, 4, 1, buf, 4, buf, 3, 0, buf, 2) }},
+		{"a_too_short", func() { Sgemm(false, false, 30, 3, 4, 1, buf, 4, buf, 3, 0, make([]float32, 90), 3) }},
+		{"c_too_short", func() { Sgemm(false, false, 3, 3, 4, 1, buf, 4, buf, 3, 0, buf[:8], 3) }},
+		{"batch_overlapping_c", func() { SgemmBatch(false, false, 2, 3, 3, 2, 1, buf, 2, 6, buf, 3, 6, 0, buf, 3, 8) }},
+		{"batch_past_end", func() { SgemmBatch(false, false, 20, 3, 3, 2, 1, buf, 2, 6, buf, 3, 6, 0, buf, 3, 9) }},
+		{"offsets_count", func() {
+			SgemmBatchOffsets(false, false, 2, 2, 2, 1, buf, 2, []int{0}, buf, 2, []int{0, 4}, 0, buf, 2, []int{0})
+		}},
+		{"offset_past_end", func() {
+			SgemmBatchOffsets(false, false, 2, 2, 2, 1, buf, 2, []int{99}, buf, 2, []int{0}, 0, buf, 2, []int{0})
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "sgemm: ") {
+					t.Errorf("panic = %v, want an \"sgemm: ...\" message", r)
+				}
+			}()
+			tc.call()
+		})
+	}
+}
+
+// TestZeroSizes checks the degenerate shapes: nothing is touched when m or n is 0, and k = 0 or
+// alpha = 0 reduce to C = beta·C.
+func TestZeroSizes(t *testing.T) {
+	c := []float32{1, 2, 3, 4}
+	Sgemm(false, false, 0, 2, 3, 1, nil, 3, make([]float32, 6), 2, 0, c, 2)
+	Sgemm(false, false, 2, 0, 3, 1, make([]float32, 6), 3, nil, 1, 0, c, 2)
+	if fmt.Sprint(c) != "[1 2 3 4]" {
+		t.Errorf("m or n = 0: c = %v, want untouched", c)
+	}
+	Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 2, c, 2)
+	if fmt.Sprint(c) != "[2 4 6 8]" {
+		t.Errorf("k = 0, beta = 2: c = %v, want [2 4 6 8]", c)
+	}
+	Sgemm(false, false, 2, 2, 1, 0, []float32{1, 1}, 1, []float32{1, 1}, 2, 0, c, 2)
+	if fmt.Sprint(c) != "[0 0 0 0]" {
+		t.Errorf("alpha = 0, beta = 0: c = %v, want zeros", c)
 	}
 }
