@@ -18,6 +18,10 @@ var encoders = map[GGMLType]blockEncoder{
 	TypeQ5_0: encodeQ5_0,
 	TypeQ5_1: encodeQ5_1,
 	TypeQ8_0: encodeQ8_0,
+	TypeQ4_K: encodeQ4_K,
+	TypeQ5_K: encodeQ5_K,
+	TypeQ6_K: encodeQ6_K,
+	TypeQ8_K: encodeQ8_K,
 }
 
 // CanQuantize reports whether Quantize supports the type.
@@ -26,9 +30,10 @@ func CanQuantize(t GGMLType) bool {
 	return ok
 }
 
-// Quantize encodes values as type t (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0) with ggml's
-// reference quantisers (quantize_row_*_ref), block by block; len(values) must be a multiple of the block
-// size. Other types give ErrUnsupportedType.
+// Quantize encodes values as type t, block by block; len(values) must be a multiple of the block size.
+// F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1 and Q8_0 follow ggml's reference quantisers
+// (quantize_row_*_ref) bit for bit; Q4_K, Q5_K, Q6_K and Q8_K use simpler scale choices than ggml (valid
+// blocks, somewhat larger error). Other types give ErrUnsupportedType.
 func Quantize(t GGMLType, values []float32) ([]byte, error) {
 	enc, ok := encoders[t]
 	if !ok {

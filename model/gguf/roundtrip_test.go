@@ -131,7 +131,7 @@ func TestWriteErrors(t *testing.T) {
 		{"block", nil, []WriteTensor{{Name: "w", Type: TypeQ4_0, Shape: []int{2, 16}, Data: make([]float32, 32)}}, "not a multiple of the Q4_0 block size"},
 		{"count", nil, []WriteTensor{{Name: "w", Type: TypeF32, Shape: []int{2}, Data: make([]float32, 3)}}, "Data has 3"},
 		{"raw size", nil, []WriteTensor{{Name: "w", Type: TypeQ4_K, Shape: []int{256}, Raw: make([]byte, 10)}}, "needs 144 bytes"},
-		{"no quantiser", nil, []WriteTensor{{Name: "w", Type: TypeQ4_K, Shape: []int{256}, Data: make([]float32, 256)}}, "unsupported tensor type"},
+		{"no quantiser", nil, []WriteTensor{{Name: "w", Type: TypeIQ4_NL, Shape: []int{32}, Data: make([]float32, 32)}}, "unsupported tensor type"},
 		{"dup tensor", nil, []WriteTensor{{Name: "w", Type: TypeF32, Shape: []int{1}, Data: []float32{1}}, {Name: "w", Type: TypeF32, Shape: []int{1}, Data: []float32{1}}}, "duplicate name"},
 	}
 	for _, c := range cases {
@@ -166,5 +166,70 @@ func TestFloat32Errors(t *testing.T) {
 	f.Close()
 	if _, _, err := f.Float32("iq"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Float32 after Close error = %v, want ErrClosed", err)
+	}
+}
+
+// TestQuantizeRoundTrip quantises random normal data and checks the dequantised error against a bound
+// per type: a fraction of the block's value range (half a quantisation step, plus scale rounding).
+func TestQuantizeRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n = 4096
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	x[0], x[1] = 0, 5 // an outlier and an exact zero
+	for i := 512; i < 768; i++ {
+		x[i] = 0 // an all-zero super-block
+	}
+	for i := 768; i < 1024; i++ {
+		x[i] = 1 + float32(i%7) // a positive-only super-block
+	}
+	cases := []struct {
+		typ GGMLType
+		// maxErr bounds |x − x̂| relative to the super-block's largest |x| (≈ 1/levels plus slack).
+		maxErr float64
+		rms    float64 // bound on the RMS error over all values, same units as x
+	}{
+		// Q8_0: half a step of amax/127. Q4_0/Q5_0: values of the sign opposite to the block's extreme
+		// clip one step (amax/8, amax/16) short. Q4_1/Q5_1: half a step of range/15, range/31.
+		{TypeQ8_0, 0.005, 0.01},
+		{TypeQ4_0, 0.13, 0.12},
+		{TypeQ4_1, 0.07, 0.09},
+		{TypeQ5_0, 0.065, 0.06},
+		{TypeQ5_1, 0.035, 0.045},
+		{TypeQ8_K, 0.005, 0.01},
+		{TypeQ6_K, 0.04, 0.03}, // symmetric like Q5_0: the opposite sign clips one step (amax/32) short
+		{TypeQ5_K, 0.04, 0.05},
+		{TypeQ4_K, 0.08, 0.1},
+	}
+	for _, c := range cases {
+		t.Run(c.typ.String(), func(t *testing.T) {
+			raw, err := Quantize(c.typ, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			y, err := Dequantize(c.typ, raw, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sq float64
+			for b := 0; b < n; b += 256 {
+				var amax float64
+				for _, v := range x[b : b+256] {
+					amax = math.Max(amax, math.Abs(float64(v)))
+				}
+				for i := b; i < b+256; i++ {
+					d := math.Abs(float64(y[i] - x[i]))
+					sq += d * d
+					if d > c.maxErr*amax+1e-7 {
+						t.Errorf("x[%d] = %v → %v (error %.4f > %.4f·%.2f)", i, x[i], y[i], d, c.maxErr, amax)
+					}
+				}
+			}
+			if rms := math.Sqrt(sq / n); rms > c.rms {
+				t.Errorf("RMS error %.4f > %.4f", rms, c.rms)
+			}
+		})
 	}
 }
