@@ -1,8 +1,20 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
 
-// loadOllama is replaced once package model/ollama lands.
+	"github.com/agentlens/agentlens/model/ollama"
+)
+
+// loadOllama resolves an ollama reference to its GGUF blob in the local store and loads it.
 func loadOllama(path, ref string, opts LoadOptions) (*Model, *Source, error) {
-	return nil, nil, fmt.Errorf("load %s: ollama store support not built yet", path)
+	store := opts.OllamaStore
+	if store == "" {
+		store = ollama.DefaultStore()
+	}
+	blob, err := ollama.Resolve(ref, store)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return loadGGUF(blob, opts)
 }
