@@ -47,3 +47,16 @@ func BenchmarkRealModelFloat32(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpenRealModel measures parsing the header, metadata (262k-token vocabulary) and tensor table
+// of the cached Gemma-3 270M model.
+func BenchmarkOpenRealModel(b *testing.B) {
+	path := testutil.ModelPath(b, testutil.Gemma3GGUF)
+	for b.Loop() {
+		f, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}

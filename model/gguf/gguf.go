@@ -196,7 +196,7 @@ func parse(path string, data []byte) (*File, error) {
 	if nTensors > r.remaining()/24 {
 		return nil, fail("tensor count %d does not fit in file size %d", nTensors, len(data))
 	}
-	gf.kvs = make([]KV, 0, nKV)
+	gf.kvs = make([]KV, 0, min(nKV, 1<<10)) // grows as entries parse: a garbled count fails before it costs memory
 	for i := uint64(0); i < nKV; i++ {
 		key, err := r.str()
 		if err != nil {
@@ -224,7 +224,7 @@ func parse(path string, data []byte) (*File, error) {
 		}
 		gf.alignment = a
 	}
-	gf.tensors = make([]TensorInfo, 0, nTensors)
+	gf.tensors = make([]TensorInfo, 0, min(nTensors, 1<<12))
 	for i := uint64(0); i < nTensors; i++ {
 		name, err := r.str()
 		if err != nil {
@@ -387,26 +387,18 @@ func (r *reader) array(et ValueType, n uint64, depth int) (any, error) {
 		if n > r.remaining()/8 {
 			return nil, fmt.Errorf("array of %d strings does not fit in the %d bytes left", n, r.remaining())
 		}
-		out := make([]string, n)
-		for i := range out {
-			s, err := r.str()
-			if err != nil {
-				return nil, fmt.Errorf("array element %d: %w", i, err)
-			}
-			out[i] = s
-		}
-		return out, nil
+		return r.strings(n)
 	case ValueArray:
 		if n > r.remaining()/12 {
 			return nil, fmt.Errorf("array of %d arrays does not fit in the %d bytes left", n, r.remaining())
 		}
-		out := make([]any, n)
-		for i := range out {
+		out := make([]any, 0, min(n, 1<<12))
+		for i := uint64(0); i < n; i++ {
 			v, err := r.value(ValueArray, depth)
 			if err != nil {
 				return nil, fmt.Errorf("array element %d: %w", i, err)
 			}
-			out[i] = v
+			out = append(out, v)
 		}
 		return out, nil
 	}
@@ -483,6 +475,39 @@ func (r *reader) array(et ValueType, n uint64, depth int) (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("array of unknown value type %d", et)
+}
+
+// strings decodes n length-prefixed strings into one backing string (one allocation instead of n, which
+// matters for 262k-token vocabularies): a first pass validates the lengths, a second copies the bytes.
+func (r *reader) strings(n uint64) ([]string, error) {
+	start := r.off
+	var total uint64
+	for i := uint64(0); i < n; i++ {
+		l, err := r.u64()
+		if err == nil {
+			_, err = r.take(l)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("array element %d: %w", i, err)
+		}
+		total += l
+	}
+	buf := make([]byte, 0, total)
+	for p := start; p < r.off; {
+		l := binary.LittleEndian.Uint64(r.b[p:])
+		buf = append(buf, r.b[p+8:p+8+l]...)
+		p += 8 + l
+	}
+	all := string(buf)
+	out := make([]string, n)
+	var at uint64
+	for i, p := 0, start; p < r.off; i++ {
+		l := binary.LittleEndian.Uint64(r.b[p:])
+		out[i] = all[at : at+l]
+		at += l
+		p += 8 + l
+	}
+	return out, nil
 }
 
 // Path returns the path the file was opened from.
