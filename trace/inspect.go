@@ -1,0 +1,327 @@
+package trace
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// inspectHeader is the part of an inspect_ai log header (header.json of a .eval archive, or the top of a
+// JSON log) that becomes labels.
+type inspectHeader struct {
+	Version int    `json:"version"`
+	Status  string `json:"status"`
+	Eval    struct {
+		Task   string `json:"task"`
+		TaskID string `json:"task_id"`
+		RunID  string `json:"run_id"`
+		Model  string `json:"model"`
+	} `json:"eval"`
+}
+
+type inspectLog struct {
+	inspectHeader
+	Samples []json.RawMessage `json:"samples"`
+}
+
+type inspectSample struct {
+	ID       json.RawMessage            `json:"id"` // a string or an integer
+	Epoch    int                        `json:"epoch"`
+	Messages []inspectMessage           `json:"messages"`
+	Scores   map[string]json.RawMessage `json:"scores"`
+	Metadata map[string]any             `json:"metadata"`
+	Events   []struct {
+		Event string            `json:"event"`
+		Tools []json.RawMessage `json:"tools"`
+	} `json:"events"`
+}
+
+type inspectMessage struct {
+	Role       string          `json:"role"`
+	Content    json.RawMessage `json:"content"` // a string or an array of content parts
+	ToolCalls  []inspectCall   `json:"tool_calls"`
+	ToolCallID string          `json:"tool_call_id"`
+	Function   string          `json:"function"`
+}
+
+type inspectCall struct {
+	ID        string          `json:"id"`
+	Function  string          `json:"function"`
+	Arguments json.RawMessage `json:"arguments"`
+}
+
+// ReadInspectEval reads an inspect_ai .eval log (a zip archive with header.json and
+// samples/<id>_epoch_<n>.json). Entry names are checked before anything is read (absolute paths and ".."
+// give ErrUnsafePath), each entry is read through a size bound, and samples are decoded one at a time.
+func ReadInspectEval(file string, lim Limits) ([]*Episode, error) {
+	lim = lim.orDefault()
+	zr, err := zip.OpenReader(file)
+	if err != nil {
+		return nil, fmt.Errorf("inspect log %s: %w: %v", file, ErrFormat, err)
+	}
+	defer zr.Close()
+	return readInspectZip(&zr.Reader, file, lim)
+}
+
+// ReadInspectEvalFrom is ReadInspectEval over an already opened archive of the given size.
+func ReadInspectEvalFrom(r io.ReaderAt, size int64, name string, lim Limits) ([]*Episode, error) {
+	lim = lim.orDefault()
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("inspect log %s: %w: %v", name, ErrFormat, err)
+	}
+	return readInspectZip(zr, name, lim)
+}
+
+func readInspectZip(zr *zip.Reader, file string, lim Limits) ([]*Episode, error) {
+	if len(zr.File) > lim.MaxArchiveLen {
+		return nil, fmt.Errorf("inspect log %s: %d entries (limit %d): %w", file, len(zr.File), lim.MaxArchiveLen, ErrTooLarge)
+	}
+	var header *zip.File
+	var samples []*zip.File
+	for _, f := range zr.File {
+		if err := checkEntryName(f.Name); err != nil {
+			return nil, fmt.Errorf("inspect log %s: entry %q: %w", file, f.Name, err)
+		}
+		switch {
+		case f.Name == "header.json":
+			header = f
+		case strings.HasPrefix(f.Name, "samples/") && strings.HasSuffix(f.Name, ".json"):
+			samples = append(samples, f)
+		}
+	}
+	if header == nil {
+		return nil, fmt.Errorf("inspect log %s: header.json: %w", file, ErrMissingFile)
+	}
+	var h inspectHeader
+	if err := readZipJSON(header, file, lim, &h); err != nil {
+		return nil, err
+	}
+	sort.SliceStable(samples, func(i, j int) bool { return samples[i].Name < samples[j].Name })
+	var eps []*Episode
+	for _, f := range samples {
+		var raw json.RawMessage
+		if err := readZipJSON(f, file, lim, &raw); err != nil {
+			return nil, err
+		}
+		ep, err := inspectEpisode(raw, &h, file+"!"+f.Name)
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
+	}
+	return eps, nil
+}
+
+// checkEntryName rejects archive entry names that are absolute or climb out of the archive root.
+func checkEntryName(name string) error {
+	n := strings.ReplaceAll(name, `\`, "/")
+	if n == "" || strings.HasPrefix(n, "/") || len(n) > 1 && n[1] == ':' {
+		return ErrUnsafePath
+	}
+	for _, part := range strings.Split(n, "/") {
+		if part == ".." {
+			return ErrUnsafePath
+		}
+	}
+	if path.Clean(n) != strings.TrimSuffix(n, "/") && !strings.HasSuffix(n, "/") {
+		// e.g. "a/./b": harmless, but not something inspect writes; accept only clean names.
+		return ErrUnsafePath
+	}
+	return nil
+}
+
+func readZipJSON(f *zip.File, file string, lim Limits, v any) error {
+	if f.UncompressedSize64 > uint64(lim.MaxFileBytes) {
+		return fmt.Errorf("inspect log %s: entry %s: %d bytes (limit %d): %w", file, f.Name, f.UncompressedSize64, lim.MaxFileBytes, ErrTooLarge)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("inspect log %s: entry %s: %w: %v", file, f.Name, ErrFormat, err)
+	}
+	defer rc.Close()
+	data, err := readAllLimited(rc, "inspect log "+file+": entry "+f.Name, lim.MaxFileBytes)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("inspect log %s: entry %s: %w: %v", file, f.Name, ErrFormat, err)
+	}
+	return nil
+}
+
+// ReadInspectJSON reads inspect_ai's JSON log format (one object with the header fields and "samples").
+func ReadInspectJSON(r io.Reader, name string, lim Limits) ([]*Episode, error) {
+	lim = lim.orDefault()
+	data, err := readAllLimited(r, "inspect log "+name, lim.MaxFileBytes)
+	if err != nil {
+		return nil, err
+	}
+	var l inspectLog
+	if err := json.Unmarshal(data, &l); err != nil {
+		return nil, fmt.Errorf("inspect log %s: %w: %v", name, ErrFormat, err)
+	}
+	if l.Samples == nil {
+		return nil, fmt.Errorf("inspect log %s: samples: missing: %w", name, ErrFormat)
+	}
+	var eps []*Episode
+	for i, raw := range l.Samples {
+		ep, err := inspectEpisode(raw, &l.inspectHeader, fmt.Sprintf("%s: samples[%d]", name, i))
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
+	}
+	return eps, nil
+}
+
+// ReadInspectJSONFile reads an inspect_ai JSON log file.
+func ReadInspectJSONFile(file string, lim Limits) ([]*Episode, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("inspect log %s: %w", file, err)
+	}
+	defer f.Close()
+	return ReadInspectJSON(f, file, lim)
+}
+
+func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episode, error) {
+	var s inspectSample
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("inspect log %s: %w: %v", where, ErrFormat, err)
+	}
+	sid := strings.Trim(string(s.ID), `"`)
+	if sid == "" {
+		return nil, fmt.Errorf("inspect log %s: id: missing: %w", where, ErrFormat)
+	}
+	ep := &Episode{ID: sid + "_epoch_" + strconv.Itoa(s.Epoch), Source: where, Labels: map[string]string{}}
+	if h.Eval.Task != "" {
+		ep.Labels["task"] = h.Eval.Task
+	}
+	if h.Eval.Model != "" {
+		ep.Labels["model"] = h.Eval.Model
+	}
+	ep.Labels["sample_id"] = sid
+	ep.Labels["epoch"] = strconv.Itoa(s.Epoch)
+	for k, v := range scalarLabels(s.Metadata, "metadata.") {
+		ep.Labels[k] = v
+	}
+	for name, sc := range s.Scores {
+		var score struct {
+			Value json.RawMessage `json:"value"`
+		}
+		if json.Unmarshal(sc, &score) != nil {
+			continue
+		}
+		addScoreLabels(ep.Labels, "score."+name, score.Value)
+	}
+	for _, ev := range s.Events {
+		if ev.Event == "model" && len(ev.Tools) > 0 {
+			for _, t := range ev.Tools {
+				var ti struct {
+					Name        string          `json:"name"`
+					Description string          `json:"description"`
+					Parameters  json.RawMessage `json:"parameters"`
+				}
+				if json.Unmarshal(t, &ti) == nil && ti.Name != "" {
+					ep.Tools = append(ep.Tools, openAITool(ti.Name, ti.Description, ti.Parameters))
+				}
+			}
+			break
+		}
+	}
+	for i, im := range s.Messages {
+		role := Role(im.Role)
+		if !role.Valid() {
+			return nil, fmt.Errorf("inspect log %s: messages[%d].role %q: %w", where, i, im.Role, ErrUnknownRole)
+		}
+		content, reasoning, err := inspectContent(im.Content)
+		if err != nil {
+			return nil, fmt.Errorf("inspect log %s: messages[%d].content: %w", where, i, err)
+		}
+		m := Message{Role: role, Content: content, Reasoning: reasoning, ToolCallID: im.ToolCallID, Name: im.Function}
+		for j, tc := range im.ToolCalls {
+			args := compactRaw(tc.Arguments)
+			if args == nil {
+				args = json.RawMessage("{}")
+			}
+			if tc.Function == "" {
+				return nil, fmt.Errorf("inspect log %s: messages[%d].tool_calls[%d].function: missing: %w", where, i, j, ErrFormat)
+			}
+			m.ToolCalls = append(m.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function, Arguments: args})
+		}
+		ep.Messages = append(ep.Messages, m)
+	}
+	if err := ep.Segment(); err != nil {
+		return nil, fmt.Errorf("inspect log %w", err)
+	}
+	return ep, nil
+}
+
+// addScoreLabels adds a score value: scalars as one label, objects as one label per scalar field.
+func addScoreLabels(labels map[string]string, key string, v json.RawMessage) {
+	t := bytes.TrimSpace(v)
+	if len(t) == 0 {
+		return
+	}
+	switch t[0] {
+	case '{':
+		var m map[string]any
+		if json.Unmarshal(t, &m) == nil {
+			for k, s := range scalarLabels(m, key+".") {
+				labels[k] = s
+			}
+		}
+	case '"':
+		var s string
+		if json.Unmarshal(t, &s) == nil {
+			labels[key] = s
+		}
+	case '[':
+	default:
+		labels[key] = string(t)
+	}
+}
+
+// inspectContent flattens inspect content: a string, or parts of type text (joined with no separator) and
+// reasoning (into the reasoning channel); other parts are skipped.
+func inspectContent(raw json.RawMessage) (content, reasoning string, err error) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || string(t) == "null" {
+		return "", "", nil
+	}
+	if t[0] == '"' {
+		if err := json.Unmarshal(t, &content); err != nil {
+			return "", "", fmt.Errorf("%w: %v", ErrFormat, err)
+		}
+		return content, "", nil
+	}
+	var parts []struct {
+		Type      string `json:"type"`
+		Text      string `json:"text"`
+		Reasoning string `json:"reasoning"`
+	}
+	if err := json.Unmarshal(t, &parts); err != nil {
+		return "", "", fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	var c, r strings.Builder
+	for _, p := range parts {
+		switch p.Type {
+		case "text":
+			c.WriteString(p.Text)
+		case "reasoning":
+			if r.Len() > 0 {
+				r.WriteString(AnthropicJoin)
+			}
+			r.WriteString(p.Reasoning)
+		}
+	}
+	return c.String(), r.String(), nil
+}

@@ -1,0 +1,283 @@
+package trace
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agentlens/agentlens/trace/chat"
+)
+
+// Renderer renders a chat input with message spans; *chat.Template is one.
+type Renderer interface {
+	Render(chat.Input) (chat.Rendered, error)
+}
+
+// EncodeFunc tokenizes text for a model: token ids and, for each token, its byte span [start, end) in
+// text. Special tokens the tokenizer adds itself (a BOS) have an empty span. Adapting a tokenizer is one
+// line, e.g. func(s string) ([]int, [][2]int, error) { e := tok.Encode(s, false); return e.IDs, e.Offsets, nil }.
+type EncodeFunc func(text string) (ids []int, spans [][2]int, err error)
+
+// RenderOptions are the chat-template inputs that do not come from the episode.
+type RenderOptions struct {
+	AddGenerationPrompt bool
+	BOS, EOS            string         // bos_token and eos_token for the template
+	Extra               map[string]any // extra template variables
+	Now                 time.Time      // what strftime_now reports; zero means a fixed 2025-01-01 for reproducible prompts
+}
+
+// Span is a half-open range [Start, End): bytes of Rendered.Text, or token indices.
+type Span struct{ Start, End int }
+
+// Len returns End-Start.
+func (s Span) Len() int { return s.End - s.Start }
+
+// TemplateID is the id of the segment that owns rendered text outside every message (a generation prompt,
+// a preamble the template prints before the first message is owned by that message instead).
+const TemplateID = "template"
+
+// RenderedSegment is where one segment landed in a rendered episode.
+//
+// For content segments Char is the segment's bytes in Text and Tokens the tokens assigned to it (see
+// Rendered.TokenSegment). Every message also has a template segment "<message id>.template" whose Char and
+// Tokens are the whole rendered message (role header and end-of-turn tokens included) and so overlap its
+// content segments; the per-token map says which of those tokens are template tokens.
+type RenderedSegment struct {
+	ID      string
+	Kind    Kind
+	Message int  // index into Episode.Messages; -1 for TemplateID
+	Char    Span // bytes of Rendered.Text
+	Tokens  Span // token indices
+	// Found is true when the template printed the segment: for content and reasoning segments, when
+	// Text[Char] equals the segment's text exactly; for a structured tool call, when the template printed
+	// it (its span then covers name through arguments as the template wrote them). A segment that is not
+	// found has an empty Char span where it would have been.
+	Found bool
+}
+
+// Rendered is an episode rendered for one model: text, tokens, and the map from every token to a segment.
+type Rendered struct {
+	Episode  *Episode
+	Text     string
+	IDs      []int    // token ids; empty when rendered without a tokenizer
+	Offsets  [][2]int // byte span of each token in Text
+	Segments []RenderedSegment
+	// TokenSegment[i] is the index into Segments of the segment token i belongs to: the segment owning the
+	// token's first non-whitespace byte (its first byte when it is all whitespace). Tokens with an empty
+	// span (added BOS) belong to TemplateID; tokens in a message but outside its content segments belong to
+	// the message's template segment.
+	TokenSegment []int
+	Messages     []chat.MessageSpan // the renderer's spans, one per message
+}
+
+// Segment returns the rendered segment with the given id.
+func (r *Rendered) Segment(id string) (RenderedSegment, bool) {
+	for _, s := range r.Segments {
+		if s.ID == id {
+			return s, true
+		}
+	}
+	return RenderedSegment{}, false
+}
+
+// TokenAt returns the index of the token whose span contains byte pos (the first token starting at or after
+// pos when none does), or len(IDs).
+func (r *Rendered) TokenAt(pos int) int {
+	lo, hi := 0, len(r.Offsets)
+	for lo < hi { // first token with end > pos
+		mid := (lo + hi) / 2
+		if r.Offsets[mid][1] > pos {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// tokenEnd returns the number of tokens that start before byte pos.
+func (r *Rendered) tokenEnd(pos int) int {
+	return sort.Search(len(r.Offsets), func(i int) bool { return r.Offsets[i][0] >= pos && r.Offsets[i][1] > r.Offsets[i][0] })
+}
+
+// ChatInput converts an episode to the chat template's input.
+func ChatInput(ep *Episode, opts RenderOptions) chat.Input {
+	in := chat.Input{AddGenerationPrompt: opts.AddGenerationPrompt, BOS: opts.BOS, EOS: opts.EOS, Extra: opts.Extra, Now: opts.Now}
+	if in.Now.IsZero() {
+		in.Now = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	for _, t := range ep.Tools {
+		in.Tools = append(in.Tools, chat.Tool(t))
+	}
+	for _, m := range ep.Messages {
+		cm := chat.Message{Role: string(m.Role), Content: m.Content, ToolCallID: m.ToolCallID, Name: m.Name, Reasoning: m.Reasoning}
+		for _, tc := range m.ToolCalls {
+			args := tc.Arguments
+			if len(args) == 0 {
+				args = json.RawMessage("{}")
+			}
+			cm.ToolCalls = append(cm.ToolCalls, chat.ToolCall{ID: tc.ID, Name: tc.Name, Arguments: args})
+		}
+		in.Messages = append(in.Messages, cm)
+	}
+	return in
+}
+
+// Render renders a segmented episode through a chat template and, when enc is not nil, tokenizes the
+// result and maps every token to its segment. The episode is segmented first if it is not yet.
+func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Rendered, error) {
+	for i := range ep.Messages {
+		if ep.Messages[i].Segments == nil {
+			if err := ep.Segment(); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	cr, err := tmpl.Render(ChatInput(ep, opts))
+	if err != nil {
+		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
+	}
+	if len(cr.Messages) != len(ep.Messages) {
+		return nil, fmt.Errorf("render episode %s: renderer returned %d message spans for %d messages", ep.ID, len(cr.Messages), len(ep.Messages))
+	}
+	r := &Rendered{Episode: ep, Text: cr.Text, Messages: cr.Messages}
+	r.Segments = append(r.Segments, RenderedSegment{ID: TemplateID, Kind: KindTemplate, Message: -1, Char: Span{0, len(cr.Text)}, Found: true})
+	for i, m := range ep.Messages {
+		ms := cr.Messages[i]
+		mid := ep.MessageID(i)
+		r.Segments = append(r.Segments, RenderedSegment{ID: mid + ".template", Kind: KindTemplate, Message: i,
+			Char: Span{ms.Message.Start, ms.Message.End}, Found: true})
+		cursor := ms.Message.Start
+		if ms.ContentFound {
+			cursor = ms.Content.Start
+		}
+		for _, s := range m.Segments {
+			rs := RenderedSegment{ID: s.ID, Kind: s.Kind, Message: i}
+			text := ep.Text(s)
+			switch {
+			case s.Part == PartToolCall:
+				if s.Call < len(ms.ToolCalls) && ms.ToolCalls[s.Call].Len() > 0 {
+					rs.Char = Span{ms.ToolCalls[s.Call].Start, ms.ToolCalls[s.Call].End}
+					rs.Found = true
+				} else {
+					rs.Char = Span{ms.Message.End, ms.Message.End}
+				}
+			case s.Part == PartContent && ms.ContentFound:
+				rs.Char = Span{ms.Content.Start + s.Start, ms.Content.Start + s.End}
+				rs.Found = true
+			default:
+				// The template transformed the content (or this is the reasoning channel): find the
+				// segment's text in order inside the message.
+				lo, hi := cursor, ms.Message.End
+				if s.Part == PartReasoning {
+					lo = ms.Message.Start
+				}
+				if lo > hi {
+					hi = lo
+				}
+				if j := strings.Index(cr.Text[lo:hi], text); j >= 0 && text != "" {
+					rs.Char = Span{lo + j, lo + j + len(text)}
+					rs.Found = true
+					if s.Part == PartContent {
+						cursor = rs.Char.End
+					}
+				} else {
+					rs.Char = Span{cursor, cursor}
+					rs.Found = text == "" && s.Part == PartContent
+				}
+			}
+			r.Segments = append(r.Segments, rs)
+		}
+	}
+	if enc == nil {
+		return r, nil
+	}
+	ids, spans, err := enc(cr.Text)
+	if err != nil {
+		return nil, fmt.Errorf("render episode %s: tokenize: %w", ep.ID, err)
+	}
+	if err := checkTokens(cr.Text, ids, spans); err != nil {
+		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
+	}
+	r.IDs, r.Offsets = ids, spans
+	r.mapTokens()
+	return r, nil
+}
+
+func checkTokens(text string, ids []int, spans [][2]int) error {
+	if len(ids) != len(spans) {
+		return fmt.Errorf("%d ids but %d spans: %w", len(ids), len(spans), ErrTokenizer)
+	}
+	prev := 0
+	for i, s := range spans {
+		if s[0] < 0 || s[1] < s[0] || s[1] > len(text) {
+			return fmt.Errorf("token %d: span [%d,%d) outside text of %d bytes: %w", i, s[0], s[1], len(text), ErrTokenizer)
+		}
+		if s[0] < s[1] {
+			if s[0] < prev {
+				return fmt.Errorf("token %d: span [%d,%d) starts before the previous token ends (%d): %w", i, s[0], s[1], prev, ErrTokenizer)
+			}
+			prev = s[1]
+		}
+	}
+	return nil
+}
+
+// mapTokens fills TokenSegment and every segment's Tokens.
+func (r *Rendered) mapTokens() {
+	owner := make([]int32, len(r.Text))
+	// Message spans → their template segments; content segments → themselves. Segments are in message
+	// order with each message's template segment first, so later writes refine earlier ones.
+	for si, s := range r.Segments {
+		if si == 0 || !s.Found || (s.Kind != KindTemplate && s.Char.Len() == 0) {
+			continue
+		}
+		for p := s.Char.Start; p < s.Char.End; p++ {
+			owner[p] = int32(si)
+		}
+	}
+	r.TokenSegment = make([]int, len(r.IDs))
+	first := make([]int, len(r.Segments))
+	last := make([]int, len(r.Segments))
+	for i := range first {
+		first[i] = -1
+	}
+	for t, sp := range r.Offsets {
+		seg := 0
+		if sp[0] < sp[1] {
+			p := sp[0]
+			for q := sp[0]; q < sp[1]; q++ {
+				if c := r.Text[q]; c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+					p = q
+					break
+				}
+			}
+			seg = int(owner[p])
+		}
+		r.TokenSegment[t] = seg
+		if first[seg] < 0 {
+			first[seg] = t
+		}
+		last[seg] = t + 1
+	}
+	for si := range r.Segments {
+		s := &r.Segments[si]
+		switch {
+		case s.Kind == KindTemplate && si > 0:
+			s.Tokens = Span{r.TokenAt(s.Char.Start), r.tokenEnd(s.Char.End)}
+			if s.Tokens.End < s.Tokens.Start {
+				s.Tokens.End = s.Tokens.Start
+			}
+		case si == 0:
+			s.Tokens = Span{0, len(r.IDs)}
+		case first[si] >= 0:
+			s.Tokens = Span{first[si], last[si]}
+		default:
+			at := r.TokenAt(s.Char.Start)
+			s.Tokens = Span{at, at}
+		}
+	}
+}
