@@ -119,6 +119,9 @@ func writeSidecar(out string, sc sidecar) error {
 		return fmt.Errorf("sidecar %s: %w", p, err)
 	}
 	_, werr := f.Write(append(data, '\n'))
+	if werr == nil {
+		werr = f.Chmod(0o644)
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
