@@ -2,11 +2,13 @@ package model_test
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"testing"
 
 	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/hook"
 )
 
 type realGolden struct {
@@ -112,5 +114,56 @@ func TestRealParityWithTransformers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRealGradientTimesInput: on SmolLM2, gradient×input of log p(next token) with respect to the input
+// embeddings is finite, not all zero, bit-identical across two runs, and zero at positions after the
+// metric position (causality).
+func TestRealGradientTimesInput(t *testing.T) {
+	var g realGolden
+	readGzipJSON(t, "testdata/real_logits.json.gz", &g)
+	gm := g.Models["smollm2"]
+	m := loadReal(t, gm.File)
+	toks := gm.Cases[0].Tokens
+	metric := model.Metric{Kind: model.LogProb, Position: len(toks) - 3, Target: toks[len(toks)-2]}
+	var sums [2][]float64
+	for run := range sums {
+		res, err := m.Gradient(toks, metric, model.GradOptions{Wrt: []hook.Name{hook.HookEmbed()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		emb, grad := res.Cache[hook.HookEmbed()], res.Grads[hook.HookEmbed()]
+		D := m.Dims().DModel
+		for p := range toks {
+			s := 0.0
+			for j := 0; j < D; j++ {
+				s += float64(emb.Data[p*D+j]) * float64(grad.Data[p*D+j])
+			}
+			sums[run] = append(sums[run], s)
+		}
+		if math.IsNaN(res.Value) || res.Value > 0 {
+			t.Fatalf("log-prob %g", res.Value)
+		}
+	}
+	if !slices.Equal(sums[0], sums[1]) {
+		t.Errorf("gradient×input differs between runs")
+	}
+	total, nonzero := 0.0, 0
+	for p, s := range sums[0] {
+		if math.IsNaN(s) || math.IsInf(s, 0) {
+			t.Fatalf("gradient×input at %d is %g", p, s)
+		}
+		if p > metric.Position && s != 0 {
+			t.Errorf("gradient×input at %d (after the metric position %d) = %g, want 0", p, metric.Position, s)
+		}
+		if s != 0 {
+			nonzero++
+		}
+		total += s
+	}
+	t.Logf("SmolLM2, %d tokens: Σ gradient×input = %.4f over %d non-zero positions", len(toks), total, nonzero)
+	if nonzero < metric.Position {
+		t.Errorf("only %d positions have non-zero attribution", nonzero)
 	}
 }
