@@ -1,0 +1,207 @@
+package tokenizer_test
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/model/tokenizer"
+)
+
+// The goldens come from internal/reference/tokenizer/gen_golden.py (Hugging Face tokenizers 0.23.3 and,
+// for SmolLM2, transformers' GGUF tokenizer conversion).
+
+type corpus struct {
+	Strings    []string `json:"strings"`
+	Transcript string   `json:"transcript"`
+}
+
+type goldenEnc struct {
+	IDs     []int    `json:"ids"`
+	Offsets [][2]int `json:"offsets"`
+}
+
+type golden struct {
+	Strings []struct {
+		Plain   goldenEnc `json:"plain"`
+		Special goldenEnc `json:"special"`
+	} `json:"strings"`
+	Transcript struct {
+		IDs     []int `json:"ids"`
+		Offsets []int `json:"offsets"` // flattened start, end pairs
+	} `json:"transcript"`
+	HFSeconds float64 `json:"hf_encode_seconds"`
+}
+
+func readGzJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(zr).Decode(v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func loadCorpus(t testing.TB) corpus {
+	var c corpus
+	readGzJSON(t, "testdata/corpus.json.gz", &c)
+	return c
+}
+
+// parityModels are the tokenizers with goldens. llama2 and smollm2 are committed under testdata/; the
+// larger tokenizer.json files live in $AGENTLENS_CACHE/tokenizers/<model>/ (the generator copies them
+// there) and their tests skip when that is absent.
+var parityModels = []string{"smollm2", "llama2", "qwen2_5", "llama3_1", "gemma3"}
+
+func loadModel(t testing.TB, name string) *tokenizer.Tokenizer {
+	t.Helper()
+	var tok *tokenizer.Tokenizer
+	var err error
+	switch name {
+	case "smollm2":
+		tok, err = tokenizer.FromGGUFMetadata(smolMeta(t))
+	case "llama2":
+		tok, err = tokenizer.FromFile("testdata/llama2/tokenizer.json.gz")
+	default:
+		if testing.Short() {
+			t.Skipf("skipping %s in -short mode (large tokenizer.json from the cache)", name)
+		}
+		p := filepath.Join(testutil.CacheDir(), "tokenizers", name, "tokenizer.json.gz")
+		if _, serr := os.Stat(p); serr != nil {
+			t.Skipf("%s not in cache (run internal/reference/tokenizer/gen_golden.py): %v", p, serr)
+		}
+		tok, err = tokenizer.FromFile(p)
+	}
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	return tok
+}
+
+// smolMeta builds the GGUF metadata map of SmolLM2-135M-Instruct from the committed fixture, with the
+// native Go types a GGUF reader returns.
+func smolMeta(t testing.TB) map[string]any {
+	var raw map[string]any
+	readGzJSON(t, "testdata/smollm2_gguf_meta.json.gz", &raw)
+	meta := map[string]any{}
+	for k, v := range raw {
+		switch x := v.(type) {
+		case float64:
+			meta[k] = uint32(x)
+		case []any:
+			if len(x) > 0 {
+				if _, ok := x[0].(string); ok {
+					s := make([]string, len(x))
+					for i, e := range x {
+						s[i] = e.(string)
+					}
+					meta[k] = s
+					continue
+				}
+			}
+			n := make([]int32, len(x))
+			for i, e := range x {
+				n[i] = int32(e.(float64))
+			}
+			meta[k] = n
+		default:
+			meta[k] = v
+		}
+	}
+	return meta
+}
+
+func sameEnc(gotIDs []int, gotOffs [][2]int, want goldenEnc) bool {
+	if len(gotIDs) != len(want.IDs) || len(gotOffs) != len(want.Offsets) {
+		return false
+	}
+	for i := range gotIDs {
+		if gotIDs[i] != want.IDs[i] || gotOffs[i] != want.Offsets[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestParity(t *testing.T) {
+	c := loadCorpus(t)
+	for _, name := range parityModels {
+		t.Run(name, func(t *testing.T) {
+			tok := loadModel(t, name)
+			var g golden
+			readGzJSON(t, filepath.Join("testdata", "golden", name+".json.gz"), &g)
+			if len(g.Strings) != len(c.Strings) {
+				t.Fatalf("golden has %d strings, corpus %d", len(g.Strings), len(c.Strings))
+			}
+			matched, total := 0, 0
+			for i, s := range c.Strings {
+				for _, k := range []struct {
+					special bool
+					want    goldenEnc
+				}{{false, g.Strings[i].Plain}, {true, g.Strings[i].Special}} {
+					total++
+					e := tok.Encode(s, k.special)
+					if sameEnc(e.IDs, e.CharOffsets, k.want) {
+						matched++
+						continue
+					}
+					t.Errorf("string %d %q (addSpecial=%v):\n got ids %v offs %v\nwant ids %v offs %v",
+						i, s, k.special, e.IDs, e.CharOffsets, k.want.IDs, k.want.Offsets)
+				}
+			}
+			want := goldenEnc{IDs: g.Transcript.IDs}
+			for i := 0; i+1 < len(g.Transcript.Offsets); i += 2 {
+				want.Offsets = append(want.Offsets, [2]int{g.Transcript.Offsets[i], g.Transcript.Offsets[i+1]})
+			}
+			e := tok.Encode(c.Transcript, false)
+			total++
+			if sameEnc(e.IDs, e.CharOffsets, want) {
+				matched++
+			} else {
+				n := min(len(e.IDs), len(want.IDs))
+				for i := 0; i < n; i++ {
+					if e.IDs[i] != want.IDs[i] || e.CharOffsets[i] != want.Offsets[i] {
+						lo := max(0, i-3)
+						t.Errorf("transcript: %d tokens, want %d; first difference at token %d: got %v %v, want %v %v",
+							len(e.IDs), len(want.IDs), i, e.IDs[lo:min(i+4, len(e.IDs))], e.CharOffsets[lo:min(i+4, len(e.IDs))],
+							want.IDs[lo:min(i+4, n)], want.Offsets[lo:min(i+4, n)])
+						break
+					}
+				}
+				if len(e.IDs) != len(want.IDs) {
+					t.Errorf("transcript: %d tokens, want %d", len(e.IDs), len(want.IDs))
+				}
+			}
+			t.Logf("%s: %d/%d encodings match Hugging Face exactly (ids and char offsets; %d strings × 2 + %d-token transcript)",
+				name, matched, total, len(c.Strings), len(want.IDs))
+		})
+	}
+}
+
+func BenchmarkEncodeTranscript(b *testing.B) {
+	c := loadCorpus(b)
+	for _, name := range parityModels {
+		b.Run(name, func(b *testing.B) {
+			tok := loadModel(b, name)
+			var g golden
+			readGzJSON(b, filepath.Join("testdata", "golden", name+".json.gz"), &g)
+			b.SetBytes(int64(len(c.Transcript)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				tok.Encode(c.Transcript, false)
+			}
+			b.ReportMetric(g.HFSeconds*1e3, "hf-ms")
+		})
+	}
+}
