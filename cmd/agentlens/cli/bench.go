@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentlens/agentlens/internal/bench"
+	"github.com/agentlens/agentlens/model/hub"
+)
+
+// EnvPython names the Python interpreter of the PyTorch reference for "agentlens bench".
+const EnvPython = "AGENTLENS_PYTHON"
+
+// benchOptions are the inputs of "agentlens bench".
+type benchOptions struct {
+	IO  *IOStreams
+	Ctx context.Context
+
+	Model     string // resolved path of the GGUF file or HF directory
+	Backend   string
+	Jobs      []bench.Job
+	Threads   int
+	Seed      uint64
+	NoWarmup  bool
+	Python    string
+	NoTorch   bool
+	TorchAttn string
+	Timeout   time.Duration
+	Out       string
+	Verbose   bool
+
+	// Child is the request file of a child process (the hidden --child flag); set, the command only
+	// serves that request.
+	Child string
+	// Executable is the binary re-executed for each job's child process.
+	Executable string
+}
+
+func newCmdBench(f *Factory, runF func(*benchOptions) error) *cobra.Command {
+	opts := &benchOptions{IO: f.IO}
+	var modelArg, jobsArg string
+	cmd := &cobra.Command{
+		Use:   "bench [--model <file|dir|name>] [--jobs <list>] [--backend go|xla|auto] [--python <exe>] [--out <file.md>]",
+		Short: "Benchmark the engine against PyTorch on the same model and tokens",
+		Long: `Run benchmark jobs on the agentlens engine and on a PyTorch reference (Hugging Face
+transformers loading the same file) with the same synthetic token ids and thread count,
+and print a Markdown table: seconds, compile time, tokens/s and peak RSS per engine, and
+the ratio of agentlens seconds to torch seconds.
+
+Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/":
+  forward   forward pass capturing every layer's resid_post (logits at the last position)
+  gradient  gradient of the last token's log-prob with respect to hook_embed
+  ablate    20 forwards, each with one of 20 equal segments of the tokens removed
+The default is forward:512/1k/4k,gradient:1k/4k.
+
+Every job runs in a child process of its own (this binary, re-executed), after an untimed
+warm-up run, so its peak RSS is its own. The reference runs an embedded Python script with
+--python, else $` + EnvPython + `, else python3; if torch or transformers cannot be
+imported the reference is reported as unavailable.
+
+--model takes a GGUF file, a Hugging Face model directory, or a model name known to
+"agentlens model fetch" (looked up in the cache).`,
+		Example: `  agentlens bench --jobs forward:512/1k,gradient:1k --backend go --out bench.md
+  agentlens bench --model ./tiny-llama --jobs forward:64 --no-torch
+  AGENTLENS_PYTHON=.venv/bin/python agentlens bench --threads 2 --timeout 10m`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx = cmd.Context()
+			if opts.Child != "" {
+				if runF != nil {
+					return runF(opts)
+				}
+				return benchRun(opts)
+			}
+			jobs, err := bench.ParseJobs(jobsArg)
+			if err != nil {
+				return &FlagError{Err: fmt.Errorf("--jobs: %w", err)}
+			}
+			opts.Jobs = jobs
+			if opts.Threads < 0 {
+				return flagErrorf("--threads %d: want 0 (all CPUs) or more", opts.Threads)
+			}
+			if opts.Timeout < 0 {
+				return flagErrorf("--timeout %v: want a positive duration or 0 (none)", opts.Timeout)
+			}
+			if opts.Model, err = resolveBenchModel(f, modelArg); err != nil {
+				return err
+			}
+			if opts.Python == "" {
+				opts.Python = f.getenv(EnvPython)
+			}
+			if opts.Python == "" {
+				opts.Python = bench.DefaultPython
+			}
+			if opts.Executable, err = selfExecutable(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return benchRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&modelArg, "model", "m", hub.NameSmolLM2, "model `file`, directory, or cached model name")
+	fl.StringVar(&jobsArg, "jobs", "forward:512/1k/4k,gradient:1k/4k", "jobs to run: `list` of kind:N")
+	fl.StringVar(&opts.Backend, "backend", "", "agentlens backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
+	fl.IntVarP(&opts.Threads, "threads", "t", 0, "threads for both engines (default: all CPUs)")
+	fl.Uint64Var(&opts.Seed, "seed", bench.DefaultSeed, "seed of the synthetic token ids")
+	fl.BoolVar(&opts.NoWarmup, "no-warmup", false, "time the first run (compile time included) instead of a second one")
+	fl.StringVar(&opts.Python, "python", "", "Python interpreter `exe`cutable with torch and transformers (default $"+EnvPython+" or python3)")
+	fl.BoolVar(&opts.NoTorch, "no-torch", false, "skip the PyTorch reference")
+	fl.StringVar(&opts.TorchAttn, "torch-attn", "sdpa", "transformers attention implementation: sdpa or eager")
+	fl.DurationVar(&opts.Timeout, "timeout", 0, "limit for each child process, e.g. 10m (0: none); a job over it is reported as failed")
+	fl.StringVarP(&opts.Out, "out", "o", "", "also write the table to `file`.md")
+	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the child processes' output")
+	fl.StringVar(&opts.Child, "child", "", "serve one job's request `file` (internal)")
+	_ = fl.MarkHidden("child")
+	cmd.GroupID = groupModels
+	return cmd
+}
+
+// resolveBenchModel turns --model into a path: an existing file or directory as given, else a known
+// model name looked up in the cache.
+func resolveBenchModel(f *Factory, arg string) (string, error) {
+	if _, err := os.Stat(arg); err == nil {
+		return filepath.Abs(arg)
+	}
+	if strings.ContainsAny(arg, `/\.`) {
+		return "", flagErrorf("--model %s: no such file or directory", arg)
+	}
+	spec, err := hub.Lookup(strings.ToLower(arg))
+	if err != nil {
+		return "", flagErrorf("--model %s: not a file, directory or known model name", arg)
+	}
+	dir, err := f.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	p := hub.Path(spec, dir)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s')", arg, p, spec.Name)
+	}
+	return p, nil
+}
+
+// selfExecutable returns the path of the running binary, as invoked when that names a file (so a
+// binary started through a link keeps its name), else as the OS reports it.
+func selfExecutable() (string, error) {
+	if p, err := exec.LookPath(os.Args[0]); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs, nil
+		}
+	}
+	p, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("bench: cannot find the agentlens binary to re-execute: %w", err)
+	}
+	return p, nil
+}
+
+func benchRun(opts *benchOptions) error {
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if opts.Child != "" {
+		return bench.ServeChild(opts.Child)
+	}
+	errOut := opts.IO.ErrOut
+	bopts := bench.Options{
+		Model:      opts.Model,
+		Backend:    opts.Backend,
+		Jobs:       opts.Jobs,
+		Threads:    opts.Threads,
+		Seed:       opts.Seed,
+		NoWarmup:   opts.NoWarmup,
+		Python:     opts.Python,
+		NoTorch:    opts.NoTorch,
+		TorchAttn:  opts.TorchAttn,
+		JobTimeout: opts.Timeout,
+		ChildCommand: func(ctx context.Context, requestPath string) *exec.Cmd {
+			return exec.CommandContext(ctx, opts.Executable, "bench", "--child", requestPath)
+		},
+		Log: func(line string) { fmt.Fprintln(errOut, "bench:", line) },
+	}
+	if opts.Verbose {
+		bopts.ChildLog = func(line string) { fmt.Fprintln(errOut, "  |", line) }
+	}
+	rep, err := bench.Run(ctx, bopts)
+	if rep != nil && len(rep.Rows) > 0 {
+		if werr := bench.WriteTable(opts.IO.Out, rep); werr != nil && err == nil {
+			err = werr
+		}
+		if opts.Out != "" {
+			if werr := bench.WriteFile(opts.Out, rep); werr != nil && err == nil {
+				err = werr
+			}
+		}
+	}
+	return err
+}
