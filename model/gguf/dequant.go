@@ -39,6 +39,9 @@ var decoders = map[GGMLType]blockDecoder{
 	TypeQ5_K: decodeQ5_K,
 	TypeQ6_K: decodeQ6_K,
 	TypeQ8_K: decodeQ8_K,
+
+	TypeIQ4_NL: decodeIQ4_NL,
+	TypeIQ4_XS: decodeIQ4_XS,
 }
 
 // CanDequantize reports whether Dequantize supports the type.
@@ -387,5 +390,45 @@ func decodeQ6_K(dst []float32, src []byte, h *[1 << 16]float32) {
 			}
 		}
 		src = src[210:]
+	}
+}
+
+// iq4nlValues is the non-linear 4-bit codebook of IQ4_NL and IQ4_XS.
+var iq4nlValues = [16]float32{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+// decodeIQ4_NL: {d f16, qs[16]}; x = d·codebook[nibble], low nibbles values 0..15, high 16..31.
+func decodeIQ4_NL(dst []float32, src []byte, h *[1 << 16]float32) {
+	for b := 0; len(src) >= 18; b++ {
+		d := h[binary.LittleEndian.Uint16(src)]
+		qs := src[2:18]
+		y := dst[32*b : 32*b+32]
+		for j := 0; j < 16; j++ {
+			y[j] = d * iq4nlValues[qs[j]&0xf]
+			y[j+16] = d * iq4nlValues[qs[j]>>4]
+		}
+		src = src[18:]
+	}
+}
+
+// decodeIQ4_XS: {d f16, scales_h u16, scales_l[4], qs[128]}; 8 sub-blocks of 32 with signed 6-bit scales
+// (low 4 bits in scales_l, high 2 in scales_h) and IQ4_NL codebook values laid out as in IQ4_NL.
+func decodeIQ4_XS(dst []float32, src []byte, h *[1 << 16]float32) {
+	for b := 0; len(src) >= 136; b++ {
+		d := h[binary.LittleEndian.Uint16(src)]
+		sh := binary.LittleEndian.Uint16(src[2:])
+		sl := src[4:8]
+		qs := src[8:136]
+		y := dst[256*b : 256*b+256]
+		for j := 0; j < 8; j++ {
+			ls := (sl[j/2]>>(4*uint(j%2)))&0xf | uint8((sh>>(2*uint(j)))&3)<<4
+			dl := d * float32(int(ls)-32)
+			q := qs[16*j : 16*j+16]
+			yj := y[32*j : 32*j+32]
+			for l := 0; l < 16; l++ {
+				yj[l] = dl * iq4nlValues[q[l]&0xf]
+				yj[l+16] = dl * iq4nlValues[q[l]>>4]
+			}
+		}
+		src = src[136:]
 	}
 }

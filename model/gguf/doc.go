@@ -7,7 +7,7 @@
 // (versions 2 and 3), checking every count and length against the file size before allocating; metadata
 // comes back in file order ([File.Metadata]), by key ([File.Get] and the typed helpers) or as a
 // map[string]any of native Go values ([File.MetadataMap]). [File.Float32] dequantises F32, F16, BF16, F64,
-// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and Q8_K tensors in parallel. [Write] writes
+// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_NL and IQ4_XS tensors in parallel. [Write] writes
 // small GGUF v3 files atomically, quantising with [Quantize] to F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0,
 // Q5_1 (bit-exact with ggml's reference quantisers) or Q4_K, Q5_K, Q6_K, Q8_K (simpler scale choices).
 package gguf

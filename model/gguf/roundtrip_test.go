@@ -150,14 +150,14 @@ func TestWriteErrors(t *testing.T) {
 
 func TestFloat32Errors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.gguf")
-	if err := Write(path, nil, []WriteTensor{{Name: "iq", Type: TypeIQ4_NL, Shape: []int{32}, Raw: make([]byte, 18)}}); err != nil {
+	if err := Write(path, nil, []WriteTensor{{Name: "iq", Type: TypeIQ2_XXS, Shape: []int{256}, Raw: make([]byte, 66)}}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.Float32("iq"); !errors.Is(err, ErrUnsupportedType) || !strings.Contains(err.Error(), "tensor iq: type IQ4_NL") {
+	if _, _, err := f.Float32("iq"); !errors.Is(err, ErrUnsupportedType) || !strings.Contains(err.Error(), "tensor iq: type IQ2_XXS") {
 		t.Errorf("Float32(iq) error = %v, want ErrUnsupportedType naming tensor and type", err)
 	}
 	if _, _, err := f.Float32("nope"); !errors.Is(err, ErrNotFound) {

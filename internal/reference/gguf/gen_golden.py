@@ -48,6 +48,8 @@ def random_kquant_blocks(qtype, n_blocks):
         put_f16(108)
     elif qtype in (T.Q4_K, T.Q5_K):
         put_f16(0); put_f16(2)
+    elif qtype in (T.IQ4_NL, T.IQ4_XS):
+        put_f16(0)
     elif qtype == T.Q6_K:
         put_f16(208)
     elif qtype == T.Q8_K:
@@ -102,10 +104,10 @@ def write_all_types():
         deq = dequantize(q, qtype)
         golden["tensors"].append({"name": name, "type": qtype.name, "shape": [rows, cols],
                                   "input": f32list(x), "values": f32list(deq)})
-    # K-quants: random blocks, dequantised by gguf-py (Q8_K by numpy: it is d·q).
-    for qtype in (T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.Q8_K):
+    # K-quants and IQ4: random blocks, dequantised by gguf-py (Q8_K by numpy: it is d·q).
+    for qtype in (T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.Q8_K, T.IQ4_NL, T.IQ4_XS):
         rows, cols = 2, 512
-        nb = rows * cols // 256
+        nb = rows * cols // gguf.GGML_QUANT_SIZES[qtype][0]
         raw = random_kquant_blocks(qtype, nb)
         name = "q." + qtype.name
         w.add_tensor(name, raw.reshape(rows, -1), raw_dtype=qtype)
