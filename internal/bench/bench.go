@@ -40,8 +40,10 @@ type Options struct {
 	// ChildCommand returns the command that runs the engine side of a job: a process that calls
 	// ServeChild(requestPath). Build it with exec.CommandContext(ctx, ...) so cancellation kills it.
 	ChildCommand func(ctx context.Context, requestPath string) *exec.Cmd
-	// Log, if set, receives one line per event (job started, finished) and the children's stderr.
+	// Log, if set, receives one line per event (job started, job finished with its timing).
 	Log func(line string)
+	// ChildLog, if set, receives the children's stderr, line by line.
+	ChildLog func(line string)
 	// TempDir is where request, token and result files go; empty means os.TempDir. A fresh
 	// directory is made inside it and removed at the end.
 	TempDir string
@@ -146,7 +148,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		req.Result = filepath.Join(dir, fmt.Sprintf("result-%d-agentlens.json", i))
 		row.Agentlens = runOne(ctx, opts.JobTimeout, req, EngineAgentlens, func(ctx context.Context, p string) *exec.Cmd {
 			return opts.ChildCommand(ctx, p)
-		}, opts.Log)
+		}, opts.ChildLog)
 		logf("%s agentlens: %s", j, summary(&row.Agentlens))
 		if rep.Backend == "" && row.Agentlens.Backend != "" {
 			rep.Backend = row.Agentlens.Backend
@@ -159,7 +161,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				req.Result = filepath.Join(dir, fmt.Sprintf("result-%d-torch.json", i))
 				t = runOne(ctx, opts.JobTimeout, req, EngineTorch, func(ctx context.Context, p string) *exec.Cmd {
 					return torchCommand(ctx, python, script, p, threads)
-				}, opts.Log)
+				}, opts.ChildLog)
 				logf("%s torch: %s", j, summary(&t))
 				if rep.Torch == "" && t.Detail != "" {
 					rep.Torch = t.Detail

@@ -65,8 +65,11 @@ type Measurement struct {
 	// CompileSeconds estimates one-time costs: the warm-up time minus the timed time of the same work
 	// (never negative); 0 without warm-up.
 	CompileSeconds float64 `json:"compile_s"`
-	// Seconds is the timed run.
+	// Seconds is the wall-clock time of the timed run.
 	Seconds float64 `json:"seconds"`
+	// CPUSeconds is the user plus system CPU time of the timed run, all threads together (0 where
+	// unknown). On a shared machine it is steadier than Seconds.
+	CPUSeconds float64 `json:"cpu_s"`
 	// PeakRSS is the child's peak resident set in bytes: the parent's ru_maxrss of the child process
 	// where the platform has it, else what the child reported about itself.
 	PeakRSS int64 `json:"peak_rss"`
@@ -143,11 +146,12 @@ func serve(req *Request, m *Measurement) error {
 		}
 		m.WarmupSeconds = time.Since(start).Seconds()
 	}
-	start = time.Now()
+	start, cpu := time.Now(), selfCPUSeconds()
 	if err := runEngine(mdl, req.Job, tokens, false); err != nil {
 		return fmt.Errorf("%s: %w", req.Job, err)
 	}
 	m.Seconds = time.Since(start).Seconds()
+	m.CPUSeconds = selfCPUSeconds() - cpu
 	if req.Warmup {
 		m.CompileSeconds = max(0, m.WarmupSeconds-m.Seconds*warmupFraction(req.Job))
 	}

@@ -8,11 +8,14 @@ import (
 )
 
 // TableHeader lists the columns of the Markdown table WriteTable prints.
-var TableHeader = []string{"job", "backend", "tokens", "agentlens s", "compile s", "tok/s", "peak RSS", "torch s", "torch RSS", "ratio"}
+var TableHeader = []string{"job", "backend", "tokens", "agentlens s", "cpu s", "compile s", "tok/s", "peak RSS",
+	"torch s", "torch cpu s", "torch RSS", "ratio", "cpu ratio"}
 
 // WriteTable writes the report as Markdown: a line describing the setup, one table row per job, and
-// numbered notes for failures. "ratio" is agentlens seconds over torch seconds (above 1: agentlens is
-// slower); "compile s" is the warm-up time minus the timed time.
+// numbered notes for failures. "s" columns are wall-clock seconds of the timed run and "cpu s" its CPU
+// seconds (all threads); "ratio" is agentlens seconds over torch seconds (above 1: agentlens is
+// slower) and "cpu ratio" the same for CPU seconds; "compile s" is the warm-up time minus the timed
+// time; tok/s is the job's Work over the wall-clock seconds.
 func WriteTable(w io.Writer, rep *Report) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Model `%s`; %d threads; agentlens backend %s; torch: %s.\n", rep.Model, rep.Threads, orDash(rep.Backend), orDash(rep.Torch))
@@ -44,28 +47,32 @@ func WriteTable(w io.Writer, rep *Report) error {
 			if rep.Warmup {
 				compile = formatSeconds(a.CompileSeconds)
 			}
-			cells = append(cells, formatSeconds(a.Seconds), compile, fmt.Sprintf("%.0f", a.TokensPerSecond(r.Job)), formatBytes(a.PeakRSS))
+			cells = append(cells, formatSeconds(a.Seconds), formatCPU(a.CPUSeconds), compile,
+				fmt.Sprintf("%.0f", a.TokensPerSecond(r.Job)), formatBytes(a.PeakRSS))
 		} else {
-			cells = append(cells, note(r.Job.String(), a), "–", "–", formatBytes(a.PeakRSS))
+			cells = append(cells, note(r.Job.String(), a), "–", "–", "–", formatBytes(a.PeakRSS))
 		}
 		t := r.Torch
 		switch {
 		case t == nil:
-			cells = append(cells, "–", "–", "–")
+			cells = append(cells, "–", "–", "–", "–", "–")
 		case t.Unavailable:
 			if !torchNoteShown {
 				notes = append(notes, fmt.Sprintf("[%d] torch reference unavailable: %s", len(notes)+1, oneLine(t.Error)))
 				torchNoteShown = true
 			}
-			cells = append(cells, "n/a", "n/a", "–")
+			cells = append(cells, "n/a", "n/a", "n/a", "–", "–")
 		case !t.OK():
-			cells = append(cells, note(r.Job.String(), t), formatBytes(t.PeakRSS), "–")
+			cells = append(cells, note(r.Job.String(), t), "–", formatBytes(t.PeakRSS), "–", "–")
 		default:
-			ratio := "–"
+			ratio, cpuRatio := "–", "–"
 			if a.OK() && t.Seconds > 0 {
 				ratio = fmt.Sprintf("%.2f×", a.Seconds/t.Seconds)
 			}
-			cells = append(cells, formatSeconds(t.Seconds), formatBytes(t.PeakRSS), ratio)
+			if a.OK() && a.CPUSeconds > 0 && t.CPUSeconds > 0 {
+				cpuRatio = fmt.Sprintf("%.2f×", a.CPUSeconds/t.CPUSeconds)
+			}
+			cells = append(cells, formatSeconds(t.Seconds), formatCPU(t.CPUSeconds), formatBytes(t.PeakRSS), ratio, cpuRatio)
 		}
 		writeRow(&b, cells)
 	}
@@ -117,6 +124,14 @@ func formatSeconds(s float64) string {
 	default:
 		return fmt.Sprintf("%.3f", s)
 	}
+}
+
+// formatCPU is formatSeconds with 0 (unknown) as a dash.
+func formatCPU(s float64) string {
+	if s <= 0 {
+		return "–"
+	}
+	return formatSeconds(s)
 }
 
 // formatBytes prints n as MiB below 1 GiB and GiB above; 0 (unknown) as a dash.

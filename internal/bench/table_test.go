@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.md golden tables")
 // torch unavailable, and torch not run.
 func sampleReport(torch string) *Report {
 	ok := func(engine string, s, w, rss float64) Measurement {
-		return Measurement{Engine: engine, Backend: "go", Seconds: s, WarmupSeconds: w, CompileSeconds: w - s, PeakRSS: int64(rss * (1 << 20))}
+		return Measurement{Engine: engine, Backend: "go", Seconds: s, CPUSeconds: 1.9 * s, WarmupSeconds: w, CompileSeconds: w - s, PeakRSS: int64(rss * (1 << 20))}
 	}
 	rep := &Report{Model: "/m/SmolLM2.gguf", Threads: 2, Machine: "Test CPU, 2 CPUs, linux/amd64", Backend: "go",
 		Torch: "torch 2.9.0, transformers 4.57.1", Seed: DefaultSeed, Warmup: true}

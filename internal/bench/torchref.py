@@ -7,7 +7,7 @@ agentlens engine, and writes a JSON measurement. Usage:
 
 request.json (written by internal/bench): {"model": GGUF file or HF dir, "job": {"kind": ..., "tokens": N},
 "segments": 20, "tokens_file": path of {"tokens": [...]}, "threads": n, "warmup": bool,
-"attn": "sdpa"|"eager", "result": path}. The result holds load_s, warmup_s, compile_s, seconds,
+"attn": "sdpa"|"eager", "result": path}. The result holds load_s, warmup_s, compile_s, seconds, cpu_s,
 peak_rss (bytes, from getrusage) and, on failure, error. Independent of agentlens code on purpose.
 """
 import json
@@ -42,6 +42,12 @@ def ablate(torch, model, ids, segments, warmup):
         for i in range(1 if warmup else segments):
             keep = torch.cat([ids[:, :bounds[i]], ids[:, bounds[i + 1]:]], dim=1)
             model(input_ids=keep, logits_to_keep=1, use_cache=False)
+
+
+def cpu_seconds():
+    """User plus system CPU time of this process, all threads."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
 
 
 JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate}
@@ -87,9 +93,10 @@ def run(req, res):
         t0 = time.perf_counter()
         fn(torch, model, ids, segments, True)
         res["warmup_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     fn(torch, model, ids, segments, False)
     res["seconds"] = time.perf_counter() - t0
+    res["cpu_s"] = cpu_seconds() - c0
     if req.get("warmup"):
         frac = 1.0 / segments if job["kind"] == "ablate" else 1.0
         res["compile_s"] = max(0.0, res["warmup_s"] - res["seconds"] * frac)

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // childPeakRSS returns the exited child's ru_maxrss in bytes (Linux reports kilobytes), or 0.
@@ -30,4 +31,13 @@ func selfPeakRSS() int64 {
 		}
 	}
 	return 0
+}
+
+// selfCPUSeconds returns the user plus system CPU time this process has used so far, or 0.
+func selfCPUSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
