@@ -319,7 +319,7 @@ func parsePreTokenizer(raw json.RawMessage, field string) (preTokenizer, error) 
 		return preSplit{str: s, re: re, beh: beh, invert: v.Invert}, nil
 	case "ByteLevel":
 		v := struct {
-			AddPrefixSpace bool `json:"add_prefix_space"`
+			AddPrefixSpace bool  `json:"add_prefix_space"`
 			UseRegex       *bool `json:"use_regex"`
 		}{}
 		if err := json.Unmarshal(raw, &v); err != nil {
