@@ -43,17 +43,16 @@ type nativeLine struct {
 	*Episode
 }
 
-// WriteNative writes episodes as native JSONL, one episode per line. Segments are not written: they are
-// derived from the messages.
+// WriteNative writes episodes as native JSONL, one episode per line, with <, > and & left unescaped.
+// Segments are not written: they are derived from the messages.
 func WriteNative(w io.Writer, eps ...*Episode) error {
 	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false) // keep <email> and <tool_use:…> readable
 	for _, ep := range eps {
-		b, err := json.Marshal(nativeLine{Format: NativeFormat, Episode: ep})
-		if err != nil {
+		if err := enc.Encode(nativeLine{Format: NativeFormat, Episode: ep}); err != nil {
 			return fmt.Errorf("episode %s: %w", ep.ID, err)
 		}
-		bw.Write(b)
-		bw.WriteByte('\n')
 	}
 	return bw.Flush()
 }
@@ -81,17 +80,15 @@ func SaveNative(path string, eps ...*Episode) error {
 	return nil
 }
 
-// ReadNative reads native JSONL episodes from r (named name in errors), segmenting each. Blank lines are
-// skipped; a line longer than the limit gives ErrTooLarge.
+// ReadNative reads native JSONL episodes from r (named name in errors), segmenting each. Episodes come
+// back exactly as written (an empty Source stays empty), so that WriteNative then ReadNative is lossless.
+// Blank lines are skipped; a line longer than the limit gives ErrTooLarge.
 func ReadNative(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 	var out []*Episode
 	err := eachLine(r, name, lim, func(n int, line []byte) error {
 		ep, err := decodeNative(line)
 		if err != nil {
 			return fmt.Errorf("%s:%d: %w", name, n, err)
-		}
-		if ep.Source == "" {
-			ep.Source = name
 		}
 		if err := ep.Segment(); err != nil {
 			return fmt.Errorf("%s:%d: %w", name, n, err)
