@@ -1,0 +1,187 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"os"
+	"path/filepath"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Row is the set of table row types this package reads and writes.
+type Row interface {
+	TokenAttribution | SegmentAttribution
+}
+
+// Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
+// directory and renames it into place, so an interrupted write never leaves a valid-looking file.
+// Every row's SchemaVersion is set to SchemaVersion.
+func Write[T Row](path string, rows []T) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	w := parquet.NewGenericWriter[T](tmp, parquet.Compression(&parquet.Snappy))
+	const batch = 4096
+	buf := make([]T, 0, batch)
+	for i := range rows {
+		r := rows[i]
+		setVersion(&r)
+		buf = append(buf, r)
+		if len(buf) == batch || i == len(rows)-1 {
+			if _, err := w.Write(buf); err != nil {
+				return fmt.Errorf("write %s: %w", path, err)
+			}
+			buf = buf[:0]
+		}
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// setVersion sets the SchemaVersion field of a row.
+func setVersion[T Row](r *T) {
+	switch v := any(r).(type) {
+	case *TokenAttribution:
+		v.SchemaVersion = SchemaVersion
+	case *SegmentAttribution:
+		v.SchemaVersion = SchemaVersion
+	}
+}
+
+// version returns the SchemaVersion field of a row.
+func version[T Row](r *T) int32 {
+	switch v := any(r).(type) {
+	case *TokenAttribution:
+		return v.SchemaVersion
+	case *SegmentAttribution:
+		return v.SchemaVersion
+	}
+	return 0
+}
+
+// Read streams the rows of a Parquet file written by Write (or by any tool writing the same columns).
+// It fails with ErrSchema when a column of T is missing or has another type, and with ErrSchemaVersion
+// at the first row whose schema_version is not SchemaVersion. Stop iterating to close the file early.
+func Read[T Row](path string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		var zero T
+		f, err := os.Open(path)
+		if err != nil {
+			yield(zero, fmt.Errorf("read %s: %w", path, err))
+			return
+		}
+		defer f.Close()
+		st, err := f.Stat()
+		if err != nil {
+			yield(zero, fmt.Errorf("read %s: %w", path, err))
+			return
+		}
+		pf, err := parquet.OpenFile(f, st.Size())
+		if err != nil {
+			yield(zero, fmt.Errorf("read %s: not a parquet file: %w", path, err))
+			return
+		}
+		if err := checkSchema(parquet.SchemaOf(zero), pf.Schema()); err != nil {
+			yield(zero, fmt.Errorf("read %s: %w", path, err))
+			return
+		}
+		r := parquet.NewGenericReader[T](pf)
+		defer r.Close()
+		buf := make([]T, 1024)
+		row := 0
+		for {
+			n, err := r.Read(buf)
+			for i := 0; i < n; i++ {
+				if v := version(&buf[i]); v != SchemaVersion {
+					yield(zero, fmt.Errorf("read %s: row %d: schema_version %d: %w (this build reads %d)", path, row, v, ErrSchemaVersion, SchemaVersion))
+					return
+				}
+				if !yield(buf[i], nil) {
+					return
+				}
+				row++
+			}
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				yield(zero, fmt.Errorf("read %s: row %d: %w", path, row, err))
+				return
+			}
+		}
+	}
+}
+
+// ReadAll reads every row of a file with Read.
+func ReadAll[T Row](path string) ([]T, error) {
+	var rows []T
+	for r, err := range Read[T](path) {
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// checkSchema reports the first column of want that got lacks or holds with another physical type.
+func checkSchema(want, got *parquet.Schema) error {
+	for _, col := range want.Fields() {
+		g := fieldByName(got, col.Name())
+		if g == nil {
+			return fmt.Errorf("%w: column %s missing", ErrSchema, col.Name())
+		}
+		if !g.Leaf() || !col.Leaf() {
+			continue
+		}
+		if wk, gk := col.Type().Kind(), g.Type().Kind(); wk != gk {
+			return fmt.Errorf("%w: column %s is %v, want %v", ErrSchema, col.Name(), gk, wk)
+		}
+	}
+	return nil
+}
+
+// fieldByName returns the top-level field of s with the given name, or nil.
+func fieldByName(s *parquet.Schema, name string) parquet.Field {
+	for _, f := range s.Fields() {
+		if f.Name() == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Columns returns the column names of row type T in schema order, for documentation and notebooks.
+func Columns[T Row]() []string {
+	var zero T
+	var names []string
+	for _, f := range parquet.SchemaOf(zero).Fields() {
+		names = append(names, f.Name())
+	}
+	return names
+}
