@@ -211,16 +211,19 @@ func checkTokens(text string, ids []int, spans [][2]int) error {
 	if len(ids) != len(spans) {
 		return fmt.Errorf("%d ids but %d spans: %w", len(ids), len(spans), ErrTokenizer)
 	}
-	prev := 0
+	// Spans may overlap: byte-level tokenizers report every token that holds part of a multi-byte
+	// character with the whole character's span (as Hugging Face does), so "✓" split into three tokens
+	// gives [15,19) [16,19) [16,19). Starts and ends must still not go backwards.
+	prevStart, prevEnd := 0, 0
 	for i, s := range spans {
 		if s[0] < 0 || s[1] < s[0] || s[1] > len(text) {
 			return fmt.Errorf("token %d: span [%d,%d) outside text of %d bytes: %w", i, s[0], s[1], len(text), ErrTokenizer)
 		}
 		if s[0] < s[1] {
-			if s[0] < prev {
-				return fmt.Errorf("token %d: span [%d,%d) starts before the previous token ends (%d): %w", i, s[0], s[1], prev, ErrTokenizer)
+			if s[0] < prevStart || s[1] < prevEnd {
+				return fmt.Errorf("token %d: span [%d,%d) goes back before the previous token [%d,%d): %w", i, s[0], s[1], prevStart, prevEnd, ErrTokenizer)
 			}
-			prev = s[1]
+			prevStart, prevEnd = s[0], s[1]
 		}
 	}
 	return nil
