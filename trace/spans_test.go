@@ -170,7 +170,9 @@ func checkSpans(t *testing.T, r *trace.Rendered, printAll bool) {
 	}
 }
 
-func isToolCall(byID map[string]trace.Segment, id string) bool { return byID[id].Part == trace.PartToolCall }
+func isToolCall(byID map[string]trace.Segment, id string) bool {
+	return byID[id].Part == trace.PartToolCall
+}
 
 func clip(s string) string {
 	if len(s) > 80 {
@@ -225,4 +227,3 @@ func TestSpanPropertyTokenizers(t *testing.T) {
 		}
 	}
 }
-
