@@ -7,7 +7,9 @@ import (
 
 	"github.com/agentlens/agentlens/model/hook"
 	_ "github.com/agentlens/agentlens/model/internal/autodiff" // transformer-ready VJPs
+	"github.com/agentlens/agentlens/model/internal/fastdot"
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
@@ -54,6 +56,12 @@ func (m *Model) Dims() Dims { return m.Arch.Dims }
 func newModel(a *Arch, backend backends.Backend, opts Options, get func(name string, shape []int) ([]float32, error)) (*Model, error) {
 	if err := a.Validate(); err != nil {
 		return nil, err
+	}
+	if _, ok := backend.(*simplego.Backend); ok {
+		// SimpleGo's stock DotGeneral runs at a few GFLOP/s; the sgemm-backed one is ~10× faster. On a
+		// GoMLX whose internals differ, Install installs nothing and the stock executor stays: results
+		// are the same either way, only slower.
+		_ = fastdot.Install()
 	}
 	if opts.Bucket <= 0 {
 		opts.Bucket = 64
