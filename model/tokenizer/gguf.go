@@ -120,6 +120,19 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 
 	vocab := make(map[string]int, len(tokens))
 	var added []AddedToken
+	raw := tokens // as the file spells them; added tokens keep this spelling
+	// userDefined adds the tokens marked user-defined (like <think>, or Gemma's runs of newlines) that
+	// are in the vocabulary as plain added tokens, matched whole in the raw text as llama.cpp and
+	// transformers do. It runs after the control tokens, as in transformers' add_gguf_special_tokens.
+	userDefined := func() {
+		for i, ty := range types {
+			if ty == ggufTypeUserDefined {
+				if _, ok := vocab[raw[i]]; ok {
+					added = append(added, AddedToken{ID: i, Content: raw[i]})
+				}
+			}
+		}
+	}
 	switch model {
 	case "gpt2":
 		for i, tok := range tokens {
@@ -137,6 +150,7 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 				added = append(added, AddedToken{ID: i, Content: tokens[i], Special: true})
 			}
 		}
+		userDefined()
 		t.model = &bpe{vocab: vocab, unk: -1}
 		if re, ok := ggufSplits[pre]; ok {
 			t.pre = preSeq{preSplit{re: regexp2.MustCompile(re, regexp2.None), beh: behIsolated}, preByteLevel{}}
@@ -157,15 +171,14 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 			}
 		}
 		for i, tok := range tokens {
-			if _, dup := vocab[tok]; !dup {
-				vocab[tok] = i
-			}
+			vocab[tok] = i // a repeated token keeps its last id, as in transformers' {token: index}
 		}
 		for i, ty := range types {
 			if ty == ggufTypeControl {
-				added = append(added, AddedToken{ID: i, Content: tokens[i], Special: true})
+				added = append(added, AddedToken{ID: i, Content: raw[i], Special: true})
 			}
 		}
+		userDefined()
 		t.model = &bpe{vocab: vocab, unk: unk, fuseUnk: true, byteFallback: true}
 		if !hasAddSpace || addSpace {
 			t.norm = normSeq{normPrepend{"\u2581"}, normReplace{old: " ", new: "\u2581"}}
@@ -208,8 +221,8 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 		}
 		pairs[i] = [2]string{a, b}
 	}
-	if err := t.model.setMerges(pairs, name); err != nil {
-		return nil, err
+	if err := t.model.setMerges(pairs, "tokenizer.ggml.merges"); err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
 	}
 	t.setAdded(added)
 	if t.addBOS && t.bos >= 0 {
@@ -219,17 +232,23 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 }
 
 // generateMerges rebuilds BPE merges from a SentencePiece vocabulary: every split of a token into two
-// tokens, best score first (transformers' generate_merges with vocab_scores).
+// tokens, best score first (transformers' generate_merges with vocab_scores). Splits are at byte
+// offsets where transformers splits at code points; a split inside a character yields an invalid
+// half that is in no vocabulary, so the merges are the same.
 func generateMerges(tokens []string, vocab map[string]int, scores []float64) []string {
 	type mg struct {
 		l, r  string
 		score float64
 	}
 	var all []mg
-	for i, tok := range tokens {
-		if vocab[tok] != i {
+	seen := make(map[string]bool, len(tokens))
+	for _, tok := range tokens {
+		// Python dict order: a repeated token comes at its first position, with the score of its last.
+		if seen[tok] {
 			continue
 		}
+		seen[tok] = true
+		i := vocab[tok]
 		var local []mg
 		for j := 1; j < len(tok); j++ {
 			l, r := tok[:j], tok[j:]

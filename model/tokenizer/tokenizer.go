@@ -128,6 +128,8 @@ type modelJSON struct {
 // FromJSON builds a tokenizer from the contents of a tokenizer.json file; name (usually the file's
 // path) appears in errors.
 func FromJSON(data []byte, name string) (t *Tokenizer, err error) {
+	// Errors name the file and the line of the field they are about (see where).
+	fail := func(err error) error { return fmt.Errorf("tokenizer %s: %w", where(name, data, err), err) }
 	defer func() {
 		if r := recover(); r != nil {
 			t, err = nil, fmt.Errorf("tokenizer %s: %w: %v", name, ErrMalformed, r)
@@ -135,16 +137,16 @@ func FromJSON(data []byte, name string) (t *Tokenizer, err error) {
 	}()
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w: %v", name, ErrMalformed, err)
+		return nil, fail(fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
 	if f.Model == nil {
-		return nil, fmt.Errorf("tokenizer %s: model: missing: %w", name, ErrMalformed)
+		return nil, fail(fmt.Errorf("model: missing: %w", ErrMalformed))
 	}
 	if f.Model.Type != "BPE" && !(f.Model.Type == "" && f.Model.Merges != nil) {
-		return nil, fmt.Errorf("tokenizer %s: model.type %q: %w", name, f.Model.Type, ErrUnsupported)
+		return nil, fail(fmt.Errorf("model.type %q: only BPE models: %w", f.Model.Type, ErrUnsupported))
 	}
 	if f.Model.Vocab == nil {
-		return nil, fmt.Errorf("tokenizer %s: model.vocab: missing: %w", name, ErrMalformed)
+		return nil, fail(fmt.Errorf("model.vocab: missing: %w", ErrMalformed))
 	}
 	m := &bpe{
 		vocab:        f.Model.Vocab,
@@ -162,7 +164,7 @@ func FromJSON(data []byte, name string) (t *Tokenizer, err error) {
 	if f.Model.UnkToken != nil {
 		id, ok := m.vocab[*f.Model.UnkToken]
 		if !ok {
-			return nil, fmt.Errorf("tokenizer %s: model.unk_token %q not in vocab: %w", name, *f.Model.UnkToken, ErrMalformed)
+			return nil, fail(fmt.Errorf("model.unk_token %q: not in vocab: %w", *f.Model.UnkToken, ErrMalformed))
 		}
 		m.unk = id
 	}
@@ -172,44 +174,44 @@ func FromJSON(data []byte, name string) (t *Tokenizer, err error) {
 		if err := json.Unmarshal(raw, &s); err == nil {
 			a, b, ok := strings.Cut(s, " ")
 			if !ok {
-				return nil, fmt.Errorf("tokenizer %s: model.merges[%d] %q: no space: %w", name, i, s, ErrMalformed)
+				return nil, fail(fmt.Errorf("model.merges[%d] %q: no space: %w", i, s, ErrMalformed))
 			}
 			pairs[i] = [2]string{a, b}
 			continue
 		}
 		var ab []string
 		if err := json.Unmarshal(raw, &ab); err != nil || len(ab) != 2 {
-			return nil, fmt.Errorf("tokenizer %s: model.merges[%d]: want \"a b\" or [a, b]: %w", name, i, ErrMalformed)
+			return nil, fail(fmt.Errorf("model.merges[%d]: want \"a b\" or [a, b]: %w", i, ErrMalformed))
 		}
 		pairs[i] = [2]string{ab[0], ab[1]}
 	}
-	if err := m.setMerges(pairs, name); err != nil {
-		return nil, err
+	if err := m.setMerges(pairs, "model.merges"); err != nil {
+		return nil, fail(err)
 	}
 	t = &Tokenizer{name: name, model: m, bos: -1, eos: -1, pad: -1}
 	if t.norm, err = parseNormalizer(f.Normalizer, "normalizer"); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
+		return nil, fail(err)
 	}
 	if t.pre, err = parsePreTokenizer(f.PreTokenizer, "pre_tokenizer"); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
+		return nil, fail(err)
 	}
 	if t.dec, err = parseDecoder(f.Decoder, "decoder"); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
+		return nil, fail(err)
 	}
 	var added []AddedToken
 	for i, a := range f.AddedTokens {
 		if a.ID == nil || *a.ID < 0 {
-			return nil, fmt.Errorf("tokenizer %s: added_tokens[%d].id: missing or negative: %w", name, i, ErrMalformed)
+			return nil, fail(fmt.Errorf("added_tokens[%d].id: missing or negative: %w", i, ErrMalformed))
 		}
 		if a.Content == "" {
-			return nil, fmt.Errorf("tokenizer %s: added_tokens[%d].content: empty: %w", name, i, ErrMalformed)
+			return nil, fail(fmt.Errorf("added_tokens[%d].content: empty: %w", i, ErrMalformed))
 		}
 		added = append(added, AddedToken{ID: *a.ID, Content: a.Content, Special: a.Special, SingleWord: a.SingleWord,
 			LStrip: a.LStrip, RStrip: a.RStrip, Normalized: a.Normalized})
 	}
 	t.setAdded(added)
 	if t.post, err = parsePostProcessor(f.PostProcessor, "post_processor", t.ID); err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
+		return nil, fail(err)
 	}
 	if pt, ok := t.post.(postTemplate); ok && len(pt.before) == 1 {
 		t.bos, t.addBOS = pt.before[0], true
@@ -217,15 +219,16 @@ func FromJSON(data []byte, name string) (t *Tokenizer, err error) {
 	return t, nil
 }
 
-// setMerges fills the merge table from merge pairs in priority order.
-func (m *bpe) setMerges(pairs [][2]string, name string) error {
+// setMerges fills the merge table from merge pairs in priority order; key names the merge list in errors
+// ("model.merges", "tokenizer.ggml.merges").
+func (m *bpe) setMerges(pairs [][2]string, key string) error {
 	m.merges = make(map[uint64]mergeVal, len(pairs))
 	for i, p := range pairs {
 		a, ok1 := m.vocab[p[0]]
 		b, ok2 := m.vocab[p[1]]
 		id, ok3 := m.vocab[p[0]+m.prefixTrim(p[1])]
 		if !ok1 || !ok2 || !ok3 {
-			return fmt.Errorf("tokenizer %s: model.merges[%d] %q %q: token not in vocab: %w", name, i, p[0], p[1], ErrMalformed)
+			return fmt.Errorf("%s[%d] %q %q: token not in vocab: %w", key, i, p[0], p[1], ErrMalformed)
 		}
 		k := pairKey(a, b)
 		if _, dup := m.merges[k]; !dup {
@@ -278,9 +281,10 @@ func (t *Tokenizer) setAdded(added []AddedToken) {
 
 // applyConfig reads tokenizer_config.json: bos/eos/pad tokens, add_bos_token and chat_template.
 func (t *Tokenizer) applyConfig(data []byte, path string) error {
+	fail := func(err error) error { return fmt.Errorf("tokenizer config %s: %w", where(path, data, err), err) }
 	var c map[string]json.RawMessage
 	if err := json.Unmarshal(data, &c); err != nil {
-		return fmt.Errorf("tokenizer config %s: %w: %v", path, ErrMalformed, err)
+		return fail(fmt.Errorf("%w: %w", ErrMalformed, err))
 	}
 	tokenField := func(key string, dst *int) error {
 		raw, ok := c[key]
@@ -293,13 +297,13 @@ func (t *Tokenizer) applyConfig(data []byte, path string) error {
 				Content string `json:"content"`
 			}
 			if err := json.Unmarshal(raw, &obj); err != nil {
-				return fmt.Errorf("tokenizer config %s: %s: want a string or {\"content\": ...}: %w", path, key, ErrMalformed)
+				return fail(fmt.Errorf("%s: want a string or {\"content\": ...}: %w", key, ErrMalformed))
 			}
 			s = obj.Content
 		}
 		id, ok := t.ID(s)
 		if !ok {
-			return fmt.Errorf("tokenizer config %s: %s %q: not in vocabulary: %w", path, key, s, ErrMalformed)
+			return fail(fmt.Errorf("%s %q: not in vocabulary: %w", key, s, ErrMalformed))
 		}
 		*dst = id
 		return nil
@@ -317,7 +321,7 @@ func (t *Tokenizer) applyConfig(data []byte, path string) error {
 		if err := json.Unmarshal(raw, &b); err != nil {
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
-				return fmt.Errorf("tokenizer config %s: add_bos_token: want a bool: %w", path, ErrMalformed)
+				return fail(fmt.Errorf("add_bos_token: want a bool: %w", ErrMalformed))
 			}
 			b = strings.EqualFold(s, "true")
 		}
@@ -332,7 +336,7 @@ func (t *Tokenizer) applyConfig(data []byte, path string) error {
 				Template string `json:"template"`
 			}
 			if err := json.Unmarshal(raw, &named); err != nil {
-				return fmt.Errorf("tokenizer config %s: chat_template: want a string or [{name, template}]: %w", path, ErrMalformed)
+				return fail(fmt.Errorf("chat_template: want a string or [{name, template}]: %w", ErrMalformed))
 			}
 			for i, n := range named {
 				if n.Name == "default" || i == 0 {

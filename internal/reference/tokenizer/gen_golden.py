@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Generate tokenizer parity goldens for model/tokenizer from the real Hugging Face tokenizers.
 
-Independent of agentlens code: the oracle is the Rust `tokenizers` library (PyPI) and, for SmolLM2,
-transformers' GGUF tokenizer conversion. See README.md for how to run it.
+Independent of agentlens code: the oracle is the Rust `tokenizers` library (PyPI) and, for the GGUF
+files (SmolLM2, Gemma-3), transformers' GGUF tokenizer conversion. See README.md for how to run it.
 """
 import argparse
 import gzip
@@ -11,8 +11,9 @@ import os
 import random
 import shutil
 import sys
-import time
+import types
 
+import tokenizers
 from tokenizers import Tokenizer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -70,6 +71,12 @@ HARD_STRINGS = [
     "a\u0000b control\u0001chars\u007f del",
     "math ∑∫∂√∞≈≠≤≥ arrows →⇒↔ and ™©®",
     "Ｆｕｌｌｗｉｄｔｈ ｌｅｔｔｅｒｓ ① ℌ ﬁ ligature",
+    "<function=send_email>\n<parameter=to>\nkyle@summitbridge.com\n</parameter>\n</function>",
+    '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}<|eom_id|>',
+    '[TOOL_CALLS] [{"name": "search", "arguments": {"q": "x"}, "id": "a1B2c3D4e"}]',
+    "emoji ZWJ 🧑🏽\u200d💻 keycap 1\ufe0f\u20e3 #\ufe0f\u20e3 tag flag 🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
+    "BiDi \u202eoverride\u202c soft\u00adhyphen word\u2060joiner \u2028line sep\u2029para",
+    "\r\n\r\n  \r\n\t\r\n \u00a0\u00a0 \u3000\u3000\n",
 ]
 
 NAMES = ["Kyle", "Alex", "Jessica", "Thomas", "Maria", "Chen Wei", "Søren", "José", "Zoë", "Priya"]
@@ -115,23 +122,22 @@ def encode_all(tok, texts):
         rec = {}
         for special, key in ((False, "plain"), (True, "special")):
             e = tok.encode(t, add_special_tokens=special)
-            rec[key] = {"ids": e.ids, "offsets": [list(o) for o in e.offsets]}
+            rec[key] = {"ids": e.ids, "offsets": [list(o) for o in e.offsets],
+                        "decoded": tok.decode(e.ids, skip_special_tokens=False),
+                        "decoded_skip": tok.decode(e.ids, skip_special_tokens=True)}
         out.append(rec)
     return out
 
 
 def golden(tok, name, strings, text):
+    """Ids and offsets of every string (with and without special tokens) and of the transcript.
+
+    Timing lives in bench.py, which measures Hugging Face and agentlens in one run."""
     res = {"model": name, "strings": encode_all(tok, strings)}
-    tok.encode(text, add_special_tokens=False)  # warm up
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        e = tok.encode(text, add_special_tokens=False)
-        best = min(best, time.perf_counter() - t0)
+    e = tok.encode(text, add_special_tokens=False)
     res["transcript"] = {"ids": e.ids, "offsets": [x for o in e.offsets for x in o]}
-    res["hf_encode_seconds"] = best
-    res["hf_tokenizers_version"] = __import__("tokenizers").__version__
-    print(f"{name}: {len(e.ids)} transcript tokens, HF encode {best * 1e3:.1f} ms", file=sys.stderr)
+    res["hf_tokenizers_version"] = tokenizers.__version__
+    print(f"{name}: {len(e.ids)} transcript tokens", file=sys.stderr)
     return res
 
 
@@ -154,6 +160,44 @@ def gguf_fixture(path):
         v = field.contents()
         out[key] = v
     return out
+
+
+def hf_gguf_tokenizer(models_dir, gguf_name):
+    """The tokenizer transformers builds from a GGUF file: the class AutoTokenizer picks for the file's
+    architecture (TokenizersBackend when it has none), given gguf_file=.
+
+    AutoTokenizer itself also loads the model config, which needs torch for most architectures, and
+    transformers' GGUF reader imports torch at module level although reading metadata never calls it. So
+    when torch is not installed (it is large and this script needs none of it), transformers is imported
+    first (it then records torch as unavailable) and an inert module stands in for the reader's import."""
+    import transformers
+    from transformers.models.auto.tokenization_auto import TOKENIZER_MAPPING_NAMES
+    from transformers.integrations.gguf.gguf_tokenizer_mapping import get_gguf_tokenizer  # noqa: F401
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        class _Inert(types.ModuleType):
+            def __getattr__(self, attr):
+                if attr.startswith("__"):
+                    raise AttributeError(attr)
+                return _Inert(f"{self.__name__}.{attr}")
+        sys.modules["torch"] = _Inert("torch")
+        sys.modules["torch.nn"] = sys.modules["torch"].nn
+    from gguf import GGUFReader
+    r = GGUFReader(os.path.join(models_dir, gguf_name))
+    arch = r.fields["general.architecture"].contents()
+    cls = getattr(transformers, TOKENIZER_MAPPING_NAMES.get(arch) or "TokenizersBackend")
+    print(f"{gguf_name}: architecture {arch}, {cls.__name__}, transformers {transformers.__version__}", file=sys.stderr)
+    return cls.from_pretrained(models_dir, gguf_file=gguf_name).backend_tokenizer
+
+
+# GGUF files in $AGENTLENS_CACHE/models whose tokenizer transformers converts: model name → (file, whether
+# its tokenizer metadata is committed as a fixture; the Gemma-3 one is 262,144 tokens and is read from the
+# GGUF file by the Go test, which skips when it is absent).
+GGUF_MODELS = {
+    "smollm2": ("SmolLM2-135M-Instruct.Q4_1.gguf", True),
+    "gemma3_gguf": ("gemma-3-270m-q4_k_m.gguf", False),
+}
 
 
 def main():
@@ -179,14 +223,13 @@ def main():
         tok = Tokenizer.from_file(os.path.join(src, "tokenizer.json"))
         write_gz(os.path.join(TESTDATA, "golden", name + ".json.gz"), golden(tok, name, HARD_STRINGS, text))
 
-    # SmolLM2 from its GGUF: the metadata fixture, and transformers' GGUF conversion as the oracle.
-    gguf_name = "SmolLM2-135M-Instruct.Q4_1.gguf"
-    meta = gguf_fixture(os.path.join(args.models, gguf_name))
-    write_gz(os.path.join(TESTDATA, "smollm2_gguf_meta.json.gz"), meta)
-    from transformers import AutoTokenizer
-    hf = AutoTokenizer.from_pretrained(args.models, gguf_file=gguf_name)
-    write_gz(os.path.join(TESTDATA, "golden", "smollm2.json.gz"),
-             golden(hf.backend_tokenizer, "smollm2", HARD_STRINGS, text))
+    # GGUF tokenizers: transformers' GGUF conversion is the oracle.
+    for name, (gguf_name, fixture) in GGUF_MODELS.items():
+        if fixture:
+            meta = gguf_fixture(os.path.join(args.models, gguf_name))
+            write_gz(os.path.join(TESTDATA, f"{name}_gguf_meta.json.gz"), meta)
+        tok = hf_gguf_tokenizer(args.models, gguf_name)
+        write_gz(os.path.join(TESTDATA, "golden", name + ".json.gz"), golden(tok, name, HARD_STRINGS, text))
 
 
 if __name__ == "__main__":
