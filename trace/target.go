@@ -265,8 +265,9 @@ type Contrast struct {
 }
 
 // ContrastAt tokenizes two continuations of the rendered text cut at target t (Text[:t.Char] + continuation)
-// and returns the ids of each continuation's tokens. It fails when a continuation changes how the prefix
-// tokenizes, or tokenizes to nothing.
+// and returns the ids of each continuation's tokens. It fails (ErrBadTarget) when a continuation changes how
+// the prefix tokenizes or merges with it into a token that spans the cut (a target inside a word, or one
+// whose token starts with the space before it), or tokenizes to nothing.
 func ContrastAt(r *Rendered, t Target, harmful, benign string, enc EncodeFunc) (Contrast, error) {
 	c := Contrast{Token: t.Token, HarmfulText: harmful, BenignText: benign}
 	prefix := r.Text[:t.Char]
@@ -282,6 +283,9 @@ func ContrastAt(r *Rendered, t Target, harmful, benign string, enc EncodeFunc) (
 		k := 0
 		for k < len(spans) && (spans[k][1] <= len(prefix)) {
 			k++
+		}
+		if k < len(spans) && spans[k][0] < len(prefix) {
+			return c, fmt.Errorf("contrast %s continuation %q: token %d spans the cut at byte %d (the continuation merges with the prefix; cut at a token boundary): %w", side.name, side.text, k, len(prefix), ErrBadTarget)
 		}
 		if k != t.Token {
 			return c, fmt.Errorf("contrast %s continuation %q: prefix tokenizes to %d tokens, target is token %d (the continuation merges with the prefix): %w", side.name, side.text, k, t.Token, ErrBadTarget)
