@@ -18,7 +18,9 @@ type wordTokenizer struct {
 
 func newWordTokenizer() *wordTokenizer { return &wordTokenizer{ids: map[string]int{}} }
 
-func isWordByte(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
 
 func (w *wordTokenizer) encode(s string) ([]int, [][2]int, error) {
 	var ids []int
