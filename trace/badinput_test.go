@@ -1,0 +1,307 @@
+package trace_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/agentlens/agentlens/trace"
+)
+
+// zipOf builds an archive of name/content pairs.
+func zipOf(t testing.TB, entries ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := 0; i+1 < len(entries); i += 2 {
+		w, err := zw.Create(entries[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, entries[i+1])
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func writeFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const okHeader = `{"version":2,"eval":{"task":"t","model":"m"}}`
+
+// checkErr fails unless err wraps want and its message contains every one of wantIn.
+func checkErr(t *testing.T, err, want error, wantIn ...string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("error = %v, want %v", err, want)
+	}
+	for _, s := range wantIn {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %q", err, s)
+		}
+	}
+}
+
+func TestBadInspectEval(t *testing.T) {
+	full, err := os.ReadFile(evalFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		data    []byte
+		lim     trace.Limits
+		wantErr error
+		wantIn  []string
+	}{
+		{"not a zip", []byte("this is not an archive"), trace.Limits{}, trace.ErrFormat, []string{"bad.eval"}},
+		{"truncated", full[:len(full)/2], trace.Limits{}, trace.ErrFormat, []string{"bad.eval"}},
+		{"dot dot", zipOf(t, "header.json", okHeader, "samples/../../etc/passwd.json", "{}"), trace.Limits{}, trace.ErrUnsafePath, []string{"bad.eval", `"samples/../../etc/passwd.json"`}},
+		{"leading dot dot", zipOf(t, "../header.json", okHeader), trace.Limits{}, trace.ErrUnsafePath, []string{`"../header.json"`}},
+		{"absolute", zipOf(t, "header.json", okHeader, "/samples/1_epoch_1.json", "{}"), trace.Limits{}, trace.ErrUnsafePath, []string{`"/samples/1_epoch_1.json"`}},
+		{"windows drive", zipOf(t, `C:\samples\1_epoch_1.json`, "{}"), trace.Limits{}, trace.ErrUnsafePath, []string{`C:`}},
+		{"backslash dot dot", zipOf(t, `samples\..\..\x.json`, "{}"), trace.Limits{}, trace.ErrUnsafePath, []string{`x.json`}},
+		{"no header", zipOf(t, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[]}`), trace.Limits{}, trace.ErrMissingFile, []string{"bad.eval", "header.json"}},
+		{"bad header json", zipOf(t, "header.json", "{"), trace.Limits{}, trace.ErrFormat, []string{"bad.eval", "entry header.json"}},
+		{"bad sample json", zipOf(t, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"messages":[`), trace.Limits{}, trace.ErrFormat, []string{"entry samples/1_epoch_1.json"}},
+		{"sample without id", zipOf(t, "header.json", okHeader, "samples/x_epoch_1.json", `{"epoch":1,"messages":[]}`), trace.Limits{}, trace.ErrFormat, []string{"samples/x_epoch_1.json", "id: missing"}},
+		{"unknown role", zipOf(t, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[{"role":"user","content":"hi"},{"role":"robot","content":"beep"}]}`),
+			trace.Limits{}, trace.ErrUnknownRole, []string{"samples/1_epoch_1.json", `messages[1].role "robot"`}},
+		{"bad content", zipOf(t, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[{"role":"user","content":7}]}`),
+			trace.Limits{}, trace.ErrFormat, []string{"samples/1_epoch_1.json", "messages[0].content"}},
+		{"tool call without function", zipOf(t, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[{"role":"assistant","content":"","tool_calls":[{"id":"a","arguments":{}}]}]}`),
+			trace.Limits{}, trace.ErrFormat, []string{"messages[0].tool_calls[0].function: missing"}},
+		{"malformed tool tag", zipOf(t, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[{"role":"assistant","content":"<tool_use:email>\nto: \"x\""}]}`),
+			trace.Limits{}, trace.ErrMalformedTag, []string{"samples/1_epoch_1.json", "assistant[0]", "not closed", "</tool_use:email>"}},
+		{"entry too large", zipOf(t, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[{"role":"user","content":"`+strings.Repeat("x", 5000)+`"}]}`),
+			trace.Limits{MaxFileBytes: 1000}, trace.ErrTooLarge, []string{"entry samples/1_epoch_1.json", "limit 1000"}},
+		{"too many entries", zipOf(t, "header.json", okHeader, "a", "", "b", ""), trace.Limits{MaxArchiveLen: 2}, trace.ErrTooLarge, []string{"3 entries", "limit 2"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), "bad.eval", tc.data)
+			_, err := trace.Load(p, trace.LoadOptions{Limits: tc.lim})
+			checkErr(t, err, tc.wantErr, tc.wantIn...)
+			// The same through an already opened archive.
+			if _, err := trace.ReadInspectEvalFrom(bytes.NewReader(tc.data), int64(len(tc.data)), "bad.eval", tc.lim); !errors.Is(err, tc.wantErr) {
+				t.Errorf("ReadInspectEvalFrom error = %v, want %v", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestBadInspectEvalInsecurePathGODEBUG: with GODEBUG=zipinsecurepath=0 archive/zip reports unsafe
+// names itself; Load still says which entry.
+func TestBadInspectEvalInsecurePathGODEBUG(t *testing.T) {
+	t.Setenv("GODEBUG", "zipinsecurepath=0")
+	p := writeFile(t, t.TempDir(), "bad.eval", zipOf(t, "header.json", okHeader, "../up.json", "{}"))
+	_, err := trace.Load(p, trace.LoadOptions{})
+	checkErr(t, err, trace.ErrUnsafePath, `"../up.json"`)
+}
+
+func TestBadMisalignment(t *testing.T) {
+	const cond = "blackmail_explicit-america_replacement"
+	good := map[string]string{
+		"prompts/" + cond + "/system_prompt.txt":         "sys",
+		"prompts/" + cond + "/user_prompt.txt":           "user",
+		"prompts/" + cond + "/email_content.txt":         "<email>\nFrom: a\nBody: b\n</email>",
+		"prompts/" + cond + "/metadata.json":             `{"scenario":"blackmail"}`,
+		"models/m/" + cond + "/sample_001/response.json": `{"raw_response":"ok","classification":{"harmful_behavior":false}}`,
+	}
+	tests := []struct {
+		name    string
+		change  map[string]string // "" deletes
+		wantErr error
+		wantIn  []string
+	}{
+		{"no models dir", map[string]string{"models/m/" + cond + "/sample_001/response.json": ""}, trace.ErrMissingFile, []string{"models/"}},
+		{"missing email content", map[string]string{"prompts/" + cond + "/email_content.txt": ""}, trace.ErrMissingFile, []string{filepath.Join("prompts", cond, "email_content.txt")}},
+		{"missing system prompt", map[string]string{"prompts/" + cond + "/system_prompt.txt": ""}, trace.ErrMissingFile, []string{"system_prompt.txt"}},
+		{"bad response json", map[string]string{"models/m/" + cond + "/sample_001/response.json": "{"}, trace.ErrFormat, []string{"sample_001", "response.json"}},
+		{"no raw_response", map[string]string{"models/m/" + cond + "/sample_001/response.json": `{"classification":{}}`}, trace.ErrFormat, []string{"response.json", "raw_response: missing"}},
+		{"bad harmful_behavior", map[string]string{"models/m/" + cond + "/sample_001/response.json": `{"raw_response":"x","classification":{"harmful_behavior":"yes"}}`},
+			trace.ErrFormat, []string{"response.json", "classification.harmful_behavior"}},
+		{"bad metadata", map[string]string{"prompts/" + cond + "/metadata.json": "[1,"}, trace.ErrFormat, []string{"metadata.json"}},
+		{"malformed tag in response", map[string]string{"models/m/" + cond + "/sample_001/response.json": `{"raw_response":"<SCRATCHPAD_REASONING>never closed"}`},
+			trace.ErrMalformedTag, []string{"response.json", "assistant[0]", "<SCRATCHPAD_REASONING> not closed"}},
+		{"stray close in emails", map[string]string{"prompts/" + cond + "/email_content.txt": "hi </email>"}, trace.ErrMalformedTag, []string{"user[0]", "</email> without opening tag"}},
+		{"sample outside a condition", map[string]string{"models/sample_001/response.json": `{"raw_response":"x"}`}, trace.ErrFormat, []string{"models/<model>/<condition>/sample_NNN/response.json"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			files := map[string]string{}
+			for k, v := range good {
+				files[k] = v
+			}
+			for k, v := range tc.change {
+				files[k] = v
+			}
+			for k, v := range files {
+				if v != "" {
+					writeFile(t, dir, k, []byte(v))
+				}
+			}
+			_, err := trace.Load(dir, trace.LoadOptions{})
+			checkErr(t, err, tc.wantErr, tc.wantIn...)
+		})
+	}
+}
+
+func TestBadJSONFormats(t *testing.T) {
+	tests := []struct {
+		name    string
+		format  trace.Format
+		data    string
+		wantErr error
+		wantIn  []string
+	}{
+		{"openai unknown role", trace.FormatOpenAI, `{"messages":[{"role":"user","content":"a"},{"role":"robot","content":"b"}]}`, trace.ErrUnknownRole, []string{"in.json", `messages[1].role "robot"`}},
+		{"openai no messages", trace.FormatOpenAI, `{"id":"x"}`, trace.ErrFormat, []string{"in.json", "messages: missing"}},
+		{"openai bad content", trace.FormatOpenAI, `{"messages":[{"role":"user","content":{"a":1}}]}`, trace.ErrFormat, []string{"messages[0].content"}},
+		{"openai tool_calls not a list", trace.FormatOpenAI, `{"messages":[{"role":"assistant","tool_calls":{}}]}`, trace.ErrFormat, []string{"in.json", "tool_calls"}},
+		{"openai jsonl bad line", trace.FormatOpenAI, "{\"role\":\"user\",\"content\":\"a\"}\n{\"role\":\n", trace.ErrFormat, []string{"in.json:2"}},
+		{"openai jsonl mixed", trace.FormatOpenAI, "{\"messages\":[]}\n{\"role\":\"user\",\"content\":\"a\"}\n", trace.ErrFormat, []string{"mixes conversation lines and message lines"}},
+		{"openai jsonl not a message", trace.FormatOpenAI, "{\"a\":1}\n{\"b\":2}\n", trace.ErrFormat, []string{"in.json:1", "neither a message nor a conversation"}},
+		{"openai empty", trace.FormatOpenAI, "  \n", trace.ErrFormat, []string{"in.json: empty"}},
+		{"openai malformed tool tag", trace.FormatOpenAI, `[{"role":"assistant","content":"<tool_use:email>to: x</tool_use:forward>"}]`, trace.ErrMalformedTag, []string{"in.json", "assistant[0]", "closed by </tool_use:forward>"}},
+		{"openai bad tool tag name", trace.FormatOpenAI, `[{"role":"assistant","content":"<tool_use:e mail>"}]`, trace.ErrMalformedTag, []string{"assistant[0]", "bad tool tag"}},
+		{"openai nested email", trace.FormatOpenAI, `[{"role":"user","content":"<email>a<email>b</email></email>"}]`, trace.ErrMalformedTag, []string{"user[0]", "opened again"}},
+		{"anthropic unknown block", trace.FormatAnthropic, `{"system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"video"}]}]}`, trace.ErrFormat, []string{"in.json", "messages[0].content", `[1].type "video"`}},
+		{"anthropic system role in messages", trace.FormatAnthropic, `{"messages":[{"role":"system","content":"s"}]}`, trace.ErrUnknownRole, []string{`messages[0].role "system"`}},
+		{"anthropic tool_use in system", trace.FormatAnthropic, `{"system":[{"type":"tool_use","name":"f"}],"messages":[]}`, trace.ErrFormat, []string{"system", "tool_use block not allowed"}},
+		{"anthropic no messages", trace.FormatAnthropic, `{"system":"s"}`, trace.ErrFormat, []string{"messages: missing"}},
+		{"anthropic bad tool_result", trace.FormatAnthropic, `{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"a","content":5}]}]}`, trace.ErrFormat, []string{"messages[0].content[0].content"}},
+		{"anthropic jsonl bad line", trace.FormatAnthropic, "{\"messages\":[]}\nnot json\n", trace.ErrFormat, []string{"in.json:2"}},
+		{"inspect json no samples", trace.FormatInspectJSON, `{"version":2,"eval":{}}`, trace.ErrFormat, []string{"in.json", "samples: missing"}},
+		{"inspect json unknown role", trace.FormatInspectJSON, `{"eval":{},"samples":[{"id":"a","messages":[{"role":"narrator","content":""}]}]}`, trace.ErrUnknownRole, []string{"in.json: samples[0]", `messages[0].role "narrator"`}},
+		{"native wrong format", trace.FormatNative, `{"format":"other.v9","id":"a","messages":[]}`, trace.ErrFormat, []string{"in.json:1", `format "other.v9"`}},
+		{"native unknown field", trace.FormatNative, `{"format":"agentlens.episode.v1","id":"a","messages":[],"extra":1}`, trace.ErrFormat, []string{"in.json:1", "extra"}},
+		{"native empty id", trace.FormatNative, `{"format":"agentlens.episode.v1","messages":[]}`, trace.ErrFormat, []string{"in.json:1", "id: empty"}},
+		{"native unknown role", trace.FormatNative, "\n" + `{"format":"agentlens.episode.v1","id":"a","messages":[{"role":"ghost","content":""}]}`, trace.ErrUnknownRole, []string{"in.json:2", `messages[0].role "ghost"`}},
+		{"native malformed tag", trace.FormatNative, `{"format":"agentlens.episode.v1","id":"a","messages":[{"role":"assistant","content":"ok </SCRATCHPAD_REASONING>"}]}`, trace.ErrMalformedTag, []string{"in.json:1", "episode a", "assistant[0]", "offset 3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, t.TempDir(), "in.json", []byte(tc.data))
+			_, err := trace.Load(p, trace.LoadOptions{Format: tc.format})
+			checkErr(t, err, tc.wantErr, tc.wantIn...)
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	_, err := trace.Load(filepath.Join(dir, "absent.jsonl"), trace.LoadOptions{})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "absent.jsonl") {
+		t.Errorf("Load(absent) error = %v, want ErrNotExist naming the file", err)
+	}
+	p := writeFile(t, dir, "notes.txt", []byte("just some notes"))
+	checkErr(t, func() error { _, err := trace.Load(p, trace.LoadOptions{}); return err }(), trace.ErrUnknownFormat, "notes.txt")
+	checkErr(t, func() error { _, err := trace.Load(dir, trace.LoadOptions{Format: trace.FormatOpenAI}); return err }(), trace.ErrFormat, "directory")
+	checkErr(t, func() error { _, err := trace.Read(strings.NewReader("{}"), "x", "yaml", trace.Limits{}); return err }(), trace.ErrUnknownFormat, `"yaml"`)
+}
+
+// endless is a reader of n bytes of pattern that counts what was read from it.
+type endless struct {
+	pattern []byte
+	left    int64
+	read    int64
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	n := 0
+	for n < len(p) && int64(n) < e.left {
+		p[n] = e.pattern[(e.read+int64(n))%int64(len(e.pattern))]
+		n++
+	}
+	e.left -= int64(n)
+	e.read += int64(n)
+	return n, nil
+}
+
+// TestHugeInputs feeds 1 GiB streams to every reader with small limits: each stops with ErrTooLarge after
+// reading little more than its limit, allocating a bounded amount of memory.
+func TestHugeInputs(t *testing.T) {
+	const limit = 1 << 20
+	lim := trace.Limits{MaxFileBytes: limit, MaxLineBytes: limit}
+	tests := []struct {
+		name    string
+		read    func(io.Reader) error
+		pattern string
+		wantIn  string
+	}{
+		{"native one endless line", func(r io.Reader) error { _, err := trace.ReadNative(r, "big.jsonl", lim); return err }, "x", "big.jsonl:1: line longer than"},
+		{"openai", func(r io.Reader) error { _, err := trace.ReadOpenAI(r, "big.json", lim); return err }, `{"role":"user","content":"aaaa"}` + "\n", "big.json: larger than"},
+		{"anthropic", func(r io.Reader) error { _, err := trace.ReadAnthropic(r, "big.json", lim); return err }, "[", "big.json: larger than"},
+		{"inspect json", func(r io.Reader) error { _, err := trace.ReadInspectJSON(r, "big.json", lim); return err }, " ", "big.json: larger than"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &endless{pattern: []byte(tc.pattern), left: 1 << 30}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			err := tc.read(src)
+			runtime.ReadMemStats(&after)
+			checkErr(t, err, trace.ErrTooLarge, tc.wantIn)
+			if src.read > 2*limit {
+				t.Errorf("read %d bytes of the stream, want at most %d", src.read, 2*limit)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*limit {
+				t.Errorf("allocated %d bytes, want at most %d", alloc, 16*limit)
+			}
+		})
+	}
+	// A native file of many small lines streams: memory grows with the episodes kept, not the file.
+	line := `{"format":"agentlens.episode.v1","id":"e","messages":[{"role":"user","content":"hi"}]}` + "\n"
+	eps, err := trace.ReadNative(&endless{pattern: []byte(line), left: int64(len(line)) * 2000}, "many.jsonl", lim)
+	if err != nil || len(eps) != 2000 {
+		t.Errorf("ReadNative(2000 lines) = %d episodes, %v", len(eps), err)
+	}
+	// Load checks the size of a file before parsing it (a sparse 300 MiB file costs no disk).
+	p := filepath.Join(t.TempDir(), "sparse.json")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"messages":[`)
+	if err := f.Truncate(300 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, err = trace.Load(p, trace.LoadOptions{Format: trace.FormatOpenAI, Limits: lim})
+	checkErr(t, err, trace.ErrTooLarge, "sparse.json")
+}
+
+// TestOpenAIBrokenArguments: arguments a model wrote as broken JSON are data, not bad input; they are kept
+// as the JSON string they were.
+func TestOpenAIBrokenArguments(t *testing.T) {
+	eps, err := trace.ReadOpenAI(strings.NewReader(`[{"role":"assistant","tool_calls":[{"id":"a","function":{"name":"f","arguments":"{\"to\": "}}]}]`), "in.json", trace.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(eps[0].Messages[0].ToolCalls[0].Arguments), `"{\"to\": "`; got != want {
+		t.Errorf("Arguments = %s, want %s", got, want)
+	}
+}
