@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"container/heap"
 	"fmt"
 	"sync"
 	"unicode/utf8"
@@ -54,7 +53,7 @@ type bpe struct {
 
 const cacheMax = 50000
 
-func pairKey(a, b int) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+func pairKey[T int | int32](a, b T) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
 func (m *bpe) initBytes() {
 	for b := 0; b < 256; b++ {
@@ -66,34 +65,72 @@ func (m *bpe) initBytes() {
 	}
 }
 
-// symbol is a node of the word being merged.
+// symbol is a node of the word being merged (int32 fields: a long piece is one large array of them).
 type symbol struct {
-	id         int
-	a, b       int // byte range in the piece
-	prev, next int
+	id         int32
+	a, b       int32 // byte range in the piece
+	prev, next int32
 }
 
 type cand struct {
-	rank, pos int
-	id        int
+	rank, pos int32
+	id        int32
 }
 
+// candHeap is a binary min-heap of merge candidates ordered by (rank, pos), as in Hugging Face's BPE.
+// It is typed rather than container/heap, whose interface calls and boxing dominated long pieces
+// (a Llama-2 transcript is one piece per stretch between special tokens).
 type candHeap []cand
 
-func (h candHeap) Len() int { return len(h) }
-func (h candHeap) Less(i, j int) bool {
-	if h[i].rank != h[j].rank {
-		return h[i].rank < h[j].rank
+func (c cand) less(d cand) bool { return c.rank < d.rank || c.rank == d.rank && c.pos < d.pos }
+
+func (h *candHeap) init() {
+	for i := len(*h)/2 - 1; i >= 0; i-- {
+		h.down(i)
 	}
-	return h[i].pos < h[j].pos
 }
-func (h candHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *candHeap) Push(x any)   { *h = append(*h, x.(cand)) }
-func (h *candHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *candHeap) push(c cand) {
+	*h = append(*h, c)
+	s := *h
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !s[i].less(s[p]) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *candHeap) pop() cand {
+	s := *h
+	top := s[0]
+	n := len(s) - 1
+	s[0] = s[n]
+	*h = s[:n]
+	h.down(0)
+	return top
+}
+
+func (h candHeap) down(i int) {
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		j := l
+		if r := l + 1; r < n && h[r].less(h[l]) {
+			j = r
+		}
+		if !h[j].less(h[i]) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
 }
 
 // tokenize runs BPE on one pre-tokenized piece.
@@ -130,7 +167,7 @@ func (m *bpe) tokenizeUncached(s string) []token {
 	syms := make([]symbol, 0, len(s))
 	unkOpen := false // the last symbol is an unk that may be extended
 	push := func(id, a, b int) {
-		syms = append(syms, symbol{id: id, a: a, b: b, prev: len(syms) - 1, next: len(syms) + 1})
+		syms = append(syms, symbol{id: int32(id), a: int32(a), b: int32(b)})
 	}
 	for i := 0; i < len(s); {
 		_, sz := utf8.DecodeRuneInString(s[i:])
@@ -151,7 +188,7 @@ func (m *bpe) tokenizeUncached(s string) []token {
 			unkOpen = false
 		} else if m.unk >= 0 {
 			if unkOpen && m.fuseUnk {
-				syms[len(syms)-1].b = i + sz
+				syms[len(syms)-1].b = int32(i + sz)
 			} else {
 				push(m.unk, i, i+sz)
 				unkOpen = true
@@ -162,30 +199,28 @@ func (m *bpe) tokenizeUncached(s string) []token {
 	if len(syms) == 0 {
 		return nil
 	}
-	syms[len(syms)-1].next = -1
-	// Relink, as unknown characters without an unk token were dropped.
 	for i := range syms {
-		syms[i].prev = i - 1
-		syms[i].next = i + 1
+		syms[i].prev = int32(i - 1)
+		syms[i].next = int32(i + 1)
 	}
 	syms[len(syms)-1].next = -1
 
 	h := make(candHeap, 0, len(syms))
 	for i := 0; i+1 < len(syms); i++ {
 		if mv, ok := m.merges[pairKey(syms[i].id, syms[i+1].id)]; ok {
-			h = append(h, cand{int(mv.rank), i, int(mv.id)})
+			h = append(h, cand{mv.rank, int32(i), mv.id})
 		}
 	}
-	heap.Init(&h)
-	for h.Len() > 0 {
-		c := heap.Pop(&h).(cand)
+	h.init()
+	for len(h) > 0 {
+		c := h.pop()
 		l := &syms[c.pos]
 		if l.b == l.a || l.next < 0 {
 			continue
 		}
 		r := &syms[l.next]
 		mv, ok := m.merges[pairKey(l.id, r.id)]
-		if !ok || int(mv.id) != c.id {
+		if !ok || mv.id != c.id {
 			continue
 		}
 		// Merge r into l.
@@ -198,18 +233,18 @@ func (m *bpe) tokenizeUncached(s string) []token {
 		}
 		if l.prev >= 0 {
 			if mv, ok := m.merges[pairKey(syms[l.prev].id, l.id)]; ok {
-				heap.Push(&h, cand{int(mv.rank), l.prev, int(mv.id)})
+				h.push(cand{mv.rank, l.prev, mv.id})
 			}
 		}
 		if l.next >= 0 {
 			if mv, ok := m.merges[pairKey(l.id, syms[l.next].id)]; ok {
-				heap.Push(&h, cand{int(mv.rank), c.pos, int(mv.id)})
+				h.push(cand{mv.rank, c.pos, mv.id})
 			}
 		}
 	}
 	out := make([]token, 0, len(syms))
-	for i := 0; i >= 0; i = syms[i].next {
-		out = append(out, token{syms[i].id, syms[i].a, syms[i].b})
+	for i := int32(0); i >= 0; i = syms[i].next {
+		out = append(out, token{int(syms[i].id), int(syms[i].a), int(syms[i].b)})
 	}
 	return out
 }

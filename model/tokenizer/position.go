@@ -16,7 +16,8 @@ import (
 func where(name string, data []byte, err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		l, c := lineCol(data, se.Offset)
+		// Offset counts the bytes read, the offending one included.
+		l, c := lineCol(data, se.Offset-1)
 		return fmt.Sprintf("%s:%d:%d", name, l, c)
 	}
 	var te *json.UnmarshalTypeError
@@ -36,9 +37,17 @@ func where(name string, data []byte, err error) string {
 	if strings.HasPrefix(msg[len(path):], ": type ") {
 		path += ".type" // point at the unsupported type name, not at the start of its object
 	}
-	if off := pathOffset(data, path); off >= 0 {
-		l, _ := lineCol(data, off)
-		return fmt.Sprintf("%s:%d", name, l)
+	// A missing field has no line: use that of the nearest enclosing value.
+	for path != "" {
+		if off := pathOffset(data, path); off >= 0 {
+			l, _ := lineCol(data, off)
+			return fmt.Sprintf("%s:%d", name, l)
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
 	}
 	return name
 }
