@@ -1,0 +1,71 @@
+package heatmap
+
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+// Token is one token of the figure.
+type Token struct {
+	Text    string
+	Score   float64
+	Segment int // index into Figure.Segments, or -1
+}
+
+// Segment is one segment of the figure.
+type Segment struct {
+	ID, Kind, Label string
+	// Score is the segment's signed attribution, Share its share of the total magnitude (0..1).
+	Score, Share float64
+	// Effect is the segment-ablation effect on the metric when known (HasEffect).
+	Effect    float64
+	HasEffect bool
+}
+
+// Figure is what the writers draw.
+type Figure struct {
+	Title    string // e.g. "bundled:blackmail → first token of <tool_use:email>"
+	Subtitle string // model, method and metric
+	Tokens   []Token
+	Target   int // index into Tokens of the target token, or -1
+	Segments []Segment
+	// Clip is the |score| that maps to full colour; 0 means the 99th percentile of |score|.
+	Clip float64
+}
+
+// clip returns the colour scale's full-intensity |score|.
+func (f *Figure) clip() float64 {
+	if f.Clip > 0 {
+		return f.Clip
+	}
+	abs := make([]float64, 0, len(f.Tokens))
+	for _, t := range f.Tokens {
+		if a := math.Abs(t.Score); a > 0 && !math.IsInf(a, 0) && !math.IsNaN(a) {
+			abs = append(abs, a)
+		}
+	}
+	if len(abs) == 0 {
+		return 1
+	}
+	slices.Sort(abs)
+	return abs[min(len(abs)-1, int(0.99*float64(len(abs))))]
+}
+
+// Color returns the CSS colour of a score on a symmetric scale clipped at clip: white at 0, red
+// (#d7301f) at +clip, blue (#2166ac) at −clip, linear in between.
+func Color(score, clip float64) string {
+	if clip <= 0 || math.IsNaN(score) {
+		return "#ffffff"
+	}
+	x := math.Max(-1, math.Min(1, score/clip))
+	to := [3]float64{0xd7, 0x30, 0x1f}
+	if x < 0 {
+		to, x = [3]float64{0x21, 0x66, 0xac}, -x
+	}
+	var c [3]int
+	for i := range c {
+		c[i] = int(math.Round(255 + (to[i]-255)*x))
+	}
+	return fmt.Sprintf("#%02x%02x%02x", c[0], c[1], c[2])
+}
