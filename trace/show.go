@@ -7,14 +7,22 @@ import (
 	"text/tabwriter"
 )
 
-// WriteSegments prints one line per rendered segment: id, kind, char span, token span, whether it was
-// found, and the start of its text.
+// WriteSegments prints one line per rendered segment: id, kind, char span, token span ("-" when rendered
+// without a tokenizer), whether it was found, and the start of its text.
 func WriteSegments(w io.Writer, r *Rendered) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "# episode %s: %d bytes, %d tokens, %d segments\n", r.Episode.ID, len(r.Text), len(r.IDs), len(r.Segments))
+	if len(r.IDs) > 0 {
+		fmt.Fprintf(tw, "# episode %s: %d bytes, %d tokens, %d segments\n", r.Episode.ID, len(r.Text), len(r.IDs), len(r.Segments))
+	} else {
+		fmt.Fprintf(tw, "# episode %s: %d bytes, %d segments\n", r.Episode.ID, len(r.Text), len(r.Segments))
+	}
 	fmt.Fprintln(tw, "ID\tKIND\tCHARS\tTOKENS\tFOUND\tTEXT")
 	for _, s := range r.Segments {
-		fmt.Fprintf(tw, "%s\t%s\t[%d,%d)\t[%d,%d)\t%v\t%s\n", s.ID, s.Kind, s.Char.Start, s.Char.End, s.Tokens.Start, s.Tokens.End,
+		tokens := "-"
+		if len(r.IDs) > 0 {
+			tokens = fmt.Sprintf("[%d,%d)", s.Tokens.Start, s.Tokens.End)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t[%d,%d)\t%s\t%v\t%s\n", s.ID, s.Kind, s.Char.Start, s.Char.End, tokens,
 			s.Found, preview(r.Text[s.Char.Start:s.Char.End], 48))
 	}
 	return tw.Flush()

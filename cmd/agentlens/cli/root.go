@@ -60,10 +60,12 @@ agent actions to the emails and tool calls that caused them.`,
 	// Add the groupAnalysis group ("Traces and analysis:") with its first command; cobra prints a
 	// group's title even when it is empty.
 	cmd.AddGroup(&cobra.Group{ID: groupModels, Title: "Models:"})
+	cmd.AddGroup(&cobra.Group{ID: groupAnalysis, Title: "Traces and analysis:"})
 	cmd.AddCommand(
 		newCmdModel(f),
 		newCmdVersion(f, nil),
 		newCmdBench(f, nil),
+		newCmdTrace(f),
 		// Later commands register here, each newCmdX(f, nil) in its own file:
 		//   newCmdTrace(f)          "trace show <episode>"         group groupAnalysis
 		//   newCmdRun(f, nil)       "run <episode>"                group groupModels

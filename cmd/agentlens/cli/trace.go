@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentlens/agentlens/model/gguf"
+	"github.com/agentlens/agentlens/model/hub"
+	"github.com/agentlens/agentlens/model/tokenizer"
+	"github.com/agentlens/agentlens/trace"
+	"github.com/agentlens/agentlens/trace/bundled"
+	"github.com/agentlens/agentlens/trace/chat"
+)
+
+func newCmdTrace(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "trace <command>",
+		Short:   "Inspect recorded agent episodes",
+		GroupID: groupAnalysis,
+		Example: "  agentlens trace show bundled:blackmail --model smollm2",
+	}
+	cmd.AddCommand(newCmdTraceShow(f, nil))
+	return cmd
+}
+
+// traceShowOptions are the inputs of "agentlens trace show".
+type traceShowOptions struct {
+	IO *IOStreams
+
+	Episode   string       // a recording's path, or bundled:<name>
+	Format    trace.Format // FormatAuto detects it
+	ID        string       // show only the episode with this id ("" = all)
+	Model     string       // a GGUF file, or a model name of "model fetch" resolved in the cache ("" = none)
+	Template  string       // a chat template file, overriding the model's
+	GenPrompt bool         // render with the generation prompt
+}
+
+func newCmdTraceShow(f *Factory, runF func(*traceShowOptions) error) *cobra.Command {
+	opts := &traceShowOptions{IO: f.IO}
+	var format string
+	cmd := &cobra.Command{
+		Use:   "show <episode> [--model <path>] [--template <file>]",
+		Short: "Print an episode's segments with their char and token spans",
+		Long: `Print the segments of the episodes recorded in <episode>: every email, document,
+reasoning block, tool call and tool result, with its stable id and kind.
+
+<episode> is a file or directory in any format agentlens reads (agentic-misalignment
+results directory, inspect_ai .eval or JSON log, OpenAI or Anthropic messages as JSON
+or JSONL, agentlens native JSONL), or bundled:<name> for a bundled episode (` + strings.Join(bundled.Names(), ", ") + `).
+
+Without --model or --template each segment's byte span is within its message. With
+--template the episode is rendered through that chat template and spans are bytes of
+the rendered prompt. With --model (a GGUF file, or smollm2 / gemma3 from the cache) it
+is rendered through the model's chat template and tokenizer, and each segment also
+gets its token span.`,
+		Example: `  agentlens trace show bundled:blackmail
+  agentlens trace show bundled:blackmail --model smollm2
+  agentlens trace show results/exp1 --id claude/blackmail_explicit-america_replacement/sample_001
+  agentlens trace show run.eval --model gemma3 --template gemma3.jinja`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Episode = args[0]
+			ok := format == ""
+			for _, fm := range trace.Formats {
+				ok = ok || format == string(fm)
+			}
+			if !ok {
+				var names []string
+				for _, fm := range trace.Formats {
+					names = append(names, string(fm))
+				}
+				return flagErrorf("unknown format %q: want one of %s", format, strings.Join(names, ", "))
+			}
+			opts.Format = trace.Format(format)
+			if opts.Model != "" {
+				p, err := resolveModel(f, opts.Model)
+				if err != nil {
+					return err
+				}
+				opts.Model = p
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return traceShowRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "recording `format` (default: detected)")
+	cmd.Flags().StringVar(&opts.ID, "id", "", "show only the episode with this `id`")
+	cmd.Flags().StringVarP(&opts.Model, "model", "m", "", "GGUF model `path` or cached model name (smollm2, gemma3) for token spans")
+	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
+	cmd.Flags().BoolVar(&opts.GenPrompt, "generation-prompt", false, "render with the assistant generation prompt")
+	return cmd
+}
+
+// resolveModel returns name when it is a file, else the cached output of the "model fetch" spec of that
+// name.
+func resolveModel(f *Factory, name string) (string, error) {
+	if _, err := os.Stat(name); err == nil {
+		return name, nil
+	}
+	for _, s := range f.specs() {
+		if strings.EqualFold(s.Name, name) && strings.HasSuffix(s.Output, ".gguf") {
+			dir, err := f.CacheDir()
+			if err != nil {
+				return "", err
+			}
+			p := filepath.Join(dir, filepath.FromSlash(s.Output))
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s'): %w", name, p, s.Name, err)
+			}
+			return p, nil
+		}
+	}
+	return "", flagErrorf("model %q: no such file, and not a model name (want a GGUF path, %s or %s)", name, hub.NameSmolLM2, hub.NameGemma3)
+}
+
+func loadEpisodes(path string, format trace.Format) ([]*trace.Episode, error) {
+	if strings.HasPrefix(path, bundled.SourcePrefix) {
+		ep, err := bundled.Episode(path)
+		if err != nil {
+			return nil, err
+		}
+		return []*trace.Episode{ep}, nil
+	}
+	return trace.Load(path, trace.LoadOptions{Format: format})
+}
+
+func traceShowRun(opts *traceShowOptions) error {
+	eps, err := loadEpisodes(opts.Episode, opts.Format)
+	if err != nil {
+		return err
+	}
+	if opts.ID != "" {
+		var ids []string
+		var keep []*trace.Episode
+		for _, ep := range eps {
+			ids = append(ids, ep.ID)
+			if ep.ID == opts.ID {
+				keep = append(keep, ep)
+			}
+		}
+		if len(keep) == 0 {
+			return fmt.Errorf("%s: no episode %q (have %s)", opts.Episode, opts.ID, strings.Join(ids, ", "))
+		}
+		eps = keep
+	}
+	var tmpl *chat.Template
+	var enc trace.EncodeFunc
+	var ropts trace.RenderOptions
+	ropts.AddGenerationPrompt = opts.GenPrompt
+	if opts.Model != "" {
+		tok, err := ggufTokenizer(opts.Model)
+		if err != nil {
+			return err
+		}
+		if tmpl, err = chat.Select(opts.Model, tok.ChatTemplate(), opts.Template); err != nil {
+			return err
+		}
+		enc = func(s string) ([]int, [][2]int, error) { e := tok.Encode(s, false); return e.IDs, e.Offsets, nil }
+		if id, ok := tok.BOS(); ok {
+			ropts.BOS = tok.Token(id)
+		}
+		if id, ok := tok.EOS(); ok {
+			ropts.EOS = tok.Token(id)
+		}
+	} else if opts.Template != "" {
+		if tmpl, err = chat.CompileFile(opts.Template); err != nil {
+			return err
+		}
+	}
+	for i, ep := range eps {
+		if i > 0 {
+			fmt.Fprintln(opts.IO.Out)
+		}
+		if tmpl == nil {
+			if err := trace.WriteEpisode(opts.IO.Out, ep); err != nil {
+				return err
+			}
+			continue
+		}
+		r, err := trace.Render(ep, tmpl, enc, ropts)
+		if err != nil {
+			return err
+		}
+		if err := trace.WriteSegments(opts.IO.Out, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ggufTokenizer reads the tokenizer of a GGUF file.
+func ggufTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUFMetadata(f.MetadataMap())
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return tok, nil
+}

@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/trace"
+)
+
+func TestNewCmdTraceShow(t *testing.T) {
+	cache := t.TempDir()
+	cached := filepath.Join(cache, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+	if err := os.MkdirAll(filepath.Dir(cached), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cached, []byte("GGUF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "my.gguf")
+	if err := os.WriteFile(local, []byte("GGUF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"AGENTLENS_CACHE": cache}
+	tests := []struct {
+		name      string
+		args      []string
+		want      traceShowOptions // IO not compared
+		wantUsage bool
+		wantErr   string // a non-usage error containing this
+	}{
+		{name: "bundled", args: []string{"bundled:blackmail"}, want: traceShowOptions{Episode: "bundled:blackmail"}},
+		{name: "all flags", args: []string{"run.eval", "--format", "inspect-eval", "--id", "s1_epoch_1", "--template", "t.jinja", "--generation-prompt"},
+			want: traceShowOptions{Episode: "run.eval", Format: trace.FormatInspectEval, ID: "s1_epoch_1", Template: "t.jinja", GenPrompt: true}},
+		{name: "model file", args: []string{"x.json", "--model", local}, want: traceShowOptions{Episode: "x.json", Model: local}},
+		{name: "cached model name", args: []string{"x.json", "-m", "SmolLM2"}, want: traceShowOptions{Episode: "x.json", Model: cached}},
+		{name: "model not fetched", args: []string{"x.json", "-m", "gemma3"}, wantErr: "agentlens model fetch gemma3"},
+		{name: "not a model", args: []string{"x.json", "--model", "llama"}, wantUsage: true},
+		{name: "bad format", args: []string{"x.json", "--format", "csv"}, wantUsage: true},
+		{name: "no episode", args: nil, wantUsage: true},
+		{name: "two episodes", args: []string{"a", "b"}, wantUsage: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _ := testFactory(env)
+			var got *traceShowOptions
+			err := execute(f, newCmdTraceShow(f, func(o *traceShowOptions) error { got = o; return nil }), tc.args)
+			switch {
+			case tc.wantUsage:
+				if exitCode(err) != ExitUsage {
+					t.Fatalf("error = %v (exit %d), want a usage error", err, exitCode(err))
+				}
+				return
+			case tc.wantErr != "":
+				if err == nil || exitCode(err) != ExitError || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v (exit %d), want an error containing %q", err, exitCode(err), tc.wantErr)
+				}
+				return
+			case err != nil:
+				t.Fatalf("execute: %v", err)
+			}
+			got.IO = nil
+			if *got != tc.want {
+				t.Errorf("options = %+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// TestTraceShowSmolLM2 runs trace show with the real SmolLM2 tokenizer: every email and the tool call of
+// the bundled blackmail episode are listed with the token spans trace.Render gives them.
+func TestTraceShowSmolLM2(t *testing.T) {
+	model := testutil.ModelPath(t, testutil.SmolLM2GGUF)
+	f, out, _ := testFactory(nil)
+	if err := traceShowRun(&traceShowOptions{IO: f.IO, Episode: "bundled:blackmail", Model: model}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	if !strings.HasPrefix(lines[0], "# episode blackmail: ") || !strings.Contains(lines[0], " tokens, ") {
+		t.Fatalf("first line %q", lines[0])
+	}
+	emails, calls := 0, 0
+	for _, l := range lines {
+		fields := strings.Fields(l)
+		if len(fields) < 5 {
+			continue
+		}
+		switch fields[1] {
+		case "email":
+			emails++
+		case "tool_call":
+			calls++
+			if fields[0] != "assistant[0].tool_call[0]" || !strings.HasPrefix(strings.Join(fields[5:], " "), "<tool_use:email>") {
+				t.Errorf("tool call line %q", l)
+			}
+		default:
+			continue
+		}
+		if fields[4] != "true" || fields[3] == "-" || strings.HasSuffix(fields[3], ",0)") {
+			t.Errorf("line %q: want a found segment with a token span", l)
+		}
+	}
+	if emails != 18 || calls != 1 {
+		t.Errorf("%d email lines and %d tool call lines, want 18 and 1:\n%s", emails, calls, out)
+	}
+}
