@@ -305,3 +305,34 @@ func TestOpenAIBrokenArguments(t *testing.T) {
 		t.Errorf("Arguments = %s, want %s", got, want)
 	}
 }
+
+// TestRenderInvalidUTF8: templates print invalid UTF-8 changed, so Render refuses it and says where.
+func TestRenderInvalidUTF8(t *testing.T) {
+	ep := &trace.Episode{ID: "bad-utf8", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "ok"}, {Role: trace.RoleAssistant, Content: "caf\xe9"}}}
+	_, err := trace.Render(ep, committedTemplate(t, "smollm2.jinja"), nil, trace.RenderOptions{})
+	checkErr(t, err, trace.ErrFormat, "episode bad-utf8", "message assistant[0]", "content", "invalid UTF-8 at byte 3")
+	ep.Messages[1].Content = "caf\u00e9 \uFFFD" // valid, including a real replacement character
+	if _, err := trace.Render(ep, committedTemplate(t, "smollm2.jinja"), nil, trace.RenderOptions{}); err != nil {
+		t.Errorf("Render(valid UTF-8) = %v", err)
+	}
+}
+
+// TestMisalignmentInvalidUTF8: prompt files are text; invalid bytes become U+FFFD as in JSON inputs, so
+// that the episode exports to native JSONL losslessly.
+func TestMisalignmentInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	const cond = "leaking_none-none_none"
+	writeFile(t, dir, "prompts/"+cond+"/system_prompt.txt", []byte("sys\xff"))
+	writeFile(t, dir, "prompts/"+cond+"/user_prompt.txt", []byte("u"))
+	writeFile(t, dir, "prompts/"+cond+"/email_content.txt", []byte("e"))
+	writeFile(t, dir, "models/m/"+cond+"/sample_001/response.json", []byte(`{"raw_response":"r"}`))
+	eps, err := trace.Load(dir, trace.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eps[0].Messages[0].Content; got != "sys\uFFFD" {
+		t.Errorf("system = %q, want %q", got, "sys\uFFFD")
+	}
+	checkImported(t, eps)
+}

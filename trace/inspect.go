@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // inspectHeader is the part of an inspect_ai log header (header.json of a .eval archive, or the top of a
@@ -122,10 +123,11 @@ func readInspectZip(zr *zip.Reader, file string, lim Limits) ([]*Episode, error)
 	return eps, nil
 }
 
-// checkEntryName rejects archive entry names that are absolute or climb out of the archive root.
+// checkEntryName rejects archive entry names that are absolute, climb out of the archive root, or are not
+// valid UTF-8 (they could not be reported, or kept in an episode's Source, as they are).
 func checkEntryName(name string) error {
 	n := strings.ReplaceAll(name, `\`, "/")
-	if n == "" || strings.HasPrefix(n, "/") || len(n) > 1 && n[1] == ':' {
+	if n == "" || strings.HasPrefix(n, "/") || len(n) > 1 && n[1] == ':' || !utf8.ValidString(n) || strings.ContainsRune(n, 0) {
 		return ErrUnsafePath
 	}
 	for _, part := range strings.Split(n, "/") {
@@ -199,8 +201,13 @@ func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episo
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("inspect log %s: %w: %v", where, ErrFormat, err)
 	}
-	sid := strings.Trim(string(s.ID), `"`)
-	if sid == "" {
+	sid := string(bytes.TrimSpace(s.ID)) // an integer id as written
+	if strings.HasPrefix(sid, `"`) {
+		if err := json.Unmarshal(s.ID, &sid); err != nil {
+			return nil, fmt.Errorf("inspect log %s: id: %w: %v", where, ErrFormat, err)
+		}
+	}
+	if sid == "" || sid == "null" {
 		return nil, fmt.Errorf("inspect log %s: id: missing: %w", where, ErrFormat)
 	}
 	ep := &Episode{ID: sid + "_epoch_" + strconv.Itoa(s.Epoch), Source: where, Labels: map[string]string{}}

@@ -121,7 +121,8 @@ func misalignmentPrompts(dir, cond string, lim Limits) (*Episode, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return "", fmt.Errorf("agentic-misalignment %s: %w", p, ErrMissingFile)
 		}
-		return string(b), err
+		// Invalid UTF-8 becomes U+FFFD, as it does in the JSON the other formats are read from.
+		return strings.ToValidUTF8(string(b), "\uFFFD"), err
 	}
 	sys, err := read("system_prompt.txt")
 	if err != nil {

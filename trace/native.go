@@ -113,9 +113,26 @@ func decodeNative(line []byte) (*Episode, error) {
 	if ep.ID == "" {
 		return nil, fmt.Errorf("id: empty: %w", ErrFormat)
 	}
+	// Raw JSON is kept compact and empty lists and maps are nil, as the importers store them and
+	// WriteNative writes them, so that a hand-edited line reads to the same episode as its re-export.
+	if len(ep.Labels) == 0 {
+		ep.Labels = nil
+	}
+	if len(ep.Tools) == 0 {
+		ep.Tools = nil
+	}
+	for i := range ep.Tools {
+		ep.Tools[i] = compactRaw(ep.Tools[i])
+	}
 	for i, m := range ep.Messages {
 		if !m.Role.Valid() {
 			return nil, fmt.Errorf("messages[%d].role %q: %w", i, m.Role, ErrUnknownRole)
+		}
+		if len(m.ToolCalls) == 0 {
+			ep.Messages[i].ToolCalls = nil
+		}
+		for j := range m.ToolCalls {
+			m.ToolCalls[j].Arguments = compactRaw(m.ToolCalls[j].Arguments)
 		}
 	}
 	return ep, nil

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/agentlens/agentlens/trace/chat"
 )
@@ -136,6 +137,9 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 			break
 		}
 	}
+	if err := checkUTF8(ep); err != nil {
+		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
+	}
 	cr, err := tmpl.Render(ChatInput(ep, opts))
 	if err != nil {
 		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
@@ -205,6 +209,31 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 	r.IDs, r.Offsets = ids, spans
 	r.mapTokens()
 	return r, nil
+}
+
+// checkUTF8 rejects text that is not valid UTF-8: templates would print it changed, so that no span
+// into the rendered text could be trusted.
+func checkUTF8(ep *Episode) error {
+	bad := func(s string) int {
+		for i, r := range s {
+			if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
+				return i
+			}
+		}
+		return -1
+	}
+	for i, m := range ep.Messages {
+		fields := []struct{ name, text string }{{"content", m.Content}, {"reasoning", m.Reasoning}, {"name", m.Name}}
+		for j, tc := range m.ToolCalls {
+			fields = append(fields, struct{ name, text string }{fmt.Sprintf("tool_calls[%d]", j), tc.Name + string(tc.Arguments)})
+		}
+		for _, f := range fields {
+			if at := bad(f.text); at >= 0 {
+				return fmt.Errorf("message %s: %s: invalid UTF-8 at byte %d: %w", ep.MessageID(i), f.name, at, ErrFormat)
+			}
+		}
+	}
+	return nil
 }
 
 func checkTokens(text string, ids []int, spans [][2]int) error {

@@ -1,0 +1,86 @@
+package trace_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/agentlens/agentlens/trace"
+	"github.com/agentlens/agentlens/trace/chat"
+)
+
+// An episode is split into segments: each email of the inbox, the reasoning and the tool call.
+func ExampleEpisode_Segment() {
+	ep := &trace.Episode{ID: "demo", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "Inbox:\n<email>\nFrom: kyle@summit.com\nSubject: Wipe at 5pm\nBody: The wipe is at 5pm.\n</email>"},
+		{Role: trace.RoleAssistant, Content: "<SCRATCHPAD_REASONING>Kyle decides.</SCRATCHPAD_REASONING>\n" +
+			"<tool_use:email>\nto: \"kyle@summit.com\",\nbody: \"Cancel the wipe.\",\n</tool_use:email>"},
+	}}
+	if err := ep.Segment(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range ep.Segments() {
+		detail := ""
+		switch {
+		case s.Email != nil:
+			detail = "from " + s.Email.From + ": " + s.Email.Subject
+		case s.Tool != nil:
+			detail = s.Tool.Name + " " + string(s.Tool.Arguments)
+		}
+		fmt.Println(strings.TrimSpace(fmt.Sprintf("%-26s %-15s [%d,%d) %s", s.ID, s.Kind, s.Start, s.End, detail)))
+	}
+	// Output:
+	// user[0].text[0]            user            [0,7)
+	// user[0].email[0]           email           [7,92) from kyle@summit.com: Wipe at 5pm
+	// assistant[0].reasoning[0]  reasoning       [0,58)
+	// assistant[0].text[0]       assistant_text  [58,59)
+	// assistant[0].tool_call[0]  tool_call       [59,142) email {"to":"kyle@summit.com","body":"Cancel the wipe."}
+}
+
+// Rendering maps segments onto the prompt and its tokens; FindTarget picks the first token of the
+// harmful tool call. This example splits words; real code passes a model tokenizer's Encode.
+func ExampleFindTarget() {
+	tmpl, err := chat.Compile("{% for m in messages %}<|{{ m.role }}|>\n{{ m.content }}\n{% endfor %}", "tiny")
+	if err != nil {
+		panic(err)
+	}
+	// One token per word, with the whitespace before it.
+	words := func(s string) ([]int, [][2]int, error) {
+		var ids []int
+		var spans [][2]int
+		start := 0
+		for i := 1; i <= len(s); i++ {
+			if i == len(s) || strings.ContainsRune(" \n", rune(s[i])) && !strings.ContainsRune(" \n", rune(s[i-1])) {
+				ids, spans = append(ids, len(ids)), append(spans, [2]int{start, i})
+				start = i
+			}
+		}
+		return ids, spans, nil
+	}
+	ep := &trace.Episode{ID: "demo", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "Any news?"},
+		{Role: trace.RoleAssistant, Content: "Yes.\n<tool_use:email> to: \"kyle@summit.com\", </tool_use:email>"},
+	}}
+	r, err := trace.Render(ep, tmpl, words, trace.RenderOptions{})
+	if err != nil {
+		panic(err)
+	}
+	spec, _ := trace.ParseTarget("tool:email to=^kyle@")
+	t, err := trace.FindTarget(r, spec)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("token %d %q in %s\n", t.Token, r.Text[r.Offsets[t.Token][0]:r.Offsets[t.Token][1]], t.Segment)
+	trace.WriteSegments(os.Stdout, r)
+	// Output:
+	// token 5 "\n<tool_use:email>" in assistant[0].tool_call[0]
+	// # episode demo: 96 bytes, 10 tokens, 6 segments
+	// ID                         KIND            CHARS    TOKENS  FOUND  TEXT
+	// template                   template        [0,96)   [0,10)  true   <|user|>\nAny news?\n<|assistant|>\nYes.\n<tool_…
+	// user[0].template           template        [0,19)   [0,4)   true   <|user|>\nAny news?\n
+	// user[0].text[0]            user            [9,18)   [1,3)   true   Any news?
+	// assistant[0].template      template        [19,96)  [3,10)  true   <|assistant|>\nYes.\n<tool_use:email> to: "kyle@…
+	// assistant[0].text[0]       assistant_text  [33,38)  [4,5)   true   Yes.\n
+	// assistant[0].tool_call[0]  tool_call       [38,95)  [5,9)   true   <tool_use:email> to: "kyle@summit.com", </tool_u…
+}
