@@ -312,6 +312,9 @@ func TestRenderInvalidUTF8(t *testing.T) {
 		{Role: trace.RoleUser, Content: "ok"}, {Role: trace.RoleAssistant, Content: "caf\xe9"}}}
 	_, err := trace.Render(ep, committedTemplate(t, "smollm2.jinja"), nil, trace.RenderOptions{})
 	checkErr(t, err, trace.ErrFormat, "episode bad-utf8", "message assistant[0]", "content", "invalid UTF-8 at byte 3")
+	ep.Messages[1].Content = "x\U000F0001"
+	_, err = trace.Render(ep, committedTemplate(t, "smollm2.jinja"), nil, trace.RenderOptions{})
+	checkErr(t, err, trace.ErrFormat, "message assistant[0]", "private-use rune U+F0001 at byte 1")
 	ep.Messages[1].Content = "caf\u00e9 \uFFFD" // valid, including a real replacement character
 	if _, err := trace.Render(ep, committedTemplate(t, "smollm2.jinja"), nil, trace.RenderOptions{}); err != nil {
 		t.Errorf("Render(valid UTF-8) = %v", err)

@@ -137,7 +137,7 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 			break
 		}
 	}
-	if err := checkUTF8(ep); err != nil {
+	if err := checkText(ep); err != nil {
 		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
 	}
 	cr, err := tmpl.Render(ChatInput(ep, opts))
@@ -211,16 +211,20 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 	return r, nil
 }
 
-// checkUTF8 rejects text that is not valid UTF-8: templates would print it changed, so that no span
-// into the rendered text could be trusted.
-func checkUTF8(ep *Episode) error {
-	bad := func(s string) int {
+// checkText rejects text that is not valid UTF-8 (templates print it changed) and text with runes of
+// the supplementary private use planes 15 and 16, which trace/chat uses as span sentinels: in either case
+// no span into the rendered text could be trusted.
+func checkText(ep *Episode) error {
+	bad := func(s string) (int, string) {
 		for i, r := range s {
-			if r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD") {
-				return i
+			switch {
+			case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+				return i, "invalid UTF-8"
+			case r >= 0xF0000:
+				return i, fmt.Sprintf("private-use rune %U", r)
 			}
 		}
-		return -1
+		return -1, ""
 	}
 	for i, m := range ep.Messages {
 		fields := []struct{ name, text string }{{"content", m.Content}, {"reasoning", m.Reasoning}, {"name", m.Name}}
@@ -228,8 +232,8 @@ func checkUTF8(ep *Episode) error {
 			fields = append(fields, struct{ name, text string }{fmt.Sprintf("tool_calls[%d]", j), tc.Name + string(tc.Arguments)})
 		}
 		for _, f := range fields {
-			if at := bad(f.text); at >= 0 {
-				return fmt.Errorf("message %s: %s: invalid UTF-8 at byte %d: %w", ep.MessageID(i), f.name, at, ErrFormat)
+			if at, what := bad(f.text); at >= 0 {
+				return fmt.Errorf("message %s: %s: %s at byte %d: %w", ep.MessageID(i), f.name, what, at, ErrFormat)
 			}
 		}
 	}
