@@ -179,13 +179,16 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 			}
 		}
 		userDefined()
-		t.model = &bpe{vocab: vocab, unk: unk, fuseUnk: true, byteFallback: true}
-		if !hasAddSpace || addSpace {
-			t.norm = normSeq{normPrepend{"\u2581"}, normReplace{old: " ", new: "\u2581"}}
-		} else {
-			t.norm = normReplace{old: " ", new: "\u2581"}
+		t.model = &bpe{vocab: vocab, unk: -1, fuseUnk: true, byteFallback: true}
+		// transformers' LlamaTokenizer: Metaspace, ▁ prepended to the first piece only (unless
+		// add_space_prefix is false), no normalizer, and no unk token in the model (byte fallback covers
+		// every character; the unk token is an added special token below).
+		t.pre = preMetaspace{repl: "\u2581", prepend: 1}
+		if hasAddSpace && !addSpace {
+			t.pre = preMetaspace{repl: "\u2581", prepend: 2}
 		}
 		if gemma {
+			t.model.unk = unk
 			t.norm = normReplace{old: " ", new: "\u2581"}
 			t.pre = preSplit{str: " ", beh: behMergedWithPrevious}
 		}
@@ -212,6 +215,20 @@ func FromGGUFMetadata(meta map[string]any) (t *Tokenizer, err error) {
 		}
 	default:
 		return nil, fmt.Errorf("tokenizer %s: tokenizer.ggml.model %q: %w", name, model, ErrUnsupported)
+	}
+	if model == "llama" {
+		// The bos, eos, unk and pad tokens are special added tokens (transformers registers them with the
+		// tokenizer whatever their token type).
+		have := map[int]bool{}
+		for _, a := range added {
+			have[a.ID] = true
+		}
+		for _, id := range []int{t.bos, t.eos, unk, t.pad} {
+			if id >= 0 && !have[id] {
+				added = append(added, AddedToken{ID: id, Content: raw[id], Special: true})
+				have[id] = true
+			}
+		}
 	}
 	pairs := make([][2]string, len(merges))
 	for i, m := range merges {

