@@ -6,6 +6,7 @@ require github.com/ardanlabs/jinja v1.12.0
 
 require (
 	github.com/andybalholm/brotli v1.1.1 // indirect
+	github.com/daulet/tokenizers v1.24.0
 	github.com/dlclark/regexp2 v1.12.0 // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
 	github.com/go-logr/logr v1.4.3 // indirect
