@@ -100,10 +100,39 @@ func Compile(src, name string) (*Template, error) {
 		loc := name
 		if m := lineRe.FindStringSubmatch(msg); m != nil {
 			loc = name + ":" + m[1]
+		} else if m := unclosedRe.FindStringSubmatch(msg); m != nil {
+			if l := unclosedLine(src, m[1]); l > 0 {
+				loc = fmt.Sprintf("%s:%d", name, l)
+			}
 		}
 		return nil, fmt.Errorf("chat template %s: %w: %s", loc, ErrSyntax, msg)
 	}
 	return &Template{name: name, src: src, tmpl: tm, raiseLines: findRaiseSites(src)}, nil
+}
+
+var (
+	unclosedRe = regexp.MustCompile(`unclosed (\w+) block`)
+	blockTagRe = regexp.MustCompile(`\{%[-+]?\s*(\w+)`)
+)
+
+// unclosedLine returns the line of the last opening tag of a kind of block ("for", "if") that has no
+// end tag, for the engine's "unclosed for block" errors, which carry no line; 0 when there is none.
+func unclosedLine(src, kind string) int {
+	var open []int
+	for _, m := range blockTagRe.FindAllStringSubmatchIndex(src, -1) {
+		switch src[m[2]:m[3]] {
+		case kind:
+			open = append(open, 1+strings.Count(src[:m[0]], "\n"))
+		case "end" + kind:
+			if len(open) > 0 {
+				open = open[:len(open)-1]
+			}
+		}
+	}
+	if len(open) == 0 {
+		return 0
+	}
+	return open[len(open)-1]
 }
 
 // compileEngine runs the engine's compiler, turning a panic inside it into an error.

@@ -197,8 +197,11 @@ func TestErrors(t *testing.T) {
 		wantIn  string // substring of the error text
 	}{
 		{"empty template", "  \n", Input{}, ErrNoTemplate, "empty.jinja"},
-		{"syntax", "line one\n{% if x %}\n{{ x }", Input{}, ErrSyntax, "syntax.jinja"},
-		{"unclosed block", "a\n{% for m in messages %}\nb", Input{}, ErrSyntax, "unclosed"},
+		{"syntax", "line one\n{% if x %}\n{{ x }", Input{}, ErrSyntax, "syntax.jinja:3: "},
+		{"unclosed block", "a\n{% for m in messages %}\nb", Input{}, ErrSyntax, "unclosed_block.jinja:2: "},
+		{"unclosed inner block", "{% for m in messages %}\n{% for x in m %}{% endfor %}\n{% if m %}\nx{% endif %}\n{% if y %}", Input{}, ErrSyntax, "unclosed_inner_block.jinja:5: "},
+		{"end without start", "a\nb\n{% if x %}\n{% endfor %}\n", Input{}, ErrSyntax, "end_without_start.jinja:4: "},
+		{"bad expression", "a\nb\nc {{ 1 + }}\n", Input{}, ErrSyntax, "bad_expression.jinja:3: "},
 		{"raise", "ok\n{% if messages | length > 1 %}\n{{ raise_exception('Only one message, got ' ~ messages | length) }}{% endif %}",
 			Input{Messages: msgs("user", "a", "user", "b")}, ErrRaised, "raise.jinja:3: template raised exception: Only one message, got 2"},
 		{"bad arguments", chatML, Input{Messages: []Message{{Role: "assistant", ToolCalls: []ToolCall{{Name: "f", Arguments: json.RawMessage(`{"a":`)}}}}},
@@ -229,8 +232,8 @@ func TestErrors(t *testing.T) {
 
 func TestSyntaxErrorLine(t *testing.T) {
 	_, err := Compile("a\nb\n{% if x %}\n{% endfor %}\n", "bad.jinja")
-	if !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), "bad.jinja:") {
-		t.Fatalf("Compile error = %v, want ErrSyntax naming bad.jinja:<line>", err)
+	if !errors.Is(err, ErrSyntax) || !strings.Contains(err.Error(), "bad.jinja:4:") {
+		t.Fatalf("Compile error = %v, want ErrSyntax naming bad.jinja:4", err)
 	}
 }
 
