@@ -27,6 +27,13 @@ func findAll(re *regexp2.Regexp, s string) [][2]int {
 	}
 	byteAt = append(byteAt, len(s))
 	var out [][2]int
+	if sc, ok := fastSplits[re.String()]; ok {
+		out = sc.matches(runes, out)
+		for i, m := range out {
+			out[i] = [2]int{byteAt[m[0]], byteAt[m[1]]}
+		}
+		return out
+	}
 	m, err := re.FindRunesMatch(runes)
 	for err == nil && m != nil {
 		if m.Length > 0 {
