@@ -15,7 +15,7 @@ type splitScanner struct {
 var fastSplits = map[string]splitScanner{
 	gpt2Pattern: {},
 	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`: {llama3: true, maxDigit: 3},
-	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:     {llama3: true, maxDigit: 1},
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:      {llama3: true, maxDigit: 1},
 }
 
 // The character classes as regexp2 defines them: \s is unicode.IsSpace, \p{L} and \p{N} the Unicode
