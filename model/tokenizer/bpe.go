@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -46,6 +47,7 @@ type bpe struct {
 	prefix       string // continuing_subword_prefix
 	suffix       string // end_of_word_suffix
 	byteTok      [256]int
+	wordSplit    bool // long pieces may be split before word-start ▁ (see tokenizeWords)
 
 	mu    sync.RWMutex
 	cache map[string][]token
@@ -133,8 +135,47 @@ func (h candHeap) down(i int) {
 	}
 }
 
+// metaspace is SentencePiece's word-start character.
+const metaspace = "\u2581"
+
 // tokenize runs BPE on one pre-tokenized piece.
 func (m *bpe) tokenize(s string) []token {
+	if m.wordSplit && len(s) >= 256 {
+		return m.tokenizeWords(s)
+	}
+	return m.tokenizeCached(s)
+}
+
+// tokenizeWords runs BPE on a long piece word by word. A word starts at a ▁ that does not follow a ▁;
+// wordSplit holds when no merge can join a token ending in something else to one starting with ▁, so
+// no merge crosses a word start and the result is that of BPE on the whole piece. (Llama-2 and Mistral
+// tokenizers have no pre-tokenizer, so without this a transcript is one 100 KB piece.)
+func (m *bpe) tokenizeWords(s string) []token {
+	var out []token
+	add := func(a, b int) {
+		for _, t := range m.tokenizeCached(s[a:b]) {
+			out = append(out, token{t.id, t.a + a, t.b + a})
+		}
+	}
+	start := 0
+	for i := 1; i < len(s); {
+		j := strings.Index(s[i:], metaspace)
+		if j < 0 {
+			break
+		}
+		p := i + j
+		if !strings.HasSuffix(s[:p], metaspace) {
+			add(start, p)
+			start = p
+		}
+		i = p + len(metaspace)
+	}
+	add(start, len(s))
+	return out
+}
+
+// tokenizeCached runs BPE on a piece through the cache of short pieces.
+func (m *bpe) tokenizeCached(s string) []token {
 	if len(s) == 0 {
 		return nil
 	}

@@ -223,7 +223,13 @@ func FromJSON(data []byte, name string) (t *Tokenizer, err error) {
 // ("model.merges", "tokenizer.ggml.merges").
 func (m *bpe) setMerges(pairs [][2]string, key string) error {
 	m.merges = make(map[uint64]mergeVal, len(pairs))
+	// wordSplit: no merge joins a left token that does not end in ▁ to a right one that starts with ▁,
+	// and the model has no word prefix or suffix and looks whole pieces up only by merging.
+	m.wordSplit = m.prefix == "" && m.suffix == "" && !m.ignoreMerges
 	for i, p := range pairs {
+		if strings.HasPrefix(p[1], metaspace) && !strings.HasSuffix(p[0], metaspace) {
+			m.wordSplit = false
+		}
 		a, ok1 := m.vocab[p[0]]
 		b, ok2 := m.vocab[p[1]]
 		id, ok3 := m.vocab[p[0]+m.prefixTrim(p[1])]
