@@ -240,9 +240,10 @@ func TestBucketInvariance(t *testing.T) {
 // TestGradientFiniteDifferences compares directional derivatives of log p(target) with central
 // differences taken through Replace interventions. The random tiny models are sharply nonlinear (at a
 // step of 1e-2 plain central differences are off by 1%) while float32 rounding (~1e-6 on the metric)
-// swamps steps below ~1e-3 at sites with large activations, so the step is 1% of the site's RMS and the
-// estimate is Richardson-extrapolated from h and h/2 (truncation O(h⁴)). Relative error ≤ 1e-3 of
-// max(|fd|, 1).
+// swamps small steps, so the step is 2% of the site's RMS and the estimate is Richardson-extrapolated
+// from h and h/2 (truncation O(h⁴)). Measured with the sgemm DotGeneral: worst relative error 2.7e-4 at
+// 2%; at 0.5% rounding noise reaches 1.6e-3 and at 4% truncation 1.2e-3, so 2% sits in the valley.
+// Relative error ≤ 1e-3 of max(|fd|, 1).
 func TestGradientFiniteDifferences(t *testing.T) {
 	for _, fam := range modeltest.Families {
 		t.Run(fam, func(t *testing.T) {
@@ -282,11 +283,13 @@ func TestGradientFiniteDifferences(t *testing.T) {
 				for _, v := range act.Data {
 					rms += float64(v) * float64(v)
 				}
-				h := float32(0.01 * math.Sqrt(rms/float64(len(act.Data))))
+				h := float32(0.02 * math.Sqrt(rms/float64(len(act.Data))))
 				d1 := (eval(h) - eval(-h)) / (2 * float64(h))
 				d2 := (eval(h/2) - eval(-h/2)) / float64(h)
 				fd := (4*d2 - d1) / 3
-				if rel := math.Abs(fd-dot) / math.Max(math.Abs(fd), 1); rel > 1e-3 {
+				rel := math.Abs(fd-dot) / math.Max(math.Abs(fd), 1)
+				t.Logf("%s: rel err %.2g", site, rel)
+				if rel > 1e-3 {
 					t.Errorf("%s: gradient·u = %.6g, finite difference %.6g (rel err %.2g)", site, dot, fd, rel)
 				}
 			}
