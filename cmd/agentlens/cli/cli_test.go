@@ -29,6 +29,7 @@ func execute(f *Factory, cmd *cobra.Command, args []string) error {
 	root := &cobra.Command{Use: "agentlens", SilenceErrors: true, SilenceUsage: true}
 	root.PersistentFlags().StringVar(&f.CacheDirFlag, "cache", "", "")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &FlagError{Err: err} })
+	root.AddGroup(&cobra.Group{ID: groupModels, Title: "Models:"}, &cobra.Group{ID: groupAnalysis, Title: "Traces and analysis:"})
 	root.AddCommand(cmd)
 	root.SetArgs(append([]string{cmd.Name()}, args...))
 	root.SetOut(f.IO.Out)

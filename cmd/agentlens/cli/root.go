@@ -65,6 +65,7 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdModel(f),
 		newCmdVersion(f, nil),
 		newCmdBench(f, nil),
+		newCmdDemo(f, nil),
 		newCmdTrace(f),
 		// Later commands register here, each newCmdX(f, nil) in its own file:
 		//   newCmdTrace(f)          "trace show <episode>"         group groupAnalysis

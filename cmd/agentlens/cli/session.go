@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/agentlens/agentlens/model"
+	_ "github.com/agentlens/agentlens/model/all" // every model family
+	"github.com/agentlens/agentlens/model/backend"
+	"github.com/agentlens/agentlens/model/tokenizer"
+	"github.com/agentlens/agentlens/trace"
+	"github.com/agentlens/agentlens/trace/chat"
+)
+
+// session is a loaded model with what rendering an episode for it takes: its tokenizer, its chat
+// template and the template's bos/eos strings.
+type session struct {
+	Path    string // the model path as resolved
+	Name    string // a short name for reports: the file or directory base name
+	Model   *model.Model
+	Backend backend.Info
+	Tok     *tokenizer.Tokenizer
+	Tmpl    *chat.Template
+}
+
+// openSession loads the model at path (GGUF file, Hugging Face directory or ollama reference) on the
+// named backend ("", auto, go or xla; the XLA plugin is looked up in cacheDir), its tokenizer (GGUF metadata or tokenizer.json) and its chat
+// template (templatePath when given, else the model's own).
+func openSession(path, cacheDir, backendName, templatePath string, progress func(stage string, done, total int)) (*session, error) {
+	be, info, err := backend.New(backendName, backend.Options{CacheDir: cacheDir})
+	if err != nil {
+		return nil, err
+	}
+	m, src, err := model.Load(path, model.LoadOptions{Backend: be, Options: model.Options{Progress: progress}})
+	if err != nil {
+		return nil, err
+	}
+	var tok *tokenizer.Tokenizer
+	if src.GGUFMeta != nil {
+		tok, err = tokenizer.FromGGUFMetadata(src.GGUFMeta)
+	} else {
+		tok, err = tokenizer.FromFile(filepath.Join(src.Path, "tokenizer.json"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	tmpl, err := chat.Select(path, tok.ChatTemplate(), templatePath)
+	if err != nil {
+		return nil, err
+	}
+	return &session{Path: path, Name: strings.TrimSuffix(filepath.Base(src.Path), ".gguf"), Model: m, Backend: info, Tok: tok, Tmpl: tmpl}, nil
+}
+
+// render renders an episode for the session's model, tokenised.
+func (s *session) render(ep *trace.Episode, genPrompt bool) (*trace.Rendered, error) {
+	ropts := trace.RenderOptions{AddGenerationPrompt: genPrompt}
+	if id, ok := s.Tok.BOS(); ok {
+		ropts.BOS = s.Tok.Token(id)
+	}
+	if id, ok := s.Tok.EOS(); ok {
+		ropts.EOS = s.Tok.Token(id)
+	}
+	enc := func(text string) ([]int, [][2]int, error) {
+		e := s.Tok.Encode(text, false)
+		return e.IDs, e.Offsets, nil
+	}
+	return trace.Render(ep, s.Tmpl, enc, ropts)
+}
+
+// layerProgress returns a model progress callback that redraws one status line on w, or nil when w is
+// not a terminal.
+func layerProgress(io *IOStreams) func(stage string, done, total int) {
+	if !io.StderrTTY {
+		return nil
+	}
+	return func(stage string, done, total int) {
+		fmt.Fprintf(io.ErrOut, "\r\033[K%s: layer %d/%d", stage, done, total)
+		if done == total {
+			fmt.Fprint(io.ErrOut, "\r\033[K")
+		}
+	}
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same directory and a rename.
+func writeFileAtomic(path string, write func(f *os.File) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err = write(tmp); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
