@@ -133,7 +133,9 @@ func (o *demoOptions) resolveModel(f *Factory, arg string) error {
 	} else {
 		hopts.Log = f.IO.ErrOut
 	}
-	o.fetch = func(ctx context.Context, spec hub.Spec) (string, error) { return hub.Fetch(ctx, spec, o.CacheDir, hopts) }
+	o.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
+		return hub.Fetch(ctx, spec, o.CacheDir, hopts)
+	}
 	return nil
 }
 
