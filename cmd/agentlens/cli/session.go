@@ -9,10 +9,55 @@ import (
 	"github.com/agentlens/agentlens/model"
 	_ "github.com/agentlens/agentlens/model/all" // every model family
 	"github.com/agentlens/agentlens/model/backend"
+	"github.com/agentlens/agentlens/model/gguf"
+	"github.com/agentlens/agentlens/model/hub"
 	"github.com/agentlens/agentlens/model/tokenizer"
 	"github.com/agentlens/agentlens/trace"
 	"github.com/agentlens/agentlens/trace/chat"
 )
+
+// modelRef is a --model argument resolved: a path to load, and the fetch spec when it named a known
+// model (whose file may not be in the cache yet).
+type modelRef struct {
+	Path string
+	Spec *hub.Spec
+}
+
+// resolveModelArg resolves a --model argument: an existing file or directory (made absolute) or an
+// "ollama:" reference as given, else a model name known to "model fetch", pointing into the cache.
+func resolveModelArg(f *Factory, arg string) (modelRef, error) {
+	if strings.HasPrefix(arg, "ollama:") {
+		return modelRef{Path: arg}, nil
+	}
+	if _, err := os.Stat(arg); err == nil {
+		abs, err := filepath.Abs(arg)
+		return modelRef{Path: abs}, err
+	}
+	if strings.ContainsAny(arg, `/\`) || strings.HasSuffix(arg, ".gguf") {
+		return modelRef{}, flagErrorf("--model %s: no such file or directory", arg)
+	}
+	for _, spec := range f.specs() {
+		if strings.EqualFold(spec.Name, arg) && strings.HasSuffix(spec.Output, ".gguf") {
+			dir, err := f.CacheDir()
+			if err != nil {
+				return modelRef{}, err
+			}
+			return modelRef{Path: hub.Path(spec, dir), Spec: &spec}, nil
+		}
+	}
+	return modelRef{}, flagErrorf("--model %s: not a file, directory, ollama reference or known model name (%s, %s)", arg, hub.NameSmolLM2, hub.NameGemma3)
+}
+
+// cached returns the path when the file is there, else an error saying how to fetch it.
+func (r modelRef) cached() (string, error) {
+	if r.Spec == nil {
+		return r.Path, nil
+	}
+	if _, err := os.Stat(r.Path); err != nil {
+		return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s')", r.Spec.Name, r.Path, r.Spec.Name)
+	}
+	return r.Path, nil
+}
 
 // session is a loaded model with what rendering an episode for it takes: its tokenizer, its chat
 // template and the template's bos/eos strings.
@@ -105,4 +150,22 @@ func writeFileAtomic(path string, write func(f *os.File) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// openTokenizer reads a model's tokenizer without its weights: from a GGUF file's metadata or a
+// Hugging Face directory's tokenizer.json.
+func openTokenizer(path string) (*tokenizer.Tokenizer, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return tokenizer.FromFile(filepath.Join(path, "tokenizer.json"))
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUFMetadata(f.MetadataMap())
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return tok, nil
 }

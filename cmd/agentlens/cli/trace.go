@@ -2,15 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/agentlens/agentlens/model/gguf"
-	"github.com/agentlens/agentlens/model/hub"
-	"github.com/agentlens/agentlens/model/tokenizer"
 	"github.com/agentlens/agentlens/trace"
 	"github.com/agentlens/agentlens/trace/bundled"
 	"github.com/agentlens/agentlens/trace/chat"
@@ -77,11 +72,13 @@ gets its token span.`,
 			}
 			opts.Format = trace.Format(format)
 			if opts.Model != "" {
-				p, err := resolveModel(f, opts.Model)
+				ref, err := resolveModelArg(f, opts.Model)
 				if err != nil {
 					return err
 				}
-				opts.Model = p
+				if opts.Model, err = ref.cached(); err != nil {
+					return err
+				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -95,28 +92,6 @@ gets its token span.`,
 	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
 	cmd.Flags().BoolVar(&opts.GenPrompt, "generation-prompt", false, "render with the assistant generation prompt")
 	return cmd
-}
-
-// resolveModel returns name when it is a file, else the cached output of the "model fetch" spec of that
-// name.
-func resolveModel(f *Factory, name string) (string, error) {
-	if _, err := os.Stat(name); err == nil {
-		return name, nil
-	}
-	for _, s := range f.specs() {
-		if strings.EqualFold(s.Name, name) && strings.HasSuffix(s.Output, ".gguf") {
-			dir, err := f.CacheDir()
-			if err != nil {
-				return "", err
-			}
-			p := filepath.Join(dir, filepath.FromSlash(s.Output))
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s'): %w", name, p, s.Name, err)
-			}
-			return p, nil
-		}
-	}
-	return "", flagErrorf("model %q: no such file, and not a model name (want a GGUF path, %s or %s)", name, hub.NameSmolLM2, hub.NameGemma3)
 }
 
 func loadEpisodes(path string, format trace.Format) ([]*trace.Episode, error) {
@@ -154,7 +129,7 @@ func traceShowRun(opts *traceShowOptions) error {
 	var ropts trace.RenderOptions
 	ropts.AddGenerationPrompt = opts.GenPrompt
 	if opts.Model != "" {
-		tok, err := ggufTokenizer(opts.Model)
+		tok, err := openTokenizer(opts.Model)
 		if err != nil {
 			return err
 		}
@@ -192,18 +167,4 @@ func traceShowRun(opts *traceShowOptions) error {
 		}
 	}
 	return nil
-}
-
-// ggufTokenizer reads the tokenizer of a GGUF file.
-func ggufTokenizer(path string) (*tokenizer.Tokenizer, error) {
-	f, err := gguf.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", path, err)
-	}
-	defer f.Close()
-	tok, err := tokenizer.FromGGUFMetadata(f.MetadataMap())
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", path, err)
-	}
-	return tok, nil
 }
