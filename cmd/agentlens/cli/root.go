@@ -10,8 +10,10 @@ import (
 )
 
 // Main runs the agentlens command line on the process's arguments, streams and environment, and returns
-// the exit code. SIGINT and SIGTERM cancel the command's context.
+// the exit code. SIGINT and SIGTERM cancel the command's context. On Linux it first re-executes itself
+// once with allocator tunables for the XLA backend (see mallocTunables).
 func Main() int {
+	tuneMalloc()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, NewFactory(), os.Args[1:])
