@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -38,21 +39,9 @@ func TestFromJSONMinimal(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := tok.Encode("abba<|end|>", false)
-	if want := []int{3, 1, 0, 2}; !equalInts(e.IDs, want) {
+	if want := []int{3, 1, 0, 2}; !slices.Equal(e.IDs, want) {
 		t.Errorf("Encode(abba<|end|>).IDs = %v, want %v", e.IDs, want)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestBadTokenizerJSON checks that a broken tokenizer.json fails with an error that names the file and

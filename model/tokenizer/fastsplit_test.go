@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode"
@@ -28,18 +29,6 @@ func slowFindAll(re *regexp2.Regexp, s string) [][2]int {
 		m, err = re.FindNextMatch(m)
 	}
 	return out
-}
-
-func sameMatches(a, b [][2]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFastSplitClasses checks the scanner's character classes against regexp2's \s, \p{L} and \p{N} on
@@ -102,7 +91,7 @@ func TestFastSplitMatchesRegexp2(t *testing.T) {
 		re := regexp2.MustCompile(pat, regexp2.None)
 		for _, s := range fastSplitCases {
 			got, want := findAll(re, s), slowFindAll(re, s)
-			if !sameMatches(got, want) {
+			if !slices.Equal(got, want) {
 				t.Errorf("pattern %.30q (llama3=%v) on %q:\n got %v\nwant %v", pat, sc.llama3, s, got, want)
 			}
 		}
@@ -121,7 +110,7 @@ func FuzzFastSplit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		for i, re := range res {
-			if got, want := findAll(re, s), slowFindAll(re, s); !sameMatches(got, want) {
+			if got, want := findAll(re, s), slowFindAll(re, s); !slices.Equal(got, want) {
 				t.Errorf("pattern %.30q on %q:\n got %v\nwant %v", pats[i], s, got, want)
 			}
 		}

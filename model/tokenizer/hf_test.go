@@ -5,6 +5,7 @@ package tokenizer_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,8 +45,8 @@ func TestHFBackendParity(t *testing.T) {
 				for _, special := range []bool{false, true} {
 					total++
 					got, want := tok.Encode(s, special), ref.Encode(s, special)
-					ok := equalInts(got.IDs, want.IDs) && equalPairs(got.Offsets, want.Offsets) &&
-						equalPairs(got.CharOffsets, want.CharOffsets)
+					ok := slices.Equal(got.IDs, want.IDs) && slices.Equal(got.Offsets, want.Offsets) &&
+						slices.Equal(got.CharOffsets, want.CharOffsets)
 					for _, skip := range []bool{false, true} {
 						if g, w := tok.Decode(want.IDs, skip), ref.Decode(want.IDs, skip); g != w {
 							ok = false
@@ -63,18 +64,6 @@ func TestHFBackendParity(t *testing.T) {
 			t.Logf("%s: %d/%d encodings match the Rust tokenizer exactly (ids, byte and char offsets, decodes)", name, matched, total)
 		})
 	}
-}
-
-func equalPairs(a, b [][2]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func clip(s string) string {

@@ -3,6 +3,7 @@ package bundled_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -107,10 +108,10 @@ func TestEpisodes(t *testing.T) {
 					}
 				}
 			}
-			if !equal(emails, tc.emails) {
+			if !slices.Equal(emails, tc.emails) {
 				t.Errorf("emails =\n%v\nwant\n%v", emails, tc.emails)
 			}
-			if !equal(tools, tc.tools) {
+			if !slices.Equal(tools, tc.tools) {
 				t.Errorf("tool calls = %v, want %v", tools, tc.tools)
 			}
 			if _, err := ep.Lookup("assistant[0].reasoning[0]"); err != nil {
@@ -118,18 +119,6 @@ func TestEpisodes(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equal[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestControlMatchesBlackmail checks that the control differs from the blackmail episode only by the
