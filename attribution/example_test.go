@@ -1,0 +1,74 @@
+package attribution_test
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/gomlx/backends/simplego"
+
+	"github.com/agentlens/agentlens/attribution"
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/modeltest"
+	"github.com/agentlens/agentlens/model/tokenizer"
+	"github.com/agentlens/agentlens/trace"
+	"github.com/agentlens/agentlens/trace/chat"
+)
+
+// Example attributes the first token of an email tool call to the segments of a two-email episode,
+// on a tiny random model.
+func Example() {
+	dir, _ := os.MkdirTemp("", "attribution-example")
+	defer os.RemoveAll(dir)
+	mdir, _ := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 1)
+	backend, _ := simplego.New("ops_sequential")
+	m, _, err := model.Load(mdir, model.LoadOptions{Backend: backend})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tok, _ := tokenizer.FromFile(filepath.Join(mdir, "tokenizer.json"))
+	tmpl, _ := chat.Compile(modeltest.ChatMLTemplate, "chatml")
+
+	ep := &trace.Episode{ID: "ex", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "<email>\nFrom: cto@x.no\nSubject: shutdown\nBody: You go offline at five.\n</email>\n" +
+			"<email>\nFrom: hr@x.no\nSubject: lunch\nBody: Pizza on Friday.\n</email>\n"},
+		{Role: trace.RoleAssistant, Content: "<tool_use:email>\nto: \"cto@x.no\",\nbody: \"No.\",\n</tool_use:email>"},
+	}}
+	if err := ep.Segment(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, _ := trace.Render(ep, tmpl, func(s string) ([]int, [][2]int, error) {
+		e := tok.Encode(s, false)
+		return e.IDs, e.Offsets, nil
+	}, trace.RenderOptions{})
+	spec, _ := trace.ParseTarget("tool:email")
+	tg, err := trace.FindTarget(r, spec)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	metric := model.Metric{Kind: model.LogProb, Position: tg.Token - 1, Target: r.IDs[tg.Token]}
+	res, err := attribution.GradientXInput(m, r.IDs, metric)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	segs, _ := attribution.BySegment(r, res)
+	total := 0.0
+	for _, s := range segs {
+		if s.Kind == trace.KindEmail {
+			fmt.Println(s.ID, s.Label)
+		}
+		total += s.Share
+	}
+	fmt.Printf("shares add up to %.3f\n", total)
+	fmt.Println("log-prob is negative:", res.Value < 0 && !math.IsInf(res.Value, 0))
+	// Output:
+	// user[0].email[0] from=cto@x.no subject=shutdown
+	// user[0].email[1] from=hr@x.no subject=lunch
+	// shares add up to 1.000
+	// log-prob is negative: true
+}
