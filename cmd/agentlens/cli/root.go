@@ -48,7 +48,9 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 Hugging Face, runs models with TransformerLens hook names, and attributes harmful
 agent actions to the emails and tool calls that caused them.`,
 		Example: `  agentlens model fetch all
-  agentlens version`,
+  agentlens demo
+  agentlens trace show bundled:blackmail --model smollm2
+  agentlens bench --jobs gradient:1k --backend xla`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
@@ -59,8 +61,6 @@ agent actions to the emails and tool calls that caused them.`,
 	})
 	cmd.CompletionOptions.DisableDefaultCmd = true
 
-	// Add the groupAnalysis group ("Traces and analysis:") with its first command; cobra prints a
-	// group's title even when it is empty.
 	cmd.AddGroup(&cobra.Group{ID: groupModels, Title: "Models:"})
 	cmd.AddGroup(&cobra.Group{ID: groupAnalysis, Title: "Traces and analysis:"})
 	cmd.AddCommand(
@@ -69,12 +69,8 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdBench(f, nil),
 		newCmdDemo(f, nil),
 		newCmdTrace(f),
-		// Later commands register here, each newCmdX(f, nil) in its own file:
-		//   newCmdTrace(f)          "trace show <episode>"         group groupAnalysis
-		//   newCmdRun(f, nil)       "run <episode>"                group groupModels
-		//   newCmdAttribute(f, nil) "attribute <episode>"          group groupAnalysis
-		//   newCmdBench(f, nil)     "bench"                        group groupModels
-		//   newCmdDemo(f, nil)      "demo"                         group groupAnalysis
+		// Later commands register here, each newCmdX(f, nil) in its own file (next: "attribute
+		// <episode>", "probe train|eval", "figure", in group groupAnalysis).
 	)
 	return cmd
 }
