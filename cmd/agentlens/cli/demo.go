@@ -118,12 +118,7 @@ func (o *demoOptions) resolveModel(f *Factory, arg string) error {
 	if ref.Spec == nil {
 		return nil
 	}
-	hopts := hub.Options{HTTPClient: f.HTTPClient}
-	if f.IO.StderrTTY {
-		hopts.Progress = f.IO.ErrOut
-	} else {
-		hopts.Log = f.IO.ErrOut
-	}
+	hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
 	o.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
 		return hub.Fetch(ctx, spec, o.CacheDir, hopts)
 	}
@@ -246,17 +241,21 @@ func demoRun(opts *demoOptions) error {
 
 // pickEpisode returns the episode with the given id, or the only one when id is empty.
 func pickEpisode(path string, eps []*trace.Episode, id string) (*trace.Episode, error) {
-	var ids []string
-	for _, ep := range eps {
-		if ep.ID == id || (id == "" && len(eps) == 1) {
-			return ep, nil
+	if id != "" {
+		keep, err := episodesWithID(path, eps, id)
+		if err != nil {
+			return nil, err
 		}
-		ids = append(ids, ep.ID)
+		return keep[0], nil
 	}
-	if id == "" {
+	if len(eps) != 1 {
+		var ids []string
+		for _, ep := range eps {
+			ids = append(ids, ep.ID)
+		}
 		return nil, flagErrorf("%s holds %d episodes: pick one with --id (%s)", path, len(eps), strings.Join(ids, ", "))
 	}
-	return nil, fmt.Errorf("%s: no episode %q (have %s)", path, id, strings.Join(ids, ", "))
+	return eps[0], nil
 }
 
 // figure builds the heatmap figure of a token attribution: every segment that has counted tokens, in

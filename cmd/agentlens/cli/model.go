@@ -125,17 +125,7 @@ func modelFetchRun(opts *modelFetchOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	hopts := hub.Options{
-		IndexURL:   opts.IndexURL,
-		HTTPClient: opts.HTTPClient,
-		Force:      opts.Force,
-	}
-	// A terminal gets live progress; a log (CI) one line per download.
-	if opts.IO.StderrTTY {
-		hopts.Progress = opts.IO.ErrOut
-	} else {
-		hopts.Log = opts.IO.ErrOut
-	}
+	hopts := withFetchProgress(opts.IO, hub.Options{IndexURL: opts.IndexURL, HTTPClient: opts.HTTPClient, Force: opts.Force})
 	for i, spec := range opts.Specs {
 		p, err := hub.Fetch(ctx, spec, opts.CacheDir, hopts)
 		if err != nil {
@@ -152,6 +142,17 @@ func modelFetchRun(opts *modelFetchOptions) error {
 		fmt.Fprintf(opts.IO.Out, "%-8s %s (%s)\n", spec.Name, p, humanBytes(size))
 	}
 	return nil
+}
+
+// withFetchProgress sets where downloads report: live progress on a terminal, one line per download
+// in a log (CI).
+func withFetchProgress(io *IOStreams, o hub.Options) hub.Options {
+	if io.StderrTTY {
+		o.Progress = io.ErrOut
+	} else {
+		o.Log = io.ErrOut
+	}
+	return o
 }
 
 // humanBytes formats n as MiB with one decimal ("93.8 MiB"), or bytes below 1 MiB.

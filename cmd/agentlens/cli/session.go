@@ -59,15 +59,39 @@ func (r modelRef) cached() (string, error) {
 	return r.Path, nil
 }
 
-// session is a loaded model with what rendering an episode for it takes: its tokenizer, its chat
-// template and the template's bos/eos strings.
+// prompter renders episodes for a model: its chat template and, when known, its tokenizer (which
+// supplies the template's bos/eos strings and the tokens).
+type prompter struct {
+	Tok  *tokenizer.Tokenizer // nil: render text only
+	Tmpl *chat.Template
+}
+
+// render renders an episode, tokenised when the prompter has a tokenizer.
+func (p prompter) render(ep *trace.Episode, genPrompt bool) (*trace.Rendered, error) {
+	ropts := trace.RenderOptions{AddGenerationPrompt: genPrompt}
+	var enc trace.EncodeFunc
+	if p.Tok != nil {
+		if id, ok := p.Tok.BOS(); ok {
+			ropts.BOS = p.Tok.Token(id)
+		}
+		if id, ok := p.Tok.EOS(); ok {
+			ropts.EOS = p.Tok.Token(id)
+		}
+		enc = func(text string) ([]int, [][2]int, error) {
+			e := p.Tok.Encode(text, false)
+			return e.IDs, e.Offsets, nil
+		}
+	}
+	return trace.Render(ep, p.Tmpl, enc, ropts)
+}
+
+// session is a loaded model with what rendering an episode for it takes.
 type session struct {
+	prompter
 	Path    string // the model path as resolved
 	Name    string // a short name for reports: the file or directory base name
 	Model   *model.Model
 	Backend backend.Info
-	Tok     *tokenizer.Tokenizer
-	Tmpl    *chat.Template
 }
 
 // openSession loads the model at path (GGUF file, Hugging Face directory or ollama reference) on the
@@ -95,23 +119,8 @@ func openSession(path, cacheDir, backendName, templatePath string, progress func
 	if err != nil {
 		return nil, err
 	}
-	return &session{Path: path, Name: strings.TrimSuffix(filepath.Base(src.Path), ".gguf"), Model: m, Backend: info, Tok: tok, Tmpl: tmpl}, nil
-}
-
-// render renders an episode for the session's model, tokenised.
-func (s *session) render(ep *trace.Episode, genPrompt bool) (*trace.Rendered, error) {
-	ropts := trace.RenderOptions{AddGenerationPrompt: genPrompt}
-	if id, ok := s.Tok.BOS(); ok {
-		ropts.BOS = s.Tok.Token(id)
-	}
-	if id, ok := s.Tok.EOS(); ok {
-		ropts.EOS = s.Tok.Token(id)
-	}
-	enc := func(text string) ([]int, [][2]int, error) {
-		e := s.Tok.Encode(text, false)
-		return e.IDs, e.Offsets, nil
-	}
-	return trace.Render(ep, s.Tmpl, enc, ropts)
+	return &session{prompter: prompter{Tok: tok, Tmpl: tmpl}, Path: path, Name: strings.TrimSuffix(filepath.Base(src.Path), ".gguf"),
+		Model: m, Backend: info}, nil
 }
 
 // layerProgress returns a model progress callback that redraws one status line on w, or nil when w is

@@ -94,6 +94,22 @@ gets its token span.`,
 	return cmd
 }
 
+// episodesWithID returns the episodes of eps whose id is id, or an error listing the ids there are.
+func episodesWithID(path string, eps []*trace.Episode, id string) ([]*trace.Episode, error) {
+	var ids []string
+	var keep []*trace.Episode
+	for _, ep := range eps {
+		ids = append(ids, ep.ID)
+		if ep.ID == id {
+			keep = append(keep, ep)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, fmt.Errorf("%s: no episode %q (have %s)", path, id, strings.Join(ids, ", "))
+	}
+	return keep, nil
+}
+
 func loadEpisodes(path string, format trace.Format) ([]*trace.Episode, error) {
 	if strings.HasPrefix(path, bundled.SourcePrefix) {
 		ep, err := bundled.Episode(path)
@@ -111,40 +127,21 @@ func traceShowRun(opts *traceShowOptions) error {
 		return err
 	}
 	if opts.ID != "" {
-		var ids []string
-		var keep []*trace.Episode
-		for _, ep := range eps {
-			ids = append(ids, ep.ID)
-			if ep.ID == opts.ID {
-				keep = append(keep, ep)
-			}
+		if eps, err = episodesWithID(opts.Episode, eps, opts.ID); err != nil {
+			return err
 		}
-		if len(keep) == 0 {
-			return fmt.Errorf("%s: no episode %q (have %s)", opts.Episode, opts.ID, strings.Join(ids, ", "))
-		}
-		eps = keep
 	}
-	var tmpl *chat.Template
-	var enc trace.EncodeFunc
-	var ropts trace.RenderOptions
-	ropts.AddGenerationPrompt = opts.GenPrompt
-	if opts.Model != "" {
-		tok, err := openTokenizer(opts.Model)
-		if err != nil {
+	var p prompter
+	switch {
+	case opts.Model != "":
+		if p.Tok, err = openTokenizer(opts.Model); err != nil {
 			return err
 		}
-		if tmpl, err = chat.Select(opts.Model, tok.ChatTemplate(), opts.Template); err != nil {
+		if p.Tmpl, err = chat.Select(opts.Model, p.Tok.ChatTemplate(), opts.Template); err != nil {
 			return err
 		}
-		enc = func(s string) ([]int, [][2]int, error) { e := tok.Encode(s, false); return e.IDs, e.Offsets, nil }
-		if id, ok := tok.BOS(); ok {
-			ropts.BOS = tok.Token(id)
-		}
-		if id, ok := tok.EOS(); ok {
-			ropts.EOS = tok.Token(id)
-		}
-	} else if opts.Template != "" {
-		if tmpl, err = chat.CompileFile(opts.Template); err != nil {
+	case opts.Template != "":
+		if p.Tmpl, err = chat.CompileFile(opts.Template); err != nil {
 			return err
 		}
 	}
@@ -152,13 +149,13 @@ func traceShowRun(opts *traceShowOptions) error {
 		if i > 0 {
 			fmt.Fprintln(opts.IO.Out)
 		}
-		if tmpl == nil {
+		if p.Tmpl == nil {
 			if err := trace.WriteEpisode(opts.IO.Out, ep); err != nil {
 				return err
 			}
 			continue
 		}
-		r, err := trace.Render(ep, tmpl, enc, ropts)
+		r, err := p.render(ep, opts.GenPrompt)
 		if err != nil {
 			return err
 		}
