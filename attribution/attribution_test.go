@@ -3,6 +3,7 @@ package attribution_test
 import (
 	"math"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -221,8 +222,14 @@ func TestBySegmentSumsTokens(t *testing.T) {
 	if len(rows) != metric.Position+1 || rows[5].Text != r.Text[r.Offsets[5][0]:r.Offsets[5][1]] {
 		t.Errorf("TokenRows: %d rows, want %d with token texts", len(rows), metric.Position+1)
 	}
-	if _, err := attribution.BySegment(r, &attribution.Result{Score: []float64{1}}); err == nil {
-		t.Error("BySegment accepted a result of the wrong length")
+	if _, err := attribution.BySegment(r, &attribution.Result{Metric: metric, Score: []float64{1}, Magnitude: []float64{1}}); err == nil {
+		t.Error("BySegment accepted a result shorter than the metric position")
+	}
+	// A prefix through the metric position gives the same segments as the full result.
+	prefix := *res
+	prefix.Score, prefix.Magnitude = res.Score[:metric.Position+1], res.Magnitude[:metric.Position+1]
+	if ps, err := attribution.BySegment(r, &prefix); err != nil || !reflect.DeepEqual(ps, segs) {
+		t.Errorf("BySegment on the prefix = %v, %v; want the full result's segments", ps, err)
 	}
 }
 

@@ -12,7 +12,7 @@ type RowInfo struct {
 }
 
 // TokenRows returns one data.TokenAttribution per rendered token up to and including the metric
-// position.
+// position (res covers at least those, as BySegment requires).
 func TokenRows(r *trace.Rendered, res *Result, info RowInfo) []data.TokenAttribution {
 	last := min(res.Metric.Position, len(r.IDs)-1)
 	rows := make([]data.TokenAttribution, 0, last+1)

@@ -25,11 +25,13 @@ type SegmentScore struct {
 }
 
 // BySegment sums a token-level result over the segments of r, in the order of r.Segments, skipping
-// segments with no counted token. Every token belongs to exactly one segment (r.TokenSegment), so the
-// segments' Scores add up to the sum of res.Score.
+// segments with no counted token. res may cover all of r's tokens or only a prefix through the metric
+// position (an attribution run on r.IDs[:target]). Every token belongs to exactly one segment
+// (r.TokenSegment), so the segments' Scores add up to the sum of res.Score.
 func BySegment(r *trace.Rendered, res *Result) ([]SegmentScore, error) {
-	if len(res.Score) != len(r.IDs) {
-		return nil, fmt.Errorf("%w: %d scores for %d rendered tokens", ErrBadInput, len(res.Score), len(r.IDs))
+	if n := len(res.Score); n > len(r.IDs) || n <= res.Metric.Position || len(res.Magnitude) != n {
+		return nil, fmt.Errorf("%w: %d scores (%d magnitudes) for %d rendered tokens and metric position %d",
+			ErrBadInput, n, len(res.Magnitude), len(r.IDs), res.Metric.Position)
 	}
 	sums := make([]SegmentScore, len(r.Segments))
 	last := min(res.Metric.Position, len(r.IDs)-1)

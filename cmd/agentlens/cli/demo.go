@@ -172,8 +172,6 @@ func demoRun(opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	res.Score = append(res.Score, make([]float64, len(r.IDs)-tg.Token)...)
-	res.Magnitude = append(res.Magnitude, make([]float64, len(r.IDs)-tg.Token)...)
 	fmt.Fprintf(errOut, "agentlens: gradient×input in %.1f s: log p(target) = %.4f\n", time.Since(start).Seconds(), res.Value)
 	segs, err := attribution.BySegment(r, res)
 	if err != nil {
@@ -281,7 +279,11 @@ func figure(r *trace.Rendered, res *attribution.Result, segs []attribution.Segme
 		if !ok {
 			si = -1
 		}
-		fig.Tokens = append(fig.Tokens, heatmap.Token{Text: r.Text[sp[0]:sp[1]], Score: res.Score[t], Segment: si})
+		score := 0.0 // the target itself (and anything after the scored prefix) has no attribution
+		if t < len(res.Score) {
+			score = res.Score[t]
+		}
+		fig.Tokens = append(fig.Tokens, heatmap.Token{Text: r.Text[sp[0]:sp[1]], Score: score, Segment: si})
 	}
 	return fig
 }
