@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/agentlens/agentlens/model/hook"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -65,6 +66,13 @@ type blockSpec struct {
 	stage    stage
 	sites    map[hook.Site]siteAction
 	backward bool // take upstream gradients of the primary outputs, output gradients of the primary inputs (and of grad sites)
+	// noBlockCausal computes attention over every key for every query (the reference path of tests).
+	noBlockCausal bool
+	// prefix: a full stage whose queries follow a stored prefix; its keys and values are inputs.
+	prefix bool
+	// coreOffset is a core stage's first query position; it is part of the graph so block-causal
+	// attention can drop the keys after the chunk.
+	coreOffset int
 }
 
 // key returns a canonical string for the spec.
@@ -73,6 +81,15 @@ func (s blockSpec) key() string {
 	b = append(b, byte('0'+int(s.stage)))
 	if s.backward {
 		b = append(b, 'B')
+	}
+	if s.noBlockCausal {
+		b = append(b, 'N')
+	}
+	if s.prefix {
+		b = append(b, 'P')
+	}
+	if s.stage == stageCore {
+		b = strconv.AppendInt(append(b, '@'), int64(s.coreOffset), 10)
 	}
 	for _, site := range hook.BlockSites {
 		a, ok := s.sites[site]
@@ -97,6 +114,7 @@ func (s blockSpec) key() string {
 type blockInputs struct {
 	x, cos, sin, window, offset, posW int
 	q, k, v, z                        int
+	pk, pv, plen                      int // prefix keys, values and length
 	weights                           map[Role]int
 	// per intervened site: the position mask [pos] and, for Replace/Add/Mean-with-values, the values.
 	mask, values map[hook.Site]int
@@ -108,13 +126,16 @@ type blockInputs struct {
 
 func (a *Arch) blockInputLayout(s blockSpec) blockInputs {
 	in := blockInputs{weights: map[Role]int{}, mask: map[hook.Site]int{}, values: map[hook.Site]int{}}
-	for _, p := range []*int{&in.x, &in.cos, &in.sin, &in.window, &in.offset, &in.q, &in.k, &in.v, &in.z, &in.gOut, &in.gX, &in.gQ, &in.gK, &in.gV} {
+	for _, p := range []*int{&in.x, &in.cos, &in.sin, &in.window, &in.offset, &in.q, &in.k, &in.v, &in.z, &in.pk, &in.pv, &in.plen, &in.gOut, &in.gX, &in.gQ, &in.gK, &in.gV} {
 		*p = -1
 	}
 	next := func() int { in.n++; return in.n - 1 }
 	switch s.stage {
 	case stageFull:
 		in.x, in.cos, in.sin, in.window = next(), next(), next(), next()
+		if s.prefix {
+			in.pk, in.pv, in.plen = next(), next(), next()
+		}
 	case stagePre:
 		in.x, in.cos, in.sin = next(), next(), next()
 	case stageCore:
@@ -167,7 +188,12 @@ func (a *Arch) buildBlock(spec blockSpec, args []*graph.Node) []*graph.Node {
 		x := graph.Identity(args[b.in.x]) // a distinct node to differentiate against
 		xs := b.site(hook.ResidPre, x)
 		q, k, v := b.preAttention(xs)
-		z := b.attention(q, k, v, graph.Const(x.Graph(), int32(0)))
+		var z *graph.Node
+		if spec.prefix {
+			z = b.prefixAttention(q, k, v, args[b.in.pk], args[b.in.pv], args[b.in.plen])
+		} else {
+			z = b.attention(q, k, v, graph.Const(x.Graph(), int32(0)), 0)
+		}
 		primary, inputs = []*graph.Node{b.postAttention(xs, z)}, []*graph.Node{x}
 	case stagePre:
 		x := graph.Identity(args[b.in.x])
@@ -176,7 +202,7 @@ func (a *Arch) buildBlock(spec blockSpec, args []*graph.Node) []*graph.Node {
 		primary, inputs = []*graph.Node{xs, q, k, v}, []*graph.Node{x}
 	case stageCore:
 		q, k, v := graph.Identity(args[b.in.q]), graph.Identity(args[b.in.k]), graph.Identity(args[b.in.v])
-		primary, inputs = []*graph.Node{b.attention(q, k, v, args[b.in.offset])}, []*graph.Node{q, k, v}
+		primary, inputs = []*graph.Node{b.attention(q, k, v, args[b.in.offset], spec.coreOffset)}, []*graph.Node{q, k, v}
 	case stagePost:
 		x, z := graph.Identity(args[b.in.x]), graph.Identity(args[b.in.z])
 		primary, inputs = []*graph.Node{b.postAttention(x, z)}, []*graph.Node{x, z}
@@ -319,9 +345,80 @@ func (b *blockGraph) preAttention(x *graph.Node) (q, k, v *graph.Node) {
 	return q, k, v
 }
 
+// causalBlock is the query-block size of block-causal attention: queries [s, s+causalBlock) attend to keys
+// [0, s+causalBlock) only, so the score, softmax and value products above the diagonal blocks, about half
+// of attention's work and memory at long lengths, are never computed. 256 keeps every matmul large
+// (≥ 256×64×256) while skipping (n−1)/(2n) of the [pos, pos] work for n blocks.
+const causalBlock = 256
+
+// blockCausal reports whether attention may skip key blocks: only when the graph starts at query 0 (a whole
+// block, or a core chunk whose offset is static) and no attention-score or pattern site is captured,
+// intervened on or differentiated, since those expose the full [q_pos, k_pos] matrix.
+func (b *blockGraph) blockCausal() bool {
+	if b.spec.noBlockCausal {
+		return false
+	}
+	for _, s := range []hook.Site{hook.AttnScores, hook.Pattern} {
+		if _, ok := b.spec.sites[s]; ok {
+			return false
+		}
+	}
+	return true
+}
+
 // attention computes z [batch, q_pos, head_index, d_head] for queries at positions offset.. (q holds a
-// chunk of Tq positions; k and v hold every key position).
-func (b *blockGraph) attention(q, k, v, offset *graph.Node) *graph.Node {
+// chunk of Tq positions; k and v hold every key position). staticOffset ≥ 0 says offset is that
+// constant, which lets block-causal attention drop the keys no query of a block can see.
+func (b *blockGraph) attention(q, k, v, offset *graph.Node, staticOffset int) *graph.Node {
+	Tq, Tk := q.Shape().Dimensions[1], k.Shape().Dimensions[1]
+	if staticOffset < 0 || !b.blockCausal() || Tq <= causalBlock {
+		if staticOffset >= 0 && b.blockCausal() && staticOffset+Tq < Tk {
+			// One block: keys past the last query are never visible.
+			k = graph.SliceAxis(k, 1, graph.AxisRange(0, staticOffset+Tq))
+			v = graph.SliceAxis(v, 1, graph.AxisRange(0, staticOffset+Tq))
+		}
+		return b.attentionRows(q, k, v, causalMask(q.Graph(), Tq, k.Shape().Dimensions[1], offset, b.args[b.in.window]))
+	}
+	g := q.Graph()
+	var zs []*graph.Node
+	for s := 0; s < Tq; s += causalBlock {
+		e := min(s+causalBlock, Tq)
+		kEnd := min(staticOffset+e, Tk)
+		qb := graph.SliceAxis(q, 1, graph.AxisRange(s, e))
+		kb := graph.SliceAxis(k, 1, graph.AxisRange(0, kEnd))
+		vb := graph.SliceAxis(v, 1, graph.AxisRange(0, kEnd))
+		zs = append(zs, b.attentionRows(qb, kb, vb, causalMask(g, e-s, kEnd, graph.Const(g, int32(staticOffset+s)), b.args[b.in.window])))
+	}
+	return graph.Concatenate(zs, 1)
+}
+
+// prefixAttention is attention for queries that follow a stored prefix: keys are the prefix's pk
+// ([batch, Pp, n_kv, d_head], real up to plen, padding after) then the run's own k, query i sits at
+// absolute position plen+i. Query blocks skip the run's keys after them, as in attention.
+func (b *blockGraph) prefixAttention(q, k, v, pk, pv, plen *graph.Node) *graph.Node {
+	g := q.Graph()
+	Tq, Pp := q.Shape().Dimensions[1], pk.Shape().Dimensions[1]
+	step := Tq
+	if b.blockCausal() {
+		step = causalBlock
+	}
+	var zs []*graph.Node
+	for s := 0; s < Tq; s += step {
+		e := min(s+step, Tq)
+		qb := graph.SliceAxis(q, 1, graph.AxisRange(s, e))
+		kb := graph.Concatenate([]*graph.Node{pk, graph.SliceAxis(k, 1, graph.AxisRange(0, e))}, 1)
+		vb := graph.Concatenate([]*graph.Node{pv, graph.SliceAxis(v, 1, graph.AxisRange(0, e))}, 1)
+		zs = append(zs, b.attentionRows(qb, kb, vb, prefixMask(g, e-s, Pp, e, s, plen, b.args[b.in.window])))
+	}
+	if len(zs) == 1 {
+		return zs[0]
+	}
+	return graph.Concatenate(zs, 1)
+}
+
+// attentionRows is attention for queries q against keys k and values v under an additive mask
+// [1, 1, q_pos, k_pos] (0 visible, −∞ hidden), materialising the [head, q_pos, k_pos] scores.
+func (b *blockGraph) attentionRows(q, k, v, mask *graph.Node) *graph.Node {
 	a := b.arch
 	d := a.Dims
 	batch, Tq, Tk := q.Shape().Dimensions[0], q.Shape().Dimensions[1], k.Shape().Dimensions[1]
@@ -332,7 +429,7 @@ func (b *blockGraph) attention(q, k, v, offset *graph.Node) *graph.Node {
 	scores := graph.DotGeneral(qg, []int{4}, []int{0, 1}, k, []int{3}, []int{0, 2})
 	scores = graph.MulScalar(scores, a.AttnScale)
 	scores = graph.Reshape(scores, batch, d.NHeads, Tq, Tk)
-	scores = graph.Add(scores, causalMask(q.Graph(), Tq, Tk, offset, b.args[b.in.window]))
+	scores = graph.Add(scores, mask)
 	scores = b.site(hook.AttnScores, scores)
 	pattern := b.site(hook.Pattern, graph.Softmax(scores, -1))
 	pg := graph.Reshape(pattern, batch, d.NKVHeads, kvg, Tq, Tk)
@@ -431,6 +528,23 @@ func causalMask(g *graph.Graph, Tq, Tk int, offset, window *graph.Node) *graph.N
 	zero := graph.Zeros(g, shapes.Make(dtypes.Float32, Tq, Tk))
 	negInf := graph.BroadcastToDims(graph.Const(g, float32(math.Inf(-1))), Tq, Tk)
 	return graph.Reshape(graph.Where(visible, zero, negInf), 1, 1, Tq, Tk)
+}
+
+// prefixMask returns [1, 1, Tq, Pp+Tk], the additive mask of queries s..s+Tq of a run that follows a
+// prefix of plen tokens stored in Pp ≥ plen padded positions, against the prefix keys then the run's keys
+// 0..Tk-1. With absolute positions (prefix key j at j, run key j at plen+j, query i at plen+s+i), a key is
+// visible if it is real (not prefix padding), not after the query and within the window.
+func prefixMask(g *graph.Graph, Tq, Pp, Tk, s int, plen, window *graph.Node) *graph.Node {
+	shape := shapes.Make(dtypes.Int32, Tq, Pp+Tk)
+	col := graph.Iota(g, shape, 1)
+	qpos := graph.Add(graph.AddScalar(graph.Iota(g, shape, 0), float64(s)), plen)
+	inPrefix := graph.LessThan(col, graph.Scalar(g, dtypes.Int32, Pp))
+	kpos := graph.Where(inPrefix, col, graph.Add(graph.AddScalar(col, float64(-Pp)), plen))
+	real := graph.LogicalOr(graph.LogicalNot(inPrefix), graph.LessThan(col, plen))
+	visible := graph.LogicalAnd(real, graph.LogicalAnd(graph.LessOrEqual(kpos, qpos), graph.LessThan(graph.Sub(qpos, kpos), window)))
+	zero := graph.Zeros(g, shapes.Make(dtypes.Float32, Tq, Pp+Tk))
+	negInf := graph.BroadcastToDims(graph.Const(g, float32(math.Inf(-1))), Tq, Pp+Tk)
+	return graph.Reshape(graph.Where(visible, zero, negInf), 1, 1, Tq, Pp+Tk)
 }
 
 // geluTanh is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's gelu(approximate="tanh").

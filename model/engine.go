@@ -46,6 +46,9 @@ type Model struct {
 	unembed   *tensors.Tensor // [d_vocab, d_model]
 	ropeGroup []int           // layer → first layer with the same RoPE setting
 
+	// fullAttention turns block-causal attention off (tests compare the two).
+	fullAttention bool
+
 	mu    sync.Mutex
 	execs map[string]*graph.Exec
 	rope  map[[2]int][2]*tensors.Tensor // (rope group, padded length) → cos, sin
@@ -166,6 +169,27 @@ func (m *Model) ropeTables(layer, tp int) (cos, sin *tensors.Tensor) {
 	return ct, st
 }
 
+// ropeTables returns the rotary tables of layer l for the pass's positions: offset.. after a prefix.
+func (p *pass) ropeTables(l int) (cos, sin *tensors.Tensor) {
+	if p.offset == 0 {
+		return p.m.ropeTables(l, p.tp)
+	}
+	a := p.m.Arch
+	g := p.m.ropeGroup[l]
+	if p.rope == nil {
+		p.rope = map[int][2]*tensors.Tensor{}
+	}
+	if t, ok := p.rope[g]; ok {
+		return t[0], t[1]
+	}
+	c, s := ropeTables(a.LayerRoPE[g], p.offset+p.tp, a.DHead)
+	from := p.offset * a.DHead
+	ct := tensors.FromFlatDataAndDimensions(c[from:], p.tp, a.DHead)
+	st := tensors.FromFlatDataAndDimensions(s[from:], p.tp, a.DHead)
+	p.rope[g] = [2]*tensors.Tensor{ct, st}
+	return ct, st
+}
+
 // bucket returns the padded length for n positions and whether attention runs in query chunks.
 func (m *Model) bucket(n int) (int, bool) {
 	b := m.opts.Bucket
@@ -200,6 +224,10 @@ type pass struct {
 	byLayer []map[hook.Site]*Intervention
 	posW    *tensors.Tensor
 	chunked bool
+	// prefix, with offset its length, supplies the keys and values of the positions before tokens.
+	prefix *Prefix
+	offset int
+	rope   map[int][2]*tensors.Tensor // rope group → tables at positions offset.. (offset > 0)
 }
 
 func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {

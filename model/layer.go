@@ -14,7 +14,7 @@ import (
 
 // layerSpec builds the spec of one stage of layer l from captures, grads and interventions.
 func (p *pass) layerSpec(l int, st stage, capture, grads map[hook.Name]bool, backward bool) blockSpec {
-	s := blockSpec{stage: st, sites: map[hook.Site]siteAction{}, backward: backward}
+	s := blockSpec{stage: st, sites: map[hook.Site]siteAction{}, backward: backward, noBlockCausal: p.m.fullAttention, prefix: p.prefix != nil && st == stageFull}
 	for _, site := range hook.BlockSites {
 		if !st.has(site) {
 			continue
@@ -54,8 +54,12 @@ func (p *pass) stageArgs(l int, spec blockSpec, in stageIn) []any {
 		}
 	}
 	if layout.cos >= 0 {
-		cos, sin := m.ropeTables(l, p.tp)
+		cos, sin := p.ropeTables(l)
 		args[layout.cos], args[layout.sin] = cos, sin
+	}
+	if layout.pk >= 0 {
+		args[layout.pk], args[layout.pv], _ = p.prefix.padded(l, m.opts.Bucket)
+		args[layout.plen] = int32(p.offset)
 	}
 	w := m.Arch.LayerWindow[l]
 	if w <= 0 {
@@ -243,6 +247,7 @@ func (p *pass) coreForward(l int, q, k, v *tensors.Tensor, capture map[hook.Name
 	}
 	for start := 0; start < p.tp; start += chunk {
 		qc := tensors.FromFlatDataAndDimensions(slices.Clone(qHost[start*row:(start+chunk)*row]), 1, chunk, d.NHeads, d.DHead)
+		spec.coreOffset = start
 		o, err := p.runStage(l, spec, stageIn{q: qc, k: k, v: v, chunkStart: start, chunkN: chunk})
 		if err != nil {
 			return nil, err
@@ -333,6 +338,7 @@ func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]b
 	for start := 0; start < p.tp; start += chunk {
 		qc := tensors.FromFlatDataAndDimensions(slices.Clone(qHost[start*row:(start+chunk)*row]), 1, chunk, d.NHeads, d.DHead)
 		gc := tensors.FromFlatDataAndDimensions(slices.Clone(gzHost[start*row:(start+chunk)*row]), 1, chunk, d.NHeads, d.DHead)
+		spec.coreOffset = start
 		o, err := p.runStage(l, spec, stageIn{q: qc, k: k, v: v, gOut: gc, chunkStart: start, chunkN: chunk})
 		if err != nil {
 			return nil, err

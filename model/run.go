@@ -18,6 +18,11 @@ type RunOptions struct {
 	// LogitPositions are the positions whose logits are computed (unembedding is done only there).
 	// Nil means the last position; use AllPositions for every position.
 	LogitPositions []int
+	// Prefix, if set, holds the keys and values of the first Prefix.Len() tokens, which must equal the
+	// start of the run's tokens: only the later positions are computed. Cache then covers positions
+	// Prefix.Len() onwards (Result.Offset), attention scores and patterns cannot be captured, and
+	// interventions are not supported. LogitPositions stay absolute and must lie after the prefix.
+	Prefix *Prefix
 }
 
 // AllPositions returns 0..n-1, for RunOptions.LogitPositions.
@@ -37,6 +42,9 @@ type Result struct {
 	Logits *Tensor
 	// Cache holds the captured activations.
 	Cache Cache
+	// Offset is the position of the first row of Cache's position axes: 0, or with RunOptions.Prefix
+	// the prefix length.
+	Offset int
 }
 
 // RunWithCache runs tokens and captures the named sites (TransformerLens's run_with_cache), returning
@@ -47,10 +55,18 @@ func (m *Model) RunWithCache(tokens []int, names ...hook.Name) (*Result, error) 
 
 // Run runs a forward pass over tokens (one sequence; positions 0..len-1).
 func (m *Model) Run(tokens []int, opts RunOptions) (*Result, error) {
+	if opts.Prefix != nil {
+		return m.runWithPrefix(tokens, opts)
+	}
 	p, err := m.newPass(tokens, opts.Interventions)
 	if err != nil {
 		return nil, err
 	}
+	return m.runPass(p, opts)
+}
+
+// runPass runs a forward pass prepared by newPass; LogitPositions are relative to the pass's tokens.
+func (m *Model) runPass(p *pass, opts RunOptions) (*Result, error) {
 	positions := opts.LogitPositions
 	if positions == nil {
 		positions = []int{p.T - 1}
@@ -73,7 +89,7 @@ func (m *Model) Run(tokens []int, opts RunOptions) (*Result, error) {
 		res.Cache[hook.HookEmbed()] = &Tensor{Shape: []int{1, p.T, m.Arch.DModel}, Data: slices.Clone(x0.Data[:p.T*m.Arch.DModel])}
 	}
 	x := tensors.FromFlatDataAndDimensions(x0.Data, x0.Shape...)
-	x, err = p.forwardLayers(x, capture, res.Cache, nil)
+	x, err := p.forwardLayers(x, capture, res.Cache, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,189 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
+
+// This file reuses the keys and values of a token prefix across runs (a KV cache): segment ablations
+// that delete a segment share everything before it with the base run, and episodes that share a system
+// prompt share its keys and values. A run with a Prefix computes only the positions after it; its
+// queries attend to the stored keys, so logits and activations equal those of the full run up to float32
+// summation order.
+
+// Prefix holds the rotated keys (hook_rot_k) and values (hook_v) of every layer for a token prefix.
+// Make one with Model.NewPrefix or Model.PrefixFromCache and pass it in RunOptions.Prefix. A Prefix is
+// immutable and safe for concurrent use by runs on the model that made it.
+type Prefix struct {
+	tokens []int
+	k, v   []*Tensor // per layer, [1, n, n_kv_heads, d_head]
+
+	once    sync.Once
+	tp      int
+	padK    []*tensors.Tensor // per layer, [1, tp, n_kv_heads, d_head], zero after n
+	padV    []*tensors.Tensor
+	nLayers int
+}
+
+// Len returns the number of prefix tokens.
+func (p *Prefix) Len() int { return len(p.tokens) }
+
+// Tokens returns a copy of the prefix tokens.
+func (p *Prefix) Tokens() []int { return slices.Clone(p.tokens) }
+
+// PrefixSites returns the hook sites a Prefix is made of: hook_rot_k and hook_v of every layer. Capture
+// them in a run to turn that run into a Prefix with PrefixFromCache.
+func (m *Model) PrefixSites() []hook.Name {
+	var names []hook.Name
+	for l := 0; l < m.Arch.NLayers; l++ {
+		names = append(names, hook.At(hook.RotK, l), hook.At(hook.V, l))
+	}
+	return names
+}
+
+// NewPrefix runs tokens once and keeps their keys and values.
+func (m *Model) NewPrefix(tokens []int) (*Prefix, error) {
+	res, err := m.Run(tokens, RunOptions{Capture: m.PrefixSites()})
+	if err != nil {
+		return nil, err
+	}
+	return m.PrefixFromCache(tokens, res.Cache)
+}
+
+// PrefixFromCache builds a Prefix from a run over tokens that captured PrefixSites (a run with
+// interventions yields the prefix of the intervened run).
+func (m *Model) PrefixFromCache(tokens []int, c Cache) (*Prefix, error) {
+	d := m.Arch.Dims
+	want := []int{1, len(tokens), d.NKVHeads, d.DHead}
+	p := &Prefix{tokens: slices.Clone(tokens), nLayers: d.NLayers}
+	for l := 0; l < d.NLayers; l++ {
+		for i, n := range []hook.Name{hook.At(hook.RotK, l), hook.At(hook.V, l)} {
+			t := c[n]
+			if t == nil {
+				return nil, fmt.Errorf("%w: prefix: cache has no %s", ErrBadInput, n)
+			}
+			if !slices.Equal(t.Shape, want) {
+				return nil, fmt.Errorf("%w: prefix: %s has shape %v, want %v", ErrBadInput, n, t.Shape, want)
+			}
+			if i == 0 {
+				p.k = append(p.k, t)
+			} else {
+				p.v = append(p.v, t)
+			}
+		}
+	}
+	return p, nil
+}
+
+// Truncate returns the prefix of its first n tokens (sharing storage with p). Truncate(0) returns nil,
+// which RunOptions.Prefix reads as no prefix.
+func (p *Prefix) Truncate(n int) (*Prefix, error) {
+	if n < 0 || n > len(p.tokens) {
+		return nil, fmt.Errorf("%w: prefix: truncate to %d of %d tokens", ErrBadInput, n, len(p.tokens))
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if n == len(p.tokens) {
+		return p, nil
+	}
+	q := &Prefix{tokens: p.tokens[:n:n], nLayers: p.nLayers}
+	for l := range p.k {
+		for _, pair := range [][2]*[]*Tensor{{&q.k, &p.k}, {&q.v, &p.v}} {
+			src := (*pair[1])[l]
+			row := src.Shape[2] * src.Shape[3]
+			*pair[0] = append(*pair[0], &Tensor{Shape: []int{1, n, src.Shape[2], src.Shape[3]}, Data: src.Data[: n*row : n*row]})
+		}
+	}
+	return q, nil
+}
+
+// padded returns layer l's keys and values padded to a multiple of bucket positions, built once.
+func (p *Prefix) padded(l, bucket int) (k, v *tensors.Tensor, tp int) {
+	p.once.Do(func() {
+		n := len(p.tokens)
+		p.tp = (n + bucket - 1) / bucket * bucket
+		for l := 0; l < p.nLayers; l++ {
+			for _, pair := range []struct {
+				dst *[]*tensors.Tensor
+				src *Tensor
+			}{{&p.padK, p.k[l]}, {&p.padV, p.v[l]}} {
+				s := pair.src.Shape
+				data := make([]float32, p.tp*s[2]*s[3])
+				copy(data, pair.src.Data)
+				*pair.dst = append(*pair.dst, tensors.FromFlatDataAndDimensions(data, 1, p.tp, s[2], s[3]))
+			}
+		}
+	})
+	return p.padK[l], p.padV[l], p.tp
+}
+
+// runWithPrefix runs the tokens after opts.Prefix, attending to its stored keys and values.
+func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
+	pf := opts.Prefix
+	P := pf.Len()
+	if pf.nLayers != m.Arch.NLayers || pf.k[0].Shape[2] != m.Arch.NKVHeads || pf.k[0].Shape[3] != m.Arch.DHead {
+		return nil, fmt.Errorf("%w: prefix was made by a different model", ErrBadInput)
+	}
+	if len(tokens) <= P || !slices.Equal(tokens[:P], pf.tokens) {
+		return nil, fmt.Errorf("%w: prefix: the %d tokens do not extend the %d-token prefix", ErrBadInput, len(tokens), P)
+	}
+	if len(opts.Interventions) > 0 {
+		return nil, fmt.Errorf("%w: prefix: interventions are not supported in runs with a prefix", ErrBadInput)
+	}
+	for _, n := range opts.Capture {
+		if n.Site == hook.AttnScores || n.Site == hook.Pattern {
+			return nil, fmt.Errorf("%w: prefix: %s cannot be captured in a run with a prefix", ErrBadInput, n)
+		}
+	}
+	positions := opts.LogitPositions
+	if positions == nil {
+		positions = []int{len(tokens) - 1}
+	}
+	rel := make([]int, len(positions))
+	for i, pos := range positions {
+		if pos < P || pos >= len(tokens) {
+			return nil, fmt.Errorf("%w: prefix: logit position %d outside [%d,%d)", ErrBadInput, pos, P, len(tokens))
+		}
+		rel[i] = pos - P
+	}
+	p, err := m.newPass(tokens[P:], nil)
+	if err != nil {
+		return nil, err
+	}
+	if _, long := m.bucket(P + p.tp); long || p.chunked {
+		// Too long for one attention graph: run everything and keep the positions after the prefix.
+		full := opts
+		full.Prefix = nil
+		res, err := m.Run(tokens, full)
+		if err != nil {
+			return nil, err
+		}
+		for n, t := range res.Cache {
+			res.Cache[n] = dropPositions(t, P)
+		}
+		res.Offset = P
+		return res, nil
+	}
+	p.prefix, p.offset = pf, P
+	opts.LogitPositions = rel
+	res, err := m.runPass(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.Positions = slices.Clone(positions)
+	res.Offset = P
+	return res, nil
+}
+
+// dropPositions removes the first n positions of a [1, pos, ...] tensor.
+func dropPositions(t *Tensor, n int) *Tensor {
+	shape := slices.Clone(t.Shape)
+	row := numel(shape[2:])
+	shape[1] -= n
+	return &Tensor{Shape: shape, Data: t.Data[n*row:]}
+}

@@ -1,0 +1,102 @@
+package model_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/model/modeltest"
+)
+
+// TestPrefixMatchesFullRun checks a run that reuses a stored prefix against the full run over the same
+// tokens: logits at every position after the prefix and captured activations agree to 1e-6 of their
+// scale (only float32 summation order differs). The prefix length, 133, is not a multiple of the 64-position
+// bucket, so padded prefix keys must stay masked; 300 tokens make two query blocks; gemma3's 4-token
+// sliding window must reach back into the prefix; the chunked model takes the long-sequence fallback.
+func TestPrefixMatchesFullRun(t *testing.T) {
+	const n, P = 300, 133
+	toks := tokens(n, 9)
+	capture := []hook.Name{hook.ResidPostAt(1), hook.At(hook.RotQ, 0), hook.MLPOutAt(0), hook.HookEmbed()}
+	for _, fam := range modeltest.Families {
+		for _, opts := range []model.Options{{}, {AttnChunk: 128}} {
+			name := fam
+			if opts.AttnChunk > 0 {
+				name += "/chunked"
+			}
+			t.Run(name, func(t *testing.T) {
+				m := tiny(t, fam, opts)
+				full, err := m.Run(toks, model.RunOptions{Capture: capture, LogitPositions: model.AllPositions(n)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// A prefix made from a longer run and truncated, as segment ablation does.
+				long, err := m.NewPrefix(toks[:200])
+				if err != nil {
+					t.Fatal(err)
+				}
+				pf, err := long.Truncate(P)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Run(toks, model.RunOptions{Prefix: pf, Capture: capture, LogitPositions: model.AllPositions(n)[P:]})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Offset != P || !slices.Equal(got.Positions, model.AllPositions(n)[P:]) {
+					t.Fatalf("offset %d, positions %v…", got.Offset, got.Positions[:3])
+				}
+				V := m.Dims().DVocab
+				want := full.Logits.Data[P*V:]
+				if d, s := maxAbsDiff(want, got.Logits.Data), maxAbs(want); d > 1e-6*s {
+					t.Errorf("max |Δlogit| = %g at logit scale %g", d, s)
+				}
+				for _, c := range capture {
+					f, g := full.Cache[c], got.Cache[c]
+					if g == nil || g.Shape[1] != n-P {
+						t.Fatalf("%s: got %v, want %d positions", c, g, n-P)
+					}
+					row := f.Numel() / n
+					if d, s := maxAbsDiff(f.Data[P*row:], g.Data), maxAbs(f.Data); d > 1e-6*s {
+						t.Errorf("%s differs by %g at scale %g", c, d, s)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestPrefixErrors checks that runs a prefix cannot serve are refused with ErrBadInput.
+func TestPrefixErrors(t *testing.T) {
+	m := tiny(t, "llama", model.Options{})
+	toks := tokens(40, 3)
+	pf, err := m.NewPrefix(toks[:10])
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := slices.Clone(toks)
+	other[4]++
+	for name, opts := range map[string]struct {
+		toks []int
+		ro   model.RunOptions
+	}{
+		"does not extend":    {other, model.RunOptions{}},
+		"only the prefix":    {toks[:10], model.RunOptions{}},
+		"intervention":       {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Zero}}}},
+		"pattern capture":    {toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}},
+		"logit in prefix":    {toks, model.RunOptions{LogitPositions: []int{9}}},
+		"logit after tokens": {toks, model.RunOptions{LogitPositions: []int{40}}},
+	} {
+		opts.ro.Prefix = pf
+		if _, err := m.Run(opts.toks, opts.ro); !errors.Is(err, model.ErrBadInput) {
+			t.Errorf("%s: err = %v, want ErrBadInput", name, err)
+		}
+	}
+	if _, err := pf.Truncate(11); !errors.Is(err, model.ErrBadInput) {
+		t.Errorf("truncate past the end: err = %v", err)
+	}
+	if q, err := pf.Truncate(0); q != nil || err != nil {
+		t.Errorf("Truncate(0) = %v, %v; want nil, nil", q, err)
+	}
+}
