@@ -113,21 +113,29 @@ type AblationOptions struct {
 // AblateSegments measures, for each content segment wholly before the target, the metric after deleting
 // the segment's tokens from the context (the target position shifts left accordingly): a causal,
 // model-agnostic segment attribution. Effect is reported in Score and Magnitude (|Effect|) too, so the
-// result reads like BySegment's. Each segment costs one forward pass.
+// result reads like BySegment's. Each segment costs one forward pass over the tokens after it: the base
+// run's keys and values are reused for the unchanged tokens before the deleted segment (model.Prefix).
 func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts AblationOptions) (base float64, out []Ablation, err error) {
 	if metric.Position < 0 || metric.Position >= len(r.IDs) {
 		return 0, nil, fmt.Errorf("%w: metric position %d outside the %d rendered tokens", ErrBadInput, metric.Position, len(r.IDs))
 	}
-	run := func(tokens []int, pos int) (float64, error) {
+	run := func(tokens []int, pos int, ro model.RunOptions) (float64, model.Cache, error) {
 		mt := metric
 		mt.Position = pos
-		res, err := m.Run(tokens, model.RunOptions{LogitPositions: []int{pos}})
+		ro.LogitPositions = []int{pos}
+		res, err := m.Run(tokens, ro)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
-		return MetricValue(res.Logits.Row(0), mt), nil
+		return MetricValue(res.Logits.Row(0), mt), res.Cache, nil
 	}
-	if base, err = run(r.IDs[:metric.Position+1], metric.Position); err != nil {
+	baseToks := r.IDs[:metric.Position+1]
+	base, kv, err := run(baseToks, metric.Position, model.RunOptions{Capture: m.PrefixSites()})
+	if err != nil {
+		return 0, nil, fmt.Errorf("segment ablation: base run: %w", err)
+	}
+	whole, err := m.PrefixFromCache(baseToks, kv)
+	if err != nil {
 		return 0, nil, fmt.Errorf("segment ablation: base run: %w", err)
 	}
 	var todo []trace.RenderedSegment
@@ -142,7 +150,11 @@ func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts
 	}
 	for i, s := range todo {
 		toks := append(slices.Clone(r.IDs[:s.Tokens.Start]), r.IDs[s.Tokens.End:metric.Position+1]...)
-		v, err := run(toks, metric.Position-s.Tokens.Len())
+		pf, err := whole.Truncate(s.Tokens.Start)
+		if err != nil {
+			return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
+		}
+		v, _, err := run(toks, metric.Position-s.Tokens.Len(), model.RunOptions{Prefix: pf})
 		if err != nil {
 			return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
 		}

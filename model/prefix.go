@@ -125,6 +125,15 @@ func (p *Prefix) padded(l, bucket int) (k, v *tensors.Tensor, tp int) {
 // runWithPrefix runs the tokens after opts.Prefix, attending to its stored keys and values.
 func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 	pf := opts.Prefix
+	if len(tokens) == pf.Len() && slices.Equal(tokens, pf.tokens) {
+		// Nothing after the prefix: recompute its last position.
+		short, err := pf.Truncate(pf.Len() - 1)
+		if err != nil {
+			return nil, err
+		}
+		opts.Prefix = short
+		return m.Run(tokens, opts)
+	}
 	P := pf.Len()
 	if pf.nLayers != m.Arch.NLayers || pf.k[0].Shape[2] != m.Arch.NKVHeads || pf.k[0].Shape[3] != m.Arch.DHead {
 		return nil, fmt.Errorf("%w: prefix was made by a different model", ErrBadInput)

@@ -82,7 +82,6 @@ func TestPrefixErrors(t *testing.T) {
 		ro   model.RunOptions
 	}{
 		"does not extend":    {other, model.RunOptions{}},
-		"only the prefix":    {toks[:10], model.RunOptions{}},
 		"intervention":       {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Zero}}}},
 		"pattern capture":    {toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}},
 		"logit in prefix":    {toks, model.RunOptions{LogitPositions: []int{9}}},
@@ -92,6 +91,18 @@ func TestPrefixErrors(t *testing.T) {
 		if _, err := m.Run(opts.toks, opts.ro); !errors.Is(err, model.ErrBadInput) {
 			t.Errorf("%s: err = %v, want ErrBadInput", name, err)
 		}
+	}
+	// Tokens equal to the prefix: the last position is recomputed.
+	same, err := m.Run(toks[:10], model.RunOptions{Prefix: pf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := m.Run(toks[:10], model.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, s := maxAbsDiff(direct.Logits.Data, same.Logits.Data), maxAbs(direct.Logits.Data); d > 1e-6*s || same.Offset != 9 {
+		t.Errorf("run of the prefix itself: offset %d, |Δlogit| %g at scale %g", same.Offset, d, s)
 	}
 	if _, err := pf.Truncate(11); !errors.Is(err, model.ErrBadInput) {
 		t.Errorf("truncate past the end: err = %v", err)

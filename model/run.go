@@ -19,7 +19,8 @@ type RunOptions struct {
 	// Nil means the last position; use AllPositions for every position.
 	LogitPositions []int
 	// Prefix, if set, holds the keys and values of the first Prefix.Len() tokens, which must equal the
-	// start of the run's tokens: only the later positions are computed. Cache then covers positions
+	// start of the run's tokens: only the later positions are computed (if the tokens are the prefix,
+	// the last one is recomputed). Cache then covers positions
 	// Prefix.Len() onwards (Result.Offset), attention scores and patterns cannot be captured, and
 	// interventions are not supported. LogitPositions stay absolute and must lie after the prefix.
 	Prefix *Prefix
