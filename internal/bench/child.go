@@ -160,8 +160,11 @@ func serve(req *Request, m *Measurement) error {
 
 // warmupFraction is the share of the timed work that the warm-up repeats.
 func warmupFraction(j Job) float64 {
-	if j.Kind == Ablate {
-		return 1.0 / AblateSegments
+	switch j.Kind {
+	case Ablate: // the base pass and two segment passes of the base pass and AblateSegments
+		return 3.0 / (AblateSegments + 1)
+	case Shared: // the prompt and one episode of the prompt and SharedEpisodes (the prompt is half an episode)
+		return 1.5 / (SharedEpisodes + 0.5)
 	}
 	return 1
 }

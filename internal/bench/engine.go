@@ -13,10 +13,7 @@ import (
 func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 	switch j.Kind {
 	case Forward:
-		names := make([]hook.Name, m.Dims().NLayers)
-		for l := range names {
-			names[l] = hook.ResidPostAt(l)
-		}
+		names := residPosts(m)
 		res, err := m.Run(tokens, model.RunOptions{Capture: names})
 		if err != nil {
 			return err
@@ -37,17 +34,59 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 		}
 		return nil
 	case Ablate:
+		b := segmentBounds(len(tokens))
+		base, err := m.Run(tokens, model.RunOptions{Capture: m.PrefixSites()})
+		if err != nil {
+			return fmt.Errorf("base pass: %w", err)
+		}
+		whole, err := m.PrefixFromCache(tokens, base.Cache)
+		if err != nil {
+			return err
+		}
 		passes := AblateSegments
 		if warmup {
-			passes = 1
+			passes = 2 // pass 0 has no prefix, pass 1 has one
 		}
 		for i := range passes {
-			if _, err := m.Run(withoutSegment(tokens, i), model.RunOptions{}); err != nil {
+			pf, err := whole.Truncate(b[i])
+			if err != nil {
+				return err
+			}
+			if _, err := m.Run(withoutSegment(tokens, i), model.RunOptions{Prefix: pf}); err != nil {
 				return fmt.Errorf("pass %d: %w", i, err)
+			}
+		}
+		return nil
+	case Shared:
+		pf, err := m.NewPrefix(tokens[:len(tokens)/2])
+		if err != nil {
+			return fmt.Errorf("shared prompt: %w", err)
+		}
+		names := residPosts(m)
+		episodes := SharedEpisodes
+		if warmup {
+			episodes = 1
+		}
+		for e := range episodes {
+			res, err := m.Run(sharedEpisode(tokens, e), model.RunOptions{Prefix: pf, Capture: names})
+			if err != nil {
+				return fmt.Errorf("episode %d: %w", e, err)
+			}
+			if len(res.Cache) != len(names) {
+				return fmt.Errorf("episode %d captured %d sites, want %d", e, len(res.Cache), len(names))
 			}
 		}
 		return nil
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadJob, j.Kind)
 	}
+}
+
+// residPosts names every layer's resid_post.
+func residPosts(m *model.Model) []hook.Name {
+	names := make([]hook.Name, m.Dims().NLayers)
+	for l := range names {
+		names[l] = hook.ResidPostAt(l)
+	}
+	return names
 }

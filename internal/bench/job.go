@@ -19,17 +19,27 @@ const (
 	// Gradient is the gradient of the last token's log-probability (read at position N-2) with respect
 	// to hook_embed: one forward and one backward pass.
 	Gradient Kind = "gradient"
-	// Ablate is AblateSegments forward passes, the i-th over the tokens with the i-th of AblateSegments
-	// equal segments removed (an episode with one segment left out), logits at the last position and
-	// nothing captured.
+	// Ablate is a base forward pass over the tokens, then AblateSegments forward passes, the i-th over
+	// the tokens with the i-th of AblateSegments equal segments removed (an episode with one segment left
+	// out), logits at the last position and nothing captured. Both engines reuse the base pass's keys and
+	// values for the tokens before the removed segment (agentlens: model.Prefix; torch: a cropped
+	// past_key_values), as attribution.AblateSegments does.
 	Ablate Kind = "ablate"
+	// Shared is SharedEpisodes episodes of N tokens that share their first N/2 tokens (a system prompt):
+	// the prompt's keys and values are computed once, then each episode's own N − N/2 tokens (the job's
+	// second half rotated left by 7 positions per episode, see sharedEpisode) run after it, capturing
+	// every layer's resid_post with logits at the last position.
+	Shared Kind = "shared"
 )
+
+// SharedEpisodes is the number of episodes of a Shared job.
+const SharedEpisodes = 100
 
 // AblateSegments is the number of segments (and forward passes) of an Ablate job.
 const AblateSegments = 20
 
 // Kinds lists the known workloads in table order.
-var Kinds = []Kind{Forward, Gradient, Ablate}
+var Kinds = []Kind{Forward, Gradient, Ablate, Shared}
 
 // Job is one workload at one sequence length.
 type Job struct {
@@ -40,11 +50,15 @@ type Job struct {
 // String returns the job as ParseJobs reads it: "forward:1024".
 func (j Job) String() string { return string(j.Kind) + ":" + strconv.Itoa(j.Tokens) }
 
-// Work returns the number of token positions the job processes, the numerator of its tokens/s: N for
-// Forward and Gradient, N×(AblateSegments−1) for Ablate (every pass sees N minus one segment).
+// Work returns the number of token positions the job's passes cover, the numerator of its tokens/s
+// (positions served from a reused prefix count too): N for Forward and Gradient, N×(AblateSegments−1)
+// for Ablate's segment passes (every pass sees N minus one segment), N×SharedEpisodes for Shared.
 func (j Job) Work() int {
-	if j.Kind == Ablate {
+	switch j.Kind {
+	case Ablate:
 		return j.Tokens * (AblateSegments - 1)
+	case Shared:
+		return j.Tokens * SharedEpisodes
 	}
 	return j.Tokens
 }
@@ -56,8 +70,11 @@ func (j Job) Validate() error {
 		return fmt.Errorf("%w: unknown kind %q (want %s)", ErrBadJob, j.Kind, kindList())
 	}
 	min := 2
-	if j.Kind == Ablate {
+	switch j.Kind {
+	case Ablate:
 		min = AblateSegments
+	case Shared:
+		min = 4
 	}
 	if j.Tokens < min {
 		return fmt.Errorf("%w: %s: need at least %d tokens", ErrBadJob, j, min)
@@ -169,4 +186,13 @@ func segmentBounds(n int) []int {
 func withoutSegment(tokens []int, i int) []int {
 	b := segmentBounds(len(tokens))
 	return slices.Concat(tokens[:b[i]], tokens[b[i+1]:])
+}
+
+// sharedEpisode returns episode e of a Shared job: the first half of tokens (the shared prompt), then the
+// second half rotated left by 7·e positions.
+func sharedEpisode(tokens []int, e int) []int {
+	h := len(tokens) / 2
+	own := tokens[h:]
+	r := 7 * e % len(own)
+	return slices.Concat(tokens[:h], own[r:], own[:r])
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -126,6 +127,35 @@ func TestWithoutSegment(t *testing.T) {
 	}
 	if w := (Job{Ablate, len(tokens)}).Work(); total != w {
 		t.Errorf("ablate passes cover %d positions, Work() = %d", total, w)
+	}
+}
+
+func TestSharedEpisode(t *testing.T) {
+	tokens := make([]int, 21)
+	for i := range tokens {
+		tokens[i] = i
+	}
+	seen := map[string]bool{}
+	for e := range 3 {
+		got := sharedEpisode(tokens, e)
+		if len(got) != len(tokens) || !slices.Equal(got[:10], tokens[:10]) {
+			t.Fatalf("episode %d = %v: want the 10-token prompt then 11 own tokens", e, got)
+		}
+		own := slices.Clone(got[10:])
+		if own[0] != 10+7*e%11 {
+			t.Errorf("episode %d starts its own tokens at %d, want %d", e, own[0], 10+7*e%11)
+		}
+		slices.Sort(own)
+		if !slices.Equal(own, tokens[10:]) {
+			t.Errorf("episode %d's own tokens %v are not a rotation of the second half", e, got[10:])
+		}
+		seen[fmt.Sprint(got)] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("3 episodes, %d distinct", len(seen))
+	}
+	if err := (Job{Shared, 3}).Validate(); err == nil {
+		t.Error("shared:3 validated; want at least 4 tokens")
 	}
 }
 

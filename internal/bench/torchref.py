@@ -10,6 +10,7 @@ request.json (written by internal/bench): {"model": GGUF file or HF dir, "job": 
 "attn": "sdpa"|"eager", "result": path}. The result holds load_s, warmup_s, compile_s, seconds, cpu_s,
 peak_rss (bytes, from getrusage) and, on failure, error. Independent of agentlens code on purpose.
 """
+import copy
 import json
 import os
 import resource
@@ -35,13 +36,37 @@ def gradient(torch, model, ids, segments, warmup):
 
 
 def ablate(torch, model, ids, segments, warmup):
-    """One forward per segment with that segment removed (one pass when warming up)."""
+    """A base forward keeping past_key_values, then one forward per segment with that segment removed,
+    reusing the cached keys and values before it (two segment passes when warming up)."""
     n = ids.shape[1]
     bounds = [n * i // segments for i in range(segments + 1)]
     with torch.no_grad():
-        for i in range(1 if warmup else segments):
+        cache = model(input_ids=ids, logits_to_keep=1, use_cache=True).past_key_values
+        for i in range(2 if warmup else segments):
             keep = torch.cat([ids[:, :bounds[i]], ids[:, bounds[i + 1]:]], dim=1)
-            model(input_ids=keep, logits_to_keep=1, use_cache=False)
+            start = min(bounds[i], keep.shape[1] - 1)  # the last segment leaves nothing after it: redo one
+            if start == 0:
+                model(input_ids=keep, logits_to_keep=1, use_cache=False)
+                continue
+            past = copy.deepcopy(cache)
+            past.crop(start - n)  # keep the first `start` positions (transformers 5 wants a negative count)
+            model(input_ids=keep[:, start:], past_key_values=past, logits_to_keep=1, use_cache=True)
+
+
+def shared(torch, model, ids, segments, warmup, episodes=100):
+    """Episodes sharing the first half of ids as a system prompt: its past_key_values are computed once,
+    then each episode's own tokens (the second half rotated left by 7 per episode) run after it, keeping
+    every layer's hidden state (one episode when warming up)."""
+    h = ids.shape[1] // 2
+    own = ids[:, h:]
+    with torch.no_grad():
+        cache = model(input_ids=ids[:, :h], logits_to_keep=1, use_cache=True).past_key_values
+        for e in range(1 if warmup else episodes):
+            r = 7 * e % own.shape[1]
+            suffix = torch.cat([own[:, r:], own[:, :r]], dim=1)
+            out = model(input_ids=suffix, past_key_values=copy.deepcopy(cache), output_hidden_states=True,
+                        logits_to_keep=1, use_cache=True)
+            assert len(out.hidden_states) == model.config.num_hidden_layers + 1
 
 
 def cpu_seconds():
@@ -50,7 +75,7 @@ def cpu_seconds():
     return ru.ru_utime + ru.ru_stime
 
 
-JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate}
+JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate, "shared": shared}
 
 
 def run(req, res):
@@ -98,7 +123,7 @@ def run(req, res):
     res["seconds"] = time.perf_counter() - t0
     res["cpu_s"] = cpu_seconds() - c0
     if req.get("warmup"):
-        frac = 1.0 / segments if job["kind"] == "ablate" else 1.0
+        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5}.get(job["kind"], 1.0)
         res["compile_s"] = max(0.0, res["warmup_s"] - res["seconds"] * frac)
 
 

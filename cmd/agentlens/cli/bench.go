@@ -56,7 +56,10 @@ the ratio of agentlens seconds to torch seconds.
 Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/":
   forward   forward pass capturing every layer's resid_post (logits at the last position)
   gradient  gradient of the last token's log-prob with respect to hook_embed
-  ablate    20 forwards, each with one of 20 equal segments of the tokens removed
+  ablate    a base forward, then 20 forwards, each with one of 20 equal segments of the
+            tokens removed, reusing the base's keys and values before the segment
+  shared    100 episodes of N tokens sharing their first N/2 (a system prompt, run once),
+            each capturing every layer's resid_post
 The default is forward:512/1k/4k,gradient:1k/4k.
 
 Every job runs in a child process of its own (this binary, re-executed), after an untimed
