@@ -165,6 +165,8 @@ func warmupFraction(j Job) float64 {
 		return 3.0 / (AblateSegments + 1)
 	case Shared: // the prompt and one episode of the prompt and SharedEpisodes (the prompt is half an episode)
 		return 1.5 / (SharedEpisodes + 0.5)
+	case Matmul:
+		return 1.0 / MatmulRepeats
 	}
 	return 1
 }

@@ -2,6 +2,13 @@ package bench
 
 import (
 	"fmt"
+	"math/rand/v2"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"
@@ -77,6 +84,8 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 			}
 		}
 		return nil
+	case Matmul:
+		return runMatmul(m.Backend(), j.Tokens, warmup)
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadJob, j.Kind)
 	}
@@ -89,4 +98,50 @@ func residPosts(m *model.Model) []hook.Name {
 		names[l] = hook.ResidPostAt(l)
 	}
 	return names
+}
+
+// runMatmul runs the Matmul job's products on backend b (one product when warming up). The inputs are
+// random, made once and left on the device, so the timing is of the products alone (and one [N,
+// MatmulIn] result copied out per repeat).
+func runMatmul(b backends.Backend, n int, warmup bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("matmul: %v", r)
+		}
+	}()
+	r := rand.New(rand.NewPCG(1, 2))
+	random := func(dims ...int) *tensors.Tensor {
+		t := tensors.FromShape(shapes.Make(dtypes.Float32, dims...))
+		tensors.MutableFlatData(t, func(flat []float32) {
+			for i := range flat {
+				flat[i] = r.Float32() - 0.5
+			}
+		})
+		return t
+	}
+	x, up, down := random(n, MatmulIn), random(MatmulOut, MatmulIn), random(MatmulIn, MatmulOut)
+	e, err := graph.NewExec(b, func(x, up, down *graph.Node) *graph.Node {
+		h := graph.DotGeneral(x, []int{1}, nil, up, []int{1}, nil)
+		return graph.DotGeneral(h, []int{1}, nil, down, []int{1}, nil)
+	})
+	if err != nil {
+		return err
+	}
+	defer e.Finalize()
+	repeats := MatmulRepeats
+	if warmup {
+		repeats = 1
+	}
+	for range repeats {
+		out, err := e.Exec(x, up, down)
+		if err != nil {
+			return err
+		}
+		if got := out[0].Shape().Dimensions; got[0] != n || got[1] != MatmulIn {
+			return fmt.Errorf("matmul: result shape %v", got)
+		}
+		tensors.MustCopyFlatData[float32](out[0])
+		out[0].FinalizeAll()
+	}
+	return nil
 }

@@ -30,7 +30,27 @@ const (
 	// second half rotated left by 7 positions per episode, see sharedEpisode) run after it, capturing
 	// every layer's resid_post with logits at the last position.
 	Shared Kind = "shared"
+	// Matmul is MatmulRepeats products of an MLP-shaped pair of matmuls on N rows, [N, MatmulIn] ·
+	// [MatmulOut, MatmulIn]ᵀ then [N, MatmulOut] · [MatmulIn, MatmulOut]ᵀ (SmolLM2-135M's up and down
+	// projections), on device-resident random inputs. Torch runs them with torch.matmul, whose CPU sgemm
+	// (oneDNN/MKL) is the tuned sgemm the achieved GFLOP/s are compared against.
+	Matmul Kind = "matmul"
 )
+
+// Matmul job shapes and repeat count.
+const (
+	MatmulIn      = 576
+	MatmulOut     = 1536
+	MatmulRepeats = 10
+)
+
+// FLOPs returns the floating-point operations of a Matmul job (0 for other kinds).
+func (j Job) FLOPs() float64 {
+	if j.Kind != Matmul {
+		return 0
+	}
+	return MatmulRepeats * 2 * 2 * float64(j.Tokens) * MatmulIn * MatmulOut
+}
 
 // SharedEpisodes is the number of episodes of a Shared job.
 const SharedEpisodes = 100
@@ -39,7 +59,7 @@ const SharedEpisodes = 100
 const AblateSegments = 20
 
 // Kinds lists the known workloads in table order.
-var Kinds = []Kind{Forward, Gradient, Ablate, Shared}
+var Kinds = []Kind{Forward, Gradient, Ablate, Shared, Matmul}
 
 // Job is one workload at one sequence length.
 type Job struct {

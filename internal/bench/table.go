@@ -76,6 +76,21 @@ func WriteTable(w io.Writer, rep *Report) error {
 		}
 		writeRow(&b, cells)
 	}
+	var gf []string
+	for _, r := range rep.Rows {
+		f := r.Job.FLOPs()
+		if f == 0 || !r.Agentlens.OK() || r.Agentlens.Seconds <= 0 {
+			continue
+		}
+		line := fmt.Sprintf("%s: agentlens %.1f GFLOP/s", r.Job, f/r.Agentlens.Seconds/1e9)
+		if t := r.Torch; t != nil && t.OK() && t.Seconds > 0 {
+			line += fmt.Sprintf(", torch.matmul (tuned sgemm) %.1f GFLOP/s: %.0f%% of it", f/t.Seconds/1e9, 100*t.Seconds/r.Agentlens.Seconds)
+		}
+		gf = append(gf, line)
+	}
+	if len(gf) > 0 {
+		b.WriteString("\nAchieved matmul throughput, " + strings.Join(gf, "; ") + ".\n")
+	}
 	if len(notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range notes {

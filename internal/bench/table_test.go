@@ -11,7 +11,8 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.md golden tables")
 
 // sampleReport covers every kind of cell: success on both sides, an engine failure, a torch failure,
-// torch unavailable, and torch not run.
+// torch unavailable, and torch not run; the matmul row adds the GFLOP/s line (10·4·4096·576·1536 =
+// 144.9 GFLOP in 1.0 s and 0.8 s: 144.9 and 181.2 GFLOP/s, 80%).
 func sampleReport(torch string) *Report {
 	ok := func(engine string, s, w, rss float64) Measurement {
 		return Measurement{Engine: engine, Backend: "go", Seconds: s, CPUSeconds: 1.9 * s, WarmupSeconds: w, CompileSeconds: w - s, PeakRSS: int64(rss * (1 << 20))}
@@ -20,11 +21,13 @@ func sampleReport(torch string) *Report {
 		Torch: "torch 2.9.0, transformers 4.57.1", Seed: DefaultSeed, Warmup: true}
 	t1 := ok(EngineTorch, 0.8, 1.1, 900)
 	t1.Backend = "cpu"
+	t3 := ok(EngineTorch, 0.8, 0.9, 400)
 	t2 := Measurement{Engine: EngineTorch, Error: "RuntimeError: out of memory\nat line 3 | here", PeakRSS: 20 << 30}
 	rep.Rows = []Row{
 		{Job: Job{Forward, 512}, Agentlens: ok(EngineAgentlens, 12.5, 12.6, 1536), Torch: &t1},
 		{Job: Job{Gradient, 4096}, Agentlens: Measurement{Engine: EngineAgentlens, Error: "child process failed: signal: killed"}, Torch: &t2},
 		{Job: Job{Ablate, 1024}, Agentlens: ok(EngineAgentlens, 250.3, 263.1, 700)},
+		{Job: Job{Matmul, 4096}, Agentlens: ok(EngineAgentlens, 1.0, 1.1, 300), Torch: &t3},
 	}
 	switch torch {
 	case "unavailable":

@@ -69,13 +69,26 @@ def shared(torch, model, ids, segments, warmup, episodes=100):
             assert len(out.hidden_states) == model.config.num_hidden_layers + 1
 
 
+def matmul(torch, model, ids, segments, warmup, repeats=10, d_in=576, d_out=1536):
+    """torch.matmul (the CPU's tuned sgemm) on the agentlens matmul job's shapes: [N, d_in] x [d_out, d_in]^T,
+    then [N, d_out] x [d_in, d_out]^T, repeated (once when warming up)."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(ids.shape[1], d_in, generator=g) - 0.5
+    up = torch.rand(d_out, d_in, generator=g) - 0.5
+    down = torch.rand(d_in, d_out, generator=g) - 0.5
+    with torch.no_grad():
+        for _ in range(1 if warmup else repeats):
+            out = torch.matmul(torch.matmul(x, up.T), down.T)
+            assert out.shape == (ids.shape[1], d_in)
+
+
 def cpu_seconds():
     """User plus system CPU time of this process, all threads."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
 
 
-JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate, "shared": shared}
+JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate, "shared": shared, "matmul": matmul}
 
 
 def run(req, res):
@@ -123,7 +136,7 @@ def run(req, res):
     res["seconds"] = time.perf_counter() - t0
     res["cpu_s"] = cpu_seconds() - c0
     if req.get("warmup"):
-        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5}.get(job["kind"], 1.0)
+        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5, "matmul": 0.1}.get(job["kind"], 1.0)
         res["compile_s"] = max(0.0, res["warmup_s"] - res["seconds"] * frac)
 
 

@@ -60,6 +60,8 @@ Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/
             tokens removed, reusing the base's keys and values before the segment
   shared    100 episodes of N tokens sharing their first N/2 (a system prompt, run once),
             each capturing every layer's resid_post
+  matmul    10 MLP-shaped matmul pairs on N rows ([N,576]x[576,1536], then back), on the
+            backend and with torch.matmul (the tuned sgemm): achieved GFLOP/s under the table
 The default is forward:512/1k/4k,gradient:1k/4k.
 
 Every job runs in a child process of its own (this binary, re-executed), after an untimed
