@@ -9,6 +9,10 @@
 // Other dtypes, and nodes whose internals are not what this package expects, go to the stock
 // executor.
 //
+// Install also replaces SimpleGo's float32 Add, Sub, Mul and Div when one operand is broadcast, and
+// ReduceSum and ReduceMax over one contiguous block of axes, whose stock executors step a multi-axis
+// iterator per element (a third of a pure-Go forward pass); the replacements give bit-identical results.
+//
 // Install hooks into SimpleGo through go:linkname and reflection on unexported fields of GoMLX
 // v0.26.0; it checks the version and probes the node layout first, and installs nothing (returning
 // ErrUnsupportedGoMLX) when they differ.

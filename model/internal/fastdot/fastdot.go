@@ -58,6 +58,8 @@ var installOnce = sync.OnceValue(func() error {
 	}
 	layout = l
 	setNodeExecutor(backends.OpTypeDotGeneral, priorityUser, execDotGeneral)
+	installBinary()
+	installReduce()
 	return nil
 })
 
