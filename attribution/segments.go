@@ -150,7 +150,7 @@ func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts
 	}
 	for i, s := range todo {
 		toks := append(slices.Clone(r.IDs[:s.Tokens.Start]), r.IDs[s.Tokens.End:metric.Position+1]...)
-		pf, err := whole.Truncate(s.Tokens.Start)
+		pf, err := whole.TruncateAligned(s.Tokens.Start)
 		if err != nil {
 			return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
 		}

@@ -102,6 +102,19 @@ func (p *Prefix) Truncate(n int) (*Prefix, error) {
 	return q, nil
 }
 
+// TruncateAligned truncates to at most n tokens, rounding n down to a multiple of a grid of max(256,
+// Len()/8) positions (in 64s). Runs that delete one segment after another and truncate at each
+// segment's start then share a handful of prefix lengths, so their graphs (one compilation per shape,
+// about a second each on XLA) are reused; the cost is recomputing fewer than a grid's worth of
+// positions.
+func (p *Prefix) TruncateAligned(n int) (*Prefix, error) {
+	if n < 0 || n > len(p.tokens) {
+		return nil, fmt.Errorf("%w: prefix: truncate to %d of %d tokens", ErrBadInput, n, len(p.tokens))
+	}
+	g := max(256, (len(p.tokens)/8+63)/64*64)
+	return p.Truncate(n / g * g)
+}
+
 // padded returns layer l's keys and values padded to a multiple of bucket positions, built once.
 func (p *Prefix) padded(l, bucket int) (k, v *tensors.Tensor, tp int) {
 	p.once.Do(func() {

@@ -104,6 +104,17 @@ func TestPrefixErrors(t *testing.T) {
 	if d, s := maxAbsDiff(direct.Logits.Data, same.Logits.Data), maxAbs(direct.Logits.Data); d > 1e-6*s || same.Offset != 9 {
 		t.Errorf("run of the prefix itself: offset %d, |Δlogit| %g at scale %g", same.Offset, d, s)
 	}
+	// TruncateAligned rounds down to the grid: 256 positions for short prefixes, Len/8 (in 64s) for long ones.
+	long, err := m.NewPrefix(tokens(600, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ n, want int }{{599, 512}, {300, 256}, {255, 0}} {
+		got, err := long.TruncateAligned(c.n)
+		if err != nil || (c.want == 0) != (got == nil) || (got != nil && got.Len() != c.want) {
+			t.Errorf("TruncateAligned(%d) = %v, %v; want %d tokens", c.n, got, err, c.want)
+		}
+	}
 	if _, err := pf.Truncate(11); !errors.Is(err, model.ErrBadInput) {
 		t.Errorf("truncate past the end: err = %v", err)
 	}

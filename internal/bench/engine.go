@@ -55,7 +55,7 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 			passes = 2 // pass 0 has no prefix, pass 1 has one
 		}
 		for i := range passes {
-			pf, err := whole.Truncate(b[i])
+			pf, err := whole.TruncateAligned(b[i])
 			if err != nil {
 				return err
 			}
