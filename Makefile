@@ -50,12 +50,12 @@ bench: fetch
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 60m $(PKGS)
 
 # The README's speed tables, regenerated: xla and go against PyTorch in the same runs. The go backend
-# runs the 1k jobs only (its 4k gradient takes over ten minutes).
+# runs the 1k jobs only (its 4k jobs take minutes each).
 BENCH_PYTHON ?= internal/reference/.venv/bin/python
 bench-table: fetch
 	$(GO) build -o out/agentlens ./cmd/agentlens
-	out/agentlens bench --backend xla --jobs forward:1k/4k,gradient:1k/4k,ablate:1k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-xla.md
-	out/agentlens bench --backend go --jobs forward:1k,gradient:1k,ablate:1k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-go.md
+	out/agentlens bench --backend xla --jobs forward:1k/4k,gradient:1k/4k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-xla.md
+	out/agentlens bench --backend go --jobs forward:1k,gradient:1k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-go.md
 	awk 'BEGIN{skip=0} /<!-- bench:begin -->/{print; while((getline l < "out/bench-xla.md")>0) print l; print ""; while((getline l < "out/bench-go.md")>0) print l; skip=1; next} /<!-- bench:end -->/{skip=0} !skip' README.md > out/README.md.tmp && mv out/README.md.tmp README.md
 
 fmt:

@@ -4,4 +4,12 @@
 //
 // A "model" here is a decoder-only transformer family (Llama, Qwen2, Gemma-3) plus its weights; the
 // families live in subpackages that register themselves by their Hugging Face architecture name.
+//
+// Runs go layer by layer, one compiled graph per block shape, with sequence lengths padded to buckets so
+// graphs are reused. Attention is block-causal: queries in blocks of 256 attend only to the keys up to
+// their block, skipping the masked half of the [pos, pos] work; above Options.ChunkAbove positions it
+// also runs query chunk by query chunk, so memory stays bounded at 8k tokens and beyond. Gradients
+// recompute each block from its saved input residual. A Prefix (NewPrefix, PrefixFromCache) keeps the
+// keys and values of a token prefix so later runs compute only the positions after it: segment
+// ablations reuse everything before the deleted segment, and episodes reuse a shared system prompt.
 package model

@@ -54,7 +54,8 @@ func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
 the bundled blackmail episode with the model's own chat template, and attribute the first
 token of the coercive <tool_use:email> to every token and segment of the context with
 gradient×input on the input embeddings. With --ablate, also delete each segment of the
-given kinds in turn and measure the change in the target's log-probability.
+given kinds in turn and measure the change in the target's log-probability (each deletion
+recomputes only the tokens after the segment, reusing the keys and values before it).
 
 Writes to --out: tokens.parquet and segments.parquet (schemas in package data),
 heatmap.html (a self-contained token viewer) and segments.svg (a bar chart for papers),
