@@ -370,26 +370,20 @@ func (b *blockGraph) blockCausal() bool {
 // chunk of Tq positions; k and v hold every key position). staticOffset ≥ 0 says offset is that
 // constant, which lets block-causal attention drop the keys no query of a block can see.
 func (b *blockGraph) attention(q, k, v, offset *graph.Node, staticOffset int) *graph.Node {
-	Tq, Tk := q.Shape().Dimensions[1], k.Shape().Dimensions[1]
-	if staticOffset < 0 || !b.blockCausal() || Tq <= causalBlock {
-		if staticOffset >= 0 && b.blockCausal() && staticOffset+Tq < Tk {
-			// One block: keys past the last query are never visible.
-			k = graph.SliceAxis(k, 1, graph.AxisRange(0, staticOffset+Tq))
-			v = graph.SliceAxis(v, 1, graph.AxisRange(0, staticOffset+Tq))
-		}
-		return b.attentionRows(q, k, v, causalMask(q.Graph(), Tq, k.Shape().Dimensions[1], offset, b.args[b.in.window]))
-	}
 	g := q.Graph()
-	var zs []*graph.Node
-	for s := 0; s < Tq; s += causalBlock {
-		e := min(s+causalBlock, Tq)
-		kEnd := min(staticOffset+e, Tk)
-		qb := graph.SliceAxis(q, 1, graph.AxisRange(s, e))
-		kb := graph.SliceAxis(k, 1, graph.AxisRange(0, kEnd))
-		vb := graph.SliceAxis(v, 1, graph.AxisRange(0, kEnd))
-		zs = append(zs, b.attentionRows(qb, kb, vb, causalMask(g, e-s, kEnd, graph.Const(g, int32(staticOffset+s)), b.args[b.in.window])))
-	}
-	return graph.Concatenate(zs, 1)
+	Tk := k.Shape().Dimensions[1]
+	static := staticOffset >= 0 && b.blockCausal()
+	return b.queryBlocks(q, static, func(qb *graph.Node, s, e int) *graph.Node {
+		if !static {
+			return b.attentionRows(qb, k, v, causalMask(g, e-s, Tk, offset, b.args[b.in.window]))
+		}
+		kb, vb := k, v
+		if kEnd := min(staticOffset+e, Tk); kEnd < Tk { // keys after the block's last query are never visible
+			kb = graph.SliceAxis(k, 1, graph.AxisRange(0, kEnd))
+			vb = graph.SliceAxis(v, 1, graph.AxisRange(0, kEnd))
+		}
+		return b.attentionRows(qb, kb, vb, causalMask(g, e-s, kb.Shape().Dimensions[1], graph.Const(g, int32(staticOffset+s)), b.args[b.in.window]))
+	})
 }
 
 // prefixAttention is attention for queries that follow a stored prefix: keys are the prefix's pk
@@ -397,21 +391,25 @@ func (b *blockGraph) attention(q, k, v, offset *graph.Node, staticOffset int) *g
 // absolute position plen+i. Query blocks skip the run's keys after them, as in attention.
 func (b *blockGraph) prefixAttention(q, k, v, pk, pv, plen *graph.Node) *graph.Node {
 	g := q.Graph()
-	Tq, Pp := q.Shape().Dimensions[1], pk.Shape().Dimensions[1]
-	step := Tq
-	if b.blockCausal() {
-		step = causalBlock
-	}
-	var zs []*graph.Node
-	for s := 0; s < Tq; s += step {
-		e := min(s+step, Tq)
-		qb := graph.SliceAxis(q, 1, graph.AxisRange(s, e))
+	Pp := pk.Shape().Dimensions[1]
+	return b.queryBlocks(q, b.blockCausal(), func(qb *graph.Node, s, e int) *graph.Node {
 		kb := graph.Concatenate([]*graph.Node{pk, graph.SliceAxis(k, 1, graph.AxisRange(0, e))}, 1)
 		vb := graph.Concatenate([]*graph.Node{pv, graph.SliceAxis(v, 1, graph.AxisRange(0, e))}, 1)
-		zs = append(zs, b.attentionRows(qb, kb, vb, prefixMask(g, e-s, Pp, e, s, plen, b.args[b.in.window])))
+		return b.attentionRows(qb, kb, vb, prefixMask(g, e-s, Pp, e, s, plen, b.args[b.in.window]))
+	})
+}
+
+// queryBlocks computes attention for q's positions in blocks of causalBlock queries (one block of all
+// of them unless blocked), with block(q rows s..e, s, e), and joins the blocks' z along positions.
+func (b *blockGraph) queryBlocks(q *graph.Node, blocked bool, block func(qb *graph.Node, s, e int) *graph.Node) *graph.Node {
+	Tq := q.Shape().Dimensions[1]
+	if !blocked || Tq <= causalBlock {
+		return block(q, 0, Tq)
 	}
-	if len(zs) == 1 {
-		return zs[0]
+	var zs []*graph.Node
+	for s := 0; s < Tq; s += causalBlock {
+		e := min(s+causalBlock, Tq)
+		zs = append(zs, block(graph.SliceAxis(q, 1, graph.AxisRange(s, e)), s, e))
 	}
 	return graph.Concatenate(zs, 1)
 }
