@@ -64,11 +64,17 @@ type Info struct {
 	PluginAPIVersion string
 	// Description is the backend's own description (backends.Backend.Description).
 	Description string
+	// HeapKept says glibc malloc keeps the plugin's freed buffers for reuse (xla only; see HeapKept).
+	HeapKept bool
 }
 
 // String returns a one-line summary such as "backend xla (auto): plugin /c/pjrt/… loaded, PJRT C API 0.81".
 func (i Info) String() string {
-	return fmt.Sprintf("backend %s (%s): %s", i.Name, i.Requested, i.Reason)
+	s := fmt.Sprintf("backend %s (%s): %s", i.Name, i.Requested, i.Reason)
+	if i.HeapKept {
+		s += "; malloc keeps freed memory"
+	}
+	return s
 }
 
 // New creates the GoMLX backend called name: "go" (SimpleGo), "xla" (XLA with the PJRT CPU plugin,
@@ -153,7 +159,7 @@ func newXLAFromEnv(opts Options, env environment) (backends.Backend, Info, error
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("backend xla: plugin %s: %w", path, err)
 	}
-	return b, Info{Name: XLA, PluginPath: path, PluginAPIVersion: version, Description: b.Description()}, nil
+	return b, Info{Name: XLA, PluginPath: path, PluginAPIVersion: version, Description: b.Description(), HeapKept: HeapKept()}, nil
 }
 
 // FindPlugin returns the absolute path of the PJRT CPU plugin New would load for opts, or an error
