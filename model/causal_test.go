@@ -21,7 +21,7 @@ func TestBlockCausalMatchesFull(t *testing.T) {
 	capture := []hook.Name{hook.ZAt(0), hook.ResidPostAt(1), hook.At(hook.RotK, 1)}
 	wrt := []hook.Name{hook.HookEmbed(), hook.At(hook.Q, 1), hook.At(hook.V, 0), hook.ZAt(1), hook.ResidPostAt(0)}
 	for _, fam := range modeltest.Families {
-		for _, opts := range []model.Options{{}, {AttnChunk: 320}} {
+		for _, opts := range []model.Options{{GraphAttention: true}, {AttnChunk: 320, GraphAttention: true}} {
 			name := fam
 			if opts.AttnChunk > 0 {
 				name += "/chunked"

@@ -16,8 +16,8 @@ import (
 func TestChunkedMatchesFull(t *testing.T) {
 	for _, fam := range modeltest.Families {
 		t.Run(fam, func(t *testing.T) {
-			full := tiny(t, fam, model.Options{AttnChunk: -1})
-			chunked := tiny(t, fam, model.Options{AttnChunk: 16})
+			full := tiny(t, fam, model.Options{AttnChunk: -1, GraphAttention: true})
+			chunked := tiny(t, fam, model.Options{AttnChunk: 16, GraphAttention: true})
 			toks := tokens(37, 11)
 			names := allSites(modeltest.NLayers)
 			a, err := full.Run(toks, model.RunOptions{Capture: names, LogitPositions: model.AllPositions(37)})

@@ -137,7 +137,7 @@ func TestResidualDecomposition(t *testing.T) {
 func TestPatchOwnCacheIsExact(t *testing.T) {
 	for _, fam := range modeltest.Families {
 		t.Run(fam, func(t *testing.T) {
-			m := tiny(t, fam, model.Options{})
+			m := tiny(t, fam, model.Options{GraphAttention: true}) // the base run captures patterns: graph attention in every run
 			toks := tokens(13, 3)
 			names := allSites(modeltest.NLayers)
 			base, err := m.Run(toks, model.RunOptions{Capture: names, LogitPositions: model.AllPositions(len(toks))})

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"github.com/agentlens/agentlens/model/internal/attn"
 	"math"
 	"slices"
 
@@ -9,8 +10,9 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
-// This file runs one decoder layer forward or backward, either as one graph or, for long sequences, as
-// pre-attention, attention by query chunk, and post-attention graphs.
+// This file runs one decoder layer forward or backward, either as one graph or as pre-attention,
+// attention (by query chunk for long sequences, or the host kernel of package attn) and post-attention
+// graphs.
 
 // layerSpec builds the spec of one stage of layer l from captures, grads and interventions.
 func (p *pass) layerSpec(l int, st stage, capture, grads map[hook.Name]bool, backward bool) blockSpec {
@@ -192,7 +194,8 @@ func (p *pass) runStage(l int, spec blockSpec, in stageIn) (*stageOut, error) {
 // layerForward runs layer l on residual x (device tensor [1, tp, d_model]) and returns resid_post,
 // copying captured sites into cache.
 func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool, cache Cache) (*tensors.Tensor, error) {
-	if !p.chunked {
+	host := p.hostAttention(l, capture)
+	if !p.chunked && !host {
 		o, err := p.runStage(l, p.layerSpec(l, stageFull, capture, nil, false), stageIn{x: x})
 		if err != nil {
 			return nil, err
@@ -204,7 +207,12 @@ func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool
 	if err != nil {
 		return nil, err
 	}
-	z, err := p.coreForward(l, q, k, v, capture, cache)
+	var z *tensors.Tensor
+	if host {
+		z, err = p.hostCore(l, q, k, v)
+	} else {
+		z, err = p.coreForward(l, q, k, v, capture, cache)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +226,41 @@ func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool
 		finalize(xs)
 	}
 	return o.primary[0], nil
+}
+
+// hostAttention reports whether layer l's forward attention runs in package attn's tiled host kernel
+// between the pre- and post-attention graphs: unless Options.GraphAttention is set, the pass follows a
+// stored prefix, or the layer's attention scores or pattern are captured or intervened on (the kernel
+// never forms them).
+func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
+	if p.m.opts.GraphAttention || p.m.fullAttention || p.prefix != nil {
+		return false
+	}
+	for _, site := range []hook.Site{hook.AttnScores, hook.Pattern} {
+		if _, ok := p.byLayer[l][site]; ok || capture[hook.At(site, l)] {
+			return false
+		}
+	}
+	return true
+}
+
+// hostCore computes z [1, tp, n_heads, d_head] from rotated q and k and v with package attn.
+func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
+	a := p.m.Arch
+	d := a.Dims
+	w := a.LayerWindow[l]
+	if w <= 0 {
+		w = math.MaxInt32
+	}
+	z := make([]float32, p.tp*d.NHeads*d.DHead)
+	s := attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
+	err := attn.Causal(z, tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k),
+		tensors.MustCopyFlatData[float32](v), s, float32(a.AttnScale), w)
+	if err != nil {
+		return nil, fmt.Errorf("layer %d attention: %w", l, err)
+	}
+	p.m.hostLayers.Add(1)
+	return tensors.FromFlatDataAndDimensions(z, 1, p.tp, d.NHeads, d.DHead), nil
 }
 
 // preForward runs the pre-attention stage.

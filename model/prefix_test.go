@@ -20,7 +20,7 @@ func TestPrefixMatchesFullRun(t *testing.T) {
 	toks := tokens(n, 9)
 	capture := []hook.Name{hook.ResidPostAt(1), hook.At(hook.RotQ, 0), hook.MLPOutAt(0), hook.HookEmbed()}
 	for _, fam := range modeltest.Families {
-		for _, opts := range []model.Options{{}, {AttnChunk: 128}} {
+		for _, opts := range []model.Options{{GraphAttention: true}, {AttnChunk: 128, GraphAttention: true}} {
 			name := fam
 			if opts.AttnChunk > 0 {
 				name += "/chunked"

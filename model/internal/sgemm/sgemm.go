@@ -25,6 +25,16 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	p.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// SgemmSerial is Sgemm on the calling goroutine only, for callers that run many products in parallel
+// themselves (one worker per tile).
+func SgemmSerial(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int,
+	beta float32, c []float32, ldc int) {
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	p := defaultPlan()
+	p.threads = 1
+	p.gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // SgemmBatch computes batch independent products C_i = alpha·op(A_i)·op(B_i) + beta·C_i, with the
 // operands of product i starting at a[i·strideA], b[i·strideB] and c[i·strideC] and laid out as in
 // Sgemm. A stride of 0 for A or B reuses the same matrix for every product (a broadcast); the C

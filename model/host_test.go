@@ -1,0 +1,63 @@
+package model_test
+
+import (
+	"testing"
+
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/model/modeltest"
+)
+
+// TestHostAttentionMatchesGraph runs 600 tokens (several of the host kernel's 128-query and 256-key
+// tiles, gemma3's sliding window inside them) with attention in the host kernel and in the graphs:
+// logits agree to 5e-6 of their scale and captures to 1e-5 absolute. Only float32 rounding differs: the
+// kernel scales q before the product ((q·s)·k against (q·k)·s), rescales its running sums at every key
+// block and sums in another order, a few ulp per layer that the unembedding amplifies (measured up to
+// 1.4e-6 relative). A run that captures a layer's pattern must compute
+// that layer in the graphs and the others in the kernel.
+func TestHostAttentionMatchesGraph(t *testing.T) {
+	const n = 600
+	toks := tokens(n, 5)
+	capture := []hook.Name{hook.ZAt(0), hook.ZAt(1), hook.ResidPostAt(1)}
+	for _, fam := range modeltest.Families {
+		for _, opts := range []model.Options{{}, {AttnChunk: 256}} {
+			name := fam
+			if opts.AttnChunk > 0 {
+				name += "/chunked"
+			}
+			t.Run(name, func(t *testing.T) {
+				host := tiny(t, fam, opts)
+				opts.GraphAttention = true
+				graph := tiny(t, fam, opts)
+				ref, err := graph.Run(toks, model.RunOptions{Capture: capture, LogitPositions: model.AllPositions(n)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := host.Run(toks, model.RunOptions{Capture: capture, LogitPositions: model.AllPositions(n)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k := model.HostAttentionLayers(host); k != modeltest.NLayers {
+					t.Fatalf("host kernel ran %d layer attentions, want %d", k, modeltest.NLayers)
+				}
+				if k := model.HostAttentionLayers(graph); k != 0 {
+					t.Fatalf("GraphAttention model ran %d layer attentions in the host kernel", k)
+				}
+				if d, s := maxAbsDiff(ref.Logits.Data, got.Logits.Data), maxAbs(ref.Logits.Data); d > 5e-6*s {
+					t.Errorf("max |Δlogit| = %g at logit scale %g", d, s)
+				}
+				for _, c := range capture {
+					if d := maxAbsDiff(ref.Cache[c].Data, got.Cache[c].Data); d > 1e-5 {
+						t.Errorf("%s differs by %g", c, d)
+					}
+				}
+				if _, err := host.Run(toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}); err != nil {
+					t.Fatal(err)
+				}
+				if k := model.HostAttentionLayers(host); k != 2*modeltest.NLayers-1 {
+					t.Errorf("after a run capturing layer 0's pattern the kernel has run %d layer attentions, want %d", k, 2*modeltest.NLayers-1)
+				}
+			})
+		}
+	}
+}

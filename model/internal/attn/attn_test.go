@@ -1,0 +1,176 @@
+package attn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naive is causal attention in float64 with the whole score row materialised.
+func naive(q, k, v []float32, s Shape, scale float64, window int) []float64 {
+	dh, g := s.DHead, s.NHeads/s.NKVHeads
+	z := make([]float64, len(q))
+	for i := range s.T {
+		for h := range s.NHeads {
+			kh := h / g
+			var w []float64
+			mx := math.Inf(-1)
+			for j := 0; j <= i; j++ {
+				sc := math.Inf(-1)
+				if i-j < window {
+					sc = 0
+					for d := range dh {
+						sc += float64(q[(i*s.NHeads+h)*dh+d]) * float64(k[(j*s.NKVHeads+kh)*dh+d])
+					}
+					sc *= scale
+				}
+				w = append(w, sc)
+				mx = math.Max(mx, sc)
+			}
+			sum := 0.0
+			for j := range w {
+				w[j] = math.Exp(w[j] - mx)
+				sum += w[j]
+			}
+			for j := range w {
+				for d := range dh {
+					z[(i*s.NHeads+h)*dh+d] += w[j] / sum * float64(v[(j*s.NKVHeads+kh)*dh+d])
+				}
+			}
+		}
+	}
+	return z
+}
+
+func random(n int, r *rand.Rand, spread float32) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = (r.Float32()*2 - 1) * spread
+	}
+	return x
+}
+
+// TestCausalMatchesNaive compares the tiled kernel with float64 attention on random inputs, across
+// lengths that are not multiples of the tiles, grouped and plain heads, and sliding windows that cut
+// inside and across key blocks. Tolerance 2e-5: float32 products of length ≤ 64 and sums over ≤ 700
+// keys of values in [-1, 1].
+func TestCausalMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		s      Shape
+		window int
+	}{
+		{Shape{T: 1, NHeads: 2, NKVHeads: 1, DHead: 8}, 1 << 30},
+		{Shape{T: 70, NHeads: 4, NKVHeads: 4, DHead: 16}, 1 << 30},
+		{Shape{T: 300, NHeads: 9, NKVHeads: 3, DHead: 64}, 1 << 30},
+		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 1 << 30},
+		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 100},
+		{Shape{T: 600, NHeads: 4, NKVHeads: 1, DHead: 16}, 300},
+	} {
+		q := random(tc.s.T*tc.s.NHeads*tc.s.DHead, r, 2)
+		k := random(tc.s.T*tc.s.NKVHeads*tc.s.DHead, r, 2)
+		v := random(tc.s.T*tc.s.NKVHeads*tc.s.DHead, r, 1)
+		z := make([]float32, len(q))
+		scale := 1 / math.Sqrt(float64(tc.s.DHead))
+		if err := Causal(z, q, k, v, tc.s, float32(scale), tc.window); err != nil {
+			t.Fatal(err)
+		}
+		want := naive(q, k, v, tc.s, scale, tc.window)
+		worst := 0.0
+		for i := range z {
+			worst = math.Max(worst, math.Abs(float64(z[i])-want[i]))
+		}
+		if worst > 2e-5 {
+			t.Errorf("%+v window %d: max |z − naive| = %.3g, want ≤ 2e-5", tc.s, tc.window, worst)
+		}
+	}
+}
+
+func TestCausalErrors(t *testing.T) {
+	s := Shape{T: 4, NHeads: 2, NKVHeads: 1, DHead: 2}
+	ok := func(n int) []float32 { return make([]float32, n) }
+	if err := Causal(ok(16), ok(16), ok(8), ok(8), s, 1, 1<<30); err != nil {
+		t.Fatalf("valid call: %v", err)
+	}
+	for name, err := range map[string]error{
+		"short k":   Causal(ok(16), ok(16), ok(7), ok(8), s, 1, 1<<30),
+		"groups":    Causal(ok(16), ok(16), ok(8), ok(8), Shape{T: 4, NHeads: 3, NKVHeads: 2, DHead: 2}, 1, 1<<30),
+		"window 0":  Causal(ok(16), ok(16), ok(8), ok(8), s, 1, 0),
+		"no tokens": Causal(nil, nil, nil, nil, Shape{NHeads: 2, NKVHeads: 1, DHead: 2}, 1, 1),
+	} {
+		if err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestExp32 checks exp32 against math.Exp over the range softmax uses (x ≤ 0) and at its edges.
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	for x := -87.0; x <= 10; x += 0.0137 {
+		got, want := float64(exp32(float32(x))), math.Exp(float64(float32(x)))
+		worst = math.Max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 3e-7 {
+		t.Errorf("exp32 max relative error %.3g, want ≤ 3e-7 (2 float32 ulp)", worst)
+	}
+	if exp32(float32(math.Inf(-1))) != 0 || exp32(-100) != 0 || exp32(0) != 1 {
+		t.Errorf("exp32(-Inf), exp32(-100), exp32(0) = %v, %v, %v, want 0, 0, 1", exp32(float32(math.Inf(-1))), exp32(-100), exp32(0))
+	}
+}
+
+// BenchmarkCausal is one SmolLM2 layer's attention at 4,096 tokens (9 heads, 3 kv heads, 64 per head).
+func BenchmarkCausal(b *testing.B) {
+	s := Shape{T: 4096, NHeads: 9, NKVHeads: 3, DHead: 64}
+	r := rand.New(rand.NewPCG(1, 2))
+	q := random(s.T*s.NHeads*s.DHead, r, 1)
+	k := random(s.T*s.NKVHeads*s.DHead, r, 1)
+	v := random(s.T*s.NKVHeads*s.DHead, r, 1)
+	z := make([]float32, len(q))
+	for b.Loop() {
+		if err := Causal(z, q, k, v, s, 0.125, 1<<30); err != nil {
+			b.Fatal(err)
+		}
+	}
+	flops := 2 * 2 * float64(s.T) * float64(s.T+1) / 2 * float64(s.NHeads*s.DHead)
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// TestRowKernels checks expShift and rowMax (assembly on amd64) against math.Exp and a plain loop for
+// lengths around the 8-lane vector width, including −∞ entries (masked keys) and an init above the row.
+func TestRowKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 255, 256} {
+		row := random(n, r, 30)
+		if n > 3 {
+			row[2] = float32(math.Inf(-1))
+		}
+		want := float32(math.Inf(-1))
+		for _, x := range row {
+			want = max(want, x)
+		}
+		if got := rowMax(row, float32(math.Inf(-1))); got != want {
+			t.Errorf("n=%d: rowMax = %v, want %v", n, got, want)
+		}
+		if got := rowMax(row, 100); got != 100 {
+			t.Errorf("n=%d: rowMax with init 100 = %v", n, got)
+		}
+		shift := want
+		exp := make([]float64, n)
+		sum := 0.0
+		for i, x := range row {
+			exp[i] = math.Exp(float64(x - shift)) // the difference rounds to float32 first, as in the kernel
+			sum += exp[i]
+		}
+		gotSum := expShift(row, shift)
+		for i := range row {
+			// 3e-7 relative (2 ulp), or 2e-38 absolute: the assembly clamps at e^−87.34 instead of 0.
+			if d := math.Abs(float64(row[i]) - exp[i]); d > 3e-7*exp[i] && d > 2e-38 {
+				t.Fatalf("n=%d: expShift[%d] = %g, want %g", n, i, row[i], exp[i])
+			}
+		}
+		if math.Abs(float64(gotSum)-sum) > 1e-6*math.Max(sum, 1) {
+			t.Errorf("n=%d: expShift sum = %g, want %g", n, gotSum, sum)
+		}
+	}
+}
