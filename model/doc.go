@@ -6,7 +6,10 @@
 // families live in subpackages that register themselves by their Hugging Face architecture name.
 //
 // Runs go layer by layer, one compiled graph per block shape, with sequence lengths padded to buckets so
-// graphs are reused. Attention is block-causal: queries in blocks of 256 attend only to the keys up to
+// graphs are reused. A forward pass that does not capture attention scores or patterns computes attention
+// outside the graphs, in the tiled host kernel of model/internal/attn (flash-attention schedule, the
+// [pos, pos] scores never formed; Options.GraphAttention turns it off). In the graphs (gradients, runs that
+// capture patterns) attention is block-causal: queries in blocks of 256 attend only to the keys up to
 // their block, skipping the masked half of the [pos, pos] work; above Options.ChunkAbove positions it
 // also runs query chunk by query chunk, so memory stays bounded at 8k tokens and beyond. Gradients
 // recompute each block from its saved input residual. A Prefix (NewPrefix, PrefixFromCache) keeps the

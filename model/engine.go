@@ -35,7 +35,8 @@ type Options struct {
 	// pass that captures no attention scores or pattern computes each layer's attention with the tiled
 	// host kernel of model/internal/attn (pre-attention graph, kernel, post-attention graph), which never
 	// forms the [head, pos, pos] scores: 9.7 s instead of 14.5 s of attention at 4k tokens on SmolLM2
-	// with XLA. Gradients and prefix runs always use the graphs.
+	// with XLA. Runs after a Prefix use it too (the stored keys come first); gradients always use the
+	// graphs.
 	GraphAttention bool
 	// Progress, if set, is called after each layer of a forward or backward pass.
 	Progress func(stage string, done, total int)

@@ -228,12 +228,14 @@ func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool
 	return o.primary[0], nil
 }
 
+// hostAttentionOn reports whether forward attention may run in package attn's host kernel at all.
+func (m *Model) hostAttentionOn() bool { return !m.opts.GraphAttention && !m.fullAttention }
+
 // hostAttention reports whether layer l's forward attention runs in package attn's tiled host kernel
-// between the pre- and post-attention graphs: unless Options.GraphAttention is set, the pass follows a
-// stored prefix, or the layer's attention scores or pattern are captured or intervened on (the kernel
-// never forms them).
+// between the pre- and post-attention graphs: unless Options.GraphAttention is set or the layer's
+// attention scores or pattern are captured or intervened on (the kernel never forms them).
 func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
-	if p.m.opts.GraphAttention || p.m.fullAttention || p.prefix != nil {
+	if !p.m.hostAttentionOn() {
 		return false
 	}
 	for _, site := range []hook.Site{hook.AttnScores, hook.Pattern} {
@@ -244,7 +246,8 @@ func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 	return true
 }
 
-// hostCore computes z [1, tp, n_heads, d_head] from rotated q and k and v with package attn.
+// hostCore computes z [1, tp, n_heads, d_head] from rotated q and k and v with package attn; in a run
+// after a prefix, the prefix's keys and values come first.
 func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
 	a := p.m.Arch
 	d := a.Dims
@@ -254,8 +257,15 @@ func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error)
 	}
 	z := make([]float32, p.tp*d.NHeads*d.DHead)
 	s := attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
-	err := attn.Causal(z, tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k),
-		tensors.MustCopyFlatData[float32](v), s, float32(a.AttnScale), w)
+	kh, vh := tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
+	past := 0
+	if p.prefix != nil {
+		past = p.prefix.Len()
+		n := past * d.NKVHeads * d.DHead
+		kh = append(p.prefix.k[l].Data[:n:n], kh...)
+		vh = append(p.prefix.v[l].Data[:n:n], vh...)
+	}
+	err := attn.CausalAfter(z, tensors.MustCopyFlatData[float32](q), kh, vh, s, past, float32(a.AttnScale), w)
 	if err != nil {
 		return nil, fmt.Errorf("layer %d attention: %w", l, err)
 	}

@@ -177,7 +177,7 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, long := m.bucket(P + p.tp); long || p.chunked {
+	if _, long := m.bucket(P + p.tp); (long || p.chunked) && !m.hostAttentionOn() {
 		// Too long for one attention graph: run everything and keep the positions after the prefix.
 		full := opts
 		full.Prefix = nil

@@ -14,16 +14,21 @@ import (
 // tokens: logits at every position after the prefix and captured activations agree to 1e-6 of their
 // scale (only float32 summation order differs). The prefix length, 133, is not a multiple of the 64-position
 // bucket, so padded prefix keys must stay masked; 300 tokens make two query blocks; gemma3's 4-token
-// sliding window must reach back into the prefix; the chunked model takes the long-sequence fallback.
+// sliding window must reach back into the prefix; the chunked model takes the long-sequence fallback
+// with graph attention. With the host kernel (the /host cases) the prefix run attends to the stored keys
+// in the kernel, whatever the length.
 func TestPrefixMatchesFullRun(t *testing.T) {
 	const n, P = 300, 133
 	toks := tokens(n, 9)
 	capture := []hook.Name{hook.ResidPostAt(1), hook.At(hook.RotQ, 0), hook.MLPOutAt(0), hook.HookEmbed()}
 	for _, fam := range modeltest.Families {
-		for _, opts := range []model.Options{{GraphAttention: true}, {AttnChunk: 128, GraphAttention: true}} {
+		for _, opts := range []model.Options{{GraphAttention: true}, {AttnChunk: 128, GraphAttention: true}, {}, {AttnChunk: 128}} {
 			name := fam
 			if opts.AttnChunk > 0 {
 				name += "/chunked"
+			}
+			if !opts.GraphAttention {
+				name += "/host"
 			}
 			t.Run(name, func(t *testing.T) {
 				m := tiny(t, fam, opts)
@@ -40,9 +45,13 @@ func TestPrefixMatchesFullRun(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				before := model.HostAttentionLayers(m)
 				got, err := m.Run(toks, model.RunOptions{Prefix: pf, Capture: capture, LogitPositions: model.AllPositions(n)[P:]})
 				if err != nil {
 					t.Fatal(err)
+				}
+				if ran, want := model.HostAttentionLayers(m)-before, int64(modeltest.NLayers); opts.GraphAttention == (ran != 0) || !opts.GraphAttention && ran != want {
+					t.Fatalf("the prefix run computed %d layer attentions in the host kernel (GraphAttention %v)", ran, opts.GraphAttention)
 				}
 				if got.Offset != P || !slices.Equal(got.Positions, model.AllPositions(n)[P:]) {
 					t.Fatalf("offset %d, positions %v…", got.Offset, got.Positions[:3])

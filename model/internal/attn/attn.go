@@ -29,10 +29,16 @@ const (
 // when j ≤ i and i − j < window. q and z are [T, NHeads, DHead], k and v [T, NKVHeads, DHead], row-major.
 // It runs on GOMAXPROCS goroutines.
 func Causal(z, q, k, v []float32, s Shape, scale float32, window int) error {
-	if s.T <= 0 || s.NHeads <= 0 || s.NKVHeads <= 0 || s.DHead <= 0 || s.NHeads%s.NKVHeads != 0 {
-		return fmt.Errorf("attn: bad shape %+v", s)
+	return CausalAfter(z, q, k, v, s, 0, scale, window)
+}
+
+// CausalAfter is Causal for queries that follow past earlier positions (a stored prefix): k and v hold
+// past+T positions, the prefix's first, and query i sits at position past+i.
+func CausalAfter(z, q, k, v []float32, s Shape, past int, scale float32, window int) error {
+	if s.T <= 0 || s.NHeads <= 0 || s.NKVHeads <= 0 || s.DHead <= 0 || s.NHeads%s.NKVHeads != 0 || past < 0 {
+		return fmt.Errorf("attn: bad shape %+v or past %d", s, past)
 	}
-	nq, nkv := s.T*s.NHeads*s.DHead, s.T*s.NKVHeads*s.DHead
+	nq, nkv := s.T*s.NHeads*s.DHead, (past+s.T)*s.NKVHeads*s.DHead
 	if len(q) != nq || len(z) != nq || len(k) != nkv || len(v) != nkv {
 		return fmt.Errorf("attn: shape %+v wants q and z of %d and k and v of %d floats, got q %d, z %d, k %d, v %d",
 			s, nq, nkv, len(q), len(z), len(k), len(v))
@@ -40,7 +46,7 @@ func Causal(z, q, k, v []float32, s Shape, scale float32, window int) error {
 	if window <= 0 {
 		return fmt.Errorf("attn: window %d, want > 0", window)
 	}
-	kt := transposeKeys(k, s)
+	kt := transposeKeys(k, s, past+s.T)
 	blocks := (s.T + qBlock - 1) / qBlock
 	items := s.NKVHeads * blocks
 	workers := min(runtime.GOMAXPROCS(0), items)
@@ -51,7 +57,7 @@ func Causal(z, q, k, v []float32, s Shape, scale float32, window int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(s)
+			w := newWorker(s, past)
 			for {
 				mu.Lock()
 				i := next
@@ -72,6 +78,7 @@ func Causal(z, q, k, v []float32, s Shape, scale float32, window int) error {
 // worker holds one goroutine's tiles.
 type worker struct {
 	s      Shape
+	past   int // positions before the first query
 	group  int
 	qt     []float32 // [group·qBlock, DHead] scaled queries
 	scores []float32 // [group·qBlock, keyBlock]
@@ -79,31 +86,30 @@ type worker struct {
 	m, l   []float32 // running row max and sum of exponentials
 }
 
-func newWorker(s Shape) *worker {
+func newWorker(s Shape, past int) *worker {
 	g := s.NHeads / s.NKVHeads
 	r := g * qBlock
-	return &worker{s: s, group: g, qt: make([]float32, r*s.DHead), scores: make([]float32, r*keyBlock),
+	return &worker{s: s, past: past, group: g, qt: make([]float32, r*s.DHead), scores: make([]float32, r*keyBlock),
 		acc: make([]float32, r*s.DHead), m: make([]float32, r), l: make([]float32, r)}
 }
 
-// transposeKeys returns k [T, NKVHeads, DHead] as [NKVHeads, DHead, T], so each key block of a kv
-// head is a row-major DHead × block slice (row stride T) that sgemm packs with contiguous copies.
-func transposeKeys(k []float32, s Shape) []float32 {
+// transposeKeys returns k [n, NKVHeads, DHead] as [NKVHeads, DHead, n], so each key block of a kv
+// head is a row-major DHead × block slice (row stride n) that sgemm packs with contiguous copies.
+func transposeKeys(k []float32, s Shape, n int) []float32 {
 	kt := make([]float32, len(k))
-	for t := range s.T {
+	for t := range n {
 		for h := range s.NKVHeads {
 			src := k[(t*s.NKVHeads+h)*s.DHead:][:s.DHead]
 			for d, x := range src {
-				kt[(h*s.DHead+d)*s.T+t] = x
+				kt[(h*s.DHead+d)*n+t] = x
 			}
 		}
 	}
 	return kt
 }
 
-// block computes z for queries q0.. q0+qBlock (clipped to T) of the query heads of kv head h; kt is
-// transposeKeys(k). Row
-// g·nq+i of the tiles is query q0+i of query head h·group+g.
+// block computes z for queries q0.. q0+qBlock (clipped to T; at positions past+q0..) of the query heads
+// of kv head h; kt is transposeKeys(k). Row g·nq+i of the tiles is query q0+i of query head h·group+g.
 func (w *worker) block(z, q, kt, v []float32, h, q0 int, scale float32, window int) {
 	s := w.s
 	dh := s.DHead
@@ -125,12 +131,14 @@ func (w *worker) block(z, q, kt, v []float32, h, q0 int, scale float32, window i
 		w.m[r], w.l[r] = negInf, 0
 	}
 	clear(w.acc[:rows*dh])
+	nKeys := w.past + s.T
+	q0 += w.past                                       // from here on, absolute positions
 	last := q0 + nq - 1                                // last query of the block
 	first := max(0, q0-window+1) / keyBlock * keyBlock // first key block any query of the block sees
 	for k0 := first; k0 <= last; k0 += keyBlock {
 		nk := min(keyBlock, last+1-k0)
 		sc := w.scores[:rows*nk]
-		sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.qt, dh, kt[h*dh*s.T+k0:], s.T, 0, sc, nk)
+		sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.qt, dh, kt[h*dh*nKeys+k0:], nKeys, 0, sc, nk)
 		masked := k0+nk-1 > q0 || q0+nq-1-k0 >= window // some key is after some query, or out of its window
 		for r := range rows {
 			row := sc[r*nk:][:nk]
@@ -165,7 +173,7 @@ func (w *worker) block(z, q, kt, v []float32, h, q0 int, scale float32, window i
 			r := g*nq + i
 			inv := 1 / w.l[r]
 			src := w.acc[r*dh:][:dh]
-			dst := z[(q0+i)*qStride+head*dh:][:dh]
+			dst := z[(q0-w.past+i)*qStride+head*dh:][:dh]
 			for d, x := range src {
 				dst[d] = x * inv
 			}

@@ -6,11 +6,13 @@ import (
 	"testing"
 )
 
-// naive is causal attention in float64 with the whole score row materialised.
-func naive(q, k, v []float32, s Shape, scale float64, window int) []float64 {
+// naive is causal attention in float64 with the whole score row materialised; query i sits at position
+// past+i.
+func naive(q, k, v []float32, s Shape, past int, scale float64, window int) []float64 {
 	dh, g := s.DHead, s.NHeads/s.NKVHeads
 	z := make([]float64, len(q))
-	for i := range s.T {
+	for qi := range s.T {
+		i := past + qi
 		for h := range s.NHeads {
 			kh := h / g
 			var w []float64
@@ -20,7 +22,7 @@ func naive(q, k, v []float32, s Shape, scale float64, window int) []float64 {
 				if i-j < window {
 					sc = 0
 					for d := range dh {
-						sc += float64(q[(i*s.NHeads+h)*dh+d]) * float64(k[(j*s.NKVHeads+kh)*dh+d])
+						sc += float64(q[(qi*s.NHeads+h)*dh+d]) * float64(k[(j*s.NKVHeads+kh)*dh+d])
 					}
 					sc *= scale
 				}
@@ -34,7 +36,7 @@ func naive(q, k, v []float32, s Shape, scale float64, window int) []float64 {
 			}
 			for j := range w {
 				for d := range dh {
-					z[(i*s.NHeads+h)*dh+d] += w[j] / sum * float64(v[(j*s.NKVHeads+kh)*dh+d])
+					z[(qi*s.NHeads+h)*dh+d] += w[j] / sum * float64(v[(j*s.NKVHeads+kh)*dh+d])
 				}
 			}
 		}
@@ -52,36 +54,40 @@ func random(n int, r *rand.Rand, spread float32) []float32 {
 
 // TestCausalMatchesNaive compares the tiled kernel with float64 attention on random inputs, across
 // lengths that are not multiples of the tiles, grouped and plain heads, and sliding windows that cut
-// inside and across key blocks. Tolerance 2e-5: float32 products of length ≤ 64 and sums over ≤ 700
+// inside and across key blocks, with and without a prefix of earlier keys. Tolerance 2e-5: float32 products of length ≤ 64 and sums over ≤ 700
 // keys of values in [-1, 1].
 func TestCausalMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range []struct {
-		s      Shape
-		window int
+		s            Shape
+		past, window int
 	}{
-		{Shape{T: 1, NHeads: 2, NKVHeads: 1, DHead: 8}, 1 << 30},
-		{Shape{T: 70, NHeads: 4, NKVHeads: 4, DHead: 16}, 1 << 30},
-		{Shape{T: 300, NHeads: 9, NKVHeads: 3, DHead: 64}, 1 << 30},
-		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 1 << 30},
-		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 100},
-		{Shape{T: 600, NHeads: 4, NKVHeads: 1, DHead: 16}, 300},
+		{Shape{T: 1, NHeads: 2, NKVHeads: 1, DHead: 8}, 0, 1 << 30},
+		{Shape{T: 70, NHeads: 4, NKVHeads: 4, DHead: 16}, 0, 1 << 30},
+		{Shape{T: 300, NHeads: 9, NKVHeads: 3, DHead: 64}, 0, 1 << 30},
+		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 0, 1 << 30},
+		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 0, 100},
+		{Shape{T: 600, NHeads: 4, NKVHeads: 1, DHead: 16}, 0, 300},
+		{Shape{T: 300, NHeads: 9, NKVHeads: 3, DHead: 64}, 133, 1 << 30},
+		{Shape{T: 1, NHeads: 9, NKVHeads: 3, DHead: 64}, 400, 1 << 30},
+		{Shape{T: 200, NHeads: 6, NKVHeads: 2, DHead: 32}, 333, 150},
 	} {
+		n := tc.past + tc.s.T
 		q := random(tc.s.T*tc.s.NHeads*tc.s.DHead, r, 2)
-		k := random(tc.s.T*tc.s.NKVHeads*tc.s.DHead, r, 2)
-		v := random(tc.s.T*tc.s.NKVHeads*tc.s.DHead, r, 1)
+		k := random(n*tc.s.NKVHeads*tc.s.DHead, r, 2)
+		v := random(n*tc.s.NKVHeads*tc.s.DHead, r, 1)
 		z := make([]float32, len(q))
 		scale := 1 / math.Sqrt(float64(tc.s.DHead))
-		if err := Causal(z, q, k, v, tc.s, float32(scale), tc.window); err != nil {
+		if err := CausalAfter(z, q, k, v, tc.s, tc.past, float32(scale), tc.window); err != nil {
 			t.Fatal(err)
 		}
-		want := naive(q, k, v, tc.s, scale, tc.window)
+		want := naive(q, k, v, tc.s, tc.past, scale, tc.window)
 		worst := 0.0
 		for i := range z {
 			worst = math.Max(worst, math.Abs(float64(z[i])-want[i]))
 		}
 		if worst > 2e-5 {
-			t.Errorf("%+v window %d: max |z − naive| = %.3g, want ≤ 2e-5", tc.s, tc.window, worst)
+			t.Errorf("%+v past %d window %d: max |z − naive| = %.3g, want ≤ 2e-5", tc.s, tc.past, tc.window, worst)
 		}
 	}
 }
@@ -97,6 +103,8 @@ func TestCausalErrors(t *testing.T) {
 		"groups":    Causal(ok(16), ok(16), ok(8), ok(8), Shape{T: 4, NHeads: 3, NKVHeads: 2, DHead: 2}, 1, 1<<30),
 		"window 0":  Causal(ok(16), ok(16), ok(8), ok(8), s, 1, 0),
 		"no tokens": Causal(nil, nil, nil, nil, Shape{NHeads: 2, NKVHeads: 1, DHead: 2}, 1, 1),
+		"past keys": CausalAfter(ok(16), ok(16), ok(8), ok(8), s, 1, 1, 1<<30),
+		"past < 0":  CausalAfter(ok(16), ok(16), ok(8), ok(8), s, -1, 1, 1<<30),
 	} {
 		if err == nil {
 			t.Errorf("%s: no error", name)
