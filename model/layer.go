@@ -2,11 +2,11 @@ package model
 
 import (
 	"fmt"
-	"github.com/agentlens/agentlens/model/internal/attn"
 	"math"
 	"slices"
 
 	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/model/internal/attn"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -63,11 +63,7 @@ func (p *pass) stageArgs(l int, spec blockSpec, in stageIn) []any {
 		args[layout.pk], args[layout.pv], _ = p.prefix.padded(l, m.opts.Bucket)
 		args[layout.plen] = int32(p.offset)
 	}
-	w := m.Arch.LayerWindow[l]
-	if w <= 0 {
-		w = math.MaxInt32
-	}
-	set(layout.window, int32(w))
+	set(layout.window, int32(m.Arch.window(l)))
 	set(layout.offset, int32(in.chunkStart))
 	set(layout.x, in.x)
 	set(layout.q, in.q)
@@ -228,6 +224,14 @@ func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool
 	return o.primary[0], nil
 }
 
+// window returns layer l's attention window: its sliding-window size, or math.MaxInt32 for a global layer.
+func (a *Arch) window(l int) int {
+	if w := a.LayerWindow[l]; w > 0 {
+		return w
+	}
+	return math.MaxInt32
+}
+
 // hostAttentionOn reports whether forward attention may run in package attn's host kernel at all.
 func (m *Model) hostAttentionOn() bool { return !m.opts.GraphAttention && !m.fullAttention }
 
@@ -251,10 +255,6 @@ func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
 	a := p.m.Arch
 	d := a.Dims
-	w := a.LayerWindow[l]
-	if w <= 0 {
-		w = math.MaxInt32
-	}
 	z := make([]float32, p.tp*d.NHeads*d.DHead)
 	s := attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
 	kh, vh := tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
@@ -265,7 +265,7 @@ func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error)
 		kh = append(p.prefix.k[l].Data[:n:n], kh...)
 		vh = append(p.prefix.v[l].Data[:n:n], vh...)
 	}
-	err := attn.CausalAfter(z, tensors.MustCopyFlatData[float32](q), kh, vh, s, past, float32(a.AttnScale), w)
+	err := attn.CausalAfter(z, tensors.MustCopyFlatData[float32](q), kh, vh, s, past, float32(a.AttnScale), a.window(l))
 	if err != nil {
 		return nil, fmt.Errorf("layer %d attention: %w", l, err)
 	}
