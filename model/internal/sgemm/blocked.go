@@ -137,9 +137,15 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 			}
 			continue
 		}
-		// op(A)[i, p] = a[i·lda + p]: gather one row at a time with stride mr.
+		// op(A)[i, p] = a[i·lda + p]: interleave the panel's rows, writing the panel in order (a row at a
+		// time with stride mr is ~2× slower: it touches every cache line of the panel mr times).
+		row0 := (i0 + ip*mr) * lda
+		if rows == 6 {
+			interleave6(panel, a[row0+p0:], lda, kc)
+			continue
+		}
 		for r := range rows {
-			src := a[(i0+ip*mr+r)*lda+p0 : (i0+ip*mr+r)*lda+p0+kc]
+			src := a[row0+r*lda+p0 : row0+r*lda+p0+kc]
 			scatter(panel[r:], src, mr)
 		}
 	}
@@ -163,6 +169,17 @@ func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, cols, nr int) {
 	for cc := range cols {
 		src := b[(j0+cc)*ldb+p0 : (j0+cc)*ldb+p0+kc]
 		scatter(dst[cc:], src, nr)
+	}
+}
+
+// interleave6 writes dst[6p+r] = a[r·lda+p] for r < 6, p < kc (AVX2 micro-kernel panels).
+func interleave6(dst, a []float32, lda, kc int) {
+	r0, r1, r2 := a[:kc], a[lda:lda+kc], a[2*lda:2*lda+kc]
+	r3, r4, r5 := a[3*lda:3*lda+kc], a[4*lda:4*lda+kc], a[5*lda:5*lda+kc]
+	dst = dst[:6*kc]
+	for p := range kc {
+		d := dst[6*p : 6*p+6 : 6*p+6]
+		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
 	}
 }
 
