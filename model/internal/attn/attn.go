@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/agentlens/agentlens/model/internal/sgemm"
 )
@@ -35,44 +36,67 @@ func Causal(z, q, k, v []float32, s Shape, scale float32, window int) error {
 // CausalAfter is Causal for queries that follow past earlier positions (a stored prefix): k and v hold
 // past+T positions, the prefix's first, and query i sits at position past+i.
 func CausalAfter(z, q, k, v []float32, s Shape, past int, scale float32, window int) error {
-	if s.T <= 0 || s.NHeads <= 0 || s.NKVHeads <= 0 || s.DHead <= 0 || s.NHeads%s.NKVHeads != 0 || past < 0 {
-		return fmt.Errorf("attn: bad shape %+v or past %d", s, past)
+	return causal(z, nil, q, k, v, s, past, scale, window)
+}
+
+// CausalLSE is Causal that also stores, for Backward, the log-sum-exp of each query row's visible scaled
+// scores in lse [NHeads, T] (row-major: head h, query i at lse[h·T+i]).
+func CausalLSE(z, lse, q, k, v []float32, s Shape, scale float32, window int) error {
+	if len(lse) != s.NHeads*s.T {
+		return fmt.Errorf("attn: shape %+v wants lse of %d floats, got %d", s, s.NHeads*s.T, len(lse))
+	}
+	return causal(z, lse, q, k, v, s, 0, scale, window)
+}
+
+func causal(z, lse, q, k, v []float32, s Shape, past int, scale float32, window int) error {
+	if err := s.check(past, window); err != nil {
+		return err
 	}
 	nq, nkv := s.T*s.NHeads*s.DHead, (past+s.T)*s.NKVHeads*s.DHead
 	if len(q) != nq || len(z) != nq || len(k) != nkv || len(v) != nkv {
 		return fmt.Errorf("attn: shape %+v wants q and z of %d and k and v of %d floats, got q %d, z %d, k %d, v %d",
 			s, nq, nkv, len(q), len(z), len(k), len(v))
 	}
+	kt := transposeKeys(k, s, past+s.T)
+	blocks := (s.T + qBlock - 1) / qBlock
+	parallel(s.NKVHeads*blocks, func() func(int) {
+		w := newWorker(s, past)
+		// Largest blocks first: item i takes query block blocks-1-i/NKVHeads.
+		return func(i int) {
+			w.block(z, lse, q, kt, v, i%s.NKVHeads, (blocks-1-i/s.NKVHeads)*qBlock, scale, window)
+		}
+	})
+	return nil
+}
+
+// check validates a shape, a prefix length and a window.
+func (s Shape) check(past, window int) error {
+	if s.T <= 0 || s.NHeads <= 0 || s.NKVHeads <= 0 || s.DHead <= 0 || s.NHeads%s.NKVHeads != 0 || past < 0 {
+		return fmt.Errorf("attn: bad shape %+v or past %d", s, past)
+	}
 	if window <= 0 {
 		return fmt.Errorf("attn: window %d, want > 0", window)
 	}
-	kt := transposeKeys(k, s, past+s.T)
-	blocks := (s.T + qBlock - 1) / qBlock
-	items := s.NKVHeads * blocks
-	workers := min(runtime.GOMAXPROCS(0), items)
-	var next int
-	var mu sync.Mutex
+	return nil
+}
+
+// parallel runs items 0..n-1 in order of index on up to GOMAXPROCS goroutines; newWorker is called
+// once per goroutine and returns the function that runs one item with that goroutine's buffers.
+func parallel(n int, newWorker func() func(int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := newWorker(s, past)
-			for {
-				mu.Lock()
-				i := next
-				next++
-				mu.Unlock()
-				if i >= items {
-					return
-				}
-				// Largest blocks first: item i takes query block blocks-1-i/NKVHeads.
-				w.block(z, q, kt, v, i%s.NKVHeads, (blocks-1-i/s.NKVHeads)*qBlock, scale, window)
+			do := newWorker()
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				do(i)
 			}
 		}()
 	}
 	wg.Wait()
-	return nil
 }
 
 // worker holds one goroutine's tiles.
@@ -108,9 +132,10 @@ func transposeKeys(k []float32, s Shape, n int) []float32 {
 	return kt
 }
 
-// block computes z for queries q0.. q0+qBlock (clipped to T; at positions past+q0..) of the query heads
-// of kv head h; kt is transposeKeys(k). Row g·nq+i of the tiles is query q0+i of query head h·group+g.
-func (w *worker) block(z, q, kt, v []float32, h, q0 int, scale float32, window int) {
+// block computes z (and lse, if not nil) for queries q0.. q0+qBlock (clipped to T; at positions
+// past+q0..) of the query heads of kv head h; kt is transposeKeys(k). Row g·nq+i of the tiles is query
+// q0+i of query head h·group+g.
+func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, window int) {
 	s := w.s
 	dh := s.DHead
 	nq := min(qBlock, s.T-q0)
@@ -176,6 +201,9 @@ func (w *worker) block(z, q, kt, v []float32, h, q0 int, scale float32, window i
 			dst := z[(q0-w.past+i)*qStride+head*dh:][:dh]
 			for d, x := range src {
 				dst[d] = x * inv
+			}
+			if lse != nil {
+				lse[head*s.T+q0-w.past+i] = w.m[r] + float32(math.Log(float64(w.l[r])))
 			}
 		}
 	}

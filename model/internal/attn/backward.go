@@ -1,0 +1,171 @@
+package attn
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/agentlens/agentlens/model/internal/sgemm"
+)
+
+// Backward tiles: a work item is one kv head's key block of bwdKeyBlock keys, which walks the query
+// blocks that see it. Its two score-sized tiles (probabilities and their gradient, group·bwdQBlock ×
+// bwdKeyBlock floats each, 192 KiB for SmolLM2's group of 3) fit L2 together with the key block's
+// gradient accumulators. Measured on SmolLM2's 4k layer (2 AVX2 cores): 128×128 at 0.78 s, 64×256
+// 0.86 s, 128×256 0.83 s, 64×128 0.88 s.
+const (
+	bwdQBlock   = 128
+	bwdKeyBlock = 128
+)
+
+// Backward computes the gradients dq, dk, dv of a loss with respect to the q, k, v of Causal from the
+// gradient dz with respect to its output z, as flash attention's backward pass does: the probabilities
+// are recomputed tile by tile from lse (CausalLSE's), never stored whole. Shapes are Causal's (no
+// prefix); dq, dk and dv are overwritten. It runs on GOMAXPROCS goroutines, each with its own dq
+// accumulator (T·NHeads·DHead floats).
+//
+// With P = softmax(S), S = scale·q·kᵀ + mask, and D_i = Σ_d dz_i·z_i: dv = Pᵀ·dz, dS = P∘(dz·vᵀ − D),
+// dq = scale·dS·k, dk = scale·dSᵀ·q.
+func Backward(dq, dk, dv, q, k, v, z, dz, lse []float32, s Shape, scale float32, window int) error {
+	if err := s.check(0, window); err != nil {
+		return err
+	}
+	nq, nkv := s.T*s.NHeads*s.DHead, s.T*s.NKVHeads*s.DHead
+	for _, x := range []struct {
+		name string
+		got  []float32
+		want int
+	}{{"dq", dq, nq}, {"q", q, nq}, {"z", z, nq}, {"dz", dz, nq}, {"dk", dk, nkv}, {"dv", dv, nkv},
+		{"k", k, nkv}, {"v", v, nkv}, {"lse", lse, s.NHeads * s.T}} {
+		if len(x.got) != x.want {
+			return fmt.Errorf("attn: shape %+v wants %s of %d floats, got %d", s, x.name, x.want, len(x.got))
+		}
+	}
+	dh := s.DHead
+	// D[h·T+i] = Σ_d dz·z for query i of head h.
+	dsum := make([]float32, s.NHeads*s.T)
+	for i := range s.T {
+		for h := range s.NHeads {
+			o := (i*s.NHeads + h) * dh
+			acc := float32(0)
+			for d, x := range dz[o : o+dh] {
+				acc += x * z[o+d]
+			}
+			dsum[h*s.T+i] = acc
+		}
+	}
+	kt, vt := transposeKeys(k, s, s.T), transposeKeys(v, s, s.T)
+	blocks := (s.T + bwdKeyBlock - 1) / bwdKeyBlock
+	var workers []*bwdWorker
+	var mu sync.Mutex
+	parallel(s.NKVHeads*blocks, func() func(int) {
+		w := newBwdWorker(s)
+		mu.Lock()
+		workers = append(workers, w)
+		mu.Unlock()
+		// Key block 0 is seen by every query: ascending blocks are largest first.
+		return func(i int) {
+			w.keyBlock(dk, dv, q, k, kt, vt, dz, lse, dsum, i%s.NKVHeads, i/s.NKVHeads*bwdKeyBlock, scale, window)
+		}
+	})
+	// dq[i, h, :] = Σ_workers dqh[h, i, :].
+	for i := range s.T {
+		for h := range s.NHeads {
+			dst := dq[(i*s.NHeads+h)*dh:][:dh]
+			clear(dst)
+			for _, w := range workers {
+				for d, x := range w.dqh[(h*s.T+i)*dh:][:dh] {
+					dst[d] += x
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// bwdWorker holds one goroutine's tiles and its dq accumulator.
+type bwdWorker struct {
+	s        Shape
+	group    int
+	qt, dzt  []float32 // [group·bwdQBlock, DHead]: scaled queries, output gradients
+	p, ds    []float32 // [group·bwdQBlock, bwdKeyBlock]: probabilities, then score gradients
+	dkt, dvt []float32 // [bwdKeyBlock, DHead]
+	dqh      []float32 // [NHeads, T, DHead]
+}
+
+func newBwdWorker(s Shape) *bwdWorker {
+	g := s.NHeads / s.NKVHeads
+	r := g * bwdQBlock
+	return &bwdWorker{s: s, group: g, qt: make([]float32, r*s.DHead), dzt: make([]float32, r*s.DHead),
+		p: make([]float32, r*bwdKeyBlock), ds: make([]float32, r*bwdKeyBlock),
+		dkt: make([]float32, bwdKeyBlock*s.DHead), dvt: make([]float32, bwdKeyBlock*s.DHead),
+		dqh: make([]float32, s.NHeads*s.T*s.DHead)}
+}
+
+// keyBlock accumulates the gradients of keys k0..k0+bwdKeyBlock (clipped to T) of kv head h over every
+// query block that sees them, writes them to dk and dv, and adds the queries' share to the worker's dq.
+func (w *bwdWorker) keyBlock(dk, dv, q, k, kt, vt, dz, lse, dsum []float32, h, k0 int, scale float32, window int) {
+	s := w.s
+	dh := s.DHead
+	nk := min(bwdKeyBlock, s.T-k0)
+	qStride, kvStride := s.NHeads*dh, s.NKVHeads*dh
+	clear(w.dkt[:nk*dh])
+	clear(w.dvt[:nk*dh])
+	lastQ := min(s.T-1, k0+nk-2+window) // last query that sees a key of the block
+	for q0 := k0 / bwdQBlock * bwdQBlock; q0 <= lastQ; q0 += bwdQBlock {
+		nq := min(bwdQBlock, s.T-q0)
+		rows := w.group * nq
+		for g := range w.group {
+			head := h*w.group + g
+			for i := range nq {
+				o := (q0+i)*qStride + head*dh
+				qd, zd := w.qt[(g*nq+i)*dh:][:dh], w.dzt[(g*nq+i)*dh:][:dh]
+				for d, x := range q[o : o+dh] {
+					qd[d] = x * scale
+				}
+				copy(zd, dz[o:o+dh])
+			}
+		}
+		p, ds := w.p[:rows*nk], w.ds[:rows*nk]
+		// P = e^(scale·q·kᵀ − lse), zero where masked.
+		sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.qt, dh, kt[h*dh*s.T+k0:], s.T, 0, p, nk)
+		masked := k0+nk-1 > q0 || q0+nq-1-k0 >= window
+		for r := range rows {
+			g, i := r/nq, r%nq
+			qi := q0 + i
+			row := p[r*nk:][:nk]
+			expShift(row, lse[(h*w.group+g)*s.T+qi])
+			if masked {
+				for j := range row {
+					if kj := k0 + j; kj > qi || qi-kj >= window {
+						row[j] = 0
+					}
+				}
+			}
+		}
+		// dv += Pᵀ·dz; dS = P∘(dz·vᵀ − D).
+		sgemm.SgemmSerial(true, false, nk, dh, rows, 1, p, nk, w.dzt, dh, 1, w.dvt, dh)
+		sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.dzt, dh, vt[h*dh*s.T+k0:], s.T, 0, ds, nk)
+		for r := range rows {
+			g, i := r/nq, r%nq
+			scoreGrad(ds[r*nk:][:nk], p[r*nk:][:nk], dsum[(h*w.group+g)*s.T+q0+i])
+		}
+		// dk += dSᵀ·(scale·q); dq += scale·dS·k, head by head into the [NHeads, T, DHead] accumulator.
+		sgemm.SgemmSerial(true, false, nk, dh, rows, 1, ds, nk, w.qt, dh, 1, w.dkt, dh)
+		for g := range w.group {
+			head := h*w.group + g
+			sgemm.SgemmSerial(false, false, nq, dh, nk, scale, ds[g*nq*nk:], nk, k[k0*kvStride+h*dh:], kvStride,
+				1, w.dqh[(head*s.T+q0)*dh:], dh)
+		}
+	}
+	for j := range nk {
+		copy(dk[(k0+j)*kvStride+h*dh:][:dh], w.dkt[j*dh:][:dh])
+		copy(dv[(k0+j)*kvStride+h*dh:][:dh], w.dvt[j*dh:][:dh])
+	}
+}
+
+// scoreGrad sets ds[j] = p[j]·(ds[j] − d).
+func scoreGrad(ds, p []float32, d float32) {
+	for j, x := range ds {
+		ds[j] = p[j] * (x - d)
+	}
+}
