@@ -31,12 +31,14 @@ type Options struct {
 	// ~0.8 GB per [head, pos, pos] f32 tensor at 4.6k tokens on SmolLM2. Default 5120; 0 or less with
 	// AttnChunk set means AttnChunk.
 	ChunkAbove int
-	// GraphAttention computes forward attention inside the backend's block graphs. By default a forward
-	// pass that captures no attention scores or pattern computes each layer's attention with the tiled
-	// host kernel of model/internal/attn (pre-attention graph, kernel, post-attention graph), which never
-	// forms the [head, pos, pos] scores: 9.7 s instead of 14.5 s of attention at 4k tokens on SmolLM2
-	// with XLA. Runs after a Prefix use it too (the stored keys come first); gradients always use the
-	// graphs.
+	// GraphAttention computes attention inside the backend's block graphs, forward and backward. By
+	// default a pass that captures no attention scores or pattern computes each layer's attention with
+	// the tiled host kernel of model/internal/attn (pre-attention graph, kernel, post-attention graph),
+	// which never forms the [head, pos, pos] scores: 9.7 s instead of 14.5 s of attention at 4k tokens
+	// on SmolLM2 with XLA. Runs after a Prefix use it too (the stored keys come first), and so do
+	// gradients: the kernel's flash backward (attn.Backward) gives dq, dk and dv between the post- and
+	// pre-attention backward graphs, unless the layer's attention scores or pattern are among the Wrt
+	// sites.
 	GraphAttention bool
 	// Progress, if set, is called after each layer of a forward or backward pass.
 	Progress func(stage string, done, total int)

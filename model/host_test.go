@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/agentlens/agentlens/model"
@@ -56,6 +57,62 @@ func TestHostAttentionMatchesGraph(t *testing.T) {
 				}
 				if k := model.HostAttentionLayers(host); k != 2*modeltest.NLayers-1 {
 					t.Errorf("after a run capturing layer 0's pattern the kernel has run %d layer attentions, want %d", k, 2*modeltest.NLayers-1)
+				}
+			})
+		}
+	}
+}
+
+// TestHostGradientMatchesGraph takes the gradient of a log-prob over 600 tokens with attention in the
+// host kernel (forward and flash backward) and in the graphs: gradients agree to 1e-5 of their largest
+// entry, and the value to 1e-5. Only float32 rounding differs (the forward's few ulp per layer, see
+// above, and the backward's recomputed probabilities and other summation order), and it grows through
+// the layers of the backward pass: measured up to 7.5e-7 of scale. The pass must take the host path for
+// every layer (forward, recomputed forward, backward: three kernel calls per layer), and a layer whose
+// pattern gradient is asked for must stay in the graphs.
+func TestHostGradientMatchesGraph(t *testing.T) {
+	const n = 600
+	toks := tokens(n, 7)
+	metric := model.Metric{Kind: model.LogProb, Position: n - 2, Target: toks[n-1]}
+	wrt := []hook.Name{hook.HookEmbed(), hook.At(hook.RotK, 0), hook.ZAt(1), hook.At(hook.ResidMid, 1)}
+	for _, fam := range modeltest.Families {
+		for _, opts := range []model.Options{{}, {AttnChunk: 256}} {
+			name := fam
+			if opts.AttnChunk > 0 {
+				name += "/chunked"
+			}
+			t.Run(name, func(t *testing.T) {
+				host := tiny(t, fam, opts)
+				opts.GraphAttention = true
+				graph := tiny(t, fam, opts)
+				ref, err := graph.Gradient(toks, metric, model.GradOptions{Wrt: wrt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := host.Gradient(toks, metric, model.GradOptions{Wrt: wrt})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if k := model.HostAttentionLayers(host); k != 3*modeltest.NLayers {
+					t.Fatalf("host kernel ran %d layer attentions, want %d", k, 3*modeltest.NLayers)
+				}
+				if math.Abs(ref.Value-got.Value) > 1e-5 {
+					t.Errorf("value %g, graph attention %g", got.Value, ref.Value)
+				}
+				for _, w := range wrt {
+					r, g := ref.Grads[w].Data, got.Grads[w].Data
+					d, s := maxAbsDiff(r, g), maxAbs(r)
+					t.Logf("%s: max |Δ| = %.2g of scale %.2g", w, d, s)
+					if s == 0 || d > 1e-5*s {
+						t.Errorf("%s: gradients differ by %g at scale %g", w, d, s)
+					}
+				}
+				if _, err := host.Gradient(toks, metric, model.GradOptions{Wrt: []hook.Name{hook.PatternAt(1)}}); err != nil {
+					t.Fatal(err)
+				}
+				// Forward: all layers in the kernel; backward: layer 0 in the kernel, layer 1 in the graphs.
+				if k := model.HostAttentionLayers(host); k != 3*modeltest.NLayers+modeltest.NLayers+2 {
+					t.Errorf("after a pattern gradient the kernel has run %d layer attentions, want %d", k, 3*modeltest.NLayers+modeltest.NLayers+2)
 				}
 			})
 		}

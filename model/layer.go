@@ -254,23 +254,67 @@ func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 // after a prefix, the prefix's keys and values come first.
 func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
 	a := p.m.Arch
-	d := a.Dims
-	z := make([]float32, p.tp*d.NHeads*d.DHead)
-	s := attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
-	kh, vh := tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
-	past := 0
-	if p.prefix != nil {
-		past = p.prefix.Len()
-		n := past * d.NKVHeads * d.DHead
-		kh = append(p.prefix.k[l].Data[:n:n], kh...)
-		vh = append(p.prefix.v[l].Data[:n:n], vh...)
-	}
-	err := attn.CausalAfter(z, tensors.MustCopyFlatData[float32](q), kh, vh, s, past, float32(a.AttnScale), a.window(l))
-	if err != nil {
+	qh, kh, vh, past := p.hostQKV(l, q, k, v)
+	z := make([]float32, len(qh))
+	if err := attn.CausalAfter(z, qh, kh, vh, p.attnShape(), past, float32(a.AttnScale), a.window(l)); err != nil {
 		return nil, fmt.Errorf("layer %d attention: %w", l, err)
 	}
 	p.m.hostLayers.Add(1)
-	return tensors.FromFlatDataAndDimensions(z, 1, p.tp, d.NHeads, d.DHead), nil
+	return tensors.FromFlatDataAndDimensions(z, 1, p.tp, a.NHeads, a.DHead), nil
+}
+
+// attnShape is package attn's shape of the pass's padded positions.
+func (p *pass) attnShape() attn.Shape {
+	d := p.m.Arch.Dims
+	return attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
+}
+
+// hostQKV copies q, k and v to the host; after a prefix, k and v are preceded by the prefix's past
+// positions.
+func (p *pass) hostQKV(l int, q, k, v *tensors.Tensor) (qh, kh, vh []float32, past int) {
+	qh, kh, vh = tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
+	if p.prefix != nil {
+		past = p.prefix.Len()
+		n := past * p.m.Arch.NKVHeads * p.m.Arch.DHead
+		kh = append(p.prefix.k[l].Data[:n:n], kh...)
+		vh = append(p.prefix.v[l].Data[:n:n], vh...)
+	}
+	return qh, kh, vh, past
+}
+
+// hostBackward is one layer's attention on the host for a backward pass: forward gives z (as a device
+// tensor for the post-attention graph) and keeps what grads needs; grads returns dq, dk and dv from dz.
+type hostBackward struct {
+	p               *pass
+	l               int
+	q, k, v, z, lse []float32
+}
+
+// hostCoreBackward runs layer l's attention forward in the host kernel, keeping the row log-sum-exp
+// for hostBackward.grads.
+func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, *tensors.Tensor, error) {
+	a := p.m.Arch
+	hb := &hostBackward{p: p, l: l}
+	hb.q, hb.k, hb.v, _ = p.hostQKV(l, q, k, v)
+	hb.z, hb.lse = make([]float32, len(hb.q)), make([]float32, a.NHeads*p.tp)
+	if err := attn.CausalLSE(hb.z, hb.lse, hb.q, hb.k, hb.v, p.attnShape(), float32(a.AttnScale), a.window(l)); err != nil {
+		return nil, nil, fmt.Errorf("layer %d attention: %w", l, err)
+	}
+	p.m.hostLayers.Add(1)
+	return hb, tensors.FromFlatDataAndDimensions(hb.z, 1, p.tp, a.NHeads, a.DHead), nil
+}
+
+// grads returns the gradients with respect to q, k and v from gZ, the gradient with respect to z.
+func (hb *hostBackward) grads(gZ *tensors.Tensor) (dq, dk, dv []float32, err error) {
+	a := hb.p.m.Arch
+	dq, dk, dv = make([]float32, len(hb.q)), make([]float32, len(hb.k)), make([]float32, len(hb.v))
+	err = attn.Backward(dq, dk, dv, hb.q, hb.k, hb.v, hb.z, tensors.MustCopyFlatData[float32](gZ), hb.lse,
+		hb.p.attnShape(), float32(a.AttnScale), a.window(hb.l))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("layer %d attention backward: %w", hb.l, err)
+	}
+	hb.p.m.hostLayers.Add(1)
+	return dq, dk, dv, nil
 }
 
 // preForward runs the pre-attention stage.
@@ -341,7 +385,8 @@ func (p *pass) collect(l int, captures map[hook.Site]*tensors.Tensor, cache Cach
 // the metric with respect to resid_post), returning the gradient with respect to resid_pre. Requested
 // site activations go to cache and their gradients to grads.
 func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]bool, cache, grads Cache) (*tensors.Tensor, error) {
-	if !p.chunked {
+	host := p.hostAttention(l, wrt)
+	if !p.chunked && !host {
 		o, err := p.runStage(l, p.layerSpec(l, stageFull, wrt, wrt, true), stageIn{x: x, gOut: gOut})
 		if err != nil {
 			return nil, err
@@ -357,7 +402,13 @@ func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]b
 	if err != nil {
 		return nil, err
 	}
-	z, err := p.coreForward(l, q, k, v, nil, Cache{})
+	var z *tensors.Tensor
+	var hb *hostBackward
+	if host {
+		hb, z, err = p.hostCoreBackward(l, q, k, v)
+	} else {
+		z, err = p.coreForward(l, q, k, v, nil, Cache{})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -370,15 +421,47 @@ func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]b
 	p.collect(l, po.siteGrads, grads)
 	gXs, gZ := po.grads[0], po.grads[1]
 	finalize(po.primary...)
-	// Attention backward chunk by chunk: dq by rows, dk and dv summed over chunks.
+	var dq, dk, dv []float32
+	if host {
+		dq, dk, dv, err = hb.grads(gZ)
+	} else {
+		dq, dk, dv, err = p.coreBackward(l, q, k, v, gZ, wrt, cache, grads)
+	}
+	if err != nil {
+		return nil, err
+	}
+	finalize(q, k, v, z, gZ)
+	kvShape := []int{1, p.tp, d.NKVHeads, d.DHead}
+	// Pre-attention backward: the objective sums all four outputs' contributions.
+	pr, err := p.runStage(l, p.layerSpec(l, stagePre, wrt, wrt, true), stageIn{x: x, gX: gXs,
+		gQ: tensors.FromFlatDataAndDimensions(dq, 1, p.tp, d.NHeads, d.DHead),
+		gK: tensors.FromFlatDataAndDimensions(dk, kvShape...), gV: tensors.FromFlatDataAndDimensions(dv, kvShape...)})
+	if err != nil {
+		return nil, err
+	}
+	p.collect(l, pr.captures, cache)
+	p.collect(l, pr.siteGrads, grads)
+	finalize(pr.primary...)
+	finalize(gXs)
+	if xs != x {
+		finalize(xs)
+	}
+	return pr.grads[0], nil
+}
+
+// coreBackward back-propagates gZ through layer l's attention graphs chunk by chunk, returning dq (by
+// rows) and dk and dv (summed over chunks); captured attention sites and their gradients are assembled
+// row by row into cache and grads.
+func (p *pass) coreBackward(l int, q, k, v, gZ *tensors.Tensor, wrt map[hook.Name]bool, cache, grads Cache) (dq, dk, dv []float32, err error) {
+	d := p.m.Arch.Dims
 	spec := p.layerSpec(l, stageCore, wrt, wrt, true)
 	chunk := p.m.opts.AttnChunk
 	row := d.NHeads * d.DHead
 	qHost := tensors.MustCopyFlatData[float32](q)
 	gzHost := tensors.MustCopyFlatData[float32](gZ)
-	dq := make([]float32, p.tp*row)
-	dk := make([]float32, p.tp*d.NKVHeads*d.DHead)
-	dv := make([]float32, len(dk))
+	dq = make([]float32, p.tp*row)
+	dk = make([]float32, p.tp*d.NKVHeads*d.DHead)
+	dv = make([]float32, len(dk))
 	capRows, gradRows := map[hook.Site]*Tensor{}, map[hook.Site]*Tensor{}
 	for site, a := range spec.sites {
 		if a.capture {
@@ -394,7 +477,7 @@ func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]b
 		spec.coreOffset = start
 		o, err := p.runStage(l, spec, stageIn{q: qc, k: k, v: v, gOut: gc, chunkStart: start, chunkN: chunk})
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		copy(dq[start*row:], tensors.MustCopyFlatData[float32](o.grads[0]))
 		addInto(dk, tensors.MustCopyFlatData[float32](o.grads[1]))
@@ -417,23 +500,7 @@ func (p *pass) layerBackward(l int, x, gOut *tensors.Tensor, wrt map[hook.Name]b
 	for site, t := range gradRows {
 		grads[hook.At(site, l)] = t
 	}
-	finalize(q, k, v, z, gZ)
-	kvShape := []int{1, p.tp, d.NKVHeads, d.DHead}
-	// Pre-attention backward: the objective sums all four outputs' contributions.
-	pr, err := p.runStage(l, p.layerSpec(l, stagePre, wrt, wrt, true), stageIn{x: x, gX: gXs,
-		gQ: tensors.FromFlatDataAndDimensions(dq, 1, p.tp, d.NHeads, d.DHead),
-		gK: tensors.FromFlatDataAndDimensions(dk, kvShape...), gV: tensors.FromFlatDataAndDimensions(dv, kvShape...)})
-	if err != nil {
-		return nil, err
-	}
-	p.collect(l, pr.captures, cache)
-	p.collect(l, pr.siteGrads, grads)
-	finalize(pr.primary...)
-	finalize(gXs)
-	if xs != x {
-		finalize(xs)
-	}
-	return pr.grads[0], nil
+	return dq, dk, dv, nil
 }
 
 func addInto(dst, src []float32) {

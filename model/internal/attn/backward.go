@@ -2,7 +2,6 @@ package attn
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/agentlens/agentlens/model/internal/sgemm"
 )
@@ -17,11 +16,15 @@ const (
 	bwdKeyBlock = 128
 )
 
+// chains is the number of dq accumulators per kv head (see Backward): enough units to balance a few
+// cores, at chains·T·NHeads·DHead floats of accumulators (38 MB at SmolLM2's 4k).
+const chains = 4
+
 // Backward computes the gradients dq, dk, dv of a loss with respect to the q, k, v of Causal from the
 // gradient dz with respect to its output z, as flash attention's backward pass does: the probabilities
 // are recomputed tile by tile from lse (CausalLSE's), never stored whole. Shapes are Causal's (no
-// prefix); dq, dk and dv are overwritten. It runs on GOMAXPROCS goroutines, each with its own dq
-// accumulator (T·NHeads·DHead floats).
+// prefix); dq, dk and dv are overwritten. It runs on GOMAXPROCS goroutines, and its results are the
+// same bits for any number of them.
 //
 // With P = softmax(S), S = scale·q·kᵀ + mask, and D_i = Σ_d dz_i·z_i: dv = Pᵀ·dz, dS = P∘(dz·vᵀ − D),
 // dq = scale·dS·k, dk = scale·dSᵀ·q.
@@ -54,26 +57,32 @@ func Backward(dq, dk, dv, q, k, v, z, dz, lse []float32, s Shape, scale float32,
 		}
 	}
 	kt, vt := transposeKeys(k, s, s.T), transposeKeys(v, s, s.T)
+	// Work units are chains: chain c of kv head h takes key blocks c, c+chains, c+2·chains, … in order
+	// and adds their queries' share into its own dq accumulator ([group, T, DHead]). The sums run in the
+	// same order whichever goroutine takes a chain, so results do not depend on scheduling or
+	// GOMAXPROCS.
 	blocks := (s.T + bwdKeyBlock - 1) / bwdKeyBlock
-	var workers []*bwdWorker
-	var mu sync.Mutex
-	parallel(s.NKVHeads*blocks, func() func(int) {
+	g := s.NHeads / s.NKVHeads
+	acc := make([][]float32, s.NKVHeads*chains)
+	parallel(len(acc), func() func(int) {
 		w := newBwdWorker(s)
-		mu.Lock()
-		workers = append(workers, w)
-		mu.Unlock()
-		// Key block 0 is seen by every query: ascending blocks are largest first.
-		return func(i int) {
-			w.keyBlock(dk, dv, q, k, kt, vt, dz, lse, dsum, i%s.NKVHeads, i/s.NKVHeads*bwdKeyBlock, scale, window)
+		// Chain 0 holds key block 0, seen by every query: chain-major order is largest first.
+		return func(u int) {
+			h, c := u%s.NKVHeads, u/s.NKVHeads
+			acc[u] = make([]float32, g*s.T*dh)
+			for b := c; b < blocks; b += chains {
+				w.keyBlock(dk, dv, acc[u], q, k, kt, vt, dz, lse, dsum, h, b*bwdKeyBlock, scale, window)
+			}
 		}
 	})
-	// dq[i, h, :] = Σ_workers dqh[h, i, :].
+	// dq[i, h·g+j, :] = Σ_c acc[c·NKVHeads+h][j, i, :].
 	for i := range s.T {
-		for h := range s.NHeads {
-			dst := dq[(i*s.NHeads+h)*dh:][:dh]
+		for head := range s.NHeads {
+			h, j := head/g, head%g
+			dst := dq[(i*s.NHeads+head)*dh:][:dh]
 			clear(dst)
-			for _, w := range workers {
-				for d, x := range w.dqh[(h*s.T+i)*dh:][:dh] {
+			for c := range chains {
+				for d, x := range acc[c*s.NKVHeads+h][(j*s.T+i)*dh:][:dh] {
 					dst[d] += x
 				}
 			}
@@ -82,14 +91,13 @@ func Backward(dq, dk, dv, q, k, v, z, dz, lse []float32, s Shape, scale float32,
 	return nil
 }
 
-// bwdWorker holds one goroutine's tiles and its dq accumulator.
+// bwdWorker holds one goroutine's tiles.
 type bwdWorker struct {
 	s        Shape
 	group    int
 	qt, dzt  []float32 // [group·bwdQBlock, DHead]: scaled queries, output gradients
 	p, ds    []float32 // [group·bwdQBlock, bwdKeyBlock]: probabilities, then score gradients
 	dkt, dvt []float32 // [bwdKeyBlock, DHead]
-	dqh      []float32 // [NHeads, T, DHead]
 }
 
 func newBwdWorker(s Shape) *bwdWorker {
@@ -97,13 +105,13 @@ func newBwdWorker(s Shape) *bwdWorker {
 	r := g * bwdQBlock
 	return &bwdWorker{s: s, group: g, qt: make([]float32, r*s.DHead), dzt: make([]float32, r*s.DHead),
 		p: make([]float32, r*bwdKeyBlock), ds: make([]float32, r*bwdKeyBlock),
-		dkt: make([]float32, bwdKeyBlock*s.DHead), dvt: make([]float32, bwdKeyBlock*s.DHead),
-		dqh: make([]float32, s.NHeads*s.T*s.DHead)}
+		dkt: make([]float32, bwdKeyBlock*s.DHead), dvt: make([]float32, bwdKeyBlock*s.DHead)}
 }
 
 // keyBlock accumulates the gradients of keys k0..k0+bwdKeyBlock (clipped to T) of kv head h over every
-// query block that sees them, writes them to dk and dv, and adds the queries' share to the worker's dq.
-func (w *bwdWorker) keyBlock(dk, dv, q, k, kt, vt, dz, lse, dsum []float32, h, k0 int, scale float32, window int) {
+// query block that sees them, writes them to dk and dv, and adds the queries' share to dqAcc
+// ([group, T, DHead]).
+func (w *bwdWorker) keyBlock(dk, dv, dqAcc, q, k, kt, vt, dz, lse, dsum []float32, h, k0 int, scale float32, window int) {
 	s := w.s
 	dh := s.DHead
 	nk := min(bwdKeyBlock, s.T-k0)
@@ -149,12 +157,11 @@ func (w *bwdWorker) keyBlock(dk, dv, q, k, kt, vt, dz, lse, dsum []float32, h, k
 			g, i := r/nq, r%nq
 			scoreGrad(ds[r*nk:][:nk], p[r*nk:][:nk], dsum[(h*w.group+g)*s.T+q0+i])
 		}
-		// dk += dSᵀ·(scale·q); dq += scale·dS·k, head by head into the [NHeads, T, DHead] accumulator.
+		// dk += dSᵀ·(scale·q); dq += scale·dS·k, head by head into the [group, T, DHead] accumulator.
 		sgemm.SgemmSerial(true, false, nk, dh, rows, 1, ds, nk, w.qt, dh, 1, w.dkt, dh)
 		for g := range w.group {
-			head := h*w.group + g
 			sgemm.SgemmSerial(false, false, nq, dh, nk, scale, ds[g*nq*nk:], nk, k[k0*kvStride+h*dh:], kvStride,
-				1, w.dqh[(head*s.T+q0)*dh:], dh)
+				1, dqAcc[(g*s.T+q0)*dh:], dh)
 		}
 	}
 	for j := range nk {

@@ -3,6 +3,8 @@ package attn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -154,6 +156,36 @@ func TestBackwardMatchesNaive(t *testing.T) {
 			if tol := math.Max(5e-5*big, 1e-6); worst > tol {
 				t.Errorf("%+v window %d: max |%s − naive| = %.3g, want ≤ %.3g", s, tc.window, c.name, worst, tol)
 			}
+		}
+	}
+}
+
+// TestBackwardDeterministic: the gradients are the same bits on 1, 2 and 3 goroutines (dq sums run in a
+// fixed order whatever the schedule).
+func TestBackwardDeterministic(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	s := Shape{T: 1000, NHeads: 6, NKVHeads: 2, DHead: 16}
+	q := random(s.T*s.NHeads*s.DHead, r, 2)
+	k := random(s.T*s.NKVHeads*s.DHead, r, 2)
+	v := random(s.T*s.NKVHeads*s.DHead, r, 1)
+	dz := random(len(q), r, 1)
+	z, lse := make([]float32, len(q)), make([]float32, s.NHeads*s.T)
+	if err := CausalLSE(z, lse, q, k, v, s, 0.25, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	var ref []float32
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+		if err := Backward(dq, dk, dv, q, k, v, z, dz, lse, s, 0.25, 1<<30); err != nil {
+			t.Fatal(err)
+		}
+		got := append(append(dq, dk...), dv...)
+		if ref == nil {
+			ref = got
+		} else if !slices.Equal(got, ref) {
+			t.Errorf("GOMAXPROCS %d: gradients differ from GOMAXPROCS 1", procs)
 		}
 	}
 }
