@@ -240,6 +240,9 @@ type pass struct {
 	prefix *Prefix
 	offset int
 	rope   map[int][2]*tensors.Tensor // rope group → tables at positions offset.. (offset > 0)
+	// attnKept, when not nil (a gradient's pass), holds per layer the z and row log-sum-exp that the
+	// forward's host attention computed, for the backward (T·(NHeads·DHead+NHeads) floats a layer).
+	attnKept []*hostBackward
 }
 
 func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {

@@ -78,6 +78,7 @@ func (m *Model) Gradient(tokens []int, metric Metric, opts GradOptions) (*GradRe
 	}
 	L := m.Arch.NLayers
 	keep := make([]*tensors.Tensor, L)
+	p.attnKept = make([]*hostBackward, L)
 	xL, err := p.forwardLayers(tensors.FromFlatDataAndDimensions(x0.Data, x0.Shape...), nil, Cache{}, keep)
 	if err != nil {
 		return nil, err

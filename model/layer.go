@@ -204,9 +204,17 @@ func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool
 		return nil, err
 	}
 	var z *tensors.Tensor
-	if host {
+	switch {
+	case host && p.attnKept != nil:
+		// A gradient's forward: keep z and the row log-sum-exp for the backward.
+		var hb *hostBackward
+		hb, z, err = p.hostCoreBackward(l, q, k, v)
+		if err == nil {
+			p.attnKept[l] = &hostBackward{p: p, l: l, z: hb.z, lse: hb.lse}
+		}
+	case host:
 		z, err = p.hostCore(l, q, k, v)
-	} else {
+	default:
 		z, err = p.coreForward(l, q, k, v, capture, cache)
 	}
 	if err != nil {
@@ -291,16 +299,25 @@ type hostBackward struct {
 }
 
 // hostCoreBackward runs layer l's attention forward in the host kernel, keeping the row log-sum-exp
-// for hostBackward.grads.
+// for hostBackward.grads; z and lse kept by the gradient's forward pass are reused, not recomputed.
 func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, *tensors.Tensor, error) {
 	a := p.m.Arch
 	hb := &hostBackward{p: p, l: l}
-	hb.q, hb.k, hb.v, _ = p.hostQKV(l, q, k, v)
-	hb.z, hb.lse = make([]float32, len(hb.q)), make([]float32, a.NHeads*p.tp)
-	if err := attn.CausalLSE(hb.z, hb.lse, hb.q, hb.k, hb.v, p.attnShape(), float32(a.AttnScale), a.window(l)); err != nil {
-		return nil, nil, fmt.Errorf("layer %d attention: %w", l, err)
+	var past int
+	hb.q, hb.k, hb.v, past = p.hostQKV(l, q, k, v)
+	if past > 0 {
+		return nil, nil, fmt.Errorf("layer %d attention: no backward after a prefix", l)
 	}
-	p.m.hostLayers.Add(1)
+	if kept := p.attnKept[l]; kept != nil && kept.z != nil {
+		hb.z, hb.lse = kept.z, kept.lse
+		p.attnKept[l] = nil
+	} else {
+		hb.z, hb.lse = make([]float32, len(hb.q)), make([]float32, a.NHeads*p.tp)
+		if err := attn.CausalLSE(hb.z, hb.lse, hb.q, hb.k, hb.v, p.attnShape(), float32(a.AttnScale), a.window(l)); err != nil {
+			return nil, nil, fmt.Errorf("layer %d attention: %w", l, err)
+		}
+		p.m.hostLayers.Add(1)
+	}
 	return hb, tensors.FromFlatDataAndDimensions(hb.z, 1, p.tp, a.NHeads, a.DHead), nil
 }
 
