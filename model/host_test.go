@@ -11,7 +11,7 @@ import (
 
 // TestHostAttentionMatchesGraph runs 600 tokens (several of the host kernel's 128-query and 256-key
 // tiles, gemma3's sliding window inside them) with attention in the host kernel and in the graphs:
-// logits agree to 5e-6 of their scale and captures to 1e-5 absolute. Only float32 rounding differs: the
+// logits and captures agree to 5e-6 of their scale. Only float32 rounding differs: the
 // kernel scales q before the product ((q·s)·k against (q·k)·s), rescales its running sums at every key
 // block and sums in another order, a few ulp per layer that the unembedding amplifies (measured up to
 // 1.4e-6 relative). A run that captures a layer's pattern must compute
@@ -48,8 +48,10 @@ func TestHostAttentionMatchesGraph(t *testing.T) {
 					t.Errorf("max |Δlogit| = %g at logit scale %g", d, s)
 				}
 				for _, c := range capture {
-					if d := maxAbsDiff(ref.Cache[c].Data, got.Cache[c].Data); d > 1e-5 {
-						t.Errorf("%s differs by %g", c, d)
+					d, s := maxAbsDiff(ref.Cache[c].Data, got.Cache[c].Data), maxAbs(ref.Cache[c].Data)
+					t.Logf("%s: max |Δ| %.2g at scale %.2g", c, d, s)
+					if d > 5e-6*s {
+						t.Errorf("%s differs by %g at scale %g", c, d, s)
 					}
 				}
 				if _, err := host.Run(toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}); err != nil {

@@ -164,24 +164,19 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 		nk := min(keyBlock, last+1-k0)
 		sc := w.scores[:rows*nk]
 		sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.qt, dh, kt[h*dh*nKeys+k0:], nKeys, 0, sc, nk)
-		masked := k0+nk-1 > q0 || q0+nq-1-k0 >= window // some key is after some query, or out of its window
 		for r := range rows {
 			row := sc[r*nk:][:nk]
-			qi := q0 + r%nq
-			if masked {
-				for j := range row {
-					if kj := k0 + j; kj > qi || qi-kj >= window {
-						row[j] = negInf
-					}
-				}
-			}
-			mx := rowMax(row, w.m[r])
-			if mx == negInf { // no visible key in this block yet
+			lo, hi := visible(q0+r%nq, k0, nk, window)
+			if lo >= hi { // no visible key in this block
 				clear(row)
 				continue
 			}
+			clear(row[:lo])
+			clear(row[hi:])
+			vis := row[lo:hi]
+			mx := rowMax(vis, w.m[r])
 			alpha := exp32(w.m[r] - mx)
-			sum := expShift(row, mx)
+			sum := expShift(vis, mx)
 			w.m[r], w.l[r] = mx, w.l[r]*alpha+sum
 			if alpha != 1 {
 				a := w.acc[r*dh:][:dh]
@@ -207,6 +202,14 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 			}
 		}
 	}
+}
+
+// visible returns the range [lo, hi) of a key block's indices (keys k0..k0+nk) that query position qi
+// sees: keys kj ≤ qi with qi − kj < window. lo ≥ hi when it sees none.
+func visible(qi, k0, nk, window int) (lo, hi int) {
+	lo = max(0, qi-window+1-k0)
+	hi = min(nk, qi-k0+1)
+	return lo, hi
 }
 
 // exp32 is e^x in float32 arithmetic (Cephes expf: range reduction by ln 2, degree-5 polynomial),

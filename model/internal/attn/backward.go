@@ -136,19 +136,18 @@ func (w *bwdWorker) keyBlock(dk, dv, dqAcc, q, k, kt, vt, dz, lse, dsum []float3
 		p, ds := w.p[:rows*nk], w.ds[:rows*nk]
 		// P = e^(scale·q·kᵀ − lse), zero where masked.
 		sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.qt, dh, kt[h*dh*s.T+k0:], s.T, 0, p, nk)
-		masked := k0+nk-1 > q0 || q0+nq-1-k0 >= window
 		for r := range rows {
 			g, i := r/nq, r%nq
 			qi := q0 + i
 			row := p[r*nk:][:nk]
-			expShift(row, lse[(h*w.group+g)*s.T+qi])
-			if masked {
-				for j := range row {
-					if kj := k0 + j; kj > qi || qi-kj >= window {
-						row[j] = 0
-					}
-				}
+			lo, hi := visible(qi, k0, nk, window)
+			if lo >= hi {
+				clear(row)
+				continue
 			}
+			expShift(row[lo:hi], lse[(h*w.group+g)*s.T+qi])
+			clear(row[:lo])
+			clear(row[hi:])
 		}
 		// dv += Pᵀ·dz; dS = P∘(dz·vᵀ − D).
 		sgemm.SgemmSerial(true, false, nk, dh, rows, 1, p, nk, w.dzt, dh, 1, w.dvt, dh)
