@@ -6,13 +6,14 @@
 // families live in subpackages that register themselves by their Hugging Face architecture name.
 //
 // Runs go layer by layer, one compiled graph per block shape, with sequence lengths padded to buckets so
-// graphs are reused. A forward pass that does not capture attention scores or patterns computes attention
-// outside the graphs, in the tiled host kernel of model/internal/attn (flash-attention schedule, the
-// [pos, pos] scores never formed; Options.GraphAttention turns it off). In the graphs (gradients, runs that
-// capture patterns) attention is block-causal: queries in blocks of 256 attend only to the keys up to
-// their block, skipping the masked half of the [pos, pos] work; above Options.ChunkAbove positions it
-// also runs query chunk by query chunk, so memory stays bounded at 8k tokens and beyond. Gradients
-// recompute each block from its saved input residual. A Prefix (NewPrefix, PrefixFromCache) keeps the
+// graphs are reused. A layer whose attention scores and pattern are neither captured, intervened on nor
+// differentiated computes attention outside the graphs, in the tiled host kernel of model/internal/attn
+// (flash-attention schedule, the [pos, pos] scores never formed), forward and, for gradients, backward
+// (flash backward from the forward's row log-sum-exp); Options.GraphAttention turns it off. In the
+// graphs attention is block-causal: queries in blocks of 256 attend only to the keys up to their block,
+// skipping the masked half of the [pos, pos] work; above Options.ChunkAbove positions it also runs query
+// chunk by query chunk, so memory stays bounded at 8k tokens and beyond. Gradients recompute each block
+// from its saved input residual (and reuse the host kernel's saved attention output). A Prefix (NewPrefix, PrefixFromCache) keeps the
 // keys and values of a token prefix so later runs compute only the positions after it: segment
 // ablations reuse everything before the deleted segment, and episodes reuse a shared system prompt.
 package model

@@ -240,12 +240,13 @@ func (a *Arch) window(l int) int {
 	return math.MaxInt32
 }
 
-// hostAttentionOn reports whether forward attention may run in package attn's host kernel at all.
+// hostAttentionOn reports whether attention may run in package attn's host kernel at all.
 func (m *Model) hostAttentionOn() bool { return !m.opts.GraphAttention && !m.fullAttention }
 
-// hostAttention reports whether layer l's forward attention runs in package attn's tiled host kernel
-// between the pre- and post-attention graphs: unless Options.GraphAttention is set or the layer's
-// attention scores or pattern are captured or intervened on (the kernel never forms them).
+// hostAttention reports whether layer l's attention runs in package attn's tiled host kernel between
+// the pre- and post-attention graphs: unless Options.GraphAttention is set or the layer's attention
+// scores or pattern are captured (for a backward pass: differentiated) or intervened on, since the
+// kernel never forms them.
 func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 	if !p.m.hostAttentionOn() {
 		return false

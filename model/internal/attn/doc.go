@@ -3,7 +3,10 @@
 // products. It never materialises the [head, query, key] score matrix, so its memory traffic is that of
 // q, k, v and z; XLA and SimpleGo graphs write and re-read that matrix several times per layer.
 //
-// Causal is what model uses for forward attention when no attention scores or pattern are asked for.
+// Causal is what model uses for forward attention when no attention scores or pattern are asked for;
+// gradients use CausalLSE, which also keeps each query row's log-sum-exp, and Backward, the flash
+// backward pass that recomputes the probabilities tile by tile from it (dq, dk, dv without the
+// [head, query, key] matrices).
 // The two row operations of the online softmax (row maximum; e^(x−max) in place with the row's sum)
 // run in AVX2+FMA assembly on amd64 (exp_amd64.s) and in Go elsewhere (exp32, a Cephes-style
 // float32 exponential within 2 ulp).
