@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/agentlens/agentlens/model/internal/sgemm"
+	"github.com/agentlens/agentlens/model/internal/vmath"
 )
 
 // Shape is the layout of one attention call: T positions, NHeads query heads sharing NKVHeads key/value
@@ -174,9 +175,9 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 			clear(row[:lo])
 			clear(row[hi:])
 			vis := row[lo:hi]
-			mx := rowMax(vis, w.m[r])
-			alpha := exp32(w.m[r] - mx)
-			sum := expShift(vis, mx)
+			mx := vmath.RowMax(vis, w.m[r])
+			alpha := vmath.Exp32(w.m[r] - mx)
+			sum := vmath.ExpShift(vis, mx)
 			w.m[r], w.l[r] = mx, w.l[r]*alpha+sum
 			if alpha != 1 {
 				a := w.acc[r*dh:][:dh]
@@ -210,30 +211,4 @@ func visible(qi, k0, nk, window int) (lo, hi int) {
 	lo = max(0, qi-window+1-k0)
 	hi = min(nk, qi-k0+1)
 	return lo, hi
-}
-
-// exp32 is e^x in float32 arithmetic (Cephes expf: range reduction by ln 2, degree-5 polynomial),
-// within 2 ulp of math.Exp; 0 for x below −87.3 (including −∞), +∞ above 88.7.
-func exp32(x float32) float32 {
-	const (
-		log2e = 1.44269504088896341
-		ln2hi = 0.693359375
-		ln2lo = -2.12194440e-4
-	)
-	if x < -87.33654 {
-		return 0
-	}
-	if x > 88.72283 {
-		return float32(math.Inf(1))
-	}
-	n := float32(math.Floor(float64(x*log2e + 0.5)))
-	r := x - n*ln2hi - n*ln2lo
-	p := float32(1.9875691500e-4)
-	p = p*r + 1.3981999507e-3
-	p = p*r + 8.3334519073e-3
-	p = p*r + 4.1665795894e-2
-	p = p*r + 1.6666665459e-1
-	p = p*r + 5.0000001201e-1
-	y := p*r*r + r + 1
-	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
 }

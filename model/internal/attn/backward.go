@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/agentlens/agentlens/model/internal/sgemm"
+	"github.com/agentlens/agentlens/model/internal/vmath"
 )
 
 // Backward tiles: a work item is one kv head's key block of bwdKeyBlock keys, which walks the query
@@ -145,7 +146,7 @@ func (w *bwdWorker) keyBlock(dk, dv, dqAcc, q, k, kt, vt, dz, lse, dsum []float3
 				clear(row)
 				continue
 			}
-			expShift(row[lo:hi], lse[(h*w.group+g)*s.T+qi])
+			vmath.ExpShift(row[lo:hi], lse[(h*w.group+g)*s.T+qi])
 			clear(row[:lo])
 			clear(row[hi:])
 		}

@@ -1,6 +1,6 @@
 //go:build amd64 && !purego
 
-package attn
+package vmath
 
 import "golang.org/x/sys/cpu"
 
@@ -12,8 +12,10 @@ func expShiftAVX2(n int, x *float32, shift float32) float32
 
 var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// expShift sets row[i] = e^(row[i]−shift) and returns their sum.
-func expShift(row []float32, shift float32) float32 {
+// ExpShift sets row[i] = e^(row[i]−shift) and returns their sum; results below e^−87.34 (including
+// −∞ inputs) are 0 or, on the AVX2 path, 1.2e-38. Inputs must not exceed shift+88 (the softmax case,
+// x ≤ max, and e^−|x|).
+func ExpShift(row []float32, shift float32) float32 {
 	n := 0
 	sum := float32(0)
 	if haveAVX2 {
@@ -23,7 +25,7 @@ func expShift(row []float32, shift float32) float32 {
 		}
 	}
 	for i := n; i < len(row); i++ {
-		e := exp32(row[i] - shift)
+		e := Exp32(row[i] - shift)
 		row[i] = e
 		sum += e
 	}
@@ -35,8 +37,8 @@ func expShift(row []float32, shift float32) float32 {
 //go:noescape
 func maxAVX2(n int, x *float32, init float32) float32
 
-// rowMax returns the largest of init and row's values.
-func rowMax(row []float32, init float32) float32 {
+// RowMax returns the largest of init and row's values.
+func RowMax(row []float32, init float32) float32 {
 	n := 0
 	if haveAVX2 {
 		n = len(row) &^ 7
