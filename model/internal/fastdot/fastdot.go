@@ -60,6 +60,7 @@ var installOnce = sync.OnceValue(func() error {
 	setNodeExecutor(backends.OpTypeDotGeneral, priorityUser, execDotGeneral)
 	installBinary()
 	installReduce()
+	installUnary()
 	return nil
 })
 
