@@ -33,31 +33,34 @@ func Exp32(x float32) float32 {
 // SimpleGo and XLA do. NaN stays NaN.
 func Sigmoid(dst, x []float32) {
 	dst = dst[:len(x)]
-	const pos, neg, nan = 0, 1, 2
-	var sign [256]uint8 // x's signs, block by block, since dst may overwrite x
-	for b := 0; b < len(x); b += len(sign) {
-		xb, db := x[b:min(b+len(sign), len(x))], dst[b:min(b+len(sign), len(x))]
+	var neg [256]bool // x's signs, block by block, since dst may overwrite x
+	for b := 0; b < len(x); b += len(neg) {
+		xb, db := x[b:min(b+len(neg), len(x))], dst[b:min(b+len(neg), len(x))]
+		sg := neg[:len(xb)]
+		nan := false
 		for i, v := range xb {
-			switch {
-			case v >= 0:
-				sign[i] = pos
-			case v < 0:
-				sign[i] = neg
-			default:
-				sign[i] = nan
-			}
+			sg[i] = v < 0
+			nan = nan || v != v
 			db[i] = -abs32(v)
+		}
+		var nanAt []int // the exponential clamps NaN: note where, to put it back
+		if nan {
+			for i, v := range db {
+				if v != v {
+					nanAt = append(nanAt, i)
+				}
+			}
 		}
 		ExpShift(db, 0)
 		for i, e := range db {
-			switch sign[i] {
-			case pos:
-				db[i] = 1 / (1 + e)
-			case neg:
-				db[i] = e / (1 + e)
-			default:
-				db[i] = float32(math.NaN())
+			d := 1 / (1 + e)
+			if sg[i] {
+				d *= e // e/(1+e)
 			}
+			db[i] = d
+		}
+		for _, i := range nanAt {
+			db[i] = float32(math.NaN())
 		}
 	}
 }
