@@ -165,7 +165,12 @@ func packB(dst, b []float32, ldb int, transB bool, p0, kc, j0, cols, nr int) {
 		}
 		return
 	}
-	// op(B)[p, j] = b[j·ldb + p]: gather one column at a time with stride nr.
+	// op(B)[p, j] = b[j·ldb + p]: interleave the panel's columns in write order (AVX2's 16), else
+	// gather one column at a time with stride nr.
+	if cols == 16 && nr == 16 {
+		interleave16(dst, b[j0*ldb+p0:], ldb, kc)
+		return
+	}
 	for cc := range cols {
 		src := b[(j0+cc)*ldb+p0 : (j0+cc)*ldb+p0+kc]
 		scatter(dst[cc:], src, nr)
@@ -180,6 +185,21 @@ func interleave6(dst, a []float32, lda, kc int) {
 	for p := range kc {
 		d := dst[6*p : 6*p+6 : 6*p+6]
 		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// interleave16 writes dst[16p+r] = a[r·lda+p] for r < 16, p < kc (AVX2 micro-kernel B panels).
+func interleave16(dst, a []float32, lda, kc int) {
+	var rows [16][]float32
+	for r := range rows {
+		rows[r] = a[r*lda : r*lda+kc]
+	}
+	dst = dst[:16*kc]
+	for p := range kc {
+		d := dst[16*p : 16*p+16 : 16*p+16]
+		for r := range d {
+			d[r] = rows[r][p]
+		}
 	}
 }
 
