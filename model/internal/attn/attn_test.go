@@ -44,6 +44,13 @@ func naive(q, k, v []float32, s Shape, past int, scale float64, window int) []fl
 	return z
 }
 
+// inputs returns random q [T, NHeads, DHead] and k, v [past+T, NKVHeads, DHead], q and k in
+// [−qk, qk] and v in [−1, 1].
+func inputs(r *rand.Rand, s Shape, past int, qk float32) (q, k, v []float32) {
+	n := (past + s.T) * s.NKVHeads * s.DHead
+	return random(s.T*s.NHeads*s.DHead, r, qk), random(n, r, qk), random(n, r, 1)
+}
+
 func random(n int, r *rand.Rand, spread float32) []float32 {
 	x := make([]float32, n)
 	for i := range x {
@@ -72,10 +79,7 @@ func TestCausalMatchesNaive(t *testing.T) {
 		{Shape{T: 1, NHeads: 9, NKVHeads: 3, DHead: 64}, 400, 1 << 30},
 		{Shape{T: 200, NHeads: 6, NKVHeads: 2, DHead: 32}, 333, 150},
 	} {
-		n := tc.past + tc.s.T
-		q := random(tc.s.T*tc.s.NHeads*tc.s.DHead, r, 2)
-		k := random(n*tc.s.NKVHeads*tc.s.DHead, r, 2)
-		v := random(n*tc.s.NKVHeads*tc.s.DHead, r, 1)
+		q, k, v := inputs(r, tc.s, tc.past, 2)
 		z := make([]float32, len(q))
 		scale := 1 / math.Sqrt(float64(tc.s.DHead))
 		if err := CausalAfter(z, q, k, v, tc.s, tc.past, float32(scale), tc.window); err != nil {
@@ -114,10 +118,7 @@ func TestCausalErrors(t *testing.T) {
 
 func BenchmarkCausal(b *testing.B) {
 	s := Shape{T: 4096, NHeads: 9, NKVHeads: 3, DHead: 64}
-	r := rand.New(rand.NewPCG(1, 2))
-	q := random(s.T*s.NHeads*s.DHead, r, 1)
-	k := random(s.T*s.NKVHeads*s.DHead, r, 1)
-	v := random(s.T*s.NKVHeads*s.DHead, r, 1)
+	q, k, v := inputs(rand.New(rand.NewPCG(1, 2)), s, 0, 1)
 	z := make([]float32, len(q))
 	for b.Loop() {
 		if err := Causal(z, q, k, v, s, 0.125, 1<<30); err != nil {

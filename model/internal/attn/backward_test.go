@@ -64,6 +64,18 @@ func naiveGrads(q, k, v, dz []float32, s Shape, scale float64, window int) (lse,
 	return lse, dq, dk, dv
 }
 
+// forwardLSE returns random inputs for s (see inputs), an output gradient dz in [−1, 1], and CausalLSE's
+// z and lse for them.
+func forwardLSE(tb testing.TB, r *rand.Rand, s Shape, qk, scale float32, window int) (q, k, v, dz, z, lse []float32) {
+	q, k, v = inputs(r, s, 0, qk)
+	dz = random(len(q), r, 1)
+	z, lse = make([]float32, len(q)), make([]float32, s.NHeads*s.T)
+	if err := CausalLSE(z, lse, q, k, v, s, scale, window); err != nil {
+		tb.Fatal(err)
+	}
+	return q, k, v, dz, z, lse
+}
+
 // TestNaiveGradsFiniteDifference checks the float64 reference against central differences of the
 // float64 forward (naive), so the reference's formula is not taken on trust. Tolerance 1e-6: central
 // differences with step 1e-4 on a smooth function of values of order 1 err by ~1e-8.
@@ -126,15 +138,8 @@ func TestBackwardMatchesNaive(t *testing.T) {
 		{Shape{T: 257, NHeads: 2, NKVHeads: 1, DHead: 8}, 1},
 	} {
 		s := tc.s
-		q := random(s.T*s.NHeads*s.DHead, r, 2)
-		k := random(s.T*s.NKVHeads*s.DHead, r, 2)
-		v := random(s.T*s.NKVHeads*s.DHead, r, 1)
-		dz := random(len(q), r, 1)
 		scale := 1 / math.Sqrt(float64(s.DHead))
-		z, lse := make([]float32, len(q)), make([]float32, s.NHeads*s.T)
-		if err := CausalLSE(z, lse, q, k, v, s, float32(scale), tc.window); err != nil {
-			t.Fatal(err)
-		}
+		q, k, v, dz, z, lse := forwardLSE(t, r, s, 2, float32(scale), tc.window)
 		dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
 		for i := range dk { // Backward overwrites: stale values must not leak in
 			dk[i], dv[i] = 9, 9
@@ -163,16 +168,8 @@ func TestBackwardMatchesNaive(t *testing.T) {
 // TestBackwardDeterministic: the gradients are the same bits on 1, 2 and 3 goroutines (dq sums run in a
 // fixed order whatever the schedule).
 func TestBackwardDeterministic(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
 	s := Shape{T: 1000, NHeads: 6, NKVHeads: 2, DHead: 16}
-	q := random(s.T*s.NHeads*s.DHead, r, 2)
-	k := random(s.T*s.NKVHeads*s.DHead, r, 2)
-	v := random(s.T*s.NKVHeads*s.DHead, r, 1)
-	dz := random(len(q), r, 1)
-	z, lse := make([]float32, len(q)), make([]float32, s.NHeads*s.T)
-	if err := CausalLSE(z, lse, q, k, v, s, 0.25, 1<<30); err != nil {
-		t.Fatal(err)
-	}
+	q, k, v, dz, z, lse := forwardLSE(t, rand.New(rand.NewPCG(7, 8)), s, 2, 0.25, 1<<30)
 	var ref []float32
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	for _, procs := range []int{1, 2, 3} {
@@ -212,15 +209,7 @@ func TestBackwardErrors(t *testing.T) {
 // causal products (recomputed scores, dv, dP, dq, dk).
 func BenchmarkBackward(b *testing.B) {
 	s := Shape{T: 4096, NHeads: 9, NKVHeads: 3, DHead: 64}
-	r := rand.New(rand.NewPCG(1, 2))
-	q := random(s.T*s.NHeads*s.DHead, r, 1)
-	k := random(s.T*s.NKVHeads*s.DHead, r, 1)
-	v := random(s.T*s.NKVHeads*s.DHead, r, 1)
-	dz := random(len(q), r, 1)
-	z, lse := make([]float32, len(q)), make([]float32, s.NHeads*s.T)
-	if err := CausalLSE(z, lse, q, k, v, s, 0.125, 1<<30); err != nil {
-		b.Fatal(err)
-	}
+	q, k, v, dz, z, lse := forwardLSE(b, rand.New(rand.NewPCG(1, 2)), s, 1, 0.125, 1<<30)
 	dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
 	for b.Loop() {
 		if err := Backward(dq, dk, dv, q, k, v, z, dz, lse, s, 0.125, 1<<30); err != nil {
