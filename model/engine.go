@@ -182,8 +182,9 @@ func (m *Model) ropeTables(layer, tp int) (cos, sin *tensors.Tensor) {
 }
 
 // ropeTables returns the rotary tables of layer l for the pass's positions: offset.. after a prefix.
+// In a packed pass each sequence's rows get its own positions (padding rows position 0).
 func (p *pass) ropeTables(l int) (cos, sin *tensors.Tensor) {
-	if p.offset == 0 {
+	if p.offset == 0 && p.packed == nil {
 		return p.m.ropeTables(l, p.tp)
 	}
 	a := p.m.Arch
@@ -194,12 +195,29 @@ func (p *pass) ropeTables(l int) (cos, sin *tensors.Tensor) {
 	if t, ok := p.rope[g]; ok {
 		return t[0], t[1]
 	}
-	c, s := ropeTables(a.LayerRoPE[g], p.offset+p.tp, a.DHead)
-	from := p.offset * a.DHead
-	ct := tensors.FromFlatDataAndDimensions(c[from:], p.tp, a.DHead)
-	st := tensors.FromFlatDataAndDimensions(s[from:], p.tp, a.DHead)
-	p.rope[g] = [2]*tensors.Tensor{ct, st}
-	return ct, st
+	spans := p.packed
+	if spans == nil {
+		spans = []span{{start: 0, n: p.tp, prefix: p.prefix}}
+	}
+	end := 1
+	for _, s := range spans {
+		end = max(end, s.prefix.Len()+s.n)
+	}
+	dh := a.DHead
+	c, s := ropeTables(a.LayerRoPE[g], end, dh)
+	ct, st := make([]float32, p.tp*dh), make([]float32, p.tp*dh)
+	for row := range p.tp { // padding rows: position 0
+		copy(ct[row*dh:(row+1)*dh], c[:dh])
+		copy(st[row*dh:(row+1)*dh], s[:dh])
+	}
+	for _, sp := range spans {
+		from := sp.prefix.Len() * dh
+		copy(ct[sp.start*dh:(sp.start+sp.n)*dh], c[from:])
+		copy(st[sp.start*dh:(sp.start+sp.n)*dh], s[from:])
+	}
+	t := [2]*tensors.Tensor{tensors.FromFlatDataAndDimensions(ct, p.tp, dh), tensors.FromFlatDataAndDimensions(st, p.tp, dh)}
+	p.rope[g] = t
+	return t[0], t[1]
 }
 
 // bucket returns the padded length for n positions and whether attention runs in query chunks.
@@ -239,10 +257,20 @@ type pass struct {
 	// prefix, with offset its length, supplies the keys and values of the positions before tokens.
 	prefix *Prefix
 	offset int
-	rope   map[int][2]*tensors.Tensor // rope group → tables at positions offset.. (offset > 0)
+	rope   map[int][2]*tensors.Tensor // rope group → tables at the rows' positions (offset > 0 or packed)
+	// packed (RunBatch) lists the sequences stacked in the pass's rows: position-wise stages see all tp
+	// rows, attention runs sequence by sequence, each after its own prefix.
+	packed []span
 	// attnKept, when not nil (a gradient's pass), holds per layer the z and row log-sum-exp that the
 	// forward's host attention computed, for the backward (T·(NHeads·DHead+NHeads) floats a layer).
 	attnKept []*hostBackward
+}
+
+// span is one sequence of a packed pass: rows [start, start+n) at positions prefix.Len().. after
+// prefix (nil: none).
+type span struct {
+	start, n int
+	prefix   *Prefix
 }
 
 func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {
@@ -256,7 +284,7 @@ func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {
 		}
 	}
 	p := &pass{m: m, T: len(tokens), tokens: tokens, byLayer: make([]map[hook.Site]*Intervention, d.NLayers)}
-	p.tp, p.chunked = m.bucket(len(tokens))
+	p.setTP(m.bucket(len(tokens)))
 	for i := range ivs {
 		iv := &ivs[i]
 		if err := p.checkIntervention(iv); err != nil {
@@ -272,12 +300,18 @@ func (m *Model) newPass(tokens []int, ivs []Intervention) (*pass, error) {
 			p.byLayer[iv.Hook.Layer][iv.Hook.Site] = iv
 		}
 	}
+	return p, nil
+}
+
+// setTP sets the padded length (and whether attention runs in query chunks) and the position weights
+// of a mean over the real positions.
+func (p *pass) setTP(tp int, chunked bool) {
+	p.tp, p.chunked = tp, chunked
 	w := make([]float32, p.tp)
 	for i := 0; i < p.T; i++ {
 		w[i] = 1 / float32(p.T)
 	}
 	p.posW = tensors.FromFlatDataAndDimensions(w, p.tp)
-	return p, nil
 }
 
 func (p *pass) checkIntervention(iv *Intervention) error {

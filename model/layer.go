@@ -260,13 +260,25 @@ func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 }
 
 // hostCore computes z [1, tp, n_heads, d_head] from rotated q and k and v with package attn; in a run
-// after a prefix, the prefix's keys and values come first.
+// after a prefix, the prefix's keys and values come first. In a packed pass each sequence attends to its
+// own rows after its own prefix (padding rows get z = 0).
 func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
 	a := p.m.Arch
-	qh, kh, vh, past := p.hostQKV(l, q, k, v)
+	qh, kh, vh := tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
 	z := make([]float32, len(qh))
-	if err := attn.CausalAfter(z, qh, kh, vh, p.attnShape(), past, float32(a.AttnScale), a.window(l)); err != nil {
-		return nil, fmt.Errorf("layer %d attention: %w", l, err)
+	spans := p.packed
+	if spans == nil {
+		spans = []span{{start: 0, n: p.tp, prefix: p.prefix}}
+	}
+	rq, rk := a.NHeads*a.DHead, a.NKVHeads*a.DHead
+	for _, sp := range spans {
+		s := p.attnShape()
+		s.T = sp.n
+		q0, q1, k0, k1 := sp.start*rq, (sp.start+sp.n)*rq, sp.start*rk, (sp.start+sp.n)*rk
+		kb, vb, past := withPrefix(sp.prefix, l, kh[k0:k1], vh[k0:k1])
+		if err := attn.CausalAfter(z[q0:q1], qh[q0:q1], kb, vb, s, past, float32(a.AttnScale), a.window(l)); err != nil {
+			return nil, fmt.Errorf("layer %d attention: %w", l, err)
+		}
 	}
 	p.m.hostLayers.Add(1)
 	return tensors.FromFlatDataAndDimensions(z, 1, p.tp, a.NHeads, a.DHead), nil
@@ -278,17 +290,15 @@ func (p *pass) attnShape() attn.Shape {
 	return attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
 }
 
-// hostQKV copies q, k and v to the host; after a prefix, k and v are preceded by the prefix's past
-// positions.
-func (p *pass) hostQKV(l int, q, k, v *tensors.Tensor) (qh, kh, vh []float32, past int) {
-	qh, kh, vh = tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
-	if p.prefix != nil {
-		past = p.prefix.Len()
-		n := past * p.m.Arch.NKVHeads * p.m.Arch.DHead
-		kh = append(p.prefix.k[l].Data[:n:n], kh...)
-		vh = append(p.prefix.v[l].Data[:n:n], vh...)
+// withPrefix returns layer l's keys and values with pf's past positions before k and v (k and v
+// themselves when pf is nil).
+func withPrefix(pf *Prefix, l int, k, v []float32) (kp, vp []float32, past int) {
+	if pf == nil {
+		return k, v, 0
 	}
-	return qh, kh, vh, past
+	past = pf.Len()
+	n := len(pf.k[l].Data) / pf.k[l].Shape[1] * past
+	return append(pf.k[l].Data[:n:n], k...), append(pf.v[l].Data[:n:n], v...), past
 }
 
 // hostBackward is one layer's attention on the host for a backward pass: forward gives z (as a device
@@ -303,12 +313,11 @@ type hostBackward struct {
 // for hostBackward.grads; z and lse kept by the gradient's forward pass are reused, not recomputed.
 func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, *tensors.Tensor, error) {
 	a := p.m.Arch
-	hb := &hostBackward{p: p, l: l}
-	var past int
-	hb.q, hb.k, hb.v, past = p.hostQKV(l, q, k, v)
-	if past > 0 {
-		return nil, nil, fmt.Errorf("layer %d attention: no backward after a prefix", l)
+	if p.prefix != nil || p.packed != nil {
+		return nil, nil, fmt.Errorf("layer %d attention: no backward after a prefix or in a batch", l)
 	}
+	hb := &hostBackward{p: p, l: l}
+	hb.q, hb.k, hb.v = tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
 	if kept := p.attnKept[l]; kept != nil && kept.z != nil {
 		hb.z, hb.lse = kept.z, kept.lse
 		p.attnKept[l] = nil

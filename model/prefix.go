@@ -29,8 +29,13 @@ type Prefix struct {
 	nLayers int
 }
 
-// Len returns the number of prefix tokens.
-func (p *Prefix) Len() int { return len(p.tokens) }
+// Len returns the number of prefix tokens (0 for a nil Prefix, which RunOptions.Prefix reads as none).
+func (p *Prefix) Len() int {
+	if p == nil {
+		return 0
+	}
+	return len(p.tokens)
+}
 
 // Tokens returns a copy of the prefix tokens.
 func (p *Prefix) Tokens() []int { return slices.Clone(p.tokens) }
