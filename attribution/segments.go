@@ -110,11 +110,16 @@ type AblationOptions struct {
 	Progress func(done, total int)
 }
 
+// maxBatchRows bounds the positions one batch of segment ablations stacks (activations of 16k positions
+// of SmolLM2's MLP are 100 MB a tensor).
+const maxBatchRows = 16384
+
 // AblateSegments measures, for each content segment wholly before the target, the metric after deleting
 // the segment's tokens from the context (the target position shifts left accordingly): a causal,
 // model-agnostic segment attribution. Effect is reported in Score and Magnitude (|Effect|) too, so the
 // result reads like BySegment's. Each segment costs one forward pass over the tokens after it: the base
-// run's keys and values are reused for the unchanged tokens before the deleted segment (model.Prefix).
+// run's keys and values are reused for the unchanged tokens before the deleted segment (model.Prefix),
+// and the deletions run packed in batches (model.RunBatch).
 func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts AblationOptions) (base float64, out []Ablation, err error) {
 	if metric.Position < 0 || metric.Position >= len(r.IDs) {
 		return 0, nil, fmt.Errorf("%w: metric position %d outside the %d rendered tokens", ErrBadInput, metric.Position, len(r.IDs))
@@ -148,22 +153,43 @@ func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts
 		}
 		todo = append(todo, s)
 	}
-	for i, s := range todo {
-		toks := append(slices.Clone(r.IDs[:s.Tokens.Start]), r.IDs[s.Tokens.End:metric.Position+1]...)
-		pf, err := whole.TruncateAligned(s.Tokens.Start)
+	// The deletions run packed in batches (model.RunBatch) of up to maxBatchRows computed positions,
+	// each after the base run's keys and values for the tokens before its segment.
+	for start := 0; start < len(todo); {
+		end, rows := start, 0
+		for end < len(todo) {
+			n := metric.Position + 1 - todo[end].Tokens.End
+			if end > start && rows+n > maxBatchRows {
+				break
+			}
+			rows += n
+			end++
+		}
+		items := make([]model.BatchItem, end-start)
+		for i, s := range todo[start:end] {
+			pf, err := whole.Truncate(s.Tokens.Start)
+			if err != nil {
+				return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
+			}
+			items[i] = model.BatchItem{Tokens: append(slices.Clone(r.IDs[:s.Tokens.Start]), r.IDs[s.Tokens.End:metric.Position+1]...),
+				Prefix: pf, LogitPositions: []int{metric.Position - s.Tokens.Len()}}
+		}
+		res, err := m.RunBatch(items)
 		if err != nil {
-			return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
+			return 0, nil, fmt.Errorf("segment ablation: without %s…%s: %w", todo[start].ID, todo[end-1].ID, err)
 		}
-		v, _, err := run(toks, metric.Position-s.Tokens.Len(), model.RunOptions{Prefix: pf})
-		if err != nil {
-			return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
+		for i, s := range todo[start:end] {
+			mt := metric
+			mt.Position = items[i].LogitPositions[0]
+			v := MetricValue(res[i].Logits.Row(0), mt)
+			e := base - v
+			out = append(out, Ablation{SegmentScore: SegmentScore{ID: s.ID, Kind: s.Kind, Label: Label(r.Episode, s.ID), Tokens: s.Tokens,
+				Counted: s.Tokens.Len(), Score: e, Magnitude: math.Abs(e)}, Value: v, Effect: e})
+			if opts.Progress != nil {
+				opts.Progress(len(out), len(todo))
+			}
 		}
-		e := base - v
-		out = append(out, Ablation{SegmentScore: SegmentScore{ID: s.ID, Kind: s.Kind, Label: Label(r.Episode, s.ID), Tokens: s.Tokens,
-			Counted: s.Tokens.Len(), Score: e, Magnitude: math.Abs(e)}, Value: v, Effect: e})
-		if opts.Progress != nil {
-			opts.Progress(i+1, len(todo))
-		}
+		start = end
 	}
 	total := 0.0
 	for _, a := range out {

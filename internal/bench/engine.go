@@ -50,18 +50,22 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 		if err != nil {
 			return err
 		}
+		// The passes run packed in one batch (model.RunBatch), each after the base's keys and values for
+		// the tokens before its segment.
 		passes := AblateSegments
 		if warmup {
-			passes = 2 // pass 0 has no prefix, pass 1 has one
+			passes = 2 // as torch's warm-up; the whole batch has more rows, so its compilation is timed
 		}
-		for i := range passes {
-			pf, err := whole.TruncateAligned(b[i])
+		items := make([]model.BatchItem, passes)
+		for i := range items {
+			pf, err := whole.Truncate(b[i])
 			if err != nil {
 				return err
 			}
-			if _, err := m.Run(withoutSegment(tokens, i), model.RunOptions{Prefix: pf}); err != nil {
-				return fmt.Errorf("pass %d: %w", i, err)
-			}
+			items[i] = model.BatchItem{Tokens: withoutSegment(tokens, i), Prefix: pf}
+		}
+		if _, err := m.RunBatch(items); err != nil {
+			return fmt.Errorf("segment passes: %w", err)
 		}
 		return nil
 	case Shared:

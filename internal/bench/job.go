@@ -23,8 +23,8 @@ const (
 	// the tokens with the i-th of AblateSegments equal segments removed (an episode with one segment left
 	// out), logits at the last position and nothing captured. Both engines reuse the base pass's keys and
 	// values for the tokens before the removed segment, as attribution.AblateSegments does: torch crops
-	// past_key_values at the segment's start, agentlens truncates its model.Prefix at an aligned point at
-	// or before it (Prefix.TruncateAligned), trading a few recomputed positions for fewer compiled shapes.
+	// past_key_values at the segment's start and runs the passes one by one; agentlens truncates its
+	// model.Prefix at the same point and runs the passes packed in one model.RunBatch.
 	Ablate Kind = "ablate"
 	// Shared is SharedEpisodes episodes of N tokens that share their first N/2 tokens (a system prompt):
 	// the prompt's keys and values are computed once, then each episode's own N − N/2 tokens (the job's
