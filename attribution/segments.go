@@ -174,7 +174,7 @@ func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts
 			items[i] = model.BatchItem{Tokens: append(slices.Clone(r.IDs[:s.Tokens.Start]), r.IDs[s.Tokens.End:metric.Position+1]...),
 				Prefix: pf, LogitPositions: []int{metric.Position - s.Tokens.Len()}}
 		}
-		res, err := m.RunBatch(items)
+		res, err := m.RunBatch(items, nil)
 		if err != nil {
 			return 0, nil, fmt.Errorf("segment ablation: without %s…%s: %w", todo[start].ID, todo[end-1].ID, err)
 		}

@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"slices"
+
+	"github.com/agentlens/agentlens/model/hook"
 )
 
 // packBucket is the granularity of a packed pass's row count, so that batches of similar size share
@@ -29,14 +31,20 @@ type BatchItem struct {
 // each layer's graph executions are shared), and since the row count is rounded up to a multiple of
 // 512, not each length, batches of different sequences reuse the same compiled graphs.
 //
-// Each Result holds its item's logits (Offset is the item's prefix length; Cache is empty): the same as
-// a Run of the item with RunOptions{Prefix: item.Prefix}, up to float32 summation order. Without the
-// host kernel (Options.GraphAttention) the items run one by one.
-func (m *Model) RunBatch(items []BatchItem) ([]*Result, error) {
+// Each Result holds its item's logits and captured sites (from Offset, the item's prefix length, on):
+// the same as a Run of the item with RunOptions{Prefix: item.Prefix, Capture: capture}, up to float32
+// summation order. Attention scores and patterns cannot be captured. Without the host kernel
+// (Options.GraphAttention) the items run one by one.
+func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, error) {
+	for _, n := range capture {
+		if n.Site == hook.AttnScores || n.Site == hook.Pattern {
+			return nil, fmt.Errorf("%w: batch: %s cannot be captured in a batch", ErrBadInput, n)
+		}
+	}
 	if !m.hostAttentionOn() || len(items) == 1 {
 		out := make([]*Result, len(items))
 		for i, it := range items {
-			res, err := m.Run(it.Tokens, RunOptions{Prefix: it.Prefix, LogitPositions: it.LogitPositions})
+			res, err := m.Run(it.Tokens, RunOptions{Prefix: it.Prefix, LogitPositions: it.LogitPositions, Capture: capture})
 			if err != nil {
 				return nil, fmt.Errorf("batch item %d: %w", i, err)
 			}
@@ -82,7 +90,7 @@ func (m *Model) RunBatch(items []BatchItem) ([]*Result, error) {
 	}
 	p.setTP(len(flat), false)
 	p.packed = spans
-	res, err := m.runPass(p, RunOptions{LogitPositions: rows})
+	res, err := m.runPass(p, RunOptions{LogitPositions: rows, Capture: capture})
 	if err != nil {
 		return nil, err
 	}
@@ -91,9 +99,17 @@ func (m *Model) RunBatch(items []BatchItem) ([]*Result, error) {
 	r := 0
 	for i := range items {
 		n := len(positions[i])
-		out[i] = &Result{Positions: slices.Clone(positions[i]), Cache: Cache{}, Offset: spans[i].prefix.Len(),
+		sp := spans[i]
+		out[i] = &Result{Positions: slices.Clone(positions[i]), Cache: Cache{}, Offset: sp.prefix.Len(),
 			Logits: &Tensor{Shape: []int{n, V}, Data: res.Logits.Data[r*V : (r+n)*V : (r+n)*V]}}
 		r += n
+		for name, t := range res.Cache { // [1, rows, ...]: the item's rows
+			row := numel(t.Shape[2:])
+			shape := slices.Clone(t.Shape)
+			shape[1] = sp.n
+			lo, hi := sp.start*row, (sp.start+sp.n)*row
+			out[i].Cache[name] = &Tensor{Shape: shape, Data: t.Data[lo:hi:hi]}
+		}
 	}
 	return out, nil
 }
