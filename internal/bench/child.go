@@ -163,8 +163,8 @@ func warmupFraction(j Job) float64 {
 	switch j.Kind {
 	case Ablate: // the base pass and two segment passes of the base pass and AblateSegments
 		return 3.0 / (AblateSegments + 1)
-	case Shared: // the prompt and one episode of the prompt and SharedEpisodes (the prompt is half an episode)
-		return 1.5 / (SharedEpisodes + 0.5)
+	case Shared: // the prompt and one batch of episodes, of the prompt and SharedEpisodes (the prompt is half an episode)
+		return (0.5 + float64(sharedBatch(j.Tokens))) / (SharedEpisodes + 0.5)
 	case Matmul:
 		return 1.0 / MatmulRepeats
 	}

@@ -64,7 +64,7 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 			}
 			items[i] = model.BatchItem{Tokens: withoutSegment(tokens, i), Prefix: pf}
 		}
-		if _, err := m.RunBatch(items); err != nil {
+		if _, err := m.RunBatch(items, nil); err != nil {
 			return fmt.Errorf("segment passes: %w", err)
 		}
 		return nil
@@ -75,16 +75,24 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 		}
 		names := residPosts(m)
 		episodes := SharedEpisodes
+		per := sharedBatch(len(tokens))
 		if warmup {
-			episodes = 1
+			episodes = per // one batch: see warmupFraction
 		}
-		for e := range episodes {
-			res, err := m.Run(sharedEpisode(tokens, e), model.RunOptions{Prefix: pf, Capture: names})
-			if err != nil {
-				return fmt.Errorf("episode %d: %w", e, err)
+		// The episodes run packed, sharedBatch at a time (model.RunBatch), each after the prompt.
+		for e0 := 0; e0 < episodes; e0 += per {
+			items := make([]model.BatchItem, min(per, episodes-e0))
+			for i := range items {
+				items[i] = model.BatchItem{Tokens: sharedEpisode(tokens, e0+i), Prefix: pf}
 			}
-			if len(res.Cache) != len(names) {
-				return fmt.Errorf("episode %d captured %d sites, want %d", e, len(res.Cache), len(names))
+			res, err := m.RunBatch(items, names)
+			if err != nil {
+				return fmt.Errorf("episodes %d–%d: %w", e0, e0+len(items)-1, err)
+			}
+			for i, r := range res {
+				if len(r.Cache) != len(names) {
+					return fmt.Errorf("episode %d captured %d sites, want %d", e0+i, len(r.Cache), len(names))
+				}
 			}
 		}
 		return nil
@@ -94,6 +102,13 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 		return fmt.Errorf("%w: unknown kind %q", ErrBadJob, j.Kind)
 	}
 }
+
+// sharedRows bounds the positions one batch of a Shared job packs: every layer's resid_post of 4096
+// positions is 280 MB of captures on SmolLM2.
+const sharedRows = 4096
+
+// sharedBatch is how many episodes of a Shared job over n tokens run in one batch.
+func sharedBatch(n int) int { return max(1, min(SharedEpisodes, sharedRows/(n-n/2))) }
 
 // residPosts names every layer's resid_post.
 func residPosts(m *model.Model) []hook.Name {

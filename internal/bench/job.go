@@ -29,7 +29,8 @@ const (
 	// Shared is SharedEpisodes episodes of N tokens that share their first N/2 tokens (a system prompt):
 	// the prompt's keys and values are computed once, then each episode's own N − N/2 tokens (the job's
 	// second half rotated left by 7 positions per episode, see sharedEpisode) run after it, capturing
-	// every layer's resid_post with logits at the last position.
+	// every layer's resid_post with logits at the last position. torch runs the episodes one by one;
+	// agentlens packs them into model.RunBatch batches of up to 4096 positions.
 	Shared Kind = "shared"
 	// Matmul is MatmulRepeats products of an MLP-shaped pair of matmuls on N rows, [N, MatmulIn] ·
 	// [MatmulOut, MatmulIn]ᵀ then [N, MatmulOut] · [MatmulIn, MatmulOut]ᵀ (SmolLM2-135M's up and down

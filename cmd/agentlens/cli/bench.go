@@ -58,8 +58,9 @@ Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/
   gradient  gradient of the last token's log-prob with respect to hook_embed
   ablate    a base forward, then 20 forwards, each with one of 20 equal segments of the
             tokens removed, reusing the base's keys and values before the segment
+            (agentlens packs the 20 into one batch; torch runs them one by one)
   shared    100 episodes of N tokens sharing their first N/2 (a system prompt, run once),
-            each capturing every layer's resid_post
+            each capturing every layer's resid_post (agentlens: batches of 4096 positions)
   matmul    10 MLP-shaped matmul pairs on N rows ([N,576]x[576,1536], then back), on the
             backend and with torch.matmul (the tuned sgemm): achieved GFLOP/s under the table
 The default is forward:512/1k/4k,gradient:1k/4k.
