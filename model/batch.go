@@ -36,10 +36,8 @@ type BatchItem struct {
 // summation order. Attention scores and patterns cannot be captured. Without the host kernel
 // (Options.GraphAttention) the items run one by one.
 func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, error) {
-	for _, n := range capture {
-		if n.Site == hook.AttnScores || n.Site == hook.Pattern {
-			return nil, fmt.Errorf("%w: batch: %s cannot be captured in a batch", ErrBadInput, n)
-		}
+	if err := refuseAttnCapture(capture, "a batch"); err != nil {
+		return nil, err
 	}
 	if !m.hostAttentionOn() || len(items) == 1 {
 		out := make([]*Result, len(items))
@@ -56,19 +54,11 @@ func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, err
 	positions := make([][]int, len(items))
 	var flat, rows []int
 	for i, it := range items {
-		pf := it.Prefix
+		pf, err := m.fitPrefix(it.Tokens, it.Prefix)
+		if err != nil {
+			return nil, fmt.Errorf("batch item %d: %w", i, err)
+		}
 		P := pf.Len()
-		if P > 0 && len(it.Tokens) == P && slices.Equal(it.Tokens, pf.tokens) {
-			// Nothing after the prefix: recompute its last position, as Run does.
-			pf, _ = pf.Truncate(P - 1)
-			P--
-		}
-		if pf != nil && (pf.nLayers != m.Arch.NLayers || pf.k[0].Shape[2] != m.Arch.NKVHeads || pf.k[0].Shape[3] != m.Arch.DHead) {
-			return nil, fmt.Errorf("%w: batch item %d: prefix was made by a different model", ErrBadInput, i)
-		}
-		if len(it.Tokens) <= P || (pf != nil && !slices.Equal(it.Tokens[:P], pf.tokens)) {
-			return nil, fmt.Errorf("%w: batch item %d: its %d tokens do not extend its %d-token prefix", ErrBadInput, i, len(it.Tokens), P)
-		}
 		positions[i] = it.LogitPositions
 		if positions[i] == nil {
 			positions[i] = []int{len(it.Tokens) - 1}

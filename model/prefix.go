@@ -140,32 +140,53 @@ func (p *Prefix) padded(l, bucket int) (k, v *tensors.Tensor, tp int) {
 	return p.padK[l], p.padV[l], p.tp
 }
 
-// runWithPrefix runs the tokens after opts.Prefix, attending to its stored keys and values.
-func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
-	pf := opts.Prefix
-	if len(tokens) == pf.Len() && slices.Equal(tokens, pf.tokens) {
-		// Nothing after the prefix: recompute its last position.
-		short, err := pf.Truncate(pf.Len() - 1)
-		if err != nil {
-			return nil, err
-		}
-		opts.Prefix = short
-		return m.Run(tokens, opts)
+// fitPrefix checks that pf (nil: none) was made by m and that tokens extend it, and returns the prefix
+// to run after: pf itself, or, when the tokens are just pf's, pf without its last position, which is
+// then recomputed (nil for a one-token prefix).
+func (m *Model) fitPrefix(tokens []int, pf *Prefix) (*Prefix, error) {
+	if pf == nil {
+		return nil, nil
 	}
-	P := pf.Len()
 	if pf.nLayers != m.Arch.NLayers || pf.k[0].Shape[2] != m.Arch.NKVHeads || pf.k[0].Shape[3] != m.Arch.DHead {
 		return nil, fmt.Errorf("%w: prefix was made by a different model", ErrBadInput)
 	}
-	if len(tokens) <= P || !slices.Equal(tokens[:P], pf.tokens) {
+	P := pf.Len()
+	if len(tokens) < P || !slices.Equal(tokens[:P], pf.tokens) {
 		return nil, fmt.Errorf("%w: prefix: the %d tokens do not extend the %d-token prefix", ErrBadInput, len(tokens), P)
 	}
+	if len(tokens) == P { // nothing after the prefix
+		return pf.Truncate(P - 1)
+	}
+	return pf, nil
+}
+
+// refuseAttnCapture fails for attention scores and patterns among names: runs in context compute
+// attention in the host kernel, which never forms them.
+func refuseAttnCapture(names []hook.Name, context string) error {
+	for _, n := range names {
+		if n.Site == hook.AttnScores || n.Site == hook.Pattern {
+			return fmt.Errorf("%w: %s cannot be captured in %s", ErrBadInput, n, context)
+		}
+	}
+	return nil
+}
+
+// runWithPrefix runs the tokens after opts.Prefix, attending to its stored keys and values.
+func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
+	pf, err := m.fitPrefix(tokens, opts.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	if pf != opts.Prefix {
+		opts.Prefix = pf
+		return m.Run(tokens, opts)
+	}
+	P := pf.Len()
 	if len(opts.Interventions) > 0 {
 		return nil, fmt.Errorf("%w: prefix: interventions are not supported in runs with a prefix", ErrBadInput)
 	}
-	for _, n := range opts.Capture {
-		if n.Site == hook.AttnScores || n.Site == hook.Pattern {
-			return nil, fmt.Errorf("%w: prefix: %s cannot be captured in a run with a prefix", ErrBadInput, n)
-		}
+	if err := refuseAttnCapture(opts.Capture, "a run with a prefix"); err != nil {
+		return nil, err
 	}
 	positions := opts.LogitPositions
 	if positions == nil {
