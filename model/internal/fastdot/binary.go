@@ -6,7 +6,6 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // This file replaces SimpleGo's float32 Add, Sub, Mul and Div when one operand is broadcast (a softmax's
@@ -89,13 +88,8 @@ func broadcastBinary(backend *simplego.Backend, op binaryOp, inputs []*simplego.
 	for i := range dims {
 		dims[i] = max(ls.Dimensions[i], rs.Dimensions[i])
 	}
-	outBuf := backend.NewBuffer(shapes.Make(dtypes.Float32, dims...))
-	oa, err := backend.BufferData(outBuf)
-	out, ok := oa.([]float32)
-	if err != nil || !ok || len(out) != numel(dims) {
-		if outBuf != nil {
-			_ = backend.BufferFinalize(outBuf)
-		}
+	outBuf, out, ok := newFloat32(backend, dims...)
+	if !ok {
 		return nil, false
 	}
 	applyRuns(op, runs, lhs, rhs, out)

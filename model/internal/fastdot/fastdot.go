@@ -264,13 +264,8 @@ func fastDotGeneral(backend *simplego.Backend, node *simplego.Node, inputs []*si
 	if !ok || len(lhs) != lhsShape.Size() || len(rhs) != rhsShape.Size() {
 		return nil, false, nil
 	}
-	outBuf := backend.NewBuffer(shapes.Make(dtypes.Float32, p.batchSize, p.lhsCross, p.rhsCross))
-	outAny, err := backend.BufferData(outBuf)
-	outFlat, ok := outAny.([]float32)
-	if err != nil || !ok || len(outFlat) != p.batchSize*p.lhsCross*p.rhsCross {
-		if outBuf != nil {
-			_ = backend.BufferFinalize(outBuf)
-		}
+	outBuf, outFlat, ok := newFloat32(backend, p.batchSize, p.lhsCross, p.rhsCross)
+	if !ok {
 		return nil, false, nil
 	}
 	if err := prob.run(lhs, rhs, outFlat); err != nil {
@@ -279,4 +274,19 @@ func fastDotGeneral(backend *simplego.Backend, node *simplego.Node, inputs []*si
 			lhsShape.Dimensions, p.lhsContracting, p.lhsBatch, rhsShape.Dimensions, p.rhsContracting, p.rhsBatch, err)
 	}
 	return outBuf, true, nil
+}
+
+// newFloat32 allocates a float32 output buffer of dims and returns it with its flat data; ok is false,
+// with nothing left allocated, when the backend's buffer is not the expected []float32.
+func newFloat32(backend *simplego.Backend, dims ...int) (*simplego.Buffer, []float32, bool) {
+	buf := backend.NewBuffer(shapes.Make(dtypes.Float32, dims...))
+	data, err := backend.BufferData(buf)
+	flat, ok := data.([]float32)
+	if err != nil || !ok || len(flat) != numel(dims) {
+		if buf != nil {
+			_ = backend.BufferFinalize(buf)
+		}
+		return nil, nil, false
+	}
+	return buf, flat, true
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
-	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
 // This file replaces SimpleGo's float32 ReduceSum and ReduceMax when the reduced axes are one contiguous
@@ -82,13 +81,8 @@ func blockReduce(backend *simplego.Backend, node *simplego.Node, inputs []*simpl
 		return nil, false
 	}
 	outDims := append(append([]int(nil), dims[:first]...), dims[first+len(axes):]...)
-	outBuf := backend.NewBuffer(shapes.Make(dtypes.Float32, outDims...))
-	oa, err := backend.BufferData(outBuf)
-	out, ok := oa.([]float32)
-	if err != nil || !ok || len(out) != outer*inner {
-		if outBuf != nil {
-			_ = backend.BufferFinalize(outBuf)
-		}
+	outBuf, out, ok := newFloat32(backend, outDims...)
+	if !ok {
 		return nil, false
 	}
 	init := float32(0)

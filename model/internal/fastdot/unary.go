@@ -54,13 +54,7 @@ func logistic(backend *simplego.Backend, inputs []*simplego.Buffer, inputsOwned 
 	}
 	out, y := inputs[0], x
 	if !inputsOwned[0] {
-		out = backend.NewBuffer(sh)
-		oa, err := backend.BufferData(out)
-		y, ok = oa.([]float32)
-		if err != nil || !ok || len(y) != len(x) {
-			if out != nil {
-				_ = backend.BufferFinalize(out)
-			}
+		if out, y, ok = newFloat32(backend, sh.Dimensions...); !ok {
 			return nil, false
 		}
 	}
