@@ -208,9 +208,9 @@ func (p *pass) layerForward(l int, x *tensors.Tensor, capture map[hook.Name]bool
 	case host && p.attnKept != nil:
 		// A gradient's forward: keep z and the row log-sum-exp for the backward.
 		var hb *hostBackward
-		hb, z, err = p.hostCoreBackward(l, q, k, v)
-		if err == nil {
-			p.attnKept[l] = &hostBackward{p: p, l: l, z: hb.z, lse: hb.lse}
+		if hb, z, err = p.hostCoreBackward(l, q, k, v); err == nil {
+			hb.q, hb.k, hb.v = nil, nil, nil // the backward copies them again from its recomputed stage
+			p.attnKept[l] = hb
 		}
 	case host:
 		z, err = p.hostCore(l, q, k, v)
@@ -318,7 +318,7 @@ func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, 
 	}
 	hb := &hostBackward{p: p, l: l}
 	hb.q, hb.k, hb.v = tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
-	if kept := p.attnKept[l]; kept != nil && kept.z != nil {
+	if kept := p.attnKept[l]; kept != nil {
 		hb.z, hb.lse = kept.z, kept.lse
 		p.attnKept[l] = nil
 	} else {
