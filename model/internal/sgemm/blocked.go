@@ -140,7 +140,7 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 		// op(A)[i, p] = a[i·lda + p]: interleave the panel's rows, writing the panel in order (a row at a
 		// time with stride mr is ~2× slower: it touches every cache line of the panel mr times).
 		row0 := (i0 + ip*mr) * lda
-		if rows == 6 {
+		if rows == 6 && mr == 6 {
 			interleave6(panel, a[row0+p0:], lda, kc)
 			continue
 		}

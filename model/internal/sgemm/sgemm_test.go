@@ -60,6 +60,9 @@ func gemmCases() []gemmCase {
 		{1, 1, 1}, {1, 7, 5}, {7, 1, 5}, {1, 1, 63}, {7, 7, 7}, {12, 32, 1}, {13, 33, 2}, {63, 65, 129},
 		{65, 63, 7}, {129, 65, 63}, {1, 200, 577}, {300, 1, 129}, {5, 1000, 33}, {1000, 5, 33},
 		{100, 100, 1}, {192, 192, 400}, {257, 300, 385}, {2, 4097, 9}, {37, 4100, 70}, {1, 2050, 9},
+		// m ≡ 6 (mod 12): a last 6-row panel under the AVX-512 12×32 kernel, once packed with the
+		// 6×16 kernel's stride (wrong results on every AVX-512 CPU, unseen on AVX2 ones).
+		{6, 32, 16}, {18, 17, 5}, {30, 64, 33},
 	}
 	for _, d := range dims {
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
