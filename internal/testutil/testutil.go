@@ -3,8 +3,10 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -38,4 +40,31 @@ func ModelPath(t testing.TB, name string) string {
 		t.Skipf("real model %s not in cache (run `make fetch`): %v", name, err)
 	}
 	return p
+}
+
+// EnvKernelReport names the file that ReportKernels appends to; make test sets it and prints the file.
+const EnvKernelReport = "AGENTLENS_KERNEL_REPORT"
+
+// ReportKernels appends one line to the file named by $AGENTLENS_KERNEL_REPORT (nothing when unset):
+// which CPU-specific kernels of package pkg ran in its tests on this machine, and which it has but this
+// CPU could not run, so a CI log shows what was and was not proven. Called from TestMain.
+func ReportKernels(pkg string, exercised, missed []string) {
+	file := os.Getenv(EnvKernelReport)
+	if file == "" {
+		return
+	}
+	line := fmt.Sprintf("%-8s ran: %s", pkg, strings.Join(exercised, ", "))
+	if len(missed) > 0 {
+		line += fmt.Sprintf("; not on this CPU: %s", strings.Join(missed, ", "))
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testutil: kernel report: %v\n", err)
+		return
+	}
+	defer f.Close()
+	// One write per line: appends from packages tested in parallel do not interleave.
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		fmt.Fprintf(os.Stderr, "testutil: kernel report: %v\n", err)
+	}
 }

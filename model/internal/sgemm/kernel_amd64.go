@@ -2,7 +2,7 @@
 
 package sgemm
 
-import "golang.org/x/sys/cpu"
+import "github.com/agentlens/agentlens/model/internal/isa"
 
 //go:generate go run gen_asm.go
 
@@ -27,27 +27,29 @@ func axpy4AVX2(n int, alpha *[4]float32, a *float32, lda int, y *float32)
 func axpy1AVX2(n int, alpha float32, a, y *float32)
 
 var (
-	kernelAVX512 = &kernel{name: "avx512-12x32", mr: 12, nr: 32, mc: 144, kc: 384, fn: gemmAVX512x12x32}
-	kernelAVX2   = &kernel{name: "avx2-6x16", mr: 6, nr: 16, mc: 144, kc: 256, fn: gemmAVX2x6x16}
-	vecAVX2      = &vecKernels{name: "avx2", step: 8, dot4: dot4AVX2, dot1: dot1AVX2, axpy4: axpy4AVX2, axpy1: axpy1AVX2}
+	kernelAVX512 = &kernel{name: "avx512-12x32", level: isa.AVX512, mr: 12, nr: 32, mc: 144, kc: 384, fn: gemmAVX512x12x32}
+	kernelAVX2   = &kernel{name: "avx2-6x16", level: isa.AVX2, mr: 6, nr: 16, mc: 144, kc: 256, fn: gemmAVX2x6x16}
+	vecAVX2      = &vecKernels{name: "avx2", level: isa.AVX2, step: 8, dot4: dot4AVX2, dot1: dot1AVX2, axpy4: axpy4AVX2, axpy1: axpy1AVX2}
 )
 
 // archKernels lists the micro-kernels this CPU can run, best first; the generic one is always last.
 func archKernels() []*kernel {
 	var ks []*kernel
-	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, kernelAVX512)
-	}
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
-		ks = append(ks, kernelAVX2)
+	for _, k := range []*kernel{kernelAVX512, kernelAVX2} {
+		if k.level <= isa.CPULevel() {
+			ks = append(ks, k)
+		}
 	}
 	return append(ks, kernelGeneric)
 }
 
 // archVecKernels lists the GEMV kernels this CPU can run, best first; the generic one is always last.
 func archVecKernels() []*vecKernels {
-	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+	if vecAVX2.level <= isa.CPULevel() {
 		return []*vecKernels{vecAVX2, vecGeneric}
 	}
 	return []*vecKernels{vecGeneric}
 }
+
+// asmKernels lists every assembly kernel of this build, whether or not this CPU runs it.
+func asmKernels() []*kernel { return []*kernel{kernelAVX512, kernelAVX2} }

@@ -1,12 +1,17 @@
 package sgemm
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/agentlens/agentlens/model/internal/isa"
+)
 
 // kernel is a GEMM micro-kernel with its register tile (mr × nr) and the cache blocking that suits it.
 type kernel struct {
 	name   string
-	mr, nr int // tile of C computed per call
-	mc, kc int // rows of A and depth packed per block (mc is a multiple of mr)
+	level  isa.Level // instruction set it needs
+	mr, nr int       // tile of C computed per call
+	mc, kc int       // rows of A and depth packed per block (mc is a multiple of mr)
 	// fn computes the mr×nr tile alpha·Apanel·Bpanel (+ beta·C when load≠0) into c (row stride ldc).
 	fn func(kc int, a, b, c *float32, ldc int, alpha, beta float32, load int)
 }
@@ -14,6 +19,7 @@ type kernel struct {
 // vecKernels are the GEMV building blocks; the vector length n passed to each must be a multiple of step.
 type vecKernels struct {
 	name  string
+	level isa.Level
 	step  int
 	dot4  func(n int, a *float32, lda int, x *float32, out *[4]float32)
 	dot1  func(n int, a, x *float32) float32
@@ -25,6 +31,53 @@ var (
 	kernelGeneric = &kernel{name: "go-4x4", mr: 4, nr: 4, mc: 128, kc: 256, fn: gemmGeneric4x4}
 	vecGeneric    = &vecKernels{name: "go", step: 1, dot4: dot4Generic, dot1: dot1Generic, axpy4: axpy4Generic, axpy1: axpy1Generic}
 )
+
+// twinKernels are pure-Go twins of every assembly micro-kernel: the same tile and cache blocking,
+// computed in Go, so the driver's tiling, packing and edge handling for each tile shape run in tests on
+// any CPU (the assembly itself runs only where the CPU has it). Read-only.
+var twinKernels = []*kernel{
+	{name: "go-12x32", mr: 12, nr: 32, mc: 144, kc: 384, fn: tileKernel(12, 32)},
+	{name: "go-6x16", mr: 6, nr: 16, mc: 144, kc: 256, fn: tileKernel(6, 16)},
+}
+
+// vecTwin is the pure-Go twin of the AVX2 GEMV kernels: the same 8-wide step, so the drivers' tail
+// handling runs in tests on any CPU.
+var vecTwin = &vecKernels{name: "go-step8", step: 8, dot4: dot4Generic, dot1: dot1Generic, axpy4: axpy4Generic,
+	axpy1: axpy1Generic}
+
+// tileKernel returns a pure-Go micro-kernel for an mr×nr tile (mr·nr ≤ maxTile), computing what the
+// assembly kernels compute: alpha·Apanel·Bpanel, plus beta·C when load≠0.
+func tileKernel(mr, nr int) func(kc int, a, b, c *float32, ldc int, alpha, beta float32, load int) {
+	if mr*nr > maxTile {
+		panic("sgemm: tile larger than maxTile")
+	}
+	return func(kc int, a, b, c *float32, ldc int, alpha, beta float32, load int) {
+		pa := unsafe.Slice(a, mr*kc)
+		pb := unsafe.Slice(b, nr*kc)
+		var buf [maxTile]float32
+		acc := buf[:mr*nr]
+		for p := 0; p < kc; p++ {
+			bv := pb[p*nr : (p+1)*nr]
+			for r, av := range pa[p*mr : (p+1)*mr] {
+				row := acc[r*nr : (r+1)*nr]
+				for j, x := range bv {
+					row[j] += av * x
+				}
+			}
+		}
+		cs := unsafe.Slice(c, (mr-1)*ldc+nr)
+		for r := range mr {
+			row := cs[r*ldc : r*ldc+nr]
+			for j, v := range acc[r*nr : (r+1)*nr] {
+				v *= alpha
+				if load != 0 {
+					v += beta * row[j]
+				}
+				row[j] = v
+			}
+		}
+	}
+}
 
 // gemmGeneric4x4 is the pure-Go micro-kernel: a 4×4 tile held in sixteen scalars.
 func gemmGeneric4x4(kc int, a, b, c *float32, ldc int, alpha, beta float32, load int) {

@@ -113,20 +113,18 @@ type plan struct {
 	threads int
 }
 
-// defaultPlan uses the best kernels of this CPU and GOMAXPROCS threads.
+// defaultPlan uses the kernels chosen for this process (see chosen) and GOMAXPROCS threads.
 func defaultPlan() plan {
-	return plan{k: bestKernel, v: bestVec, threads: runtime.GOMAXPROCS(0)}
+	c := chosen()
+	return plan{k: c.gemm, v: c.vec, threads: runtime.GOMAXPROCS(0)}
 }
 
-// bestKernel and bestVec are chosen once from the CPU features (read-only afterwards).
-var (
-	bestKernel = archKernels()[0]
-	bestVec    = archVecKernels()[0]
-)
-
-// KernelName names the micro-kernel Sgemm uses on this machine ("avx512-12x32", "avx2-6x16" or
-// "go-4x4"), for benchmark reports.
-func KernelName() string { return bestKernel.name + "+" + bestVec.name }
+// KernelName names the kernels Sgemm uses in this process, micro-kernel and GEMV
+// ("avx512-12x32+avx2", "avx2-6x16+avx2", "go-4x4+go"), for benchmark reports and bug reports.
+func KernelName() string {
+	c := chosen()
+	return c.gemm.name + "+" + c.vec.name
+}
 
 // checkGemm panics when the arguments of a GEMM are inconsistent.
 func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -85,8 +86,11 @@ type operands struct {
 	lda, ldb, ldc int
 }
 
-func newOperands(tc gemmCase) operands {
-	r := rand.New(rand.NewPCG(uint64(tc.m*1000003+tc.n*1009+tc.k), 7))
+func newOperands(tc gemmCase) operands { return newOperandsSeed(tc, 7) }
+
+// newOperandsSeed is newOperands with a second seed, for several operand sets of one shape.
+func newOperandsSeed(tc gemmCase, seed uint64) operands {
+	r := rand.New(rand.NewPCG(uint64(tc.m*1000003+tc.n*1009+tc.k), seed))
 	rowsA, colsA := tc.m, tc.k
 	if tc.transA {
 		rowsA, colsA = tc.k, tc.m
@@ -139,16 +143,20 @@ func compare(t *testing.T, label string, tc gemmCase, o operands, got []float32)
 	}
 }
 
-// TestGemmKernels runs every case with every kernel this CPU supports (the pure-Go one included), on
-// 1, 2 and 3 goroutines.
+// TestGemmKernels runs every case with every kernel this CPU supports and every pure-Go twin (see
+// testKernels), on 1, 2 and 3 goroutines.
 func TestGemmKernels(t *testing.T) {
 	cases := gemmCases()
 	ops := make([]operands, len(cases))
 	for i, tc := range cases {
 		ops[i] = newOperands(tc)
 	}
-	for _, kern := range archKernels() {
-		for _, vec := range archVecKernels() {
+	gemms, vecs := testKernels()
+	for _, kern := range gemms {
+		for _, vec := range vecs {
+			if slices.Contains(twinKernels, kern) != (vec == vecTwin) {
+				continue // the twins together; the CPU's kernels in every pairing
+			}
 			for _, threads := range []int{1, 2, 3} {
 				p := plan{k: kern, v: vec, threads: threads}
 				label := fmt.Sprintf("%s_%s_t%d", kern.name, vec.name, threads)

@@ -1,0 +1,132 @@
+package sgemm
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/agentlens/agentlens/model/internal/isa"
+)
+
+// kernelSet is the micro-kernel and the GEMV kernels one process uses.
+type kernelSet struct {
+	gemm *kernel
+	vec  *vecKernels
+}
+
+// chosen picks, once per process, the best kernels this CPU runs (capped or forced by
+// AGENTLENS_KERNEL) that pass their self-check, warning on stderr about any that fail.
+var chosen = sync.OnceValue(func() kernelSet {
+	ks, warnings := choose(isa.Current(), archKernels(), archVecKernels())
+	for _, w := range warnings {
+		isa.Warn("%s", w)
+	}
+	return ks
+})
+
+// choose selects from the candidate kernels (best first, generic last) under c: the first allowed one
+// whose self-check agrees with the generic kernels, with a warning for each one that does not.
+func choose(c isa.Choice, gemms []*kernel, vecs []*vecKernels) (kernelSet, []string) {
+	gc := make([]isa.Candidate[*kernel], len(gemms))
+	for i, k := range gemms {
+		gc[i] = isa.Candidate[*kernel]{Name: k.name, Level: k.level, Kernel: k}
+	}
+	vc := make([]isa.Candidate[*vecKernels], len(vecs))
+	for i, v := range vecs {
+		vc[i] = isa.Candidate[*vecKernels]{Name: v.name, Level: v.level, Kernel: v}
+	}
+	g, w1 := isa.Select("sgemm micro-kernel", c, gc, checkGemmKernel)
+	v, w2 := isa.Select("sgemm GEMV kernel", c, vc, checkVecKernels)
+	return kernelSet{gemm: g.Kernel, vec: v.Kernel}, append(w1, w2...)
+}
+
+// selfCheckShape is one product of a self-check.
+type selfCheckShape struct {
+	transA, transB bool
+	m, n, k        int
+	beta           float32
+}
+
+// gemmCheckShapes are the blocked-path shapes that exercise a micro-kernel of tile mr×nr at its edges:
+// a full tile, half a tile of rows (the shape of the AVX-512 packing bug), one and a half and two
+// tiles plus one, one short of a tile, with each transpose and both beta cases.
+func gemmCheckShapes(mr, nr int) []selfCheckShape {
+	dims := [][3]int{
+		{mr, nr, 4}, {max(2, mr/2), nr, 5}, {mr + mr/2, 2 * nr, 9}, {2*mr + 1, nr + nr/2 + 1, 3},
+		{max(2, mr-1), max(2, nr-1), 1}, {mr + 1, 3, 7},
+	}
+	var shapes []selfCheckShape
+	for i, d := range dims {
+		for tr := range 4 {
+			shapes = append(shapes, selfCheckShape{transA: tr&1 != 0, transB: tr&2 != 0, m: d[0], n: d[1], k: d[2],
+				beta: []float32{0, -0.5}[(i+tr)%2]})
+		}
+	}
+	return shapes
+}
+
+// vecCheckShapes are GEMV shapes (m = 1 or n = 1) around an 8-lane step and its 16-wide unrolling.
+func vecCheckShapes() []selfCheckShape {
+	var shapes []selfCheckShape
+	for i, d := range [][3]int{{1, 9, 17}, {1, 24, 8}, {1, 5, 33}, {7, 1, 17}, {9, 1, 40}, {13, 1, 3}} {
+		for tr := range 4 {
+			shapes = append(shapes, selfCheckShape{transA: tr&1 != 0, transB: tr&2 != 0, m: d[0], n: d[1], k: d[2],
+				beta: []float32{0, -0.5}[(i+tr)%2]})
+		}
+	}
+	return shapes
+}
+
+func checkGemmKernel(k *kernel) error {
+	return selfCheck(plan{k: k, v: vecGeneric, threads: 1}, gemmCheckShapes(k.mr, k.nr))
+}
+
+func checkVecKernels(v *vecKernels) error {
+	return selfCheck(plan{k: kernelGeneric, v: v, threads: 1}, vecCheckShapes())
+}
+
+// selfCheck runs each shape through p and through the generic kernels and reports the first element
+// that differs. The operands are small multiples of 1/4 (products multiples of 1/16, sums of at most
+// 40 of them, alpha 0.75 and beta −0.5), so every partial sum is exact in float32 whatever the order
+// or fusing: any difference at all is a wrong kernel, and the comparison is bit for bit.
+func selfCheck(p plan, shapes []selfCheckShape) error {
+	ref := plan{k: kernelGeneric, v: vecGeneric, threads: 1}
+	const alpha = 0.75
+	for _, s := range shapes {
+		lda, ldb := s.k, s.n
+		if s.transA {
+			lda = s.m
+		}
+		if s.transB {
+			ldb = s.k
+		}
+		a, b := quarters(s.m*s.k, 1), quarters(s.k*s.n, 2)
+		c := quarters(s.m*s.n, 3)
+		if s.beta == 0 {
+			for i := range c {
+				c[i] = nan32 // beta = 0 must not read C
+			}
+		}
+		got, want := append([]float32(nil), c...), append([]float32(nil), c...)
+		p.gemm(s.transA, s.transB, s.m, s.n, s.k, alpha, a, lda, b, ldb, s.beta, got, s.n)
+		ref.gemm(s.transA, s.transB, s.m, s.n, s.k, alpha, a, lda, b, ldb, s.beta, want, s.n)
+		for i := range want {
+			if got[i] != want[i] {
+				return fmt.Errorf("m=%d n=%d k=%d transA=%v transB=%v beta=%g: C[%d,%d] = %g, want %g",
+					s.m, s.n, s.k, s.transA, s.transB, s.beta, i/s.n, i%s.n, got[i], want[i])
+			}
+		}
+	}
+	return nil
+}
+
+// quarters returns n deterministic values in {−0.75, −0.5, …, 0.75}.
+func quarters(n, seed int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32((i*5+seed*3)%7-3) * 0.25
+	}
+	return x
+}
+
+var nan32 = float32(math.NaN())
