@@ -7,6 +7,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
+
+	"github.com/agentlens/agentlens/model/internal/isa"
 )
 
 // benchShapes are the products the engine spends its time in (SmolLM2-135M: d_model 576, MLP 1536,
@@ -99,5 +101,12 @@ func BenchmarkGonum(b *testing.B) {
 			}
 			reportGFLOPS(b, s.m, s.k, s.n)
 		})
+	}
+}
+
+// BenchmarkSelfCheck is the start-up cost of choosing the kernels: every candidate's self-check.
+func BenchmarkSelfCheck(b *testing.B) {
+	for b.Loop() {
+		choose(isa.Choice{Max: isa.CPULevel()}, archKernels(), archVecKernels())
 	}
 }
