@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -42,18 +44,42 @@ func ModelPath(t testing.TB, name string) string {
 	return p
 }
 
-// EnvKernelReport names the file that ReportKernels appends to; make test sets it and prints the file.
+// EnvKernelReport names the file that KernelLog.Report appends to; make test sets it and prints the file.
 const EnvKernelReport = "AGENTLENS_KERNEL_REPORT"
 
-// ReportKernels appends one line to the file named by $AGENTLENS_KERNEL_REPORT (nothing when unset):
-// which CPU-specific kernels of package pkg ran in its tests on this machine, and which it has but this
-// CPU could not run, so a CI log shows what was and was not proven. Called from TestMain.
-func ReportKernels(pkg string, exercised, missed []string) {
+// KernelLog records which CPU-specific kernels of one package ran in its tests, for the report make
+// test prints. The zero value is ready to use and safe for concurrent use.
+type KernelLog struct {
+	mu  sync.Mutex
+	ran map[string]string // kernel name → the instruction-set level it needs
+}
+
+// Ran records that the kernel ran.
+func (l *KernelLog) Ran(name, level string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ran == nil {
+		l.ran = map[string]string{}
+	}
+	l.ran[name] = level
+}
+
+// Report appends one line to the file named by $AGENTLENS_KERNEL_REPORT (nothing when unset): the
+// kernels of package pkg that ran, and missed, those it has but this CPU could not run, so a CI log
+// shows what was and was not proven here. Called from TestMain after m.Run.
+func (l *KernelLog) Report(pkg string, missed []string) {
 	file := os.Getenv(EnvKernelReport)
 	if file == "" {
 		return
 	}
-	line := fmt.Sprintf("%-8s ran: %s", pkg, strings.Join(exercised, ", "))
+	l.mu.Lock()
+	var ran []string
+	for name, level := range l.ran {
+		ran = append(ran, fmt.Sprintf("%s (%s)", name, level))
+	}
+	l.mu.Unlock()
+	sort.Strings(ran)
+	line := fmt.Sprintf("%-8s ran: %s", pkg, strings.Join(ran, ", "))
 	if len(missed) > 0 {
 		line += fmt.Sprintf("; not on this CPU: %s", strings.Join(missed, ", "))
 	}

@@ -143,6 +143,14 @@ func compare(t *testing.T, label string, tc gemmCase, o operands, got []float32)
 	}
 }
 
+// runCase runs one case through p on a copy of its C and compares the result with the reference.
+func runCase(t *testing.T, label string, p plan, tc gemmCase, o operands) {
+	t.Helper()
+	got := append([]float32(nil), o.c...)
+	p.gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, got, o.ldc)
+	compare(t, label, tc, o, got)
+}
+
 // TestGemmKernels runs every case with every kernel this CPU supports and every pure-Go twin (see
 // testKernels), on 1, 2 and 3 goroutines.
 func TestGemmKernels(t *testing.T) {
@@ -162,10 +170,7 @@ func TestGemmKernels(t *testing.T) {
 				label := fmt.Sprintf("%s_%s_t%d", kern.name, vec.name, threads)
 				t.Run(label, func(t *testing.T) {
 					for i, tc := range cases {
-						o := ops[i]
-						got := append([]float32(nil), o.c...)
-						p.gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, got, o.ldc)
-						compare(t, label, tc, o, got)
+						runCase(t, label, p, tc, ops[i])
 					}
 				})
 			}

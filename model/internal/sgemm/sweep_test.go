@@ -5,7 +5,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"unsafe"
 
@@ -20,32 +19,27 @@ func testKernels() ([]*kernel, []*vecKernels) {
 	gemms := append(archKernels(), twinKernels...)
 	vecs := append(archVecKernels(), vecTwin)
 	for _, k := range gemms {
-		exercised.Store(k.name, k.level)
+		kernelLog.Ran(k.name, k.level.String())
 	}
 	for _, v := range vecs {
-		exercised.Store("gemv-"+v.name, v.level)
+		kernelLog.Ran("gemv-"+v.name, v.level.String())
 	}
 	return gemms, vecs
 }
 
-var exercised sync.Map // kernel name → isa.Level, for the report
+var kernelLog testutil.KernelLog
 
 // TestMain runs the tests, then reports which kernels ran on this CPU and which assembly kernels this
-// CPU could not run (see testutil.ReportKernels: make test prints the report).
+// CPU could not run (make test prints the report).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	var ran, missed []string
-	exercised.Range(func(k, v any) bool {
-		ran = append(ran, fmt.Sprintf("%s (%s)", k, v))
-		return true
-	})
+	var missed []string
 	for _, k := range asmKernels() {
 		if k.level > isa.CPULevel() {
 			missed = append(missed, k.name)
 		}
 	}
-	slices.Sort(ran)
-	testutil.ReportKernels("sgemm", ran, missed)
+	kernelLog.Report("sgemm", missed)
 	os.Exit(code)
 }
 
@@ -108,10 +102,7 @@ func TestKernelSweep(t *testing.T) {
 				if threads > 1 && tc.m*tc.n*tc.k < parallelMinWork {
 					continue // runs serially whatever the plan says
 				}
-				got := append([]float32(nil), o.c...)
-				p := plan{k: kern, v: vecGeneric, threads: threads}
-				p.gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, got, o.ldc)
-				compare(t, fmt.Sprintf("%s_t%d", kern.name, threads), tc, o, got)
+				runCase(t, fmt.Sprintf("%s_t%d", kern.name, threads), plan{k: kern, v: vecGeneric, threads: threads}, tc, o)
 			}
 		}
 	}
@@ -145,10 +136,7 @@ func TestGemvSweep(t *testing.T) {
 		o := newOperands(tc)
 		for _, vec := range vecs {
 			for _, threads := range []int{1, 2} {
-				got := append([]float32(nil), o.c...)
-				p := plan{k: kernelGeneric, v: vec, threads: threads}
-				p.gemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, o.a, o.lda, o.b, o.ldb, tc.beta, got, o.ldc)
-				compare(t, fmt.Sprintf("gemv-%s_t%d", vec.name, threads), tc, o, got)
+				runCase(t, fmt.Sprintf("gemv-%s_t%d", vec.name, threads), plan{k: kernelGeneric, v: vec, threads: threads}, tc, o)
 			}
 		}
 	}

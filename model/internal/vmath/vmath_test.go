@@ -1,13 +1,10 @@
 package vmath
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"unsafe"
 
@@ -121,28 +118,23 @@ func TestSelfCheckCatchesWrongRowKernel(t *testing.T) {
 func testRowKernels() []*rowKernels {
 	ks := archRowKernels()
 	for _, k := range ks {
-		exercised.Store(k.name, k.level)
+		kernelLog.Ran(k.name, k.level.String())
 	}
 	return ks
 }
 
-var exercised sync.Map // row kernel name → isa.Level
+var kernelLog testutil.KernelLog
 
-// TestMain runs the tests, then reports which row kernels ran on this CPU (testutil.ReportKernels).
+// TestMain runs the tests, then reports which row kernels ran on this CPU (make test prints it).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	var ran, missed []string
-	exercised.Range(func(k, v any) bool {
-		ran = append(ran, fmt.Sprintf("%s (%s)", k, v))
-		return true
-	})
+	var missed []string
 	for _, k := range asmRowKernels() {
 		if k.level > isa.CPULevel() {
 			missed = append(missed, k.name)
 		}
 	}
-	slices.Sort(ran)
-	testutil.ReportKernels("vmath", ran, missed)
+	kernelLog.Report("vmath", missed)
 	os.Exit(code)
 }
 
