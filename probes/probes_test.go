@@ -52,7 +52,6 @@ func planted(n, d int, delta float64, seed uint64) (Examples, []float64) {
 	return e, u
 }
 
-
 func cosine(a, b []float64) float64 {
 	var ab, aa, bb float64
 	for i := range a {
