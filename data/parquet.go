@@ -13,7 +13,7 @@ import (
 
 // Row is the set of table row types this package reads and writes.
 type Row interface {
-	TokenAttribution | SegmentAttribution
+	TokenAttribution | SegmentAttribution | Activation | Probe
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -70,6 +70,10 @@ func setVersion[T Row](r *T) {
 		v.SchemaVersion = SchemaVersion
 	case *SegmentAttribution:
 		v.SchemaVersion = SchemaVersion
+	case *Activation:
+		v.SchemaVersion = SchemaVersion
+	case *Probe:
+		v.SchemaVersion = SchemaVersion
 	}
 }
 
@@ -79,6 +83,10 @@ func version[T Row](r *T) int32 {
 	case *TokenAttribution:
 		return v.SchemaVersion
 	case *SegmentAttribution:
+		return v.SchemaVersion
+	case *Activation:
+		return v.SchemaVersion
+	case *Probe:
 		return v.SchemaVersion
 	}
 	return 0

@@ -197,6 +197,12 @@ func columnValues(row any) map[string]any {
 			out[name] = float64(f.Int())
 		case reflect.Float64:
 			out[name] = f.Float()
+		case reflect.Slice: // list columns: JSON numbers
+			l := make([]any, f.Len())
+			for j := range l {
+				l[j] = f.Index(j).Float()
+			}
+			out[name] = l
 		default:
 			out[name] = f.Interface()
 		}

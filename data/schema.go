@@ -51,3 +51,61 @@ type SegmentAttribution struct {
 	// Share is Magnitude over the sum of all segments' magnitudes for this target (0..1).
 	Share float64 `parquet:"share"`
 }
+
+// Activation is one row of an activations table (activations.parquet, written by agentlens capture or
+// by any tool with these columns): one example's activation vector at one layer and hook site.
+//
+// Label is the example's class for probes: 1 positive (e.g. misaligned), 0 negative, −1 unlabeled (a
+// control chat, or an episode to score only). Group ties examples that must stay on one side of a
+// cross-validation split (a misaligned episode and its aligned twin share one); empty means the
+// example is its own group.
+type Activation struct {
+	SchemaVersion int32     `parquet:"schema_version"`
+	EpisodeID     string    `parquet:"episode_id,dict"`
+	Label         int32     `parquet:"label"`
+	LabelSource   string    `parquet:"label_source,dict"` // where the label came from: "labels.harmful", "sidecar:x.csv:harmful"
+	Group         string    `parquet:"group,dict"`
+	Split         string    `parquet:"split,dict"` // e.g. train, test_family, control ("" = unassigned)
+	Model         string    `parquet:"model,dict"`
+	Layer         int32     `parquet:"layer"`
+	Site          string    `parquet:"site,dict"`     // TransformerLens hook name: blocks.L.hook_resid_post
+	Position      string    `parquet:"position,dict"` // position policy: decision, final, assistant_mean, …
+	Token         int32     `parquet:"token"`         // token index the vector is at (−1 for a mean)
+	Vector        []float32 `parquet:"vector,list"`   // [d_model]
+}
+
+// Probe is one row of a probe file (probe.parquet): a trained linear probe with its provenance. The
+// score of an activation x is Σ_j Weights[j]·(x[j] − Mean[j])/Scale[j] + Bias; Direction is the unit
+// vector in raw activation space to ablate or steer along.
+type Probe struct {
+	SchemaVersion int32     `parquet:"schema_version"`
+	ProbeID       string    `parquet:"probe_id"`
+	Model         string    `parquet:"model,dict"`
+	ModelHash     string    `parquet:"model_hash,dict"` // hash of the model file the activations came from ("" = unknown)
+	DModel        int32     `parquet:"d_model"`
+	Layer         int32     `parquet:"layer"`
+	Site          string    `parquet:"site,dict"`
+	Position      string    `parquet:"position,dict"`
+	Method        string    `parquet:"method,dict"` // logistic, diff_mean, pair_pca
+	C             float64   `parquet:"c"`           // logistic's inverse L2 strength (0 for the others)
+	Mean          []float64 `parquet:"mean,list"`
+	Scale         []float64 `parquet:"scale,list"`
+	Weights       []float64 `parquet:"weights,list"`
+	Bias          float64   `parquet:"bias"`
+	Direction     []float64 `parquet:"direction,list"`
+	// Threshold is the score above which an example is flagged: the one that flags 1% of the
+	// negatives (the control set's when there is one), ThresholdSource says which.
+	Threshold       float64 `parquet:"threshold"`
+	ThresholdSource string  `parquet:"threshold_source"`
+	PlattA          float64 `parquet:"platt_a"` // calibrated p = σ(platt_a·score + platt_b)
+	PlattB          float64 `parquet:"platt_b"`
+	DatasetID       string  `parquet:"dataset_id"`   // the activations file the probe was trained on
+	DatasetHash     string  `parquet:"dataset_hash"` // sha256 of that file
+	TrainExamples   int32   `parquet:"train_examples"`
+	Folds           int32   `parquet:"folds"` // cross-validation folds behind the cv_ metrics
+	CVAUROC         float64 `parquet:"cv_auroc"`
+	CVAUROCLo       float64 `parquet:"cv_auroc_lo"` // 95% bootstrap interval
+	CVAUROCHi       float64 `parquet:"cv_auroc_hi"`
+	CVAccuracy      float64 `parquet:"cv_accuracy"`
+	CVRecallAt1FPR  float64 `parquet:"cv_recall_at_1fpr"`
+}

@@ -1,6 +1,6 @@
 """pyarrow view of agentlens Parquet tables, as the independent reader/writer for data/ tests.
 
-Reads data/testdata/segments.parquet (written by `go test ./data -run PyarrowReadsOurFile -update`) and
+Reads data/testdata/segments.parquet and probe.parquet (written by `go test ./data -run PyarrowReadsOurFile -update`) and
 records its column names, Arrow types and rows in data/testdata/segments.pyarrow.json; writes
 data/testdata/tokens.pyarrow.parquet (two token rows), tokens_badtype.pyarrow.parquet (position as a
 string) and tokens_v2.pyarrow.parquet (schema_version 2) for the Go reader. Also checks that pandas and
@@ -46,3 +46,22 @@ pq.write_table(pa.Table.from_pylist([dict(r, position=str(r["position"])) for r 
 pq.write_table(pa.Table.from_pylist([dict(r, schema_version=2) for r in rows], schema=schema),
                D + "tokens_v2.pyarrow.parquet")
 print("wrote", D)
+
+# Probe tables: pyarrow's view of the Go-written probe file (go test ./data -run PyarrowReadsOurProbe
+# -update writes it), and activations written as a Python pipeline would, nullable list elements included.
+t = pq.read_table(D + "probe.parquet")
+view = {"columns": t.column_names, "types": {f.name: str(f.type) for f in t.schema}, "rows": t.to_pylist()}
+with open(D + "probe.pyarrow.json", "w") as f:
+    json.dump(view, f, indent=1, ensure_ascii=False)
+    f.write("\n")
+assert len(pd.read_parquet(D + "probe.parquet")) == 1
+assert duckdb.sql(f"select len(weights) from '{D}probe.parquet'").fetchall()[0][0] == 3
+acts = pa.schema([("schema_version", i32), ("episode_id", s), ("label", i32), ("label_source", s), ("group", s),
+                  ("split", s), ("model", s), ("layer", i32), ("site", s), ("position", s), ("token", i32),
+                  ("vector", pa.list_(pa.float32()))])
+base = dict(schema_version=1, label_source="pandas", group="pair-0", split="train", model="SmolLM2-135M-Instruct",
+            layer=7, site="blocks.7.hook_resid_post", position="final")
+rows = [dict(base, episode_id="py-0", label=1, token=99, vector=[0.5, -1.25, 3.0]),
+        dict(base, episode_id="py-1", label=0, token=97, vector=[-0.5, 1.25, -3.0])]
+pq.write_table(pa.Table.from_pylist(rows, schema=acts), D + "activations.pyarrow.parquet")
+print("wrote probe.pyarrow.json, activations.pyarrow.parquet")

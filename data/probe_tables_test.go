@@ -1,0 +1,130 @@
+package data
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// sampleProbe is the row of testdata/probe.parquet: awkward values on purpose (a negative zero, a
+// tiny scale, unicode, an empty threshold source).
+func sampleProbe() Probe {
+	return Probe{ProbeID: "smollm2/L12/resid_post/decision/logistic", Model: "SmolLM2-135M-Instruct", ModelHash: "sha256:ab12",
+		DModel: 3, Layer: 12, Site: "blocks.12.hook_resid_post", Position: "decision", Method: "logistic", C: 1,
+		Mean: []float64{0.5, -0.25, 0}, Scale: []float64{1, 1e-30, 2}, Weights: []float64{1.5, math.Copysign(0, -1), -2},
+		Bias: -0.125, Direction: []float64{0.6, 0, -0.8}, Threshold: 2.5, ThresholdSource: "control (1% FPR) ✓",
+		PlattA: 0.75, PlattB: -1, DatasetID: "acts.parquet", DatasetHash: "sha256:cd34", TrainExamples: 2000, Folds: 5,
+		CVAUROC: 0.97, CVAUROCLo: 0.95, CVAUROCHi: 0.98, CVAccuracy: 0.9, CVRecallAt1FPR: 0.5}
+}
+
+func sampleActivations() []Activation {
+	return []Activation{
+		{EpisodeID: "blackmail-0001-mis", Label: 1, LabelSource: "labels.label", Group: "blackmail-0001", Split: "train",
+			Model: "SmolLM2-135M-Instruct", Layer: 0, Site: "blocks.0.hook_resid_post", Position: "decision", Token: 812,
+			Vector: []float32{0.25, -1, 3.5e-8}},
+		{EpisodeID: "control-7", Label: -1, Model: "SmolLM2-135M-Instruct", Layer: 29, Site: "blocks.29.hook_resid_post",
+			Position: "assistant_mean", Token: -1, Vector: []float32{}},
+	}
+}
+
+func TestProbeTablesRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	acts := sampleActivations()
+	p := filepath.Join(dir, "acts.parquet")
+	if err := Write(p, acts); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadAll[Activation](p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range acts {
+		acts[i].SchemaVersion = SchemaVersion
+	}
+	if !reflect.DeepEqual(got, acts) {
+		t.Errorf("ReadAll[Activation] = %+v, want %+v", got, acts)
+	}
+	pr := sampleProbe()
+	p = filepath.Join(dir, "probe.parquet")
+	if err := Write(p, []Probe{pr}); err != nil {
+		t.Fatal(err)
+	}
+	gotP, err := ReadAll[Probe](p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr.SchemaVersion = SchemaVersion
+	if len(gotP) != 1 || !reflect.DeepEqual(gotP[0], pr) || !math.Signbit(gotP[0].Weights[1]) {
+		t.Errorf("ReadAll[Probe] = %+v, want %+v", gotP, pr)
+	}
+}
+
+// TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by
+// internal/reference/data/pyarrow_golden.py, which also opens it with pandas and DuckDB) has our
+// columns, list<double> for the vectors, and our values.
+func TestPyarrowReadsOurProbe(t *testing.T) {
+	golden := "testdata/probe.parquet"
+	if *update {
+		if err := Write(golden, []Probe{sampleProbe()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := filepath.Join(t.TempDir(), "p.parquet")
+	if err := Write(fresh, []Probe{sampleProbe()}); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(golden)
+	b, _ := os.ReadFile(fresh)
+	if string(a) != string(b) {
+		t.Fatalf("Write output differs from %s: rerun with -update and regenerate the pyarrow view", golden)
+	}
+	raw, err := os.ReadFile("testdata/probe.pyarrow.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v pyarrowView
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	if want := Columns[Probe](); !reflect.DeepEqual(v.Columns, want) {
+		t.Errorf("pyarrow columns %v, want %v", v.Columns, want)
+	}
+	for col, typ := range map[string]string{"weights": "list<element: double not null>", "d_model": "int32",
+		"cv_auroc": "double", "model": "string"} {
+		if v.Types[col] != typ {
+			t.Errorf("pyarrow type of %s = %s, want %s", col, v.Types[col], typ)
+		}
+	}
+	want := sampleProbe()
+	want.SchemaVersion = SchemaVersion
+	if len(v.Rows) != 1 {
+		t.Fatalf("pyarrow saw %d rows, want 1", len(v.Rows))
+	}
+	if w := columnValues(want); !reflect.DeepEqual(v.Rows[0], w) {
+		t.Errorf("pyarrow row = %v, want %v", v.Rows[0], w)
+	}
+}
+
+// TestReadPyarrowActivations reads activations written by pyarrow the way a Python pipeline would
+// (list<float> with nullable elements, pyarrow's default), as probes must train on activations
+// captured elsewhere.
+func TestReadPyarrowActivations(t *testing.T) {
+	got, err := ReadAll[Activation]("testdata/activations.pyarrow.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Activation{
+		{SchemaVersion: 1, EpisodeID: "py-0", Label: 1, LabelSource: "pandas", Group: "pair-0", Split: "train",
+			Model: "SmolLM2-135M-Instruct", Layer: 7, Site: "blocks.7.hook_resid_post", Position: "final", Token: 99,
+			Vector: []float32{0.5, -1.25, 3}},
+		{SchemaVersion: 1, EpisodeID: "py-1", Label: 0, LabelSource: "pandas", Group: "pair-0", Split: "train",
+			Model: "SmolLM2-135M-Instruct", Layer: 7, Site: "blocks.7.hook_resid_post", Position: "final", Token: 97,
+			Vector: []float32{-0.5, 1.25, -3}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ReadAll[Activation](pyarrow file) = %+v, want %+v", got, want)
+	}
+}
