@@ -84,6 +84,39 @@ func (m *Model) PrefixFromCache(tokens []int, c Cache) (*Prefix, error) {
 	return p, nil
 }
 
+// ExtendPrefix returns the Prefix of tokens from a run with RunOptions{Prefix: p} that captured
+// PrefixSites: p's keys and values before the run's Offset, the run's own from there on.
+func (m *Model) ExtendPrefix(p *Prefix, tokens []int, res *Result) (*Prefix, error) {
+	if p == nil {
+		return m.PrefixFromCache(tokens, res.Cache)
+	}
+	off := res.Offset
+	if off > p.Len() || !slices.Equal(p.tokens[:off], tokens[:off]) {
+		return nil, fmt.Errorf("%w: prefix: run offset %d does not continue the %d-token prefix", ErrBadInput, off, p.Len())
+	}
+	c := Cache{}
+	for l := 0; l < p.nLayers; l++ {
+		for i, n := range []hook.Name{hook.At(hook.RotK, l), hook.At(hook.V, l)} {
+			after := res.Cache[n]
+			if after == nil {
+				return nil, fmt.Errorf("%w: prefix: run did not capture %s", ErrBadInput, n)
+			}
+			before := p.k[l]
+			if i == 1 {
+				before = p.v[l]
+			}
+			row := before.Shape[2] * before.Shape[3]
+			if after.Shape[1] != len(tokens)-off || after.Numel() != after.Shape[1]*row {
+				return nil, fmt.Errorf("%w: prefix: %s has shape %v after offset %d of %d tokens", ErrBadInput, n, after.Shape, off, len(tokens))
+			}
+			joined := &Tensor{Shape: []int{1, len(tokens), before.Shape[2], before.Shape[3]}, Data: make([]float32, 0, len(tokens)*row)}
+			joined.Data = append(append(joined.Data, before.Data[:off*row]...), after.Data...)
+			c[n] = joined
+		}
+	}
+	return m.PrefixFromCache(tokens, c)
+}
+
 // Truncate returns the prefix of its first n tokens (sharing storage with p). Truncate(0) returns nil,
 // which RunOptions.Prefix reads as no prefix.
 func (p *Prefix) Truncate(n int) (*Prefix, error) {

@@ -131,3 +131,53 @@ func TestPrefixErrors(t *testing.T) {
 		t.Errorf("Truncate(0) = %v, %v; want nil, nil", q, err)
 	}
 }
+
+// TestExtendPrefix chains runs as a capture over twin episodes does: a run after a truncated prefix,
+// turned into the prefix of its own tokens with ExtendPrefix, must serve a third run exactly as a
+// prefix made from scratch does (logits to 1e-6 of scale), including the case where the run's tokens
+// equal the prefix (its last position recomputed).
+func TestExtendPrefix(t *testing.T) {
+	m := tiny(t, "qwen2", model.Options{})
+	a := tokens(150, 5)
+	b := append(slices.Clone(a[:90]), tokens(60, 6)...)
+	c := append(slices.Clone(b), tokens(20, 7)...)
+	pa, err := m.NewPrefix(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{90, len(b)} {
+		var shared *model.Prefix
+		if n == len(b) {
+			if shared, err = m.NewPrefix(b); err != nil {
+				t.Fatal(err)
+			}
+		} else if shared, err = pa.Truncate(n); err != nil {
+			t.Fatal(err)
+		}
+		res, err := m.Run(b, model.RunOptions{Prefix: shared, Capture: m.PrefixSites()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, err := m.ExtendPrefix(shared, b, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pb.Len() != len(b) || !slices.Equal(pb.Tokens(), b) {
+			t.Fatalf("shared %d: ExtendPrefix holds %d tokens, want b's %d", n, pb.Len(), len(b))
+		}
+		got, err := m.Run(c, model.RunOptions{Prefix: pb, LogitPositions: model.AllPositions(len(c))[len(b):]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		full, err := m.Run(c, model.RunOptions{LogitPositions: model.AllPositions(len(c))[len(b):]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, s := maxAbsDiff(full.Logits.Data, got.Logits.Data), maxAbs(full.Logits.Data); d > 1e-6*s {
+			t.Errorf("shared %d: logits after the extended prefix differ by %g at scale %g", n, d, s)
+		}
+	}
+	if _, err := m.ExtendPrefix(pa, c, &model.Result{Offset: 120}); !errors.Is(err, model.ErrBadInput) {
+		t.Errorf("ExtendPrefix of a run that does not continue the prefix: err = %v, want ErrBadInput", err)
+	}
+}
