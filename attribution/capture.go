@@ -48,8 +48,8 @@ type CaptureItem struct {
 
 // CaptureOptions configure Capture.
 type CaptureOptions struct {
-	Model     string   // model name for the rows
-	Layers    []int    // layers to read (nil: all)
+	Model     string      // model name for the rows
+	Layers    []int       // layers to read (nil: all)
 	Sites     []hook.Site // in-block sites (nil: hook_resid_post)
 	Positions []Position  // policies (nil: decision)
 	// PrefixMin is the shortest shared token prefix worth reusing from the previous item (0: 64).
