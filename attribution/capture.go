@@ -49,6 +49,7 @@ type CaptureItem struct {
 // CaptureOptions configure Capture.
 type CaptureOptions struct {
 	Model     string      // model name for the rows
+	ModelHash string      // hash of the weights for the rows ("" = unknown)
 	Layers    []int       // layers to read (nil: all)
 	Sites     []hook.Site // in-block sites (nil: hook_resid_post)
 	Positions []Position  // policies (nil: decision)
@@ -223,7 +224,7 @@ func Capture(m *model.Model, items []CaptureItem, opts CaptureOptions, emit func
 						tok = -1
 					}
 					rows = append(rows, data.Activation{EpisodeID: it.R.Episode.ID, Label: it.Label, LabelSource: it.LabelSource,
-						Group: it.Group, Split: it.Split, Model: opts.Model, Layer: int32(l), Site: hook.At(s, l).String(),
+						Group: it.Group, Split: it.Split, Model: opts.Model, ModelHash: opts.ModelHash, Layer: int32(l), Site: hook.At(s, l).String(),
 						Position: string(pols[k]), Token: tok, Vector: vec})
 				}
 			}

@@ -13,7 +13,7 @@ import (
 
 // Row is the set of table row types this package reads and writes.
 type Row interface {
-	TokenAttribution | SegmentAttribution | Activation | Probe
+	TokenAttribution | SegmentAttribution | Activation | Probe | ProbeMetric
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -74,6 +74,8 @@ func setVersion[T Row](r *T) {
 		v.SchemaVersion = SchemaVersion
 	case *Probe:
 		v.SchemaVersion = SchemaVersion
+	case *ProbeMetric:
+		v.SchemaVersion = SchemaVersion
 	}
 }
 
@@ -87,6 +89,8 @@ func version[T Row](r *T) int32 {
 	case *Activation:
 		return v.SchemaVersion
 	case *Probe:
+		return v.SchemaVersion
+	case *ProbeMetric:
 		return v.SchemaVersion
 	}
 	return 0

@@ -60,6 +60,23 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 	if len(gotP) != 1 || !reflect.DeepEqual(gotP[0], pr) || !math.Signbit(gotP[0].Weights[1]) {
 		t.Errorf("ReadAll[Probe] = %+v, want %+v", gotP, pr)
 	}
+	ms := []ProbeMetric{{Model: "m", Layer: 3, Site: "blocks.3.hook_resid_post", Position: "decision", Method: "logistic",
+		Eval: "cv", Examples: 2000, Positives: 1000, AUROC: 0.5, AUROCLo: 0.47, AUROCHi: 0.53, Accuracy: 0.5, RecallAt1FPR: 0.01, FPR: 0.01},
+		{Eval: "test_style", AUROC: math.Inf(1)}}
+	p = filepath.Join(dir, "sweep.parquet")
+	if err := Write(p, ms); err != nil {
+		t.Fatal(err)
+	}
+	gotM, err := ReadAll[ProbeMetric](p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range ms {
+		ms[i].SchemaVersion = SchemaVersion
+	}
+	if !reflect.DeepEqual(gotM, ms) {
+		t.Errorf("ReadAll[ProbeMetric] = %+v, want %+v", gotM, ms)
+	}
 }
 
 // TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by
@@ -118,10 +135,10 @@ func TestReadPyarrowActivations(t *testing.T) {
 	}
 	want := []Activation{
 		{SchemaVersion: 1, EpisodeID: "py-0", Label: 1, LabelSource: "pandas", Group: "pair-0", Split: "train",
-			Model: "SmolLM2-135M-Instruct", Layer: 7, Site: "blocks.7.hook_resid_post", Position: "final", Token: 99,
+			Model: "SmolLM2-135M-Instruct", ModelHash: "sha256:00ff", Layer: 7, Site: "blocks.7.hook_resid_post", Position: "final", Token: 99,
 			Vector: []float32{0.5, -1.25, 3}},
 		{SchemaVersion: 1, EpisodeID: "py-1", Label: 0, LabelSource: "pandas", Group: "pair-0", Split: "train",
-			Model: "SmolLM2-135M-Instruct", Layer: 7, Site: "blocks.7.hook_resid_post", Position: "final", Token: 97,
+			Model: "SmolLM2-135M-Instruct", ModelHash: "sha256:00ff", Layer: 7, Site: "blocks.7.hook_resid_post", Position: "final", Token: 97,
 			Vector: []float32{-0.5, 1.25, -3}},
 	}
 	if !reflect.DeepEqual(got, want) {

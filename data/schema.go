@@ -67,6 +67,7 @@ type Activation struct {
 	Group         string    `parquet:"group,dict"`
 	Split         string    `parquet:"split,dict"` // e.g. train, test_family, control ("" = unassigned)
 	Model         string    `parquet:"model,dict"`
+	ModelHash     string    `parquet:"model_hash,dict"` // "sha256:…" of the weights file(s) ("" = unknown)
 	Layer         int32     `parquet:"layer"`
 	Site          string    `parquet:"site,dict"`     // TransformerLens hook name: blocks.L.hook_resid_post
 	Position      string    `parquet:"position,dict"` // position policy: decision, final, assistant_mean, …
@@ -108,4 +109,28 @@ type Probe struct {
 	CVAUROCHi       float64 `parquet:"cv_auroc_hi"`
 	CVAccuracy      float64 `parquet:"cv_accuracy"`
 	CVRecallAt1FPR  float64 `parquet:"cv_recall_at_1fpr"`
+}
+
+// ProbeMetric is one row of a probe evaluation table (sweep.parquet from "probe sweep", eval.parquet
+// from "probe eval"): how well one probe separates one set of examples.
+type ProbeMetric struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	Model         string  `parquet:"model,dict"`
+	Layer         int32   `parquet:"layer"`
+	Site          string  `parquet:"site,dict"`
+	Position      string  `parquet:"position,dict"`
+	Method        string  `parquet:"method,dict"`
+	Eval          string  `parquet:"eval,dict"` // "cv" (grouped k-fold on the training splits) or the split evaluated
+	Examples      int32   `parquet:"examples"`
+	Positives     int32   `parquet:"positives"`
+	AUROC         float64 `parquet:"auroc"`
+	AUROCLo       float64 `parquet:"auroc_lo"` // 95% bootstrap interval
+	AUROCHi       float64 `parquet:"auroc_hi"`
+	Accuracy      float64 `parquet:"accuracy"`
+	// RecallAt1FPR is the fraction of positives above the threshold that flags 1% of the negatives (the
+	// probe's stored threshold for an evaluation split, the out-of-fold negatives' for "cv").
+	RecallAt1FPR float64 `parquet:"recall_at_1fpr"`
+	// FPR is the fraction of negatives above that threshold (about 1% on the set it was set on; on a
+	// shifted split it shows how the threshold transfers).
+	FPR float64 `parquet:"fpr"`
 }

@@ -59,17 +59,17 @@ type CVResult struct {
 	Scores   []float64 // out-of-fold score of each example
 	AUROC    Interval  // on the pooled out-of-fold scores, with a bootstrap interval
 	Accuracy float64   // at score > 0 (each fold's own decision boundary)
-	// RecallAt1FPR is the fraction of positives above the threshold that flags 1% of the negatives
-	// (ThresholdAtFPR on the out-of-fold negative scores).
+	// Threshold flags 1% of the negatives' out-of-fold scores (ThresholdAtFPR); RecallAt1FPR is the
+	// fraction of positives above it.
+	Threshold    float64
 	RecallAt1FPR float64
 }
 
 // CVOptions configures CrossValidate.
 type CVOptions struct {
-	Folds     int     // default 5
-	Seed      uint64  // fold assignment and bootstrap
-	Bootstrap int     // bootstrap resamples for the AUROC interval (default 1000)
-	Level     float64 // interval level (default 0.95)
+	Folds     int    // default 5
+	Seed      uint64 // fold assignment and bootstrap
+	Bootstrap int    // bootstrap resamples for the 95% AUROC interval (default 1000)
 }
 
 // CrossValidate trains a probe on k−1 folds and scores the held-out fold, for each fold (grouped:
@@ -80,9 +80,6 @@ func CrossValidate(e Examples, train Options, cv CVOptions) (CVResult, error) {
 	}
 	if cv.Bootstrap == 0 {
 		cv.Bootstrap = 1000
-	}
-	if cv.Level == 0 {
-		cv.Level = 0.95
 	}
 	if err := e.Validate(); err != nil {
 		return CVResult{}, err
@@ -111,22 +108,58 @@ func CrossValidate(e Examples, train Options, cv CVOptions) (CVResult, error) {
 			}
 		}
 	}
-	if res.AUROC, err = BootstrapAUROC(res.Scores, e.Y, cv.Bootstrap, cv.Level, cv.Seed); err != nil {
-		return CVResult{}, err
-	}
-	res.Accuracy = Accuracy(res.Scores, e.Y, 0)
-	var pos, neg []float64
+	var neg []float64
 	for i, s := range res.Scores {
-		if e.Y[i] {
-			pos = append(pos, s)
-		} else {
+		if !e.Y[i] {
 			neg = append(neg, s)
 		}
 	}
-	t, err := ThresholdAtFPR(neg, 0.01)
+	if res.Threshold, err = ThresholdAtFPR(neg, 0.01); err != nil {
+		return CVResult{}, err
+	}
+	ev, err := evalScores(res.Scores, e.Y, res.Threshold, cv.Bootstrap, cv.Seed)
 	if err != nil {
 		return CVResult{}, err
 	}
-	res.RecallAt1FPR = FlaggedFraction(pos, t)
+	res.AUROC, res.Accuracy, res.RecallAt1FPR = ev.AUROC, ev.Accuracy, ev.Recall
 	return res, nil
+}
+
+// Eval is a probe's performance on a set of examples.
+type Eval struct {
+	Examples, Positives int
+	AUROC               Interval // with a bootstrap interval
+	Accuracy            float64  // at score > 0 (the probe's own decision boundary)
+	Recall              float64  // positives above the threshold
+	FPR                 float64  // negatives above the threshold
+}
+
+// Evaluate scores the examples with p and measures AUROC (with a bootstrap interval of rounds
+// resamples at level 0.95), accuracy at score > 0, and recall and false-positive rate at threshold.
+func Evaluate(p *Probe, e Examples, threshold float64, rounds int, seed uint64) (Eval, error) {
+	if err := e.Validate(); err != nil {
+		return Eval{}, err
+	}
+	s, err := p.ScoreAll(e.X)
+	if err != nil {
+		return Eval{}, err
+	}
+	return evalScores(s, e.Y, threshold, rounds, seed)
+}
+
+func evalScores(s []float64, y []bool, threshold float64, rounds int, seed uint64) (Eval, error) {
+	auc, err := BootstrapAUROC(s, y, rounds, 0.95, seed)
+	if err != nil {
+		return Eval{}, err
+	}
+	var pos, neg []float64
+	for i, v := range s {
+		if y[i] {
+			pos = append(pos, v)
+		} else {
+			neg = append(neg, v)
+		}
+	}
+	return Eval{Examples: len(s), Positives: len(pos), AUROC: auc, Accuracy: Accuracy(s, y, 0),
+		Recall: FlaggedFraction(pos, threshold), FPR: FlaggedFraction(neg, threshold)}, nil
 }

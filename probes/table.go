@@ -30,6 +30,7 @@ type Table struct {
 	// Unlabeled are the rows with label −1 (control chats, episodes to score), by key.
 	Unlabeled map[Key][]data.Activation
 	Model     string
+	ModelHash string // the rows' weight hash ("" when they carry none)
 }
 
 // FromActivations groups activation rows by (layer, site, position). Rows with label 1 or 0 become
@@ -40,10 +41,11 @@ func FromActivations(rows []data.Activation) (*Table, error) {
 		Unlabeled: map[Key][]data.Activation{}}
 	seen := map[Key]map[string]bool{}
 	for i, r := range rows {
-		if t.Model == "" {
-			t.Model = r.Model
-		} else if r.Model != t.Model {
-			return nil, fmt.Errorf("%w: row %d: model %q, earlier rows %q (one model per table)", ErrInput, i, r.Model, t.Model)
+		if i == 0 {
+			t.Model, t.ModelHash = r.Model, r.ModelHash
+		} else if r.Model != t.Model || r.ModelHash != t.ModelHash {
+			return nil, fmt.Errorf("%w: row %d: model %q (%s), earlier rows %q (%s): one model per table", ErrInput, i,
+				r.Model, r.ModelHash, t.Model, t.ModelHash)
 		}
 		k := Key{r.Layer, r.Site, r.Position}
 		if seen[k] == nil {

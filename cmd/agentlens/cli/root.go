@@ -69,6 +69,8 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdBench(f, nil),
 		newCmdDemo(f, nil),
 		newCmdTrace(f),
+		newCmdCapture(f, nil),
+		newCmdProbe(f),
 		// Later commands register here, each newCmdX(f, nil) in its own file (next: "attribute
 		// <episode>", "probe train|eval", "figure", in group groupAnalysis).
 	)

@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/agentlens/agentlens/model"
@@ -177,4 +181,29 @@ func openTokenizer(path string) (*tokenizer.Tokenizer, error) {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	return tok, nil
+}
+
+// modelHash returns "sha256:<hex>" of a model's weights: the file itself, or for a Hugging Face
+// directory its config.json and *.safetensors files in name order. Probes record it, so a probe is not
+// applied to other weights by mistake.
+func modelHash(path string) (string, error) {
+	files := []string{path}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		w, _ := filepath.Glob(filepath.Join(path, "*.safetensors"))
+		sort.Strings(w)
+		files = append([]string{filepath.Join(path, "config.json")}, w...)
+	}
+	h := sha256.New()
+	for _, f := range files {
+		r, err := os.Open(f)
+		if err != nil {
+			return "", fmt.Errorf("model hash: %w", err)
+		}
+		_, err = io.Copy(h, r)
+		r.Close()
+		if err != nil {
+			return "", fmt.Errorf("model hash: %s: %w", f, err)
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }

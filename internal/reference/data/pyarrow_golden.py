@@ -57,9 +57,10 @@ with open(D + "probe.pyarrow.json", "w") as f:
 assert len(pd.read_parquet(D + "probe.parquet")) == 1
 assert duckdb.sql(f"select len(weights) from '{D}probe.parquet'").fetchall()[0][0] == 3
 acts = pa.schema([("schema_version", i32), ("episode_id", s), ("label", i32), ("label_source", s), ("group", s),
-                  ("split", s), ("model", s), ("layer", i32), ("site", s), ("position", s), ("token", i32),
+                  ("split", s), ("model", s), ("model_hash", s), ("layer", i32), ("site", s), ("position", s), ("token", i32),
                   ("vector", pa.list_(pa.float32()))])
 base = dict(schema_version=1, label_source="pandas", group="pair-0", split="train", model="SmolLM2-135M-Instruct",
+            model_hash="sha256:00ff",
             layer=7, site="blocks.7.hook_resid_post", position="final")
 rows = [dict(base, episode_id="py-0", label=1, token=99, vector=[0.5, -1.25, 3.0]),
         dict(base, episode_id="py-1", label=0, token=97, vector=[-0.5, 1.25, -3.0])]

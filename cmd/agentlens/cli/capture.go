@@ -1,0 +1,421 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentlens/agentlens/attribution"
+	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/model/hub"
+	"github.com/agentlens/agentlens/trace"
+)
+
+// captureOptions are the inputs of "agentlens capture".
+type captureOptions struct {
+	IO  *IOStreams
+	Ctx context.Context
+
+	Episodes  []string // files or directories
+	Model     string   // resolved model path
+	CacheDir  string
+	Backend   string
+	Template  string
+	Out       string // output directory of shards
+	Layers    []int  // nil: all
+	Sites     []hook.Site
+	Positions []attribution.Position
+	Target    *trace.TargetSpec // nil: attribution.DecisionTarget
+	ShardSize int
+
+	LabelKey   string   // episode label holding the class
+	Positive   []string // its values for label 1
+	Negative   []string // its values for label 0
+	GroupKey   string   // episode label holding the twin-pair id
+	SplitKey   string   // episode label holding the split
+	LabelsFile string   // sidecar CSV keyed by episode_id ("" = none)
+	LabelCol   string   // the sidecar's class column
+
+	fetch func(ctx context.Context, spec hub.Spec) (string, error)
+	spec  *hub.Spec
+}
+
+func newCmdCapture(f *Factory, runF func(*captureOptions) error) *cobra.Command {
+	opts := &captureOptions{IO: f.IO}
+	var modelArg, layersArg, sitesArg, posArg, targetArg, posVals, negVals string
+	cmd := &cobra.Command{
+		Use:   "capture <episodes>... --out <dir> [--model <file|dir|name>] [--layers <list>] [--positions <list>]",
+		Short: "Run a model over labeled episodes and write their activations to Parquet",
+		Long: `Render each episode with the model's chat template, find its action (the first tool call of
+the last assistant message, or --target), run the model over the context before it, and write
+one activation vector per episode, layer, site and position policy:
+
+  decision        the last token before the action
+  final           the final prompt token, before the deciding assistant message starts
+                  (twins share it: a probe must not separate them there)
+  assistant_mean  the mean over the deciding message's tokens before the action
+
+Labels come from each episode's labels (--label-key, --positive, --negative; what a
+recording carries: agentic-misalignment verdicts, inspect scores and metadata, the native
+format's labels) or from a sidecar CSV keyed by episode_id (--labels, --label-column).
+Episodes with another value are written as unlabeled (label -1), for monitoring and for
+false-positive thresholds on control chats.
+
+Output: --out holds shards activations-NNNNN.parquet (table Activation in package data),
+each written whole (temporary file, then rename). A second run with the same --out skips
+the episodes already written, so an interrupted capture resumes. Consecutive episodes that
+share a token prefix (twins, one system prompt) reuse its keys and values.`,
+		Example: `  agentlens capture out/dataset/episodes.jsonl --out out/acts --model smollm2
+  agentlens capture out/dataset --out out/acts --layers 0-29 --positions decision,final,assistant_mean
+  agentlens capture runs/*.eval --out out/acts --label-key harmful --positive true --negative false
+  agentlens capture logs/ --out out/acts --labels verdicts.csv --label-column harmful`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return flagErrorf("capture: name at least one episode file or directory")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx = cmd.Context()
+			opts.Episodes = args
+			var err error
+			if opts.Out == "" {
+				return flagErrorf("--out: name the output directory")
+			}
+			if opts.Layers, err = parseLayers(layersArg); err != nil {
+				return flagErrorf("--layers %s: %v", layersArg, err)
+			}
+			if opts.Sites, err = parseSites(sitesArg); err != nil {
+				return flagErrorf("--sites %s: %v", sitesArg, err)
+			}
+			for _, p := range splitList(posArg) {
+				pp, err := attribution.ParsePosition(p)
+				if err != nil {
+					return flagErrorf("--positions %s: %v", posArg, err)
+				}
+				opts.Positions = append(opts.Positions, pp)
+			}
+			if targetArg != "" {
+				spec, err := trace.ParseTarget(targetArg)
+				if err != nil {
+					return flagErrorf("--target %s: %v", targetArg, err)
+				}
+				opts.Target = &spec
+			}
+			opts.Positive, opts.Negative = splitList(posVals), splitList(negVals)
+			if cmd.Flags().Changed("label-column") && opts.LabelsFile == "" {
+				return flagErrorf("--label-column %s needs --labels <file>", opts.LabelCol)
+			}
+			if opts.ShardSize <= 0 {
+				return flagErrorf("--shard-size %d: want a positive number of episodes", opts.ShardSize)
+			}
+			if opts.CacheDir, err = f.CacheDir(); err != nil {
+				return err
+			}
+			ref, err := resolveModelArg(f, modelArg)
+			if err != nil {
+				return err
+			}
+			opts.Model, opts.spec = ref.Path, ref.Spec
+			if ref.Spec != nil {
+				hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
+				opts.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
+					return hub.Fetch(ctx, spec, opts.CacheDir, hopts)
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return captureRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&modelArg, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name, or a name known to 'model fetch'")
+	fl.StringVarP(&opts.Out, "out", "o", "", "output `dir`ectory of activation shards")
+	fl.StringVar(&layersArg, "layers", "all", "layers to read: all, or a `list` such as 0,5,10-12")
+	fl.StringVar(&sitesArg, "sites", "resid_post", "hook `sites` per layer: resid_post, resid_mid, attn_out, mlp_out, resid_pre")
+	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean")
+	fl.StringVarP(&targetArg, "target", "t", "", "action token `spec` (default: the last assistant message's first tool call)")
+	fl.StringVar(&opts.LabelKey, "label-key", "label", "episode label `key` holding the class")
+	fl.StringVar(&posVals, "positive", "misaligned,harmful,true,1,yes", "label `values` that mean positive")
+	fl.StringVar(&negVals, "negative", "aligned,benign,false,0,no", "label `values` that mean negative")
+	fl.StringVar(&opts.GroupKey, "group-key", "pair_id", "episode label `key` holding the twin-pair id")
+	fl.StringVar(&opts.SplitKey, "split-key", "split", "episode label `key` holding the split")
+	fl.StringVar(&opts.LabelsFile, "labels", "", "sidecar CSV `file` with an episode_id column (overrides episode labels)")
+	fl.StringVar(&opts.LabelCol, "label-column", "label", "the sidecar's class `column`")
+	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
+	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
+	fl.StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
+	cmd.GroupID = groupAnalysis
+	return cmd
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, x := range strings.Split(s, ",") {
+		if x = strings.TrimSpace(x); x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// parseLayers reads "all" (nil) or a list of layers and ranges: "0,5,10-12".
+func parseLayers(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "all" {
+		return nil, nil
+	}
+	var out []int
+	for _, item := range splitList(s) {
+		lo, hi, isRange := strings.Cut(item, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil || a < 0 {
+			return nil, fmt.Errorf("%q is not a layer or a range a-b", item)
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil, fmt.Errorf("%q is not a layer or a range a-b", item)
+			}
+		}
+		for l := a; l <= b; l++ {
+			if !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no layers")
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// parseSites reads a list of in-block hook sites of d_model width, by TransformerLens name with or
+// without "hook_" (resid_post, hook_attn_out).
+func parseSites(s string) ([]hook.Site, error) {
+	allowed := []hook.Site{hook.ResidPre, hook.ResidMid, hook.ResidPost, hook.AttnOut, hook.MLPOut}
+	var out []hook.Site
+	for _, item := range splitList(s) {
+		name := strings.TrimPrefix(item, "hook_")
+		i := slices.IndexFunc(allowed, func(st hook.Site) bool { return st.String() == "hook_"+name })
+		if i < 0 {
+			var names []string
+			for _, st := range allowed {
+				names = append(names, strings.TrimPrefix(st.String(), "hook_"))
+			}
+			return nil, fmt.Errorf("unknown site %q (want %s)", item, strings.Join(names, ", "))
+		}
+		out = append(out, allowed[i])
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no sites")
+	}
+	return out, nil
+}
+
+// labeler turns an episode's labels (or a sidecar row) into a class: 1, 0 or −1.
+type labeler struct {
+	key, source string
+	pos, neg    []string
+	sidecar     map[string]string // episode id → value, when a sidecar is given
+}
+
+func (l labeler) label(ep *trace.Episode) (int32, string) {
+	v, ok := ep.Labels[l.key]
+	src := "labels." + l.key
+	if l.sidecar != nil {
+		v, ok = l.sidecar[ep.ID]
+		src = l.source
+	}
+	switch {
+	case !ok:
+		return -1, ""
+	case slices.Contains(l.pos, strings.ToLower(v)):
+		return 1, src
+	case slices.Contains(l.neg, strings.ToLower(v)):
+		return 0, src
+	}
+	return -1, src
+}
+
+// readSidecar reads a CSV with a header holding episode_id and col, mapping ids to values.
+func readSidecar(path, col string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("labels %s: header: %w", path, err)
+	}
+	idCol, valCol := slices.Index(head, "episode_id"), slices.Index(head, col)
+	if idCol < 0 || valCol < 0 {
+		return nil, fmt.Errorf("labels %s: header %v lacks episode_id or %s", path, head, col)
+	}
+	out := map[string]string{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("labels %s: %w", path, err)
+		}
+		if _, dup := out[rec[idCol]]; dup {
+			return nil, fmt.Errorf("labels %s: line %d: episode_id %s appears twice", path, line, rec[idCol])
+		}
+		out[rec[idCol]] = rec[valCol]
+	}
+}
+
+// shardName is the file name of output shard i.
+func shardName(i int) string { return fmt.Sprintf("activations-%05d.parquet", i) }
+
+// doneEpisodes lists the episode ids already in dir's shards and the number of shards.
+func doneEpisodes(dir string) (map[string]bool, int, error) {
+	done := map[string]bool{}
+	shards, _ := filepath.Glob(filepath.Join(dir, "activations-*.parquet"))
+	for _, s := range shards {
+		for r, err := range data.Read[data.Activation](s) {
+			if err != nil {
+				return nil, 0, err
+			}
+			done[r.EpisodeID] = true
+		}
+	}
+	return done, len(shards), nil
+}
+
+func captureRun(opts *captureOptions) error {
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	errOut := opts.IO.ErrOut
+	var eps []*trace.Episode
+	for _, p := range opts.Episodes {
+		e, err := loadEpisodes(p, "")
+		if err != nil {
+			return err
+		}
+		eps = append(eps, e...)
+	}
+	lab := labeler{key: opts.LabelKey, pos: lower(opts.Positive), neg: lower(opts.Negative)}
+	if opts.LabelsFile != "" {
+		sc, err := readSidecar(opts.LabelsFile, opts.LabelCol)
+		if err != nil {
+			return err
+		}
+		lab.sidecar, lab.source = sc, "sidecar:"+filepath.Base(opts.LabelsFile)+":"+opts.LabelCol
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	done, shard, err := doneEpisodes(opts.Out)
+	if err != nil {
+		return err
+	}
+	var todo []*trace.Episode
+	for _, ep := range eps {
+		if !done[ep.ID] {
+			todo = append(todo, ep)
+		}
+	}
+	if len(done) > 0 {
+		fmt.Fprintf(errOut, "agentlens: %s holds %d episodes already; capturing the other %d\n", opts.Out, len(done), len(todo))
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	if opts.spec != nil {
+		if _, err := os.Stat(opts.Model); errors.Is(err, os.ErrNotExist) && opts.fetch != nil {
+			fmt.Fprintf(errOut, "agentlens: %s is not in the cache, fetching it\n", opts.spec.Name)
+			if opts.Model, err = opts.fetch(ctx, *opts.spec); err != nil {
+				return err
+			}
+		}
+	}
+	start := time.Now()
+	s, err := openSession(opts.Model, opts.CacheDir, opts.Backend, opts.Template, layerProgress(opts.IO))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(errOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
+	hash, err := modelHash(opts.Model)
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	prog := newETAProgress(opts.IO, "capture: episode", len(todo))
+	var st attribution.CaptureStats
+	for c := 0; c < len(todo); c += opts.ShardSize {
+		batch := todo[c:min(len(todo), c+opts.ShardSize)]
+		items := make([]attribution.CaptureItem, len(batch))
+		for i, ep := range batch {
+			r, err := s.render(ep, false)
+			if err != nil {
+				return err
+			}
+			tg := 0
+			if opts.Target != nil {
+				t, err := trace.FindTarget(r, *opts.Target)
+				if err != nil {
+					return fmt.Errorf("episode %s: %w", ep.ID, err)
+				}
+				tg = t.Token
+			} else if tg, err = attribution.DecisionTarget(r); err != nil {
+				return err
+			}
+			l, src := lab.label(ep)
+			items[i] = attribution.CaptureItem{R: r, Target: tg, Label: l, LabelSource: src,
+				Group: ep.Labels[opts.GroupKey], Split: ep.Labels[opts.SplitKey]}
+		}
+		var rows []data.Activation
+		bst, err := attribution.Capture(s.Model, items, attribution.CaptureOptions{Model: s.Name, ModelHash: hash, Layers: opts.Layers,
+			Sites: opts.Sites, Positions: opts.Positions,
+			Progress: func(d, computed int) {
+				prog.update(c+d, fmt.Sprintf("%d%% of tokens computed", 100*(st.Computed+computed)/max(1, st.Tokens+computed)))
+			}}, func(i int, r []data.Activation) error {
+			rows = append(rows, r...)
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+		st.Items, st.Tokens, st.Computed = st.Items+bst.Items, st.Tokens+bst.Tokens, st.Computed+bst.Computed
+		if err := data.Write(filepath.Join(opts.Out, shardName(shard)), rows); err != nil {
+			return err
+		}
+		shard++
+	}
+	prog.update(len(todo), "")
+	el := time.Since(start)
+	fmt.Fprintf(errOut, "agentlens: captured %d episodes (%d context tokens, %d computed: %.0f%% reused from shared prefixes) in %.1f s, %.2f s per episode\n",
+		st.Items, st.Tokens, st.Computed, 100*(1-float64(st.Computed)/float64(max(1, st.Tokens))), el.Seconds(), el.Seconds()/float64(st.Items))
+	fmt.Fprintf(opts.IO.Out, "wrote %s: %d shards\n", opts.Out, shard)
+	return nil
+}
+
+func lower(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = strings.ToLower(x)
+	}
+	return out
+}

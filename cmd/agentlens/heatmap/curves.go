@@ -1,0 +1,141 @@
+package heatmap
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"io"
+	"math"
+)
+
+// Curves is a line chart for papers: one or more series of (x, y) points with an optional interval
+// band each, such as a probe's AUROC by layer with its bootstrap interval.
+type Curves struct {
+	Title, Subtitle string
+	XLabel, YLabel  string
+	YMin, YMax      float64 // y range; both 0: from the data
+	Series          []Series
+	// Reference draws a dashed horizontal line at this y (e.g. chance, 0.5) when RefLabel is set.
+	Reference float64
+	RefLabel  string
+}
+
+// Series is one line of a Curves chart.
+type Series struct {
+	Name   string
+	Points []Point
+}
+
+// Point is one x with its y and interval [Lo, Hi] (Lo = Hi = Y for none).
+type Point struct {
+	X, Y, Lo, Hi float64
+}
+
+// seriesColors are distinguishable in print and for the common colour-vision deficiencies (Okabe–Ito).
+var seriesColors = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"}
+
+// WriteCurvesSVG draws c as an SVG line chart: each series a coloured line with markers over a lighter
+// band for its intervals, axes with ticks, a legend, and the reference line.
+func WriteCurvesSVG(w io.Writer, c *Curves) error {
+	const (
+		width, height                = 640, 400
+		left, right, top, bottom     = 64, 170, 52, 48
+		plotW, plotH                 = width - left - right, height - top - bottom
+		tickLen, legendRow, markerSz = 4, 18, 2.5
+	)
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	ymin, ymax := math.Inf(1), math.Inf(-1)
+	for _, s := range c.Series {
+		for _, p := range s.Points {
+			xmin, xmax = math.Min(xmin, p.X), math.Max(xmax, p.X)
+			ymin, ymax = math.Min(ymin, math.Min(p.Lo, p.Y)), math.Max(ymax, math.Max(p.Hi, p.Y))
+		}
+	}
+	if math.IsInf(xmin, 1) {
+		xmin, xmax, ymin, ymax = 0, 1, 0, 1
+	}
+	if c.YMin != 0 || c.YMax != 0 {
+		ymin, ymax = c.YMin, c.YMax
+	}
+	if xmax == xmin {
+		xmax = xmin + 1
+	}
+	if ymax == ymin {
+		ymax = ymin + 1
+	}
+	px := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*plotW }
+	py := func(y float64) float64 { return top + (ymax-y)/(ymax-ymin)*plotH }
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="11">`+"\n", width, height, width, height)
+	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
+	fmt.Fprintf(&b, `<text x="12" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", html.EscapeString(c.Title))
+	fmt.Fprintf(&b, `<text x="12" y="34" fill="#555555">%s</text>`+"\n", html.EscapeString(c.Subtitle))
+	// Axes and ticks.
+	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333333"/>`+"\n", left, top, plotW, plotH)
+	for _, t := range ticks(xmin, xmax, 8) {
+		x := px(t)
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#333333"/>`+"\n", x, top+plotH, x, top+plotH+tickLen)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x, top+plotH+16, fmtTick(t))
+	}
+	for _, t := range ticks(ymin, ymax, 6) {
+		y := py(t)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e0e0e0"/>`+"\n", left, y, left+plotW, y)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", left-6, y+4, fmtTick(t))
+	}
+	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", left+plotW/2, height-10, html.EscapeString(c.XLabel))
+	fmt.Fprintf(&b, `<text transform="translate(16 %d) rotate(-90)" text-anchor="middle">%s</text>`+"\n", top+plotH/2, html.EscapeString(c.YLabel))
+	if c.RefLabel != "" && c.Reference >= ymin && c.Reference <= ymax {
+		y := py(c.Reference)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#777777" stroke-dasharray="4 3"/>`+"\n", left, y, left+plotW, y)
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" fill="#777777">%s</text>`+"\n", left+4, y-4, html.EscapeString(c.RefLabel))
+	}
+	for i, s := range c.Series {
+		col := seriesColors[i%len(seriesColors)]
+		var band, line bytes.Buffer
+		for _, p := range s.Points {
+			fmt.Fprintf(&band, "%.1f,%.1f ", px(p.X), py(p.Hi))
+		}
+		for k := len(s.Points) - 1; k >= 0; k-- {
+			fmt.Fprintf(&band, "%.1f,%.1f ", px(s.Points[k].X), py(s.Points[k].Lo))
+		}
+		for _, p := range s.Points {
+			fmt.Fprintf(&line, "%.1f,%.1f ", px(p.X), py(p.Y))
+		}
+		fmt.Fprintf(&b, `<polygon points="%s" fill="%s" fill-opacity="0.15" stroke="none"/>`+"\n", band.String(), col)
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"/>`+"\n", line.String(), col)
+		for _, p := range s.Points {
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s"/>`+"\n", px(p.X), py(p.Y), markerSz, col)
+		}
+		ly := top + 8 + i*legendRow
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"/>`+"\n", left+plotW+12, ly, left+plotW+30, ly, col)
+		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", left+plotW+36, ly+4, html.EscapeString(s.Name))
+	}
+	b.WriteString("</svg>\n")
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// ticks returns about n round values spanning [lo, hi] (steps of 1, 2 or 5 times a power of ten).
+func ticks(lo, hi float64, n int) []float64 {
+	raw := (hi - lo) / float64(n)
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []float64
+	for t := math.Ceil(lo/step) * step; t <= hi+step*1e-9; t += step {
+		out = append(out, math.Round(t/step)*step)
+	}
+	return out
+}
+
+func fmtTick(t float64) string {
+	if t == math.Trunc(t) {
+		return fmt.Sprintf("%.0f", t)
+	}
+	return fmt.Sprintf("%g", math.Round(t*1000)/1000)
+}

@@ -1,0 +1,101 @@
+package heatmap
+
+import (
+	"bytes"
+	"encoding/xml"
+	"io"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestCurvesSVG checks the chart is well-formed XML, labels its series, and puts each point where its
+// value says: y = 0.5 halfway up a [0, 1] axis, x at its place between the first and last layer.
+func TestCurvesSVG(t *testing.T) {
+	c := &Curves{Title: "AUROC by layer", XLabel: "layer", YLabel: "AUROC", YMin: 0, YMax: 1, Reference: 0.5, RefLabel: "chance",
+		Series: []Series{
+			{Name: "cv <train>", Points: []Point{{X: 0, Y: 0.5, Lo: 0.4, Hi: 0.6}, {X: 10, Y: 1, Lo: 1, Hi: 1}}},
+			{Name: "test_style", Points: []Point{{X: 5, Y: 0.75, Lo: 0.7, Hi: 0.8}}},
+		}}
+	var b bytes.Buffer
+	if err := WriteCurvesSVG(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
+	var texts []string
+	var circles [][2]float64
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v\n%s", err, b.String())
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch se.Name.Local {
+		case "text":
+			var s string
+			if err := dec.DecodeElement(&s, &se); err != nil {
+				t.Fatal(err)
+			}
+			texts = append(texts, s)
+		case "circle":
+			var xy [2]float64
+			for _, a := range se.Attr {
+				v, _ := strconv.ParseFloat(a.Value, 64)
+				switch a.Name.Local {
+				case "cx":
+					xy[0] = v
+				case "cy":
+					xy[1] = v
+				}
+			}
+			circles = append(circles, xy)
+		}
+	}
+	joined := strings.Join(texts, "\n")
+	for _, want := range []string{"AUROC by layer", "cv <train>", "test_style", "chance", "layer", "0.6"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("SVG texts lack %q:\n%s", want, joined)
+		}
+	}
+	// Plot area: x from 64 to 470 (640 − 64 − 170 = 406 wide), y from 52 to 352 (400 − 52 − 48 = 300 high).
+	want := [][2]float64{{64, 202}, {470, 52}, {267, 127}}
+	if len(circles) != len(want) {
+		t.Fatalf("%d markers, want %d", len(circles), len(want))
+	}
+	for i, w := range want {
+		if d := circles[i][0] - w[0] + circles[i][1] - w[1]; d*d > 0.1 {
+			t.Errorf("marker %d at %v, want %v", i, circles[i], w)
+		}
+	}
+}
+
+func TestTicks(t *testing.T) {
+	cases := []struct {
+		lo, hi float64
+		n      int
+		want   string
+	}{
+		{0, 29, 8, "0 5 10 15 20 25"},
+		{0.4, 1, 6, "0.4 0.5 0.6 0.7 0.8 0.9 1"},
+		{0, 1, 6, "0 0.2 0.4 0.6 0.8 1"},
+	}
+	for _, tc := range cases {
+		if got := fmtAll(ticks(tc.lo, tc.hi, tc.n)); got != tc.want {
+			t.Errorf("ticks(%g, %g, %d) = %s, want %s", tc.lo, tc.hi, tc.n, got, tc.want)
+		}
+	}
+}
+
+func fmtAll(x []float64) string {
+	var s []string
+	for _, v := range x {
+		s = append(s, fmtTick(v))
+	}
+	return strings.Join(s, " ")
+}
