@@ -268,7 +268,8 @@ func posAxis(s hook.Site) int {
 // applyIntervention rewrites x at the positions where mask (shape [pos]) is 1:
 // Replace: x·(1-m) + values·m (values shaped like x); Zero: x·(1-m); Mean: the mean over the run's real
 // positions (posW holds 1/T at real positions and 0 at padding), or the given values (shaped like x
-// without batch and position axes); Add: x + values·m (values shaped like x without batch and position).
+// without batch and position axes); Add: x + values·m (values shaped like x without batch and position);
+// Project: x − (x·v)/(v·v)·v·m over the last axis.
 func applyIntervention(kind InterventionKind, x, mask, vals, posW *graph.Node, axis int) *graph.Node {
 	dims := x.Shape().Dimensions
 	bshape := make([]int, len(dims))
@@ -306,6 +307,13 @@ func applyIntervention(kind InterventionKind, x, mask, vals, posW *graph.Node, a
 		return graph.Where(on, mean, x)
 	case Add:
 		return graph.Add(x, graph.Where(on, broadcastRow(vals), graph.ZerosLike(x)))
+	case Project:
+		v := broadcastRow(vals)
+		last := len(dims) - 1
+		dot := graph.BroadcastToDims(graph.ReduceAndKeep(graph.Mul(x, v), graph.ReduceSum, last), dims...)
+		vv := graph.ReduceAllSum(graph.Mul(vals, vals))
+		along := graph.Mul(graph.Div(dot, vv), v)
+		return graph.Sub(x, graph.Where(on, along, graph.ZerosLike(x)))
 	}
 	return x
 }

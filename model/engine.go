@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -342,6 +343,20 @@ func (p *pass) checkIntervention(iv *Intervention) error {
 		if iv.Values == nil || iv.Values.Numel() != numel(row) {
 			return fmt.Errorf("%w: %s: add values have shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), row)
 		}
+	case Project:
+		if len(row) != 1 {
+			return fmt.Errorf("%w: %s: a projection needs a site with one-axis rows, not %v", ErrBadInput, iv.Hook, row)
+		}
+		if iv.Values == nil || iv.Values.Numel() != row[0] {
+			return fmt.Errorf("%w: %s: direction has shape %v, want %v", ErrBadInput, iv.Hook, shapeOf(iv.Values), row)
+		}
+		vv := 0.0
+		for _, x := range iv.Values.Data {
+			vv += float64(x) * float64(x)
+		}
+		if !(vv > 0) || math.IsInf(vv, 0) {
+			return fmt.Errorf("%w: %s: direction has squared norm %g, want a finite positive one", ErrBadInput, iv.Hook, vv)
+		}
 	case Mean:
 		if iv.Values == nil && p.chunked && (iv.Hook.Site == hook.AttnScores || iv.Hook.Site == hook.Pattern) {
 			return fmt.Errorf("%w: %s: mean over positions of attention is not available for chunked long sequences; pass the mean as Values", ErrBadInput, iv.Hook)
@@ -430,6 +445,15 @@ func applyHostIntervention(iv *Intervention, x *Tensor, T int) {
 		case Add:
 			for j := range dst {
 				dst[j] += iv.Values.Data[j]
+			}
+		case Project:
+			var dot, vv float32
+			for j, v := range iv.Values.Data {
+				dot += dst[j] * v
+				vv += v * v
+			}
+			for j, v := range iv.Values.Data {
+				dst[j] -= dot / vv * v
 			}
 		}
 	}

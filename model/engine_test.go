@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -201,6 +202,57 @@ func TestAblationAndSteering(t *testing.T) {
 				t.Fatalf("steered resid_post[%d][%d] = %g, want %g", pos, j, got, want)
 			}
 		}
+	}
+	// Projecting out a direction leaves no component along it at the chosen positions (the graph path,
+	// at resid_post, and the host path, at hook_embed) and changes nothing elsewhere.
+	for _, site := range []hook.Name{hook.ResidPostAt(0), hook.HookEmbed()} {
+		proj, err := m.Run(toks, model.RunOptions{
+			Capture:       []hook.Name{site},
+			Interventions: []model.Intervention{{Hook: site, Kind: model.Project, Positions: []int{3, 8}, Values: vec}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig, err := m.Run(toks, model.RunOptions{Capture: []hook.Name{site}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vv float64
+		for _, v := range vec.Data {
+			vv += float64(v * v)
+		}
+		for pos := 0; pos < len(toks); pos++ {
+			got, was := proj.Cache[site].Row(0, pos), orig.Cache[site].Row(0, pos)
+			var dot, dotWas, norm float64
+			for j, v := range vec.Data {
+				dot += float64(got[j] * v)
+				dotWas += float64(was[j] * v)
+				norm += float64(was[j] * was[j])
+			}
+			if pos == 3 || pos == 8 {
+				// float32 rounding of the subtraction: 1e-5 of |x|·|v|.
+				if math.Abs(dot) > 1e-5*math.Sqrt(norm*vv) {
+					t.Errorf("%s projected at %d: component along v = %g, want 0 (was %g)", site, pos, dot, dotWas)
+				}
+				for j := range got {
+					if want := was[j] - float32(dotWas/vv)*vec.Data[j]; math.Abs(float64(got[j]-want)) > 1e-5*(1+math.Abs(float64(want))) {
+						t.Fatalf("%s projected at %d: [%d] = %g, want %g", site, pos, j, got[j], want)
+					}
+				}
+			} else {
+				if d := maxAbsDiff(got, was); d != 0 {
+					t.Errorf("%s at untouched position %d changed by %g", site, pos, d)
+				}
+			}
+		}
+	}
+	if _, err := m.Run(toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.At(hook.Q, 0), Kind: model.Project,
+		Values: model.NewTensor(4)}}}); !errors.Is(err, model.ErrBadInput) {
+		t.Errorf("projection on hook_q (two-axis rows): err = %v, want ErrBadInput", err)
+	}
+	if _, err := m.Run(toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Project,
+		Values: model.NewTensor(modeltest.DModel)}}}); !errors.Is(err, model.ErrBadInput) {
+		t.Errorf("projection on a zero direction: err = %v, want ErrBadInput", err)
 	}
 	// Mean ablation over all positions makes every position's value equal.
 	mean, err := m.Run(toks, model.RunOptions{

@@ -16,12 +16,17 @@ const (
 	Zero                            // zero-ablate
 	Mean                            // mean-ablate: Values (one row: the site shape without batch and position) or, if nil, the mean over this run's positions
 	Add                             // add Values (one row) — steering
+	// Project removes the component along Values (one row, any norm): x − (x·v)/(v·v)·v, ablating a
+	// direction such as a probe's. Only for sites whose row is one axis (d_model or d_mlp wide).
+	Project
 )
 
 // meanGiven is Mean with caller-supplied values (internal: it changes the graph's inputs).
 const meanGiven InterventionKind = 9
 
-func (k InterventionKind) needsValues() bool { return k == Replace || k == Add || k == meanGiven }
+func (k InterventionKind) needsValues() bool {
+	return k == Replace || k == Add || k == Project || k == meanGiven
+}
 
 // Intervention rewrites one hook site during a run, at the given positions (nil: every position; for
 // attention scores and patterns, the query positions).
