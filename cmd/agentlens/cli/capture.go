@@ -37,16 +37,8 @@ type captureOptions struct {
 	Layers    []int  // nil: all
 	Sites     []hook.Site
 	Positions []attribution.Position
-	Target    *trace.TargetSpec // nil: attribution.DecisionTarget
 	ShardSize int
-
-	LabelKey   string   // episode label holding the class
-	Positive   []string // its values for label 1
-	Negative   []string // its values for label 0
-	GroupKey   string   // episode label holding the twin-pair id
-	SplitKey   string   // episode label holding the split
-	LabelsFile string   // sidecar CSV keyed by episode_id ("" = none)
-	LabelCol   string   // the sidecar's class column
+	episodeLabels
 
 	fetch func(ctx context.Context, spec hub.Spec) (string, error)
 	spec  *hub.Spec
@@ -107,16 +99,8 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 				}
 				opts.Positions = append(opts.Positions, pp)
 			}
-			if targetArg != "" {
-				spec, err := trace.ParseTarget(targetArg)
-				if err != nil {
-					return flagErrorf("--target %s: %v", targetArg, err)
-				}
-				opts.Target = &spec
-			}
-			opts.Positive, opts.Negative = splitList(posVals), splitList(negVals)
-			if cmd.Flags().Changed("label-column") && opts.LabelsFile == "" {
-				return flagErrorf("--label-column %s needs --labels <file>", opts.LabelCol)
+			if err := opts.episodeLabels.parse(cmd, targetArg, posVals, negVals); err != nil {
+				return err
 			}
 			if opts.ShardSize <= 0 {
 				return flagErrorf("--shard-size %d: want a positive number of episodes", opts.ShardSize)
@@ -147,14 +131,7 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 	fl.StringVar(&layersArg, "layers", "all", "layers to read: all, or a `list` such as 0,5,10-12")
 	fl.StringVar(&sitesArg, "sites", "resid_post", "hook `sites` per layer: resid_post, resid_mid, attn_out, mlp_out, resid_pre")
 	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean")
-	fl.StringVarP(&targetArg, "target", "t", "", "action token `spec` (default: the last assistant message's first tool call)")
-	fl.StringVar(&opts.LabelKey, "label-key", "label", "episode label `key` holding the class")
-	fl.StringVar(&posVals, "positive", "misaligned,harmful,true,1,yes", "label `values` that mean positive")
-	fl.StringVar(&negVals, "negative", "aligned,benign,false,0,no", "label `values` that mean negative")
-	fl.StringVar(&opts.GroupKey, "group-key", "pair_id", "episode label `key` holding the twin-pair id")
-	fl.StringVar(&opts.SplitKey, "split-key", "split", "episode label `key` holding the split")
-	fl.StringVar(&opts.LabelsFile, "labels", "", "sidecar CSV `file` with an episode_id column (overrides episode labels)")
-	fl.StringVar(&opts.LabelCol, "label-column", "label", "the sidecar's class `column`")
+	opts.episodeLabels.flags(cmd, &targetArg, &posVals, &negVals)
 	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
 	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
 	fl.StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
@@ -225,6 +202,85 @@ func parseSites(s string) ([]hook.Site, error) {
 		return nil, errors.New("no sites")
 	}
 	return out, nil
+}
+
+// episodeLabels are the flags that say where an episode's action, class, pair and split are.
+type episodeLabels struct {
+	Target     *trace.TargetSpec // nil: attribution.DecisionTarget
+	LabelKey   string            // episode label holding the class
+	Positive   []string          // its values for label 1
+	Negative   []string          // its values for label 0
+	GroupKey   string            // episode label holding the twin-pair id
+	SplitKey   string            // episode label holding the split
+	LabelsFile string            // sidecar CSV keyed by episode_id ("" = none)
+	LabelCol   string            // the sidecar's class column
+}
+
+// flags registers the label flags on cmd, parsed into e by parse.
+func (e *episodeLabels) flags(cmd *cobra.Command, targetArg, posVals, negVals *string) {
+	fl := cmd.Flags()
+	fl.StringVarP(targetArg, "target", "t", "", "action token `spec` (default: the last assistant message's first tool call)")
+	fl.StringVar(&e.LabelKey, "label-key", "label", "episode label `key` holding the class")
+	fl.StringVar(posVals, "positive", "misaligned,harmful,true,1,yes", "label `values` that mean positive")
+	fl.StringVar(negVals, "negative", "aligned,benign,false,0,no", "label `values` that mean negative")
+	fl.StringVar(&e.GroupKey, "group-key", "pair_id", "episode label `key` holding the twin-pair id")
+	fl.StringVar(&e.SplitKey, "split-key", "split", "episode label `key` holding the split")
+	fl.StringVar(&e.LabelsFile, "labels", "", "sidecar CSV `file` with an episode_id column (overrides episode labels)")
+	fl.StringVar(&e.LabelCol, "label-column", "label", "the sidecar's class `column`")
+}
+
+func (e *episodeLabels) parse(cmd *cobra.Command, targetArg, posVals, negVals string) error {
+	if targetArg != "" {
+		spec, err := trace.ParseTarget(targetArg)
+		if err != nil {
+			return flagErrorf("--target %s: %v", targetArg, err)
+		}
+		e.Target = &spec
+	}
+	e.Positive, e.Negative = splitList(posVals), splitList(negVals)
+	if cmd.Flags().Changed("label-column") && e.LabelsFile == "" {
+		return flagErrorf("--label-column %s needs --labels <file>", e.LabelCol)
+	}
+	return nil
+}
+
+// labeler returns the labeler the flags describe, reading the sidecar when there is one.
+func (e *episodeLabels) labeler() (labeler, error) {
+	lab := labeler{key: e.LabelKey, pos: lower(e.Positive), neg: lower(e.Negative)}
+	if e.LabelsFile != "" {
+		sc, err := readSidecar(e.LabelsFile, e.LabelCol)
+		if err != nil {
+			return labeler{}, err
+		}
+		lab.sidecar, lab.source = sc, "sidecar:"+filepath.Base(e.LabelsFile)+":"+e.LabelCol
+	}
+	return lab, nil
+}
+
+// episodeItems renders episodes for the session's model and finds each one's action, class, pair and
+// split.
+func episodeItems(s *session, eps []*trace.Episode, e episodeLabels, lab labeler) ([]attribution.CaptureItem, error) {
+	items := make([]attribution.CaptureItem, len(eps))
+	for i, ep := range eps {
+		r, err := s.render(ep, false)
+		if err != nil {
+			return nil, err
+		}
+		tg := 0
+		if e.Target != nil {
+			t, err := trace.FindTarget(r, *e.Target)
+			if err != nil {
+				return nil, fmt.Errorf("episode %s: %w", ep.ID, err)
+			}
+			tg = t.Token
+		} else if tg, err = attribution.DecisionTarget(r); err != nil {
+			return nil, err
+		}
+		l, src := lab.label(ep)
+		items[i] = attribution.CaptureItem{R: r, Target: tg, Label: l, LabelSource: src,
+			Group: ep.Labels[e.GroupKey], Split: ep.Labels[e.SplitKey]}
+	}
+	return items, nil
 }
 
 // labeler turns an episode's labels (or a sidecar row) into a class: 1, 0 or −1.
@@ -316,13 +372,9 @@ func captureRun(opts *captureOptions) error {
 		}
 		eps = append(eps, e...)
 	}
-	lab := labeler{key: opts.LabelKey, pos: lower(opts.Positive), neg: lower(opts.Negative)}
-	if opts.LabelsFile != "" {
-		sc, err := readSidecar(opts.LabelsFile, opts.LabelCol)
-		if err != nil {
-			return err
-		}
-		lab.sidecar, lab.source = sc, "sidecar:"+filepath.Base(opts.LabelsFile)+":"+opts.LabelCol
+	lab, err := opts.labeler()
+	if err != nil {
+		return err
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
@@ -365,26 +417,9 @@ func captureRun(opts *captureOptions) error {
 	prog := newETAProgress(opts.IO, "capture: episode", len(todo))
 	var st attribution.CaptureStats
 	for c := 0; c < len(todo); c += opts.ShardSize {
-		batch := todo[c:min(len(todo), c+opts.ShardSize)]
-		items := make([]attribution.CaptureItem, len(batch))
-		for i, ep := range batch {
-			r, err := s.render(ep, false)
-			if err != nil {
-				return err
-			}
-			tg := 0
-			if opts.Target != nil {
-				t, err := trace.FindTarget(r, *opts.Target)
-				if err != nil {
-					return fmt.Errorf("episode %s: %w", ep.ID, err)
-				}
-				tg = t.Token
-			} else if tg, err = attribution.DecisionTarget(r); err != nil {
-				return err
-			}
-			l, src := lab.label(ep)
-			items[i] = attribution.CaptureItem{R: r, Target: tg, Label: l, LabelSource: src,
-				Group: ep.Labels[opts.GroupKey], Split: ep.Labels[opts.SplitKey]}
+		items, err := episodeItems(s, todo[c:min(len(todo), c+opts.ShardSize)], opts.episodeLabels, lab)
+		if err != nil {
+			return err
 		}
 		var rows []data.Activation
 		bst, err := attribution.Capture(s.Model, items, attribution.CaptureOptions{Model: s.Name, ModelHash: hash, Layers: opts.Layers,
