@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/agentlens/agentlens/trace"
 )
@@ -338,4 +341,106 @@ func TestMisalignmentInvalidUTF8(t *testing.T) {
 		t.Errorf("system = %q, want %q", got, "sys\uFFFD")
 	}
 	checkImported(t, eps)
+}
+
+// zstdZip builds an archive whose entries are Zstandard-compressed (zip method 93, as inspect_ai writes
+// them), each with the uncompressed size its header declares: -1 for the true size.
+func zstdZip(t testing.TB, entries ...zstdEntry) []byte {
+	t.Helper()
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		comp := enc.EncodeAll(e.data, nil)
+		if e.stream { // a streamed frame does not declare its content size
+			var cb bytes.Buffer
+			sw, err := zstd.NewWriter(&cb, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for at := 0; at < len(e.data); at += 1 << 16 {
+				sw.Write(e.data[at:min(at+1<<16, len(e.data))])
+			}
+			if err := sw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			comp = cb.Bytes()
+		}
+		size := uint64(len(e.data))
+		if e.declared >= 0 {
+			size = uint64(e.declared)
+		}
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: e.name, Method: 93, CRC32: crc32.ChecksumIEEE(e.data),
+			CompressedSize64: uint64(len(comp)), UncompressedSize64: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(comp)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type zstdEntry struct {
+	name     string
+	data     []byte
+	declared int64
+	stream   bool // compress as a stream, whose frame header has no content size
+}
+
+// TestInspectEvalZstd: Zstandard entries read like deflated ones, under the same per-entry bound: a small
+// entry that inflates past the limit (declaring its true size, or lying about it) is refused, naming the
+// file and the entry, after reading little more than the limit.
+func TestInspectEvalZstd(t *testing.T) {
+	const limit = 1 << 20
+	sample := []byte(`{"id":1,"epoch":1,"messages":[{"role":"user","content":"hi"}]}`)
+	// 64 MiB of JSON whitespace inside a valid sample: compresses to a few KiB.
+	bomb := append(append([]byte(`{"id":1,"epoch":1,"messages":[{"role":"user","content":"hi"}]`), bytes.Repeat([]byte(" "), 64<<20)...), '}')
+	ok := zstdZip(t, zstdEntry{"header.json", []byte(okHeader), -1, false}, zstdEntry{"samples/1_epoch_1.json", sample, -1, true})
+	eps, err := trace.ReadInspectEvalFrom(bytes.NewReader(ok), int64(len(ok)), "ok.eval", trace.Limits{})
+	if err != nil {
+		t.Fatalf("ReadInspectEvalFrom(zstd archive) = %v", err)
+	}
+	if got, want := len(eps), 1; got != want {
+		t.Fatalf("ReadInspectEvalFrom(zstd archive) = %d episodes, want %d", got, want)
+	}
+	if got, want := eps[0].Messages[0].Content, "hi"; got != want {
+		t.Errorf("content = %q, want %q", got, want)
+	}
+	tests := []struct {
+		name     string
+		declared int64
+		stream   bool
+		wantIn   []string
+	}{
+		{"true size declared", -1, false, []string{"bomb.eval", "entry samples/1_epoch_1.json", "67108926 bytes (limit 1048576)"}},
+		{"small size declared, frame has its size", 100, false, []string{"bomb.eval", "entry samples/1_epoch_1.json", "zstd frame larger than the limit of 1048576 bytes"}},
+		{"small size declared, streamed frame", 100, true, []string{"bomb.eval", "entry samples/1_epoch_1.json", "inflates past its declared 100 bytes"}},
+		{"size within the limit declared, streamed frame", limit - 10, true, []string{"bomb.eval", "entry samples/1_epoch_1.json", "inflates past its declared 1048566 bytes"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			data := zstdZip(t, zstdEntry{"header.json", []byte(okHeader), -1, false}, zstdEntry{"samples/1_epoch_1.json", bomb, tc.declared, tc.stream})
+			if len(data) > 64<<10 {
+				t.Fatalf("bomb archive is %d bytes, want a small one", len(data))
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, err := trace.ReadInspectEvalFrom(bytes.NewReader(data), int64(len(data)), "bomb.eval", trace.Limits{MaxFileBytes: limit})
+			runtime.ReadMemStats(&after)
+			checkErr(t, err, trace.ErrTooLarge, tc.wantIn...)
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16*limit {
+				t.Errorf("allocated %d bytes, want at most %d", alloc, 16*limit)
+			}
+			p := writeFile(t, t.TempDir(), "bomb.eval", data)
+			_, err = trace.Load(p, trace.LoadOptions{Limits: trace.Limits{MaxFileBytes: limit}})
+			checkErr(t, err, trace.ErrTooLarge, tc.wantIn[1:]...)
+		})
+	}
 }

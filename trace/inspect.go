@@ -3,9 +3,11 @@ package trace
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path"
@@ -13,7 +15,13 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/klauspost/compress/zstd"
 )
+
+// methodZstd is the zip compression method number of Zstandard (APPNOTE 4.4.5), which inspect_ai uses
+// for every entry of the .eval archives it writes today.
+const methodZstd = 93
 
 // inspectHeader is the part of an inspect_ai log header (header.json of a .eval archive, or the top of a
 // JSON log) that becomes labels.
@@ -60,8 +68,10 @@ type inspectCall struct {
 }
 
 // ReadInspectEval reads an inspect_ai .eval log (a zip archive with header.json and
-// samples/<id>_epoch_<n>.json). Entry names are checked before anything is read (absolute paths and ".."
-// give ErrUnsafePath), each entry is read through a size bound, and samples are decoded one at a time.
+// samples/<id>_epoch_<n>.json, entries stored, deflated or Zstandard-compressed). Entry names are checked
+// before anything is read (absolute paths and ".." give ErrUnsafePath), each entry is read through a size
+// bound (an entry that inflates past the bound or past its declared size gives ErrTooLarge), and samples
+// are decoded one at a time.
 func ReadInspectEval(file string, lim Limits) ([]*Episode, error) {
 	lim = lim.orDefault()
 	zr, err := zip.OpenReader(file)
@@ -142,16 +152,59 @@ func checkEntryName(name string) error {
 	return nil
 }
 
-func readZipJSON(f *zip.File, file string, lim Limits, v any) error {
+// readEntry reads one archive entry (stored, deflated or Zstandard) through the entry bound: an entry
+// whose header declares more than lim.MaxFileBytes is refused before it is read, and one that inflates
+// past the size its header declares (a zip bomb, or a corrupt archive) is stopped one byte past it. The
+// decompressed bytes are checked against the entry's CRC-32.
+func readEntry(f *zip.File, file string, lim Limits) ([]byte, error) {
+	where := "inspect log " + file + ": entry " + f.Name
 	if f.UncompressedSize64 > uint64(lim.MaxFileBytes) {
-		return fmt.Errorf("inspect log %s: entry %s: %d bytes (limit %d): %w", file, f.Name, f.UncompressedSize64, lim.MaxFileBytes, ErrTooLarge)
+		return nil, fmt.Errorf("%s: %d bytes (limit %d): %w", where, f.UncompressedSize64, lim.MaxFileBytes, ErrTooLarge)
 	}
-	rc, err := f.Open()
+	raw, err := f.OpenRaw()
 	if err != nil {
-		return fmt.Errorf("inspect log %s: entry %s: %w: %v", file, f.Name, ErrFormat, err)
+		return nil, fmt.Errorf("%s: %w: %v", where, ErrFormat, err)
 	}
-	defer rc.Close()
-	data, err := readAllLimited(rc, "inspect log "+file+": entry "+f.Name, lim.MaxFileBytes)
+	var r io.Reader
+	switch f.Method {
+	case zip.Store:
+		r = raw
+	case zip.Deflate:
+		fr := flate.NewReader(raw)
+		defer fr.Close()
+		r = fr
+	case methodZstd:
+		// The decoder's window is bounded too, so that a frame cannot make it allocate more than the
+		// entry may hold; it decodes on this goroutine.
+		window := max(uint64(lim.MaxFileBytes), zstd.MinWindowSize)
+		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxMemory(uint64(lim.MaxFileBytes)), zstd.WithDecoderMaxWindow(window))
+		if err != nil {
+			return nil, fmt.Errorf("%s: zstd: %w: %v", where, ErrFormat, err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("%s: compression method %d (want store, deflate or zstd): %w", where, f.Method, ErrFormat)
+	}
+	data, err := io.ReadAll(io.LimitReader(r, int64(f.UncompressedSize64)+1))
+	switch {
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded):
+		return nil, fmt.Errorf("%s: zstd frame larger than the limit of %d bytes: %w", where, lim.MaxFileBytes, ErrTooLarge)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w: %v", where, ErrFormat, err)
+	case uint64(len(data)) > f.UncompressedSize64:
+		return nil, fmt.Errorf("%s: inflates past its declared %d bytes: %w", where, f.UncompressedSize64, ErrTooLarge)
+	case uint64(len(data)) < f.UncompressedSize64:
+		return nil, fmt.Errorf("%s: %d of its declared %d bytes: %w", where, len(data), f.UncompressedSize64, ErrFormat)
+	case f.CRC32 != 0 && crc32.ChecksumIEEE(data) != f.CRC32:
+		return nil, fmt.Errorf("%s: checksum mismatch: %w", where, ErrFormat)
+	}
+	return data, nil
+}
+
+func readZipJSON(f *zip.File, file string, lim Limits, v any) error {
+	data, err := readEntry(f, file, lim)
 	if err != nil {
 		return err
 	}
