@@ -44,13 +44,25 @@ type inspectLog struct {
 type inspectSample struct {
 	ID       json.RawMessage            `json:"id"` // a string or an integer
 	Epoch    int                        `json:"epoch"`
-	Messages []inspectMessage           `json:"messages"`
+	Messages *[]inspectMessage          `json:"messages"`
 	Scores   map[string]json.RawMessage `json:"scores"`
 	Metadata map[string]any             `json:"metadata"`
 	Events   []struct {
 		Event string            `json:"event"`
 		Tools []json.RawMessage `json:"tools"`
 	} `json:"events"`
+	// Error is set when the sample failed (an exception in a solver, tool or model call, or a
+	// cancellation); its messages are those up to the failure.
+	Error *struct {
+		Message string `json:"message"`
+	} `json:"error"`
+	// Limit is set when the sample stopped at a message, token, time or cost limit.
+	Limit *struct {
+		Type string `json:"type"`
+	} `json:"limit"`
+	// Attachments holds long strings of the events (and images of the messages), which are written as
+	// "attachment://<hash>".
+	Attachments map[string]string `json:"attachments"`
 }
 
 type inspectMessage struct {
@@ -59,7 +71,37 @@ type inspectMessage struct {
 	ToolCalls  []inspectCall   `json:"tool_calls"`
 	ToolCallID string          `json:"tool_call_id"`
 	Function   string          `json:"function"`
+	// Error is set on a tool message whose call raised ToolError (or failed to parse, time out, ...):
+	// content is then empty and the model was sent "Error: <message>".
+	Error *struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"error"`
 }
+
+// attachmentPrefix marks a string inspect_ai moved to the sample's attachments.
+const attachmentPrefix = "attachment://"
+
+// resolveAttachments replaces every JSON string "attachment://<hash>" in raw whose hash is in att with
+// the attachment's text.
+func resolveAttachments(raw json.RawMessage, att map[string]string) json.RawMessage {
+	if len(att) == 0 || !bytes.Contains(raw, []byte(attachmentPrefix)) {
+		return raw
+	}
+	out := raw
+	for h, text := range att {
+		ref := []byte(`"` + attachmentPrefix + h + `"`)
+		if bytes.Contains(out, ref) {
+			enc, _ := json.Marshal(text)
+			out = bytes.ReplaceAll(out, ref, enc)
+		}
+	}
+	return out
+}
+
+// InspectToolErrorPrefix is what inspect_ai puts before a tool error's message in the tool result it
+// sends the model (OpenAI-style providers and most others).
+const InspectToolErrorPrefix = "Error: "
 
 type inspectCall struct {
 	ID        string          `json:"id"`
@@ -117,7 +159,18 @@ func readInspectZip(zr *zip.Reader, file string, lim Limits) ([]*Episode, error)
 	if err := readZipJSON(header, file, lim, &h); err != nil {
 		return nil, err
 	}
-	sort.SliceStable(samples, func(i, j int) bool { return samples[i].Name < samples[j].Name })
+	// By sample id, then epoch as a number (samples/x_epoch_10.json after x_epoch_9.json).
+	sort.SliceStable(samples, func(i, j int) bool {
+		ai, ae := sampleOrder(samples[i].Name)
+		bi, be := sampleOrder(samples[j].Name)
+		if ai != bi {
+			return ai < bi
+		}
+		if ae != be {
+			return ae < be
+		}
+		return samples[i].Name < samples[j].Name
+	})
 	var eps []*Episode
 	for _, f := range samples {
 		var raw json.RawMessage
@@ -131,6 +184,17 @@ func readInspectZip(zr *zip.Reader, file string, lim Limits) ([]*Episode, error)
 		eps = append(eps, ep)
 	}
 	return eps, nil
+}
+
+// sampleOrder splits an entry name samples/<id>_epoch_<n>.json into id and epoch (-1 when it has none).
+func sampleOrder(name string) (string, int) {
+	base := strings.TrimSuffix(strings.TrimPrefix(name, "samples/"), ".json")
+	if i := strings.LastIndex(base, "_epoch_"); i >= 0 {
+		if n, err := strconv.Atoi(base[i+len("_epoch_"):]); err == nil {
+			return base[:i], n
+		}
+	}
+	return base, -1
 }
 
 // checkEntryName rejects archive entry names that are absolute, climb out of the archive root, or are not
@@ -209,7 +273,7 @@ func readZipJSON(f *zip.File, file string, lim Limits, v any) error {
 		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("inspect log %s: entry %s: %w: %v", file, f.Name, ErrFormat, err)
+		return fmt.Errorf("inspect log %s: entry %s: %w", file, f.Name, jsonError(err))
 	}
 	return nil
 }
@@ -223,7 +287,7 @@ func ReadInspectJSON(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 	}
 	var l inspectLog
 	if err := json.Unmarshal(data, &l); err != nil {
-		return nil, fmt.Errorf("inspect log %s: %w: %v", name, ErrFormat, err)
+		return nil, fmt.Errorf("inspect log %s: %w", name, jsonError(err))
 	}
 	if l.Samples == nil {
 		return nil, fmt.Errorf("inspect log %s: samples: missing: %w", name, ErrFormat)
@@ -252,12 +316,12 @@ func ReadInspectJSONFile(file string, lim Limits) ([]*Episode, error) {
 func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episode, error) {
 	var s inspectSample
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("inspect log %s: %w: %v", where, ErrFormat, err)
+		return nil, fmt.Errorf("inspect log %s: %w", where, jsonError(err))
 	}
 	sid := string(bytes.TrimSpace(s.ID)) // an integer id as written
 	if strings.HasPrefix(sid, `"`) {
 		if err := json.Unmarshal(s.ID, &sid); err != nil {
-			return nil, fmt.Errorf("inspect log %s: id: %w: %v", where, ErrFormat, err)
+			return nil, fmt.Errorf("inspect log %s: id: %w", where, jsonError(err))
 		}
 	}
 	if sid == "" || sid == "null" {
@@ -275,6 +339,22 @@ func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episo
 	for k, v := range scalarLabels(s.Metadata, "metadata.") {
 		ep.Labels[k] = v
 	}
+	if s.Error != nil {
+		msg := s.Error.Message
+		if msg == "" {
+			msg = "error"
+		}
+		ep.Labels["error"] = msg
+	}
+	if s.Limit != nil && s.Limit.Type != "" {
+		ep.Labels["limit"] = s.Limit.Type
+	}
+	if s.Messages == nil {
+		return nil, fmt.Errorf("inspect log %s: messages: missing: %w", where, ErrFormat)
+	}
+	if len(*s.Messages) == 0 {
+		return nil, fmt.Errorf("inspect log %s: messages: empty (an episode needs at least one message): %w", where, ErrFormat)
+	}
 	for name, sc := range s.Scores {
 		var score struct {
 			Value json.RawMessage `json:"value"`
@@ -287,6 +367,7 @@ func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episo
 	for _, ev := range s.Events {
 		if ev.Event == "model" && len(ev.Tools) > 0 {
 			for _, t := range ev.Tools {
+				t = resolveAttachments(t, s.Attachments)
 				var ti struct {
 					Name        string          `json:"name"`
 					Description string          `json:"description"`
@@ -299,16 +380,20 @@ func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episo
 			break
 		}
 	}
-	for i, im := range s.Messages {
+	for i, im := range *s.Messages {
 		role := Role(im.Role)
 		if !role.Valid() {
 			return nil, fmt.Errorf("inspect log %s: messages[%d].role %q: %w", where, i, im.Role, ErrUnknownRole)
 		}
-		content, reasoning, err := inspectContent(im.Content)
+		content, reasoning, redacted, err := inspectContent(resolveAttachments(im.Content, s.Attachments))
 		if err != nil {
 			return nil, fmt.Errorf("inspect log %s: messages[%d].content: %w", where, i, err)
 		}
-		m := Message{Role: role, Content: content, Reasoning: reasoning, ToolCallID: im.ToolCallID, Name: im.Function}
+		m := Message{Role: role, Content: content, Reasoning: reasoning, RedactedReasoning: redacted, ToolCallID: im.ToolCallID, Name: im.Function}
+		if im.Error != nil && role == RoleTool {
+			// What the model was sent in place of the (empty) result.
+			m.Content, m.ToolError = InspectToolErrorPrefix+im.Error.Message, true
+		}
 		for j, tc := range im.ToolCalls {
 			args := compactRaw(tc.Arguments)
 			if args == nil {
@@ -353,37 +438,50 @@ func addScoreLabels(labels map[string]string, key string, v json.RawMessage) {
 }
 
 // inspectContent flattens inspect content: a string, or parts of type text (joined with no separator) and
-// reasoning (into the reasoning channel); other parts are skipped.
-func inspectContent(raw json.RawMessage) (content, reasoning string, err error) {
+// reasoning (into the reasoning channel; a part with redacted set gives its summary, else
+// RedactedPlaceholder, to the redacted channel); other parts (images, audio, server-side tool use) are
+// skipped.
+func inspectContent(raw json.RawMessage) (content, reasoning, redacted string, err error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || string(t) == "null" {
-		return "", "", nil
+		return "", "", "", nil
 	}
 	if t[0] == '"' {
 		if err := json.Unmarshal(t, &content); err != nil {
-			return "", "", fmt.Errorf("%w: %v", ErrFormat, err)
+			return "", "", "", jsonError(err)
 		}
-		return content, "", nil
+		return content, "", "", nil
 	}
 	var parts []struct {
-		Type      string `json:"type"`
-		Text      string `json:"text"`
-		Reasoning string `json:"reasoning"`
+		Type      string  `json:"type"`
+		Text      string  `json:"text"`
+		Reasoning string  `json:"reasoning"`
+		Summary   *string `json:"summary"`
+		Redacted  bool    `json:"redacted"`
 	}
 	if err := json.Unmarshal(t, &parts); err != nil {
-		return "", "", fmt.Errorf("%w: %v", ErrFormat, err)
+		return "", "", "", jsonError(err)
 	}
-	var c, r strings.Builder
+	var c, r, d strings.Builder
 	for _, p := range parts {
-		switch p.Type {
-		case "text":
+		switch {
+		case p.Type == "text":
 			c.WriteString(p.Text)
-		case "reasoning":
+		case p.Type == "reasoning" && p.Redacted:
+			if d.Len() > 0 {
+				d.WriteString(AnthropicJoin)
+			}
+			if p.Summary != nil && *p.Summary != "" {
+				d.WriteString(*p.Summary)
+			} else {
+				d.WriteString(RedactedPlaceholder)
+			}
+		case p.Type == "reasoning":
 			if r.Len() > 0 {
 				r.WriteString(AnthropicJoin)
 			}
 			r.WriteString(p.Reasoning)
 		}
 	}
-	return c.String(), r.String(), nil
+	return c.String(), r.String(), d.String(), nil
 }
