@@ -24,6 +24,7 @@ func TestNewCmdDemo(t *testing.T) {
 		wantTarget string
 		wantAblate []trace.Kind
 		wantFetch  bool
+		wantStyle  trace.ToolCallStyle
 		wantUsage  bool
 	}{
 		{name: "defaults", wantModel: "/env/cache/models/SmolLM2-135M-Instruct.Q4_1.gguf", wantTarget: "tool:email", wantFetch: true},
@@ -34,6 +35,8 @@ func TestNewCmdDemo(t *testing.T) {
 		{name: "unknown name", args: []string{"-m", "llama9"}, wantUsage: true},
 		{name: "bad target", args: []string{"-t", "nonsense:x"}, wantUsage: true},
 		{name: "bad top", args: []string{"--top", "0"}, wantUsage: true},
+		{name: "tool-call style", args: []string{"-m", gguf, "--tool-call-style", "xml"}, wantModel: gguf, wantTarget: "tool:email", wantStyle: trace.ToolCallsXML},
+		{name: "bad tool-call style", args: []string{"--tool-call-style", "html"}, wantUsage: true},
 		{name: "extra arg", args: []string{"x"}, wantUsage: true},
 	}
 	for _, tt := range tests {
@@ -52,6 +55,9 @@ func TestNewCmdDemo(t *testing.T) {
 			}
 			if got.Model != tt.wantModel || got.Target.String() != tt.wantTarget || (got.fetch != nil) != tt.wantFetch {
 				t.Errorf("model %q target %q fetch %v, want %q %q %v", got.Model, got.Target.String(), got.fetch != nil, tt.wantModel, tt.wantTarget, tt.wantFetch)
+			}
+			if got.Style != tt.wantStyle {
+				t.Errorf("tool-call style %q, want %q", got.Style, tt.wantStyle)
 			}
 			if strings.Join(kindStrings(got.Ablate), ",") != strings.Join(kindStrings(tt.wantAblate), ",") {
 				t.Errorf("ablate %v, want %v", got.Ablate, tt.wantAblate)
