@@ -139,7 +139,7 @@ func readInspectZip(zr *zip.Reader, file string, lim Limits) ([]*Episode, error)
 	if len(zr.File) > lim.MaxArchiveLen {
 		return nil, fmt.Errorf("inspect log %s: %d entries (limit %d): %w", file, len(zr.File), lim.MaxArchiveLen, ErrTooLarge)
 	}
-	var header *zip.File
+	var header, journal *zip.File
 	var samples []*zip.File
 	for _, f := range zr.File {
 		if err := checkEntryName(f.Name); err != nil {
@@ -148,16 +148,27 @@ func readInspectZip(zr *zip.Reader, file string, lim Limits) ([]*Episode, error)
 		switch {
 		case f.Name == "header.json":
 			header = f
+		case f.Name == "_journal/start.json":
+			journal = f
 		case strings.HasPrefix(f.Name, "samples/") && strings.HasSuffix(f.Name, ".json"):
 			samples = append(samples, f)
 		}
 	}
+	// inspect_ai writes header.json when the eval ends; a log of an eval that is still running, or that
+	// was killed, has only the journal's start record (same eval fields, no status).
+	started := header == nil && journal != nil
+	if started {
+		header = journal
+	}
 	if header == nil {
-		return nil, fmt.Errorf("inspect log %s: header.json: %w", file, ErrMissingFile)
+		return nil, fmt.Errorf("inspect log %s: header.json (or _journal/start.json): %w", file, ErrMissingFile)
 	}
 	var h inspectHeader
 	if err := readZipJSON(header, file, lim, &h); err != nil {
 		return nil, err
+	}
+	if started && h.Status == "" {
+		h.Status = "started"
 	}
 	// By sample id, then epoch as a number (samples/x_epoch_10.json after x_epoch_9.json).
 	sort.SliceStable(samples, func(i, j int) bool {
@@ -333,6 +344,10 @@ func inspectEpisode(raw json.RawMessage, h *inspectHeader, where string) (*Episo
 	}
 	if h.Eval.Model != "" {
 		ep.Labels["model"] = h.Eval.Model
+	}
+	if h.Status != "" && h.Status != "success" {
+		// The run did not finish well (started, error, cancelled): its samples may be partial.
+		ep.Labels["eval_status"] = h.Status
 	}
 	ep.Labels["sample_id"] = sid
 	ep.Labels["epoch"] = strconv.Itoa(s.Epoch)

@@ -1,7 +1,10 @@
 package trace_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
+	"io"
 	"reflect"
 	"sort"
 	"strings"
@@ -219,5 +222,55 @@ func TestToolErrorsAndRedaction(t *testing.T) {
 			}
 			checkTiling(t, ep)
 		})
+	}
+}
+
+// TestInspectEvalUnfinished: the .eval of a run that has not written header.json yet (still running, or
+// killed) is read from its journal's start record, and its episodes say the run did not finish.
+func TestInspectEvalUnfinished(t *testing.T) {
+	zr, err := zip.OpenReader(realEval)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range zr.File {
+		if f.Name == "header.json" {
+			continue
+		}
+		r, err := f.OpenRaw()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := zw.CreateRaw(&f.FileHeader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(w, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := trace.ReadInspectEvalFrom(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "running.eval", trace.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := realEpisodes()
+	if len(eps) != len(want) {
+		t.Fatalf("%d episodes, want %d", len(eps), len(want))
+	}
+	for i, ep := range eps {
+		if got := ep.Labels["eval_status"]; got != "started" {
+			t.Errorf("%s: eval_status = %q, want started", ep.ID, got)
+		}
+		delete(ep.Labels, "eval_status")
+		got := stripSegments([]*trace.Episode{ep})[0]
+		got.Source = ""
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("episode %d =\n%s\nwant\n%s", i, jsonText(got), jsonText(want[i]))
+		}
 	}
 }
