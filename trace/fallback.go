@@ -13,6 +13,7 @@ import (
 // textLayout says where, in the content Render gave the template for one message, the parts it wrote as
 // text are: offsets are bytes of that content.
 type textLayout struct {
+	text      string   // the content given to the template
 	content   int      // where the message's own content starts
 	reasoning Span     // the reasoning text (empty when not written as text)
 	calls     []Span   // each tool call, opening to closing tag (nil when the calls were not written as text)
@@ -90,6 +91,7 @@ func textInput(ep *Episode, in chat.Input, style ToolCallStyle, drop map[string]
 			cm.ToolCalls = nil
 		}
 		cm.Content = b.String()
+		l.text = cm.Content
 		out.Messages[i] = cm
 		layouts[i] = l
 	}

@@ -183,7 +183,7 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 	}
 	var r *Rendered
 	if err == nil {
-		if r, err = locateSegments(ep, cr, nil); err != nil {
+		if r, err = locateSegments(ep, cr, nil, droppedReasoning(ep, tmpl, in)); err != nil {
 			return nil, err
 		}
 	}
@@ -204,7 +204,7 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 			}
 			return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
 		}
-		r2, err2 := locateSegments(ep, cr2, layouts)
+		r2, err2 := locateSegments(ep, cr2, layouts, nil)
 		if err2 != nil {
 			return nil, err2
 		}
@@ -342,10 +342,44 @@ func (r *Rendered) mapTokens() {
 	}
 }
 
+// droppedReasoning returns the ids of the reasoning segments whose reasoning channel the template does not
+// print, found by rendering in once more with each message's reasoning replaced by a probe word: searching
+// for the reasoning's own text can match a role header or the content (a reasoning "a" is "found" in
+// "assistant"). It returns nil when no message has reasoning or the probe does not render.
+func droppedReasoning(ep *Episode, tmpl Renderer, in chat.Input) map[string]bool {
+	probe := in
+	probe.Messages = append([]chat.Message(nil), in.Messages...)
+	words := map[int]string{}
+	for i, m := range probe.Messages {
+		if m.Reasoning != "" {
+			words[i] = fmt.Sprintf("agentlensreasoningprobe%dz", i)
+			probe.Messages[i].Reasoning = words[i]
+		}
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	pr, err := tmpl.Render(probe)
+	if err != nil {
+		return nil
+	}
+	dropped := map[string]bool{}
+	for i, w := range words {
+		if !strings.Contains(pr.Text, w) {
+			for _, s := range ep.Messages[i].Segments {
+				if s.Part == PartReasoning {
+					dropped[s.ID] = true
+				}
+			}
+		}
+	}
+	return dropped
+}
+
 // locateSegments builds a Rendered (without tokens) from the renderer's output: where each segment of ep
 // landed in cr.Text. layouts, when not nil, says for each message which parts Render wrote as text into
-// the content it gave the template (nil entries: none).
-func locateSegments(ep *Episode, cr chat.Rendered, layouts []*textLayout) (*Rendered, error) {
+// the content it gave the template (nil entries: none); segments in dropped are known not to be printed.
+func locateSegments(ep *Episode, cr chat.Rendered, layouts []*textLayout, dropped map[string]bool) (*Rendered, error) {
 	if len(cr.Messages) != len(ep.Messages) {
 		return nil, fmt.Errorf("render episode %s: renderer returned %d message spans for %d messages", ep.ID, len(cr.Messages), len(ep.Messages))
 	}
@@ -364,16 +398,27 @@ func locateSegments(ep *Episode, cr chat.Rendered, layouts []*textLayout) (*Rend
 		if ms.ContentFound {
 			cursor = ms.Content.Start
 		}
-		// exact places a span of the content given to the template in the rendered text.
-		exact := func(sp Span) Span { return Span{ms.Content.Start + sp.Start, ms.Content.Start + sp.End} }
+		// exact places a span of the content given to the template in the rendered text; with a layout,
+		// the content Render wrote is looked for in the message when the renderer could not place it.
+		found, base, given := ms.ContentFound, ms.Content.Start, len(m.Content)
+		if l != nil && l.text != "" {
+			given = len(l.text)
+		}
+		if !found && l != nil && l.text != "" {
+			if j := strings.Index(cr.Text[ms.Message.Start:ms.Message.End], l.text); j >= 0 {
+				found, base = true, ms.Message.Start+j
+				cursor = base
+			}
+		}
+		exact := func(sp Span) Span { return Span{base + sp.Start, base + sp.End} }
 		for _, s := range m.Segments {
 			rs := RenderedSegment{ID: s.ID, Kind: s.Kind, Message: i}
 			text := ep.Text(s)
 			switch {
-			case s.Redacted:
+			case s.Redacted || dropped[s.ID]:
 				rs.Char = Span{cursor, cursor}
 			case s.Part == PartToolCall && l != nil && l.calls != nil:
-				if ms.ContentFound {
+				if found {
 					rs.Char, rs.Found = exact(l.calls[s.Call]), true
 				} else if j := strings.Index(cr.Text[ms.Message.Start:ms.Message.End], l.callText[s.Call]); j >= 0 {
 					rs.Char = Span{ms.Message.Start + j, ms.Message.Start + j + len(l.callText[s.Call])}
@@ -388,15 +433,25 @@ func locateSegments(ep *Episode, cr chat.Rendered, layouts []*textLayout) (*Rend
 				} else {
 					rs.Char = Span{ms.Message.End, ms.Message.End}
 				}
-			case s.Part == PartReasoning && l != nil && l.reasoning.Len() > 0 && ms.ContentFound:
+			case s.Part == PartReasoning && l != nil && l.reasoning.Len() > 0 && found:
 				rs.Char, rs.Found = exact(l.reasoning), true
-			case s.Part == PartContent && ms.ContentFound:
+			case s.Part == PartContent && found:
 				off := 0
 				if l != nil {
 					off = l.content
 				}
 				rs.Char = exact(Span{off + s.Start, off + s.End})
 				rs.Found = true
+			case s.Part == PartReasoning && found && text != "":
+				// The content is placed: the reasoning channel is printed before or after it, not inside.
+				rs.Char = Span{cursor, cursor}
+				if j := strings.Index(cr.Text[ms.Message.Start:base], text); j >= 0 {
+					rs.Char, rs.Found = Span{ms.Message.Start + j, ms.Message.Start + j + len(text)}, true
+				} else if end := base + given; end <= ms.Message.End {
+					if j := strings.Index(cr.Text[end:ms.Message.End], text); j >= 0 {
+						rs.Char, rs.Found = Span{end + j, end + j + len(text)}, true
+					}
+				}
 			default:
 				// The template transformed the content (or this is the reasoning channel): find the
 				// segment's text in order inside the message.
