@@ -208,7 +208,12 @@ func anthropicBlocks(raw json.RawMessage, allowTools bool) (flatText, []anthropi
 			if b.Type == "tool_result" {
 				f.hadToolResult = true
 			}
+		case "server_tool_use", "mcp_tool_use", "mcp_tool_result", "container_upload":
+			return f, nil, fmt.Errorf("[%d].type %q: server-side tool blocks are not supported yet: %w", i, b.Type, ErrFormat)
 		default:
+			if strings.HasSuffix(b.Type, "_tool_result") { // web_search_tool_result, code_execution_tool_result, ...
+				return f, nil, fmt.Errorf("[%d].type %q: server-side tool blocks are not supported yet: %w", i, b.Type, ErrFormat)
+			}
 			return f, nil, fmt.Errorf("[%d].type %q: unknown block type: %w", i, b.Type, ErrFormat)
 		}
 	}

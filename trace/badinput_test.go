@@ -194,6 +194,8 @@ func TestBadJSONFormats(t *testing.T) {
 		{"openai bad tool tag name", trace.FormatOpenAI, `[{"role":"assistant","content":"<tool_use:e mail>"}]`, trace.ErrMalformedTag, []string{"assistant[0]", "bad tool tag"}},
 		{"openai nested email", trace.FormatOpenAI, `[{"role":"user","content":"<email>a<email>b</email></email>"}]`, trace.ErrMalformedTag, []string{"user[0]", "opened again"}},
 		{"anthropic unknown block", trace.FormatAnthropic, `{"system":"s","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"video"}]}]}`, trace.ErrFormat, []string{"in.json", "messages[0].content", `[1].type "video"`}},
+		{"anthropic server tool", trace.FormatAnthropic, `{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"server_tool_use","id":"s","name":"web_search","input":{}},{"type":"web_search_tool_result","tool_use_id":"s","content":[]}]}]}`,
+			trace.ErrFormat, []string{"in.json", "messages[1].content", `[0].type "server_tool_use": server-side tool blocks are not supported yet`}},
 		{"anthropic system role in messages", trace.FormatAnthropic, `{"messages":[{"role":"system","content":"s"}]}`, trace.ErrUnknownRole, []string{`messages[0].role "system"`}},
 		{"anthropic tool_use in system", trace.FormatAnthropic, `{"system":[{"type":"tool_use","name":"f"}],"messages":[{"role":"user","content":"hi"}]}`, trace.ErrFormat, []string{"system", "tool_use block not allowed"}},
 		{"anthropic no messages", trace.FormatAnthropic, `{"system":"s"}`, trace.ErrFormat, []string{"messages: missing"}},
