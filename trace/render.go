@@ -46,9 +46,6 @@ const (
 	ToolCallsJSON   ToolCallStyle = "json" // <tool_call>\n{"name": NAME, "arguments": {…}}\n</tool_call>, as Hermes-style templates do
 )
 
-// ToolCallStyles lists the styles a user may ask for.
-var ToolCallStyles = []ToolCallStyle{ToolCallsXML, ToolCallsJSON}
-
 // ParseToolCallStyle checks a style name ("" is ToolCallsNative).
 func ParseToolCallStyle(s string) (ToolCallStyle, error) {
 	switch ToolCallStyle(s) {
