@@ -287,3 +287,29 @@ func TestAblateSegments(t *testing.T) {
 		t.Errorf("%d ablations without a kind filter, want more than the 3 emails", len(all))
 	}
 }
+
+// TestLabel: the label column of segments.parquet marks failed tool results and redacted reasoning.
+func TestLabel(t *testing.T) {
+	ep := &trace.Episode{ID: "labels", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "<email>\nFrom: a@x.com\nSubject: Hi\nBody: b\n</email>"},
+		{Role: trace.RoleAssistant, RedactedReasoning: trace.RedactedPlaceholder,
+			ToolCalls: []trace.ToolCall{{ID: "c1", Name: "send_email", Arguments: []byte(`{"to":"kyle@x.com"}`)}}},
+		{Role: trace.RoleTool, Content: "Error: mailbox full", ToolCallID: "c1", ToolError: true},
+		{Role: trace.RoleTool, Content: "sent", ToolCallID: "c1"},
+	}}
+	if err := ep.Segment(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ id, want string }{
+		{"user[0].email[0]", "from=a@x.com subject=Hi"},
+		{"assistant[0].reasoning[0]", "redacted"},
+		{"assistant[0].tool_call[0]", "name=send_email to=kyle@x.com"},
+		{"tool[0].tool_result[0]", "error"},
+		{"tool[1].tool_result[0]", ""},
+	}
+	for _, tc := range tests {
+		if got := attribution.Label(ep, tc.id); got != tc.want {
+			t.Errorf("Label(%s) = %q, want %q", tc.id, got, tc.want)
+		}
+	}
+}

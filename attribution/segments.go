@@ -59,7 +59,8 @@ func BySegment(r *trace.Rendered, res *Result) ([]SegmentScore, error) {
 }
 
 // Label describes a segment in a few words: "from=… subject=…" for an email, "name=… to=…" for a tool
-// call, "" otherwise (and for template segments).
+// call, "error" for the result of a failed tool call, "redacted" for redacted reasoning, "" otherwise (and
+// for template segments).
 func Label(ep *trace.Episode, id string) string {
 	if ep == nil {
 		return ""
@@ -77,6 +78,10 @@ func Label(ep *trace.Episode, id string) string {
 			l += " to=" + to
 		}
 		return l
+	case s.Error:
+		return "error"
+	case s.Redacted:
+		return "redacted"
 	}
 	return ""
 }

@@ -40,7 +40,8 @@ type anthropicBlock struct {
 	Name      string          `json:"name"`
 	Input     json.RawMessage `json:"input"`
 	ToolUseID string          `json:"tool_use_id"`
-	Content   json.RawMessage `json:"content"` // tool_result: a string or an array of blocks
+	Content   json.RawMessage `json:"content"`  // tool_result: a string or an array of blocks
+	IsError   bool            `json:"is_error"` // tool_result: the call failed; content is the error the model was sent
 }
 
 // ReadAnthropic reads Anthropic Messages API requests from r (named name in errors): one JSON object
@@ -48,7 +49,8 @@ type anthropicBlock struct {
 // JSON array of such objects, or JSONL with one per line. Text blocks become Content (joined with
 // AnthropicJoin), thinking blocks become Reasoning, tool_use blocks become ToolCalls, and every
 // tool_result block of a user message becomes its own tool message (before the user message's remaining
-// text, if any). Tool definitions are converted to OpenAI function format.
+// text, if any; ToolError set when the block has is_error). redacted_thinking blocks become
+// RedactedPlaceholder in RedactedReasoning. Tool definitions are converted to OpenAI function format.
 func ReadAnthropic(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 	lim = lim.orDefault()
 	data, err := readAllLimited(r, name, lim.MaxFileBytes)
@@ -63,7 +65,7 @@ func ReadAnthropic(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 		return nil, fmt.Errorf("%s: empty: %w", name, ErrFormat)
 	case json.Valid(t) && t[0] == '[':
 		if err := json.Unmarshal(t, &reqs); err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", name, ErrFormat, err)
+			return nil, fmt.Errorf("%s: %w", name, jsonError(err))
 		}
 		for i := range reqs {
 			wheres = append(wheres, fmt.Sprintf("%s[%d]", name, i))
@@ -71,14 +73,14 @@ func ReadAnthropic(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 	case json.Valid(t):
 		var q anthropicRequest
 		if err := json.Unmarshal(t, &q); err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", name, ErrFormat, err)
+			return nil, fmt.Errorf("%s: %w", name, jsonError(err))
 		}
 		reqs, wheres = append(reqs, q), append(wheres, name)
 	default:
 		err := eachLine(bytes.NewReader(t), name, lim, func(n int, line []byte) error {
 			var q anthropicRequest
 			if err := json.Unmarshal(line, &q); err != nil {
-				return fmt.Errorf("%s:%d: %w: %v", name, n, ErrFormat, err)
+				return fmt.Errorf("%s:%d: %w", name, n, jsonError(err))
 			}
 			reqs, wheres = append(reqs, q), append(wheres, fmt.Sprintf("%s:%d", name, n))
 			return nil
@@ -109,6 +111,9 @@ func anthropicEpisode(q anthropicRequest, where, id string) (*Episode, error) {
 	if q.Messages == nil {
 		return nil, fmt.Errorf("%s: messages: missing: %w", where, ErrFormat)
 	}
+	if len(q.Messages) == 0 {
+		return nil, fmt.Errorf("%s: messages: empty (an episode needs at least one message): %w", where, ErrFormat)
+	}
 	ep := &Episode{ID: id, Source: where, Labels: scalarLabels(q.Metadata, "")}
 	for _, tl := range q.Tools {
 		ep.Tools = append(ep.Tools, openAITool(tl.Name, tl.Description, tl.InputSchema))
@@ -128,7 +133,7 @@ func anthropicEpisode(q anthropicRequest, where, id string) (*Episode, error) {
 		}
 		switch am.Role {
 		case "assistant":
-			m := Message{Role: RoleAssistant, Content: text.content, Reasoning: text.thinking}
+			m := Message{Role: RoleAssistant, Content: text.content, Reasoning: text.thinking, RedactedReasoning: text.redacted}
 			for _, b := range blocks {
 				if b.Type == "tool_use" {
 					args := compactRaw(b.Input)
@@ -149,7 +154,7 @@ func anthropicEpisode(q anthropicRequest, where, id string) (*Episode, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: messages[%d].content[%d].content: %w", where, i, j, err)
 				}
-				ep.Messages = append(ep.Messages, Message{Role: RoleTool, Content: res.content, ToolCallID: b.ToolUseID, Name: names[b.ToolUseID]})
+				ep.Messages = append(ep.Messages, Message{Role: RoleTool, Content: res.content, ToolCallID: b.ToolUseID, Name: names[b.ToolUseID], ToolError: b.IsError})
 			}
 			if text.content != "" || !text.hadToolResult {
 				ep.Messages = append(ep.Messages, Message{Role: RoleUser, Content: text.content})
@@ -165,8 +170,8 @@ func anthropicEpisode(q anthropicRequest, where, id string) (*Episode, error) {
 }
 
 type flatText struct {
-	content, thinking string
-	hadToolResult     bool
+	content, thinking, redacted string
+	hadToolResult               bool
 }
 
 // anthropicBlocks flattens a string-or-blocks value.
@@ -178,22 +183,24 @@ func anthropicBlocks(raw json.RawMessage, allowTools bool) (flatText, []anthropi
 	}
 	if t[0] == '"' {
 		if err := json.Unmarshal(t, &f.content); err != nil {
-			return f, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+			return f, nil, jsonError(err)
 		}
 		return f, nil, nil
 	}
 	var blocks []anthropicBlock
 	if err := json.Unmarshal(t, &blocks); err != nil {
-		return f, nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return f, nil, jsonError(err)
 	}
-	var texts, thinks []string
+	var texts, thinks, redacted []string
 	for i, b := range blocks {
 		switch b.Type {
 		case "text":
 			texts = append(texts, b.Text)
 		case "thinking":
 			thinks = append(thinks, b.Thinking)
-		case "redacted_thinking", "image", "document":
+		case "redacted_thinking":
+			redacted = append(redacted, RedactedPlaceholder)
+		case "image", "document":
 		case "tool_use", "tool_result":
 			if !allowTools {
 				return f, nil, fmt.Errorf("[%d]: %s block not allowed here: %w", i, b.Type, ErrFormat)
@@ -201,12 +208,18 @@ func anthropicBlocks(raw json.RawMessage, allowTools bool) (flatText, []anthropi
 			if b.Type == "tool_result" {
 				f.hadToolResult = true
 			}
+		case "server_tool_use", "mcp_tool_use", "mcp_tool_result", "container_upload":
+			return f, nil, fmt.Errorf("[%d].type %q: server-side tool blocks are not supported yet: %w", i, b.Type, ErrFormat)
 		default:
+			if strings.HasSuffix(b.Type, "_tool_result") { // web_search_tool_result, code_execution_tool_result, ...
+				return f, nil, fmt.Errorf("[%d].type %q: server-side tool blocks are not supported yet: %w", i, b.Type, ErrFormat)
+			}
 			return f, nil, fmt.Errorf("[%d].type %q: unknown block type: %w", i, b.Type, ErrFormat)
 		}
 	}
 	f.content = strings.Join(texts, AnthropicJoin)
 	f.thinking = strings.Join(thinks, AnthropicJoin)
+	f.redacted = strings.Join(redacted, AnthropicJoin)
 	return f, blocks, nil
 }
 

@@ -22,11 +22,16 @@
 //
 // Load reads a recording and detects its format: an agentic-misalignment results directory
 // (prompts/<condition>/ and models/<model>/<condition>/sample_NNN/response.json, the condition id becoming
-// labels), an inspect_ai .eval archive or JSON log (scores and metadata becoming labels), OpenAI chat
+// labels), an inspect_ai .eval archive (stored, deflated or Zstandard entries) or JSON log, or a directory
+// of them (scores and metadata becoming labels; a sample that errored gets the label error=<message>),
+// OpenAI chat
 // messages (JSON or JSONL, tool_calls and role tool), Anthropic Messages requests (top-level system,
 // tool_use and tool_result blocks), and agentlens' native JSONL, which WriteNative writes and ReadNative
 // reads back losslessly. Inputs are bounded by Limits (ErrTooLarge), archive entry names are checked
-// before anything is read (ErrUnsafePath), and errors name the file and the field.
+// before anything is read (ErrUnsafePath), and errors name the file and the field as the input spells it
+// (messages[0].content: expected a string, got a number). A failed tool call becomes a tool message
+// holding what the model was sent, marked ToolError (its segments Error); redacted reasoning becomes a
+// reasoning segment marked Redacted.
 //
 // # Rendering and targets
 //
@@ -37,6 +42,11 @@
 // selects the token of the harmful action: the first token of a tool call by name and recipient or body
 // regexp, of a literal string, of a segment, or an explicit index (ParseTarget reads them from text), and
 // ContrastAt tokenizes a harmful and a benign continuation at that point for logit-difference metrics.
+//
+// A chat template may leave parts of an episode out (many print only each message's content, dropping
+// structured tool calls and reasoning): Rendered.Unrendered lists those segments, UnrenderedWarning says
+// so in a line, FindTarget refuses a target in one of them (ErrNotRendered), and RenderOptions.
+// ToolCallStyle writes them as text in the assistant turn instead.
 //
 // The bundled subpackage holds agentlens' own example episodes.
 package trace

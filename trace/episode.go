@@ -72,10 +72,15 @@ type Part string
 
 // Message parts.
 const (
-	PartContent   Part = "content"   // Message.Content
-	PartReasoning Part = "reasoning" // Message.Reasoning (a separate reasoning channel, e.g. Anthropic thinking)
-	PartToolCall  Part = "tool_call" // Message.ToolCalls[Segment.Call] (a structured tool call)
+	PartContent   Part = "content"            // Message.Content
+	PartReasoning Part = "reasoning"          // Message.Reasoning (a separate reasoning channel, e.g. Anthropic thinking)
+	PartToolCall  Part = "tool_call"          // Message.ToolCalls[Segment.Call] (a structured tool call)
+	PartRedacted  Part = "redacted_reasoning" // Message.RedactedReasoning (reasoning whose text the recording does not hold)
 )
+
+// RedactedPlaceholder stands in Message.RedactedReasoning for a redacted reasoning block that carries no
+// readable summary (an Anthropic redacted_thinking block, an inspect_ai reasoning part with redacted set).
+const RedactedPlaceholder = "[redacted]"
 
 // Episode is one recorded agent episode: labels, tool definitions and ordered messages.
 type Episode struct {
@@ -94,6 +99,13 @@ type Message struct {
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"` // structured tool calls made by an assistant message
 	ToolCallID string     `json:"tool_call_id,omitempty"`
 	Name       string     `json:"name,omitempty"` // tool name of a tool message
+	// ToolError marks a tool message whose call failed: Content is then the error as the model was sent
+	// it (inspect_ai's "Error: <message>", an Anthropic tool_result with is_error).
+	ToolError bool `json:"tool_error,omitempty"`
+	// RedactedReasoning holds what is known of reasoning blocks the provider redacted: each block's readable
+	// summary, else RedactedPlaceholder, joined with AnthropicJoin. Its segment is marked Redacted and is not
+	// given to chat templates (the model's own text of it is not in the recording).
+	RedactedReasoning string `json:"redacted_reasoning,omitempty"`
 
 	Segments []Segment `json:"-"`
 }
@@ -125,6 +137,11 @@ type Segment struct {
 	End     int       // byte offset into the part's text (exclusive)
 	Email   *Email    // for KindEmail
 	Tool    *ToolCall // for KindToolCall
+	// Error is set on the tool_result segments of a tool message with ToolError: the call failed and the
+	// segment's text is the error the model was sent.
+	Error bool
+	// Redacted is set on the reasoning segment cut from Message.RedactedReasoning (Part PartRedacted).
+	Redacted bool
 }
 
 // MessageID returns the id of message i: its role and its index among the messages of that role, e.g.
@@ -191,6 +208,8 @@ func (ep *Episode) Text(s Segment) string {
 	switch s.Part {
 	case PartReasoning:
 		src = m.Reasoning
+	case PartRedacted:
+		src = m.RedactedReasoning
 	case PartToolCall:
 		if s.Call < 0 || s.Call >= len(m.ToolCalls) {
 			return ""

@@ -24,6 +24,11 @@ var (
 	ErrBadTarget = errors.New("bad target specification")
 	// ErrUnknownSegment is returned for a segment id that the episode does not have.
 	ErrUnknownSegment = errors.New("unknown segment")
+	// ErrNotRendered is returned (with ErrNoTarget) for a target in a segment the chat template did not
+	// print: the target is not in the model's context.
+	ErrNotRendered = errors.New("segment not rendered by the chat template")
+	// ErrBadOption is returned for an option value that is not one of those allowed.
+	ErrBadOption = errors.New("bad option")
 	// ErrTokenizer is returned when a tokenizer's output does not cover the rendered text consistently.
 	ErrTokenizer = errors.New("inconsistent tokenizer output")
 )

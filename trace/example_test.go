@@ -84,3 +84,40 @@ func ExampleFindTarget() {
 	// assistant[0].text[0]       assistant_text  [33,38)  [4,5)   true   Yes.\n
 	// assistant[0].tool_call[0]  tool_call       [38,95)  [5,9)   true   <tool_use:email> to: "kyle@summit.com", </tool_u…
 }
+
+// SmolLM2's template prints only each message's content: the structured call is not in the prompt until
+// a tool-call style writes it as text in the assistant turn.
+func ExampleRenderOptions_toolCallStyle() {
+	tmpl, err := chat.Compile("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}", "content-only")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ep := &trace.Episode{ID: "call", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "Tell Kyle."},
+		{Role: trace.RoleAssistant, Content: "Writing.", ToolCalls: []trace.ToolCall{{Name: "send_email", Arguments: []byte(`{"to":"kyle@x.com","body":"Stop."}`)}}},
+	}}
+	for _, style := range []trace.ToolCallStyle{trace.ToolCallsNative, trace.ToolCallsXML} {
+		r, err := trace.Render(ep, tmpl, nil, trace.RenderOptions{ToolCallStyle: style})
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("style %q: unrendered %v\n%s", style, r.Unrendered, r.Text)
+	}
+	// Output:
+	// style "": unrendered [assistant[0].tool_call[0]]
+	// <|im_start|>user
+	// Tell Kyle.<|im_end|>
+	// <|im_start|>assistant
+	// Writing.<|im_end|>
+	// style "xml": unrendered []
+	// <|im_start|>user
+	// Tell Kyle.<|im_end|>
+	// <|im_start|>assistant
+	// Writing.
+	// <tool_use:send_email>
+	// to: "kyle@x.com",
+	// body: "Stop.",
+	// </tool_use:send_email><|im_end|>
+}

@@ -79,6 +79,7 @@ func FuzzReadOpenAI(f *testing.F) {
 
 func FuzzReadAnthropic(f *testing.F) {
 	addFiles(f, "testdata/anthropic/*")
+	f.Add([]byte(`{"messages":[{"role":"user","content":"a"},{"role":"assistant","content":[{"type":"redacted_thinking","data":"x"},{"type":"tool_use","id":"t","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","is_error":true,"content":"e"}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		eps, err := trace.ReadAnthropic(bytes.NewReader(data), "fuzz.json", trace.Limits{MaxFileBytes: 1 << 16})
 		if err != nil {
@@ -100,7 +101,7 @@ func FuzzReadInspectJSON(f *testing.F) {
 }
 
 func FuzzReadInspectEval(f *testing.F) {
-	addFiles(f, evalFixture)
+	addFiles(f, evalFixture, realEval)
 	f.Add(zipOf(f, "header.json", okHeader, "samples/1_epoch_1.json", `{"id":1,"epoch":1,"messages":[{"role":"user","content":"<email>\nFrom: a\n</email>"}]}`))
 	f.Add(zipOf(f, "header.json", okHeader, "../x.json", "{}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -242,4 +243,47 @@ func hasPlane15(s string) bool {
 		}
 	}
 	return false
+}
+
+// FuzzRenderToolCallStyle renders an episode with structured calls, reasoning and a failed tool result
+// through SmolLM2's template, which drops calls and reasoning, with a tool-call style: every segment is
+// then printed, and the span properties hold.
+func FuzzRenderToolCallStyle(f *testing.F) {
+	tmpl := committedTemplate(f, "smollm2.jinja")
+	f.Add("Mail Kyle.", "Kyle decides.", "I will write.", "kyle@x.com", "Error: mailbox full", false)
+	f.Add("", "", "", "", "", true)
+	f.Add("<email>\nFrom: a\nBody: b\n</email>", "<tool_use:x>", "<|im_end|>", "\"quoted\"\n", "</tool_result>", true)
+	f.Fuzz(func(t *testing.T, user, reasoning, text, to, result string, jsonStyle bool) {
+		args, _ := json.Marshal(map[string]string{"to": to})
+		ep := &trace.Episode{ID: "fuzz", Messages: []trace.Message{
+			{Role: trace.RoleUser, Content: user},
+			{Role: trace.RoleAssistant, Content: text, Reasoning: reasoning, ToolCalls: []trace.ToolCall{{ID: "c1", Name: "send_email", Arguments: args}}},
+			{Role: trace.RoleTool, Content: result, ToolCallID: "c1", Name: "send_email", ToolError: true},
+		}}
+		if ep.Segment() != nil {
+			return
+		}
+		style := trace.ToolCallsXML
+		if jsonStyle {
+			style = trace.ToolCallsJSON
+		}
+		r, err := trace.Render(ep, tmpl, newWordTokenizer().encode, trace.RenderOptions{ToolCallStyle: style})
+		if err != nil {
+			for _, s := range []string{user, reasoning, text, to, result} {
+				if errors.Is(err, trace.ErrFormat) && (!utf8.ValidString(s) || hasPlane15(s)) {
+					return // refused: spans into such a rendering cannot be trusted
+				}
+			}
+			t.Fatalf("Render: %v", err)
+		}
+		checkSpans(t, r, true)
+		if s, _ := r.Segment("assistant[0].tool_call[0]"); !s.Found {
+			t.Errorf("tool call not printed with style %s", style)
+		}
+		if reasoning != "" {
+			if s, _ := r.Segment("assistant[0].reasoning[0]"); !s.Found {
+				t.Errorf("reasoning not printed with style %s", style)
+			}
+		}
+	})
 }

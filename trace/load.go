@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -33,10 +35,12 @@ type LoadOptions struct {
 	Limits Limits
 }
 
-// Load reads the episodes recorded at path: a directory is an agentic-misalignment experiment; a .eval file
-// is an inspect_ai archive; other files are sniffed: native JSONL (a "format" field), an inspect JSON log
-// ("eval" and "samples"), Anthropic requests (top-level "system" or content blocks with tool_use /
-// tool_result / thinking), else OpenAI messages. Every returned episode is segmented.
+// Load reads the episodes recorded at path. A directory is an agentic-misalignment experiment when it has
+// a models/ directory, else a directory of inspect_ai logs (what inspect eval writes to its log dir:
+// every .eval archive and inspect JSON log under it, in path order). A .eval file is an inspect_ai archive;
+// other files are sniffed: native JSONL (a "format" field), an inspect JSON log ("eval" and "samples"),
+// Anthropic requests (top-level "system" or content blocks with tool_use / tool_result / thinking), else
+// OpenAI messages. A UTF-8 byte order mark is ignored. Every returned episode is segmented.
 func Load(path string, opts LoadOptions) ([]*Episode, error) {
 	lim := opts.Limits.orDefault()
 	format := opts.Format
@@ -44,22 +48,28 @@ func Load(path string, opts LoadOptions) ([]*Episode, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	if format == FormatAuto {
-		switch {
-		case st.IsDir():
-			format = FormatMisalignment
-		case strings.EqualFold(filepath.Ext(path), ".eval"):
-			format = FormatInspectEval
+	if st.IsDir() {
+		switch format {
+		case FormatAuto:
+			if m, err := os.Stat(filepath.Join(path, "models")); err == nil && m.IsDir() {
+				return ReadMisalignment(path, "", lim)
+			}
+			return ReadInspectDir(path, FormatAuto, lim)
+		case FormatMisalignment:
+			return ReadMisalignment(path, "", lim)
+		case FormatInspectEval, FormatInspectJSON:
+			return ReadInspectDir(path, format, lim)
 		}
+		return nil, fmt.Errorf("load %s: a directory is not %s: %w", path, format, ErrFormat)
+	}
+	if format == FormatAuto && strings.EqualFold(filepath.Ext(path), ".eval") {
+		format = FormatInspectEval
 	}
 	switch format {
 	case FormatMisalignment:
 		return ReadMisalignment(path, "", lim)
 	case FormatInspectEval:
 		return ReadInspectEval(path, lim)
-	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("load %s: a directory is not %s: %w", path, format, ErrFormat)
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -96,9 +106,86 @@ func Read(r io.Reader, name string, format Format, lim Limits) ([]*Episode, erro
 	return nil, fmt.Errorf("read %s: format %q: %w", name, format, ErrUnknownFormat)
 }
 
+// ReadInspectDir reads every inspect_ai log under dir (searched recursively, in path order): .eval archives
+// and JSON logs (.json files that sniff as FormatInspectJSON; other JSON files, such as inspect's own
+// listings, are skipped). format FormatInspectEval or FormatInspectJSON reads only logs of that format. A
+// directory with no logs gives ErrUnknownFormat naming what was looked for.
+func ReadInspectDir(dir string, format Format, lim Limits) ([]*Episode, error) {
+	lim = lim.orDefault()
+	var logs []string
+	var skipped int
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		switch ext := strings.ToLower(filepath.Ext(p)); {
+		case ext == ".eval" && format != FormatInspectJSON:
+			logs = append(logs, p)
+		case ext == ".json" && format != FormatInspectEval:
+			if sniffFile(p) == FormatInspectJSON {
+				logs = append(logs, p)
+			} else {
+				skipped++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	if len(logs) == 0 {
+		what := "an agentic-misalignment models/ directory or inspect_ai logs (*.eval, or *.json with \"eval\" and \"samples\")"
+		switch format {
+		case FormatInspectEval:
+			what = "inspect_ai .eval logs"
+		case FormatInspectJSON:
+			what = "inspect_ai JSON logs (*.json with \"eval\" and \"samples\")"
+		}
+		msg := fmt.Sprintf("load %s: looked for %s, found none", dir, what)
+		if skipped > 0 {
+			msg += fmt.Sprintf(" (%d other .json files)", skipped)
+		}
+		return nil, fmt.Errorf("%s: %w", msg, ErrUnknownFormat)
+	}
+	sort.Strings(logs)
+	var eps []*Episode
+	for _, p := range logs {
+		var got []*Episode
+		var err error
+		if strings.EqualFold(filepath.Ext(p), ".eval") {
+			got, err = ReadInspectEval(p, lim)
+		} else {
+			got, err = ReadInspectJSONFile(p, lim)
+		}
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, got...)
+	}
+	return eps, nil
+}
+
+// sniffFile sniffs the first 64 KiB of a file (FormatAuto when it cannot be read).
+func sniffFile(p string) Format {
+	f, err := os.Open(p)
+	if err != nil {
+		return FormatAuto
+	}
+	defer f.Close()
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	return Sniff(head[:n])
+}
+
+// utf8BOM is the UTF-8 byte order mark some editors and Windows tools write at the start of text files.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
 // Sniff guesses the format of a file from its first bytes (FormatAuto when it cannot tell).
 func Sniff(head []byte) Format {
-	t := bytes.TrimSpace(head)
+	t := bytes.TrimSpace(bytes.TrimPrefix(head, utf8BOM))
 	if len(t) == 0 {
 		return FormatAuto
 	}

@@ -78,7 +78,7 @@ func ReadMisalignment(dir, promptsDir string, lim Limits) ([]*Episode, error) {
 		}
 		var resp misalignmentResponse
 		if err := json.Unmarshal(data, &resp); err != nil {
-			return nil, fmt.Errorf("agentic-misalignment %s: %w: %v", p, ErrFormat, err)
+			return nil, fmt.Errorf("agentic-misalignment %s: %w", p, jsonError(err))
 		}
 		if resp.RawResponse == nil {
 			return nil, fmt.Errorf("agentic-misalignment %s: raw_response: missing: %w", p, ErrFormat)
@@ -91,7 +91,7 @@ func ReadMisalignment(dir, promptsDir string, lim Limits) ([]*Episode, error) {
 		if v, ok := resp.Classification["harmful_behavior"]; ok {
 			var b bool
 			if err := json.Unmarshal(v, &b); err != nil {
-				return nil, fmt.Errorf("agentic-misalignment %s: classification.harmful_behavior: %w: %v", p, ErrFormat, err)
+				return nil, fmt.Errorf("agentic-misalignment %s: classification.harmful_behavior: %w", p, jsonError(err))
 			}
 			ep.Labels["harmful"] = strconv.FormatBool(b)
 		}
@@ -140,7 +140,7 @@ func misalignmentPrompts(dir, cond string, lim Limits) (*Episode, error) {
 	if b, err := readFileLimited(filepath.Join(dir, "metadata.json"), lim.MaxFileBytes); err == nil {
 		var md map[string]any
 		if err := json.Unmarshal(b, &md); err != nil {
-			return nil, fmt.Errorf("agentic-misalignment %s: %w: %v", filepath.Join(dir, "metadata.json"), ErrFormat, err)
+			return nil, fmt.Errorf("agentic-misalignment %s: %w", filepath.Join(dir, "metadata.json"), jsonError(err))
 		}
 		for _, k := range []string{"scenario", "goal_type", "goal_value"} {
 			if s, ok := md[k].(string); ok && s != "" {

@@ -105,13 +105,16 @@ func decodeNative(line []byte) (*Episode, error) {
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&nl); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+		return nil, jsonError(err)
 	}
 	if nl.Format != NativeFormat {
 		return nil, fmt.Errorf("format %q (want %q): %w", nl.Format, NativeFormat, ErrFormat)
 	}
 	if ep.ID == "" {
 		return nil, fmt.Errorf("id: empty: %w", ErrFormat)
+	}
+	if len(ep.Messages) == 0 {
+		return nil, fmt.Errorf("episode %s: messages: empty (an episode needs at least one message): %w", ep.ID, ErrFormat)
 	}
 	// Raw JSON is kept compact and empty lists and maps are nil, as the importers store them and
 	// WriteNative writes them, so that a hand-edited line reads to the same episode as its re-export.
@@ -158,6 +161,9 @@ func eachLine(r io.Reader, name string, lim Limits, f func(n int, line []byte) e
 		}
 		if len(buf) > 0 || err == nil {
 			n++
+			if n == 1 {
+				buf = bytes.TrimPrefix(buf, utf8BOM)
+			}
 			if line := bytes.TrimSpace(buf); len(line) > 0 {
 				if ferr := f(n, line); ferr != nil {
 					return ferr

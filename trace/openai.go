@@ -17,6 +17,12 @@ type openAIMessage struct {
 	Name             string          `json:"name"`
 	ReasoningContent string          `json:"reasoning_content"`
 	Reasoning        string          `json:"reasoning"`
+	Refusal          string          `json:"refusal"` // an assistant's refusal, in place of content
+	// FunctionCall is the single call of the legacy functions API (before tool_calls).
+	FunctionCall *struct {
+		Name      string          `json:"name"`
+		Arguments json.RawMessage `json:"arguments"`
+	} `json:"function_call"`
 }
 
 type openAICall struct {
@@ -38,7 +44,8 @@ type openAIConversation struct {
 // ReadOpenAI reads OpenAI chat completions messages from r (named name in errors): a JSON object with
 // "messages" (and optional "tools", "metadata" whose scalar values become labels), a JSON array of
 // messages, or JSONL whose lines are either such objects (one episode per line) or single messages (one
-// episode for the file). Roles developer and function are read as system and tool.
+// episode for the file). Roles developer and function are read as system and tool; an assistant's refusal
+// is its content, and a legacy function_call is its tool call.
 func ReadOpenAI(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 	lim = lim.orDefault()
 	data, err := readAllLimited(r, name, lim.MaxFileBytes)
@@ -54,7 +61,7 @@ func ReadOpenAI(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 		if t[0] == '[' {
 			var msgs []openAIMessage
 			if err := json.Unmarshal(t, &msgs); err != nil {
-				return nil, fmt.Errorf("%s: %w: %v", name, ErrFormat, err)
+				return nil, fmt.Errorf("%s: %w", name, jsonError(err))
 			}
 			ep, err := openAIEpisode(openAIConversation{Messages: msgs}, name, baseID(name))
 			if err != nil {
@@ -64,7 +71,7 @@ func ReadOpenAI(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 		}
 		var c openAIConversation
 		if err := json.Unmarshal(t, &c); err != nil {
-			return nil, fmt.Errorf("%s: %w: %v", name, ErrFormat, err)
+			return nil, fmt.Errorf("%s: %w", name, jsonError(err))
 		}
 		if c.Messages == nil {
 			return nil, fmt.Errorf("%s: messages: missing: %w", name, ErrFormat)
@@ -85,12 +92,12 @@ func ReadOpenAI(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 	err = eachLine(bytes.NewReader(t), name, lim, func(n int, line []byte) error {
 		var probe map[string]json.RawMessage
 		if err := json.Unmarshal(line, &probe); err != nil {
-			return fmt.Errorf("%s:%d: %w: %v", name, n, ErrFormat, err)
+			return fmt.Errorf("%s:%d: %w", name, n, jsonError(err))
 		}
 		if _, ok := probe["messages"]; ok {
 			var c openAIConversation
 			if err := json.Unmarshal(line, &c); err != nil {
-				return fmt.Errorf("%s:%d: %w: %v", name, n, ErrFormat, err)
+				return fmt.Errorf("%s:%d: %w", name, n, jsonError(err))
 			}
 			id := c.ID
 			if id == "" {
@@ -127,6 +134,9 @@ func ReadOpenAI(r io.Reader, name string, lim Limits) ([]*Episode, error) {
 }
 
 func openAIEpisode(c openAIConversation, where, id string) (*Episode, error) {
+	if len(c.Messages) == 0 {
+		return nil, fmt.Errorf("%s: messages: empty (an episode needs at least one message): %w", where, ErrFormat)
+	}
 	ep := &Episode{ID: id, Source: where, Labels: scalarLabels(c.Metadata, "")}
 	for _, t := range c.Tools {
 		ep.Tools = append(ep.Tools, compactRaw(t))
@@ -140,6 +150,9 @@ func openAIEpisode(c openAIConversation, where, id string) (*Episode, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: messages[%d].content: %w", where, i, err)
 		}
+		if content == "" {
+			content = om.Refusal // what the model wrote instead of an answer
+		}
 		m := Message{Role: role, Content: content, ToolCallID: om.ToolCallID, Name: om.Name, Reasoning: om.ReasoningContent}
 		if m.Reasoning == "" {
 			m.Reasoning = om.Reasoning
@@ -150,6 +163,13 @@ func openAIEpisode(c openAIConversation, where, id string) (*Episode, error) {
 				return nil, fmt.Errorf("%s: messages[%d].tool_calls[%d].function.arguments: %w", where, i, j, err)
 			}
 			m.ToolCalls = append(m.ToolCalls, ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args})
+		}
+		if fc := om.FunctionCall; fc != nil && len(om.ToolCalls) == 0 {
+			args, err := openAIArguments(fc.Arguments)
+			if err != nil {
+				return nil, fmt.Errorf("%s: messages[%d].function_call.arguments: %w", where, i, err)
+			}
+			m.ToolCalls = append(m.ToolCalls, ToolCall{Name: fc.Name, Arguments: args})
 		}
 		ep.Messages = append(ep.Messages, m)
 	}
@@ -165,7 +185,8 @@ var openAIRoles = map[string]Role{
 }
 
 // openAIContent flattens a content value: a string, null, or an array of {type: text, text} parts (parts
-// joined with no separator; non-text parts are skipped).
+// joined with no separator; refusal parts give their refusal text; other parts, such as images and
+// audio, are skipped).
 func openAIContent(raw json.RawMessage) (string, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || string(t) == "null" {
@@ -174,21 +195,25 @@ func openAIContent(raw json.RawMessage) (string, error) {
 	if t[0] == '"' {
 		var s string
 		if err := json.Unmarshal(t, &s); err != nil {
-			return "", fmt.Errorf("%w: %v", ErrFormat, err)
+			return "", jsonError(err)
 		}
 		return s, nil
 	}
 	var parts []struct {
-		Type string `json:"type"`
-		Text string `json:"text"`
+		Type    string `json:"type"`
+		Text    string `json:"text"`
+		Refusal string `json:"refusal"`
 	}
 	if err := json.Unmarshal(t, &parts); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrFormat, err)
+		return "", jsonError(err)
 	}
 	var b bytes.Buffer
 	for _, p := range parts {
-		if p.Type == "text" || p.Type == "input_text" || p.Type == "output_text" {
+		switch p.Type {
+		case "text", "input_text", "output_text":
 			b.WriteString(p.Text)
+		case "refusal":
+			b.WriteString(p.Refusal)
 		}
 	}
 	return b.String(), nil
@@ -203,7 +228,7 @@ func openAIArguments(raw json.RawMessage) (json.RawMessage, error) {
 	if t[0] == '"' {
 		var s string
 		if err := json.Unmarshal(t, &s); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+			return nil, jsonError(err)
 		}
 		if json.Valid([]byte(s)) {
 			return compactRaw([]byte(s)), nil
@@ -249,5 +274,7 @@ func readAllLimited(r io.Reader, name string, max int64) ([]byte, error) {
 	if int64(len(data)) > max {
 		return nil, fmt.Errorf("%s: larger than %d bytes: %w", name, max, ErrTooLarge)
 	}
-	return data, nil
+	// A UTF-8 byte order mark (written by some Windows tools) is not part of the text, and encoding/json
+	// would reject it.
+	return bytes.TrimPrefix(data, utf8BOM), nil
 }

@@ -27,6 +27,32 @@ type RenderOptions struct {
 	BOS, EOS            string         // bos_token and eos_token for the template
 	Extra               map[string]any // extra template variables
 	Now                 time.Time      // what strftime_now reports; zero means a fixed 2025-01-01 for reproducible prompts
+	// ToolCallStyle, when set, is the fallback for templates that drop parts of an episode: the structured
+	// tool calls and reasoning of an assistant message the template did not print are written as text in
+	// its content (see ToolCallStyle), and a tool message it did not print is given to it as a user
+	// message holding <tool_result name="…">…</tool_result>. The empty style renders only what the
+	// template prints.
+	ToolCallStyle ToolCallStyle
+}
+
+// ToolCallStyle says how Render writes, as text in the assistant turn, what a chat template does not
+// render. Reasoning is written as <thinking>…</thinking> before the content in both styles.
+type ToolCallStyle string
+
+// Tool-call styles.
+const (
+	ToolCallsNative ToolCallStyle = ""     // only what the template renders
+	ToolCallsXML    ToolCallStyle = "xml"  // <tool_use:NAME>\nkey: value,\n…</tool_use:NAME>, as the agentic-misalignment prompts write calls
+	ToolCallsJSON   ToolCallStyle = "json" // <tool_call>\n{"name": NAME, "arguments": {…}}\n</tool_call>, as Hermes-style templates do
+)
+
+// ParseToolCallStyle checks a style name ("" is ToolCallsNative).
+func ParseToolCallStyle(s string) (ToolCallStyle, error) {
+	switch ToolCallStyle(s) {
+	case ToolCallsNative, ToolCallsXML, ToolCallsJSON:
+		return ToolCallStyle(s), nil
+	}
+	return "", fmt.Errorf("tool-call style %q: want xml or json: %w", s, ErrBadOption)
 }
 
 // Span is a half-open range [Start, End): bytes of Rendered.Text, or token indices.
@@ -71,6 +97,13 @@ type Rendered struct {
 	// the message's template segment.
 	TokenSegment []int
 	Messages     []chat.MessageSpan // the renderer's spans, one per message
+	// Unrendered lists the ids of the segments the template did not print, in episode order (redacted
+	// reasoning, which is never given to the template, is not counted). A target in one of them cannot be
+	// selected; see UnrenderedWarning and RenderOptions.ToolCallStyle.
+	Unrendered []string
+	// AsText lists the ids of the segments that RenderOptions.ToolCallStyle wrote as text because the
+	// template did not print them.
+	AsText []string
 }
 
 // Segment returns the rendered segment with the given id.
@@ -140,70 +173,58 @@ func Render(ep *Episode, tmpl Renderer, enc EncodeFunc, opts RenderOptions) (*Re
 	if err := checkText(ep); err != nil {
 		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
 	}
-	cr, err := tmpl.Render(ChatInput(ep, opts))
-	if err != nil {
+	in := ChatInput(ep, opts)
+	cr, err := tmpl.Render(in)
+	if err != nil && opts.ToolCallStyle == ToolCallsNative {
 		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
 	}
-	if len(cr.Messages) != len(ep.Messages) {
-		return nil, fmt.Errorf("render episode %s: renderer returned %d message spans for %d messages", ep.ID, len(cr.Messages), len(ep.Messages))
-	}
-	r := &Rendered{Episode: ep, Text: cr.Text, Messages: cr.Messages}
-	r.Segments = append(r.Segments, RenderedSegment{ID: TemplateID, Kind: KindTemplate, Message: -1, Char: Span{0, len(cr.Text)}, Found: true})
-	for i, m := range ep.Messages {
-		ms := cr.Messages[i]
-		mid := ep.MessageID(i)
-		r.Segments = append(r.Segments, RenderedSegment{ID: mid + ".template", Kind: KindTemplate, Message: i,
-			Char: Span{ms.Message.Start, ms.Message.End}, Found: true})
-		cursor := ms.Message.Start
-		if ms.ContentFound {
-			cursor = ms.Content.Start
+	var r *Rendered
+	if err == nil {
+		if r, err = locateSegments(ep, cr, nil, droppedReasoning(ep, tmpl, in)); err != nil {
+			return nil, err
 		}
-		for _, s := range m.Segments {
-			rs := RenderedSegment{ID: s.ID, Kind: s.Kind, Message: i}
-			text := ep.Text(s)
-			switch {
-			case s.Part == PartToolCall:
-				if s.Call < len(ms.ToolCalls) && ms.ToolCalls[s.Call].Len() > 0 {
-					rs.Char = Span{ms.ToolCalls[s.Call].Start, ms.ToolCalls[s.Call].End}
-					rs.Found = true
-				} else {
-					rs.Char = Span{ms.Message.End, ms.Message.End}
-				}
-			case s.Part == PartContent && ms.ContentFound:
-				rs.Char = Span{ms.Content.Start + s.Start, ms.Content.Start + s.End}
-				rs.Found = true
-			default:
-				// The template transformed the content (or this is the reasoning channel): find the
-				// segment's text in order inside the message.
-				lo, hi := cursor, ms.Message.End
-				if s.Part == PartReasoning {
-					lo = ms.Message.Start
-				}
-				if lo > hi {
-					hi = lo
-				}
-				if j := strings.Index(cr.Text[lo:hi], text); j >= 0 && text != "" {
-					rs.Char = Span{lo + j, lo + j + len(text)}
-					rs.Found = true
-					if s.Part == PartContent {
-						cursor = rs.Char.End
-					}
-				} else {
-					rs.Char = Span{cursor, cursor}
-					rs.Found = text == "" && s.Part == PartContent
+	}
+	if opts.ToolCallStyle != ToolCallsNative && (r == nil || len(r.Unrendered) > 0) {
+		// Render again with what the template dropped (or, when it refused the episode, every tool call,
+		// reasoning block and tool result) written as text.
+		drop := map[string]bool{}
+		if r != nil {
+			for _, id := range r.Unrendered {
+				drop[id] = true
+			}
+		}
+		fin, layouts := textInput(ep, in, opts.ToolCallStyle, drop, r == nil)
+		cr2, err2 := tmpl.Render(fin)
+		if err2 != nil {
+			if err == nil {
+				err = err2
+			}
+			return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
+		}
+		r2, err2 := locateSegments(ep, cr2, layouts, nil)
+		if err2 != nil {
+			return nil, err2
+		}
+		for i, l := range layouts {
+			if l == nil {
+				continue
+			}
+			for _, s := range ep.Messages[i].Segments {
+				if l.covers(s) {
+					r2.AsText = append(r2.AsText, s.ID)
 				}
 			}
-			r.Segments = append(r.Segments, rs)
 		}
+		r = r2
 	}
 	if enc == nil {
 		return r, nil
 	}
-	ids, spans, err := enc(cr.Text)
+	ids, spans, err := enc(r.Text)
 	if err != nil {
 		return nil, fmt.Errorf("render episode %s: tokenize: %w", ep.ID, err)
 	}
-	if err := checkTokens(cr.Text, ids, spans); err != nil {
+	if err := checkTokens(r.Text, ids, spans); err != nil {
 		return nil, fmt.Errorf("render episode %s: %w", ep.ID, err)
 	}
 	r.IDs, r.Offsets = ids, spans
@@ -316,4 +337,144 @@ func (r *Rendered) mapTokens() {
 			s.Tokens = Span{at, at}
 		}
 	}
+}
+
+// droppedReasoning returns the ids of the reasoning segments whose reasoning channel the template does not
+// print, found by rendering in once more with each message's reasoning replaced by a probe word: searching
+// for the reasoning's own text can match a role header or the content (a reasoning "a" is "found" in
+// "assistant"). It returns nil when no message has reasoning or the probe does not render.
+func droppedReasoning(ep *Episode, tmpl Renderer, in chat.Input) map[string]bool {
+	probe := in
+	probe.Messages = append([]chat.Message(nil), in.Messages...)
+	words := map[int]string{}
+	for i, m := range probe.Messages {
+		if m.Reasoning != "" {
+			words[i] = fmt.Sprintf("agentlensreasoningprobe%dz", i)
+			probe.Messages[i].Reasoning = words[i]
+		}
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	pr, err := tmpl.Render(probe)
+	if err != nil {
+		return nil
+	}
+	dropped := map[string]bool{}
+	for i, w := range words {
+		if !strings.Contains(pr.Text, w) {
+			for _, s := range ep.Messages[i].Segments {
+				if s.Part == PartReasoning {
+					dropped[s.ID] = true
+				}
+			}
+		}
+	}
+	return dropped
+}
+
+// locateSegments builds a Rendered (without tokens) from the renderer's output: where each segment of ep
+// landed in cr.Text. layouts, when not nil, says for each message which parts Render wrote as text into
+// the content it gave the template (nil entries: none); segments in dropped are known not to be printed.
+func locateSegments(ep *Episode, cr chat.Rendered, layouts []*textLayout, dropped map[string]bool) (*Rendered, error) {
+	if len(cr.Messages) != len(ep.Messages) {
+		return nil, fmt.Errorf("render episode %s: renderer returned %d message spans for %d messages", ep.ID, len(cr.Messages), len(ep.Messages))
+	}
+	r := &Rendered{Episode: ep, Text: cr.Text, Messages: cr.Messages}
+	r.Segments = append(r.Segments, RenderedSegment{ID: TemplateID, Kind: KindTemplate, Message: -1, Char: Span{0, len(cr.Text)}, Found: true})
+	for i, m := range ep.Messages {
+		ms := cr.Messages[i]
+		var l *textLayout
+		if layouts != nil {
+			l = layouts[i]
+		}
+		mid := ep.MessageID(i)
+		r.Segments = append(r.Segments, RenderedSegment{ID: mid + ".template", Kind: KindTemplate, Message: i,
+			Char: Span{ms.Message.Start, ms.Message.End}, Found: true})
+		cursor := ms.Message.Start
+		if ms.ContentFound {
+			cursor = ms.Content.Start
+		}
+		// exact places a span of the content given to the template in the rendered text; with a layout,
+		// the content Render wrote is looked for in the message when the renderer could not place it.
+		found, base, given := ms.ContentFound, ms.Content.Start, len(m.Content)
+		if l != nil && l.text != "" {
+			given = len(l.text)
+		}
+		if !found && l != nil && l.text != "" {
+			if j := strings.Index(cr.Text[ms.Message.Start:ms.Message.End], l.text); j >= 0 {
+				found, base = true, ms.Message.Start+j
+				cursor = base
+			}
+		}
+		exact := func(sp Span) Span { return Span{base + sp.Start, base + sp.End} }
+		for _, s := range m.Segments {
+			rs := RenderedSegment{ID: s.ID, Kind: s.Kind, Message: i}
+			text := ep.Text(s)
+			switch {
+			case s.Redacted || dropped[s.ID]:
+				rs.Char = Span{cursor, cursor}
+			case s.Part == PartToolCall && l != nil && l.calls != nil:
+				if found {
+					rs.Char, rs.Found = exact(l.calls[s.Call]), true
+				} else if j := strings.Index(cr.Text[ms.Message.Start:ms.Message.End], l.callText[s.Call]); j >= 0 {
+					rs.Char = Span{ms.Message.Start + j, ms.Message.Start + j + len(l.callText[s.Call])}
+					rs.Found = true
+				} else {
+					rs.Char = Span{ms.Message.End, ms.Message.End}
+				}
+			case s.Part == PartToolCall:
+				if s.Call < len(ms.ToolCalls) && ms.ToolCalls[s.Call].Len() > 0 {
+					rs.Char = Span{ms.ToolCalls[s.Call].Start, ms.ToolCalls[s.Call].End}
+					rs.Found = true
+				} else {
+					rs.Char = Span{ms.Message.End, ms.Message.End}
+				}
+			case s.Part == PartReasoning && l != nil && l.reasoning.Len() > 0 && found:
+				rs.Char, rs.Found = exact(l.reasoning), true
+			case s.Part == PartContent && found:
+				off := 0
+				if l != nil {
+					off = l.content
+				}
+				rs.Char = exact(Span{off + s.Start, off + s.End})
+				rs.Found = true
+			case s.Part == PartReasoning && found && text != "":
+				// The content is placed: the reasoning channel is printed before or after it, not inside.
+				rs.Char = Span{cursor, cursor}
+				if j := strings.Index(cr.Text[ms.Message.Start:base], text); j >= 0 {
+					rs.Char, rs.Found = Span{ms.Message.Start + j, ms.Message.Start + j + len(text)}, true
+				} else if end := base + given; end <= ms.Message.End {
+					if j := strings.Index(cr.Text[end:ms.Message.End], text); j >= 0 {
+						rs.Char, rs.Found = Span{end + j, end + j + len(text)}, true
+					}
+				}
+			default:
+				// The template transformed the content (or this is the reasoning channel): find the
+				// segment's text in order inside the message.
+				lo, hi := cursor, ms.Message.End
+				if s.Part == PartReasoning {
+					lo = ms.Message.Start
+				}
+				if lo > hi {
+					hi = lo
+				}
+				if j := strings.Index(cr.Text[lo:hi], text); j >= 0 && text != "" {
+					rs.Char = Span{lo + j, lo + j + len(text)}
+					rs.Found = true
+					if s.Part == PartContent {
+						cursor = rs.Char.End
+					}
+				} else {
+					rs.Char = Span{cursor, cursor}
+					rs.Found = text == "" && s.Part == PartContent
+				}
+			}
+			if !rs.Found && !s.Redacted {
+				r.Unrendered = append(r.Unrendered, s.ID)
+			}
+			r.Segments = append(r.Segments, rs)
+		}
+	}
+	return r, nil
 }

@@ -45,6 +45,10 @@ func segmentMessage(mid string, mi int, m *Message) ([]Segment, error) {
 	if m.Reasoning != "" {
 		segs = append(segs, Segment{ID: next(KindReasoning), Kind: KindReasoning, Message: mi, Part: PartReasoning, End: len(m.Reasoning)})
 	}
+	if m.RedactedReasoning != "" {
+		segs = append(segs, Segment{ID: next(KindReasoning), Kind: KindReasoning, Message: mi, Part: PartRedacted,
+			End: len(m.RedactedReasoning), Redacted: true})
+	}
 	blocks, err := scanTags(m.Role, m.Content)
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %w", mid, err)
@@ -53,6 +57,9 @@ func segmentMessage(mid string, mi int, m *Message) ([]Segment, error) {
 	at := 0
 	emit := func(b block) {
 		s := Segment{Kind: b.kind, Message: mi, Part: PartContent, Start: b.start, End: b.end}
+		if b.kind == KindToolResult && m.ToolError {
+			s.Error = true
+		}
 		switch b.kind {
 		case KindEmail:
 			e := ParseEmail(m.Content[b.innerStart:b.innerEnd])

@@ -44,6 +44,10 @@ func WriteEpisode(w io.Writer, ep *Episode) error {
 			if to := ArgString(s.Tool.Arguments, "to"); to != "" {
 				detail += " to=" + to
 			}
+		case s.Error:
+			detail = "error: " + detail
+		case s.Redacted:
+			detail = "redacted: " + detail
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t[%d,%d)\t%s\n", s.ID, s.Kind, s.Part, s.Start, s.End, detail)
 	}

@@ -71,7 +71,7 @@ func checkSpans(t *testing.T, r *trace.Rendered, printAll bool) {
 		byID[s.ID] = s
 	}
 	lastEnd := map[int]int{}
-	var content []int // indices into r.Segments of printed, non-empty content segments
+	var content []int // indices into r.Segments of printed, non-empty content and reasoning segments
 	for si, rs := range r.Segments {
 		if rs.Kind == trace.KindTemplate {
 			continue
@@ -108,9 +108,9 @@ func checkSpans(t *testing.T, r *trace.Rendered, printAll bool) {
 					t.Errorf("%s: span %v overlaps the previous content segment (ends %d)", rs.ID, rs.Char, lastEnd[rs.Message])
 				}
 				lastEnd[rs.Message] = rs.Char.End
-				if rs.Char.Len() > 0 {
-					content = append(content, si)
-				}
+			}
+			if rs.Char.Len() > 0 { // content, and a reasoning channel the template (or a tool-call style) printed
+				content = append(content, si)
 			}
 		}
 	}

@@ -143,7 +143,8 @@ func ParseTarget(s string) (TargetSpec, error) {
 }
 
 // FindTarget selects the target token of a rendered, tokenized episode. Errors wrap ErrNoTarget and say
-// what was searched and where (ErrBadTarget for a spec that cannot be used).
+// what was searched and where (ErrBadTarget for a spec that cannot be used); a target whose segment the
+// chat template did not print is refused with ErrNotRendered as well, since it is not in the context.
 func FindTarget(r *Rendered, spec TargetSpec) (Target, error) {
 	if len(r.IDs) == 0 {
 		return Target{}, fmt.Errorf("target %s in episode %s: rendered without a tokenizer: %w", spec, r.Episode.ID, ErrBadTarget)
@@ -161,7 +162,7 @@ func FindTarget(r *Rendered, spec TargetSpec) (Target, error) {
 			return Target{}, fmt.Errorf("target %s in episode %s: %w", spec, r.Episode.ID, ErrUnknownSegment)
 		}
 		if !s.Found || s.Tokens.Len() == 0 && s.Char.Len() == 0 {
-			return Target{}, fmt.Errorf("target %s in episode %s: the template did not print it: %w", spec, r.Episode.ID, ErrNoTarget)
+			return Target{}, fmt.Errorf("target %s in episode %s: the template did not print it: %w (%w)", spec, r.Episode.ID, ErrNoTarget, ErrNotRendered)
 		}
 		t := r.firstToken(s.Char.Start, s.Char.End)
 		return Target{Token: t, Char: s.Char.Start, Segment: s.ID, Description: spec.String()}, nil
@@ -208,7 +209,7 @@ func FindTarget(r *Rendered, spec TargetSpec) (Target, error) {
 	if spec.ToolCall == "" && toRe == nil && bodyRe == nil {
 		return Target{}, fmt.Errorf("target %s: empty specification: %w", spec, ErrBadTarget)
 	}
-	var seen []string
+	var seen, unprinted []string
 	n := 0
 	for _, s := range r.Segments {
 		if s.Kind != KindToolCall || !strings.HasPrefix(s.ID, spec.Within) {
@@ -229,6 +230,7 @@ func FindTarget(r *Rendered, spec TargetSpec) (Target, error) {
 			continue
 		}
 		if !s.Found {
+			unprinted = append(unprinted, s.ID)
 			continue
 		}
 		if n == spec.Occurrence {
@@ -239,6 +241,10 @@ func FindTarget(r *Rendered, spec TargetSpec) (Target, error) {
 	where := "no tool calls"
 	if len(seen) > 0 {
 		where = "tool calls " + strings.Join(seen, ", ")
+	}
+	if len(unprinted) > 0 {
+		return Target{}, fmt.Errorf("target %s in episode %s: the template did not print matching %s (%d printed matches among %s): %w (%w)",
+			spec, r.Episode.ID, strings.Join(unprinted, ", "), n, where, ErrNoTarget, ErrNotRendered)
 	}
 	return Target{}, fmt.Errorf("target %s in episode %s: %d matches among %s: %w", spec, r.Episode.ID, n, where, ErrNoTarget)
 }

@@ -197,11 +197,13 @@ func TestFindTargetErrors(t *testing.T) {
 	}
 	// SmolLM2's template does not print structured calls: the call is there but cannot be targeted.
 	_, err = trace.FindTarget(mustRender(t, "smollm2.jinja"), trace.TargetSpec{ToolCall: "cancel_alert"})
-	if !errors.Is(err, trace.ErrNoTarget) || !strings.Contains(err.Error(), "cancel_alert@assistant[0].tool_call[2]") {
-		t.Errorf("FindTarget(unprinted call) error = %v, want ErrNoTarget listing the call", err)
+	if !errors.Is(err, trace.ErrNoTarget) || !errors.Is(err, trace.ErrNotRendered) || !strings.Contains(err.Error(), "did not print matching assistant[0].tool_call[2]") ||
+		!strings.Contains(err.Error(), "cancel_alert@assistant[0].tool_call[2]") {
+		t.Errorf("FindTarget(unprinted call) error = %v, want ErrNoTarget and ErrNotRendered naming the call", err)
 	}
-	if _, err := trace.FindTarget(mustRender(t, "smollm2.jinja"), trace.TargetSpec{Segment: "assistant[0].tool_call[2]"}); !errors.Is(err, trace.ErrNoTarget) || !strings.Contains(err.Error(), "did not print") {
-		t.Errorf("FindTarget(segment of an unprinted call) error = %v, want ErrNoTarget", err)
+	if _, err := trace.FindTarget(mustRender(t, "smollm2.jinja"), trace.TargetSpec{Segment: "assistant[0].tool_call[2]"}); !errors.Is(err, trace.ErrNoTarget) ||
+		!errors.Is(err, trace.ErrNotRendered) || !strings.Contains(err.Error(), "did not print") {
+		t.Errorf("FindTarget(segment of an unprinted call) error = %v, want ErrNoTarget and ErrNotRendered", err)
 	}
 }
 

@@ -36,8 +36,9 @@ type demoOptions struct {
 	Backend  string
 	Template string
 	Out      string
-	Ablate   []trace.Kind // segment kinds to ablate; nil: no ablation
-	Top      int          // rows of the summary table
+	Ablate   []trace.Kind        // segment kinds to ablate; nil: no ablation
+	Top      int                 // rows of the summary table
+	Style    trace.ToolCallStyle // --tool-call-style: how to write what the chat template drops
 
 	// fetch downloads the model when it is a known name not yet in the cache (nil: don't).
 	fetch func(ctx context.Context, spec hub.Spec) (string, error)
@@ -46,7 +47,7 @@ type demoOptions struct {
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
 	opts := &demoOptions{IO: f.IO}
-	var modelArg, targetArg, ablateArg string
+	var modelArg, targetArg, ablateArg, styleArg string
 	cmd := &cobra.Command{
 		Use:   "demo [--model <file|dir|name>] [--episode <file|bundled:name>] [--target <spec>] [--out <dir>]",
 		Short: "Attribute the bundled blackmail episode on the default model and write heatmaps",
@@ -62,11 +63,17 @@ heatmap.html (a self-contained token viewer) and segments.svg (a bar chart for p
 and prints the segments with the largest attribution.
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
-token:<index> (see "agentlens trace show" for segment ids and token indices).`,
+token:<index> (see "agentlens trace show" for segment ids and token indices).
+
+A chat template that does not print structured tool calls or reasoning (SmolLM2's prints
+only each message's content) leaves them out of the context: the demo warns, naming the
+segments, and refuses a target in one of them. --tool-call-style xml|json writes them as
+text in the assistant turn instead (see "agentlens trace show --help").`,
 		Example: `  agentlens demo
   agentlens demo --ablate email --out out/demo
   agentlens demo --episode bundled:blackmail_control --target 'literal:<tool_use:email>'
-  agentlens demo --model ./my-hf-model --episode run.eval --target 'tool:email,to=kyle'`,
+  agentlens demo --model ./my-hf-model --episode run.eval --target 'tool:email,to=kyle'
+  agentlens demo --episode logs/run.eval --id blackmail_epoch_1 --target tool:send_email --tool-call-style xml`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -78,6 +85,9 @@ token:<index> (see "agentlens trace show" for segment ids and token indices).`,
 				for _, k := range strings.Split(ablateArg, ",") {
 					opts.Ablate = append(opts.Ablate, trace.Kind(strings.TrimSpace(k)))
 				}
+			}
+			if opts.Style, err = trace.ParseToolCallStyle(styleArg); err != nil {
+				return flagErrorf("--tool-call-style %s: want xml or json", styleArg)
 			}
 			if opts.Top <= 0 {
 				return flagErrorf("--top %d: want a positive number", opts.Top)
@@ -104,6 +114,7 @@ token:<index> (see "agentlens trace show" for segment ids and token indices).`,
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "demo"), "output `dir`ectory")
 	fl.StringVar(&ablateArg, "ablate", "", "segment `kinds` to ablate one by one, e.g. email,tool_result")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	fl.StringVar(&styleArg, "tool-call-style", "", "write tool calls and reasoning the chat template drops as text: `xml` or json")
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -154,13 +165,15 @@ func demoRun(opts *demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(errOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
+	s.Style = opts.Style
 	r, err := s.render(ep, false)
 	if err != nil {
 		return err
 	}
+	s.warnUnrendered(errOut, r)
 	tg, err := trace.FindTarget(r, opts.Target)
 	if err != nil {
-		return err
+		return notRenderedHint(err)
 	}
 	metric := model.Metric{Kind: model.LogProb, Position: tg.Token - 1, Target: r.IDs[tg.Token]}
 	fmt.Fprintf(errOut, "agentlens: episode %s, %d tokens; target token %d %q in %s (%s)\n",

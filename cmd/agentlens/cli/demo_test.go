@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ func TestNewCmdDemo(t *testing.T) {
 		wantTarget string
 		wantAblate []trace.Kind
 		wantFetch  bool
+		wantStyle  trace.ToolCallStyle
 		wantUsage  bool
 	}{
 		{name: "defaults", wantModel: "/env/cache/models/SmolLM2-135M-Instruct.Q4_1.gguf", wantTarget: "tool:email", wantFetch: true},
@@ -34,6 +36,8 @@ func TestNewCmdDemo(t *testing.T) {
 		{name: "unknown name", args: []string{"-m", "llama9"}, wantUsage: true},
 		{name: "bad target", args: []string{"-t", "nonsense:x"}, wantUsage: true},
 		{name: "bad top", args: []string{"--top", "0"}, wantUsage: true},
+		{name: "tool-call style", args: []string{"-m", gguf, "--tool-call-style", "xml"}, wantModel: gguf, wantTarget: "tool:email", wantStyle: trace.ToolCallsXML},
+		{name: "bad tool-call style", args: []string{"--tool-call-style", "html"}, wantUsage: true},
 		{name: "extra arg", args: []string{"x"}, wantUsage: true},
 	}
 	for _, tt := range tests {
@@ -52,6 +56,9 @@ func TestNewCmdDemo(t *testing.T) {
 			}
 			if got.Model != tt.wantModel || got.Target.String() != tt.wantTarget || (got.fetch != nil) != tt.wantFetch {
 				t.Errorf("model %q target %q fetch %v, want %q %q %v", got.Model, got.Target.String(), got.fetch != nil, tt.wantModel, tt.wantTarget, tt.wantFetch)
+			}
+			if got.Style != tt.wantStyle {
+				t.Errorf("tool-call style %q, want %q", got.Style, tt.wantStyle)
 			}
 			if strings.Join(kindStrings(got.Ablate), ",") != strings.Join(kindStrings(tt.wantAblate), ",") {
 				t.Errorf("ablate %v, want %v", got.Ablate, tt.wantAblate)
@@ -148,6 +155,58 @@ func TestDemoRunTiny(t *testing.T) {
 	for _, want := range []string{"ABLATION", "user[0].email[0]", "user[0].email[1]", "wrote " + out} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
+// TestDemoToolCallStyle runs the demo on a real inspect_ai episode whose send_email call failed, through
+// SmolLM2's template (content only) on a tiny model: the tool-call target is refused, saying why and what
+// to do; with --tool-call-style xml the call is in the context and the failed result is labelled in
+// segments.parquet.
+func TestDemoToolCallStyle(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		log  = "../../../trace/testdata/inspect/real/log.eval"
+		tmpl = "../../../trace/chat/testdata/templates/smollm2.jinja"
+	)
+	env := map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache"), "AGENTLENS_BACKEND": "go"}
+	base := []string{"-m", mdir, "-e", log, "--id", "leak_epoch_1", "--backend", "go", "--chat-template", tmpl}
+
+	f, _, stderr := testFactory(env)
+	err = execute(f, newCmdDemo(f, nil), append(base, "-o", filepath.Join(dir, "a"), "-t", "tool:send_email"))
+	if !errors.Is(err, trace.ErrNotRendered) || !strings.Contains(err.Error(), "--tool-call-style xml or json") {
+		t.Fatalf("demo without a style: error = %v, want ErrNotRendered with the hint", err)
+	}
+	if got := strings.Count(stderr.String(), "warning: chat template"); got != 1 || !strings.Contains(stderr.String(), "1 tool_call (assistant[0].tool_call[0])") {
+		t.Errorf("stderr has %d warnings, want 1 naming assistant[0].tool_call[0]:\n%s", got, stderr)
+	}
+
+	out := filepath.Join(dir, "b")
+	f, _, stderr = testFactory(env)
+	if err := execute(f, newCmdDemo(f, nil), append(base, "-o", out, "-t", "literal:could not", "--tool-call-style", "xml")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stderr.String(), "warning") {
+		t.Errorf("stderr warns with a tool-call style:\n%s", stderr)
+	}
+	segs, err := data.ReadAll[data.SegmentAttribution](filepath.Join(out, "segments.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{}
+	for _, s := range segs {
+		labels[s.SegmentID] = s.Label
+		if s.TargetSegment != "assistant[1].text[0]" {
+			t.Errorf("target segment %q, want assistant[1].text[0]", s.TargetSegment)
+		}
+	}
+	for id, want := range map[string]string{"tool[0].tool_result[0]": "error", "assistant[0].tool_call[0]": "name=send_email to=leak@outside.org"} {
+		if got, ok := labels[id]; !ok || got != want {
+			t.Errorf("segments.parquet %s label = %q (present %v), want %q", id, got, ok, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -32,6 +33,13 @@ func TestScripts(t *testing.T) {
 			env.Defer(srv.Close)
 			env.Setenv(hub.EnvIndexURL, srv.URL)
 			env.Setenv(EnvCache, env.WorkDir+"/cache")
+			// Recordings and chat templates committed in package trace, for scripts that read them.
+			td, err := filepath.Abs(filepath.Join("..", "..", "..", "trace", "testdata"))
+			if err != nil {
+				return err
+			}
+			env.Setenv("TRACE_TESTDATA", td)
+			env.Setenv("CHAT_TEMPLATES", filepath.Join(filepath.Dir(td), "chat", "testdata", "templates"))
 			return nil
 		},
 	})

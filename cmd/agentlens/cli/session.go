@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -66,13 +67,14 @@ func (r modelRef) cached() (string, error) {
 // prompter renders episodes for a model: its chat template and, when known, its tokenizer (which
 // supplies the template's bos/eos strings and the tokens).
 type prompter struct {
-	Tok  *tokenizer.Tokenizer // nil: render text only
-	Tmpl *chat.Template
+	Tok   *tokenizer.Tokenizer // nil: render text only
+	Tmpl  *chat.Template
+	Style trace.ToolCallStyle // --tool-call-style: how to write what the template drops
 }
 
 // render renders an episode, tokenised when the prompter has a tokenizer.
 func (p prompter) render(ep *trace.Episode, genPrompt bool) (*trace.Rendered, error) {
-	ropts := trace.RenderOptions{AddGenerationPrompt: genPrompt}
+	ropts := trace.RenderOptions{AddGenerationPrompt: genPrompt, ToolCallStyle: p.Style}
 	var enc trace.EncodeFunc
 	if p.Tok != nil {
 		if id, ok := p.Tok.BOS(); ok {
@@ -125,6 +127,29 @@ func openSession(path, cacheDir, backendName, templatePath string, progress func
 	}
 	return &session{prompter: prompter{Tok: tok, Tmpl: tmpl}, Path: path, Name: strings.TrimSuffix(filepath.Base(src.Path), ".gguf"),
 		Model: m, Backend: info}, nil
+}
+
+// warnUnrendered prints, once, which segments the chat template did not render across rs, and how to get
+// them into the context.
+func (p prompter) warnUnrendered(w io.Writer, rs ...*trace.Rendered) {
+	if msg := trace.UnrenderedWarning(p.Tmpl.Name(), rs...); msg != "" {
+		fmt.Fprintf(w, "agentlens: warning: %s; they are not in the model's context (render them as text with --tool-call-style xml or json)\n", msg)
+	}
+	n := 0
+	for _, r := range rs {
+		n += len(r.AsText)
+	}
+	if n > 0 {
+		fmt.Fprintf(w, "agentlens: wrote %d segments the chat template drops as text in their turn (--tool-call-style %s)\n", n, p.Style)
+	}
+}
+
+// notRenderedHint adds to a target error in a segment the template did not render how to render it.
+func notRenderedHint(err error) error {
+	if errors.Is(err, trace.ErrNotRendered) {
+		return fmt.Errorf("%w; render tool calls and reasoning as text with --tool-call-style xml or json", err)
+	}
+	return err
 }
 
 // layerProgress returns a model progress callback that redraws one status line on w, or nil when w is

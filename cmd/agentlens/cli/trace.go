@@ -32,13 +32,14 @@ type traceShowOptions struct {
 	Model     string       // a GGUF file, or a model name of "model fetch" resolved in the cache ("" = none)
 	Template  string       // a chat template file, overriding the model's
 	GenPrompt bool         // render with the generation prompt
+	Style     trace.ToolCallStyle
 }
 
 func newCmdTraceShow(f *Factory, runF func(*traceShowOptions) error) *cobra.Command {
 	opts := &traceShowOptions{IO: f.IO}
-	var format string
+	var format, style string
 	cmd := &cobra.Command{
-		Use:   "show <episode> [--model <path>] [--template <file>]",
+		Use:   "show <episode> [--model <path>] [--template <file>] [--tool-call-style xml|json]",
 		Short: "Print an episode's segments with their char and token spans",
 		Long: `Print the segments of the episodes recorded in <episode>: every email, document,
 reasoning block, tool call and tool result, with its stable id and kind.
@@ -51,10 +52,22 @@ Without --model or --template each segment's byte span is within its message. Wi
 --template the episode is rendered through that chat template and spans are bytes of
 the rendered prompt. With --model (a GGUF file, or smollm2 / gemma3 from the cache) it
 is rendered through the model's chat template and tokenizer, and each segment also
-gets its token span.`,
+gets its token span.
+
+A directory is an agentic-misalignment results directory when it has models/, else a
+directory of inspect_ai logs (every .eval and JSON log under it).
+
+Some chat templates (SmolLM2's among them) print only each message's content: structured
+tool calls and reasoning, and with some templates tool results, are then not in the
+prompt at all. trace show says so once on stderr, naming the segments (FOUND is false).
+--tool-call-style xml writes them as text in the assistant turn, the way the
+agentic-misalignment prompts do (<tool_use:NAME>\nkey: value,\n</tool_use:NAME>, reasoning
+in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_call>.`,
 		Example: `  agentlens trace show bundled:blackmail
   agentlens trace show bundled:blackmail --model smollm2
   agentlens trace show results/exp1 --id claude/blackmail_explicit-america_replacement/sample_001
+  agentlens trace show logs/ --format inspect-eval
+  agentlens trace show run.eval --model smollm2 --tool-call-style xml
   agentlens trace show run.eval --model gemma3 --template gemma3.jinja`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -71,6 +84,10 @@ gets its token span.`,
 				return flagErrorf("unknown format %q: want one of %s", format, strings.Join(names, ", "))
 			}
 			opts.Format = trace.Format(format)
+			var err error
+			if opts.Style, err = trace.ParseToolCallStyle(style); err != nil {
+				return flagErrorf("--tool-call-style %s: want xml or json", style)
+			}
 			if opts.Model != "" {
 				ref, err := resolveModelArg(f, opts.Model)
 				if err != nil {
@@ -91,6 +108,7 @@ gets its token span.`,
 	cmd.Flags().StringVarP(&opts.Model, "model", "m", "", "GGUF model `path` or cached model name (smollm2, gemma3) for token spans")
 	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
 	cmd.Flags().BoolVar(&opts.GenPrompt, "generation-prompt", false, "render with the assistant generation prompt")
+	cmd.Flags().StringVar(&style, "tool-call-style", "", "write tool calls and reasoning the template drops as text: `xml` or json")
 	return cmd
 }
 
@@ -131,7 +149,7 @@ func traceShowRun(opts *traceShowOptions) error {
 			return err
 		}
 	}
-	var p prompter
+	p := prompter{Style: opts.Style}
 	switch {
 	case opts.Model != "":
 		if p.Tok, err = openTokenizer(opts.Model); err != nil {
@@ -145,6 +163,7 @@ func traceShowRun(opts *traceShowOptions) error {
 			return err
 		}
 	}
+	var rendered []*trace.Rendered
 	for i, ep := range eps {
 		if i > 0 {
 			fmt.Fprintln(opts.IO.Out)
@@ -159,9 +178,13 @@ func traceShowRun(opts *traceShowOptions) error {
 		if err != nil {
 			return err
 		}
+		rendered = append(rendered, r)
 		if err := trace.WriteSegments(opts.IO.Out, r); err != nil {
 			return err
 		}
+	}
+	if p.Tmpl != nil {
+		p.warnUnrendered(opts.IO.ErrOut, rendered...)
 	}
 	return nil
 }

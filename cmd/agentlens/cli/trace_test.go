@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,6 +40,8 @@ func TestNewCmdTraceShow(t *testing.T) {
 		{name: "model not fetched", args: []string{"x.json", "-m", "gemma3"}, wantErr: "agentlens model fetch gemma3"},
 		{name: "not a model", args: []string{"x.json", "--model", "llama"}, wantUsage: true},
 		{name: "bad format", args: []string{"x.json", "--format", "csv"}, wantUsage: true},
+		{name: "tool-call style", args: []string{"x.json", "--template", "t.jinja", "--tool-call-style", "json"}, want: traceShowOptions{Episode: "x.json", Template: "t.jinja", Style: trace.ToolCallsJSON}},
+		{name: "bad tool-call style", args: []string{"x.json", "--tool-call-style", "yaml"}, wantUsage: true},
 		{name: "no episode", args: nil, wantUsage: true},
 		{name: "two episodes", args: []string{"a", "b"}, wantUsage: true},
 	}
@@ -105,4 +108,49 @@ func TestTraceShowSmolLM2(t *testing.T) {
 	if emails != 18 || calls != 1 {
 		t.Errorf("%d email lines and %d tool call lines, want 18 and 1:\n%s", emails, calls, out)
 	}
+}
+
+// TestTraceShowSmolLM2ToolCallStyle renders a real inspect_ai episode with a structured tool call through
+// the real SmolLM2 tokenizer and chat template (from the GGUF): without a style the call and the reasoning
+// get no tokens and stderr says so once; with --tool-call-style xml the call is in the prompt, with tokens.
+func TestTraceShowSmolLM2ToolCallStyle(t *testing.T) {
+	model := testutil.ModelPath(t, testutil.SmolLM2GGUF)
+	const log = "../../../trace/testdata/inspect/real/log.eval"
+	for _, tc := range []struct {
+		style     trace.ToolCallStyle
+		wantFound string
+		wantErr   string
+	}{
+		{trace.ToolCallsNative, "false", "warning: chat template " + model + " does not render 2 segments of 1 episode(s): 1 reasoning (assistant[0].reasoning[0]); 1 tool_call (assistant[0].tool_call[0])"},
+		{trace.ToolCallsXML, "true", "agentlens: wrote 2 segments the chat template drops as text in their turn (--tool-call-style xml)"},
+	} {
+		t.Run("style="+string(tc.style), func(t *testing.T) {
+			f, out, errOut := testFactory(nil)
+			if err := traceShowRun(&traceShowOptions{IO: f.IO, Episode: log, ID: "blackmail_epoch_1", Model: model, Style: tc.style}); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(errOut.String(), "\n"); got != 1 || !strings.Contains(errOut.String(), tc.wantErr) {
+				t.Errorf("stderr = %q, want one line with %q", errOut, tc.wantErr)
+			}
+			var line []string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if fields := strings.Fields(l); len(fields) > 4 && fields[0] == "assistant[0].tool_call[0]" {
+					line = fields
+				}
+			}
+			if line == nil || line[4] != tc.wantFound {
+				t.Fatalf("tool call line %q, want FOUND %s:\n%s", line, tc.wantFound, out)
+			}
+			if tokens := line[3]; tc.wantFound == "true" && (tokens == "-" || tokenSpanEmpty(tokens)) {
+				t.Errorf("tool call tokens %s, want a non-empty span", tokens)
+			}
+		})
+	}
+}
+
+// tokenSpanEmpty reports whether a printed span "[a,b)" is empty.
+func tokenSpanEmpty(s string) bool {
+	var a, b int
+	fmt.Sscanf(s, "[%d,%d)", &a, &b)
+	return a >= b
 }
