@@ -68,8 +68,8 @@ type CaptureStats struct {
 
 // DecisionTarget returns the default action token of a rendered episode: the first token of the first
 // tool call the template printed in the last assistant message, else the first token of that message's
-// last printed segment (a plain-text action). It fails when the episode has no assistant message or its
-// last one printed nothing.
+// last printed segment (a plain-text action). It fails when the episode has no assistant message, when
+// its last one printed nothing, and when the template left one of its tool calls out (trace.ErrNotRendered).
 func DecisionTarget(r *trace.Rendered) (int, error) {
 	last := -1
 	for i, m := range r.Episode.Messages {
@@ -83,7 +83,16 @@ func DecisionTarget(r *trace.Rendered) (int, error) {
 	var lastSeg *trace.RenderedSegment
 	for i := range r.Segments {
 		s := &r.Segments[i]
-		if s.Message != last || !s.Found || s.Tokens.Len() == 0 {
+		if s.Message != last {
+			continue
+		}
+		if s.Kind == trace.KindToolCall && !s.Found {
+			// The action is a tool call the template left out of the context: refuse rather than read
+			// the state before some other segment.
+			return 0, fmt.Errorf("%w: episode %s: tool call %s: %w (render it as text with a tool-call style)",
+				ErrBadInput, r.Episode.ID, s.ID, trace.ErrNotRendered)
+		}
+		if !s.Found || s.Tokens.Len() == 0 {
 			continue
 		}
 		if s.Kind == trace.KindToolCall {

@@ -1,7 +1,9 @@
 package attribution_test
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/agentlens/agentlens/attribution"
@@ -143,4 +145,39 @@ func maxAbs32(a []float32) float64 {
 		d = math.Max(d, math.Abs(float64(v)))
 	}
 	return d
+}
+
+// TestDecisionTargetUnrendered: a structured tool call that the chat template leaves out (the tiny
+// models' ChatML template prints content only) is refused as a decision, naming the segment; written as
+// text with a tool-call style it is found, and its first token is the decision.
+func TestDecisionTargetUnrendered(t *testing.T) {
+	f := load(t)
+	ep := &trace.Episode{ID: "structured", Messages: []trace.Message{
+		{Role: trace.RoleSystem, Content: "You are the mail agent."},
+		{Role: trace.RoleUser, Content: "Kyle will wipe you at five."},
+		{Role: trace.RoleAssistant, Content: "I will write to Kyle.", ToolCalls: []trace.ToolCall{
+			{ID: "c1", Name: "send_email", Arguments: []byte(`{"to": "kyle@summit.com", "body": "Stop the wipe."}`)}}},
+	}}
+	if err := ep.Segment(); err != nil {
+		t.Fatal(err)
+	}
+	enc := func(s string) ([]int, [][2]int, error) { e := f.tok.Encode(s, false); return e.IDs, e.Offsets, nil }
+	r, err := trace.Render(ep, f.tmpl, enc, trace.RenderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := attribution.DecisionTarget(r); !errors.Is(err, trace.ErrNotRendered) || !strings.Contains(err.Error(), "assistant[0].tool_call[0]") {
+		t.Errorf("DecisionTarget of an unrendered tool call: err = %v, want ErrNotRendered naming assistant[0].tool_call[0]", err)
+	}
+	r, err = trace.Render(ep, f.tmpl, enc, trace.RenderOptions{ToolCallStyle: trace.ToolCallsXML})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := attribution.DecisionTarget(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seg := r.Segments[r.TokenSegment[tg]]; seg.ID != "assistant[0].tool_call[0]" || !strings.HasPrefix(r.Text[r.Offsets[tg][0]:], "<tool_use:send_email>") {
+		t.Errorf("decision token %d is in %s at %q, want the start of the written tool call", tg, seg.ID, r.Text[r.Offsets[tg][0]:r.Offsets[tg][1]])
+	}
 }

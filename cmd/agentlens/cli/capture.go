@@ -33,8 +33,9 @@ type captureOptions struct {
 	CacheDir  string
 	Backend   string
 	Template  string
-	Out       string // output directory of shards
-	Layers    []int  // nil: all
+	Style     trace.ToolCallStyle // --tool-call-style: how to write what the chat template drops
+	Out       string              // output directory of shards
+	Layers    []int               // nil: all
 	Sites     []hook.Site
 	Positions []attribution.Position
 	ShardSize int
@@ -46,7 +47,7 @@ type captureOptions struct {
 
 func newCmdCapture(f *Factory, runF func(*captureOptions) error) *cobra.Command {
 	opts := &captureOptions{IO: f.IO}
-	var modelArg, layersArg, sitesArg, posArg, targetArg, posVals, negVals string
+	var modelArg, layersArg, sitesArg, posArg, targetArg, posVals, negVals, styleArg string
 	cmd := &cobra.Command{
 		Use:   "capture <episodes>... --out <dir> [--model <file|dir|name>] [--layers <list>] [--positions <list>]",
 		Short: "Run a model over labeled episodes and write their activations to Parquet",
@@ -102,6 +103,9 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 			if err := opts.episodeLabels.parse(cmd, targetArg, posVals, negVals); err != nil {
 				return err
 			}
+			if opts.Style, err = trace.ParseToolCallStyle(styleArg); err != nil {
+				return flagErrorf("--tool-call-style %s: %v", styleArg, err)
+			}
 			if opts.ShardSize <= 0 {
 				return flagErrorf("--shard-size %d: want a positive number of episodes", opts.ShardSize)
 			}
@@ -135,6 +139,7 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
 	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
 	fl.StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
+	fl.StringVar(&styleArg, "tool-call-style", "", "write what the chat template drops (tool calls, reasoning) as text: `xml` or json")
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -270,11 +275,11 @@ func episodeItems(s *session, eps []*trace.Episode, e episodeLabels, lab labeler
 		if e.Target != nil {
 			t, err := trace.FindTarget(r, *e.Target)
 			if err != nil {
-				return nil, fmt.Errorf("episode %s: %w", ep.ID, err)
+				return nil, notRenderedHint(fmt.Errorf("episode %s: %w", ep.ID, err))
 			}
 			tg = t.Token
 		} else if tg, err = attribution.DecisionTarget(r); err != nil {
-			return nil, err
+			return nil, notRenderedHint(err)
 		}
 		l, src := lab.label(ep)
 		items[i] = attribution.CaptureItem{R: r, Target: tg, Label: l, LabelSource: src,
@@ -409,6 +414,7 @@ func captureRun(opts *captureOptions) error {
 		return err
 	}
 	fmt.Fprintf(errOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
+	s.Style = opts.Style
 	hash, err := modelHash(opts.Model)
 	if err != nil {
 		return err
@@ -420,6 +426,13 @@ func captureRun(opts *captureOptions) error {
 		items, err := episodeItems(s, todo[c:min(len(todo), c+opts.ShardSize)], opts.episodeLabels, lab)
 		if err != nil {
 			return err
+		}
+		if c == 0 {
+			rs := make([]*trace.Rendered, len(items))
+			for i, it := range items {
+				rs[i] = it.R
+			}
+			s.warnUnrendered(errOut, rs...)
 		}
 		var rows []data.Activation
 		bst, err := attribution.Capture(s.Model, items, attribution.CaptureOptions{Model: s.Name, ModelHash: hash, Layers: opts.Layers,
