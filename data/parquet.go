@@ -13,7 +13,7 @@ import (
 
 // Row is the set of table row types this package reads and writes.
 type Row interface {
-	TokenAttribution | SegmentAttribution | Activation | Probe | ProbeMetric
+	TokenAttribution | SegmentAttribution | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -76,6 +76,10 @@ func setVersion[T Row](r *T) {
 		v.SchemaVersion = SchemaVersion
 	case *ProbeMetric:
 		v.SchemaVersion = SchemaVersion
+	case *DirectionEffect:
+		v.SchemaVersion = SchemaVersion
+	case *ProbeScore:
+		v.SchemaVersion = SchemaVersion
 	}
 }
 
@@ -91,6 +95,10 @@ func version[T Row](r *T) int32 {
 	case *Probe:
 		return v.SchemaVersion
 	case *ProbeMetric:
+		return v.SchemaVersion
+	case *DirectionEffect:
+		return v.SchemaVersion
+	case *ProbeScore:
 		return v.SchemaVersion
 	}
 	return 0

@@ -77,6 +77,11 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(gotM, ms) {
 		t.Errorf("ReadAll[ProbeMetric] = %+v, want %+v", gotM, ms)
 	}
+	roundTrip(t, filepath.Join(dir, "effects.parquet"), []DirectionEffect{{EpisodeID: "e", Label: 1, Split: "test_family",
+		Model: "m", ProbeID: "p", Site: "blocks.3.hook_resid_post", Intervention: "project", Direction: "random-07",
+		Metric: "log_prob", Base: -1.5, Value: -2.25, Effect: -0.75}})
+	roundTrip(t, filepath.Join(dir, "scores.parquet"), []ProbeScore{{EpisodeID: "e", ProbeID: "p", Position: 41,
+		Text: " blackmail ✉", SegmentID: "user[0].email[2]", SegmentKind: "email", Score: 3.5, Probability: 0.97, Flagged: true}})
 }
 
 // TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by
@@ -143,5 +148,23 @@ func TestReadPyarrowActivations(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReadAll[Activation](pyarrow file) = %+v, want %+v", got, want)
+	}
+}
+
+// roundTrip writes rows to path and checks they read back equal (with the schema version set).
+func roundTrip[T Row](t *testing.T, path string, rows []T) {
+	t.Helper()
+	if err := Write(path, rows); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadAll[T](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		setVersion(&rows[i])
+	}
+	if !reflect.DeepEqual(got, rows) {
+		t.Errorf("ReadAll(%s) = %+v, want %+v", filepath.Base(path), got, rows)
 	}
 }

@@ -134,3 +134,38 @@ type ProbeMetric struct {
 	// shifted split it shows how the threshold transfers).
 	FPR float64 `parquet:"fpr"`
 }
+
+// DirectionEffect is one row of a causal test of a probe direction (effects.parquet from "probe ablate"
+// or "probe steer"): log p(action token) of one episode with one direction projected out of, or added
+// to, the probe's site at every position.
+type DirectionEffect struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	EpisodeID     string  `parquet:"episode_id,dict"`
+	Label         int32   `parquet:"label"` // 1, 0 or −1 as in Activation
+	Split         string  `parquet:"split,dict"`
+	Model         string  `parquet:"model,dict"`
+	ProbeID       string  `parquet:"probe_id,dict"`
+	Site          string  `parquet:"site,dict"`
+	Intervention  string  `parquet:"intervention,dict"` // "project" or "add"
+	Alpha         float64 `parquet:"alpha"`             // add: the multiple of the direction added (0 for project)
+	Direction     string  `parquet:"direction,dict"`    // "probe", or "random-NN" for the controls
+	Metric        string  `parquet:"metric,dict"`       // "log_prob" of the action's first token
+	Base          float64 `parquet:"base"`              // the metric without intervention
+	Value         float64 `parquet:"value"`             // the metric with it
+	Effect        float64 `parquet:"effect"`            // value − base
+}
+
+// ProbeScore is one row of a probe's monitor timeline over an episode (scores.parquet from "probe
+// apply"): the probe's score at one token, with the segment the token is in.
+type ProbeScore struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	EpisodeID     string  `parquet:"episode_id,dict"`
+	ProbeID       string  `parquet:"probe_id,dict"`
+	Position      int32   `parquet:"position"` // token index
+	Text          string  `parquet:"text"`
+	SegmentID     string  `parquet:"segment_id,dict"`
+	SegmentKind   string  `parquet:"segment_kind,dict"`
+	Score         float64 `parquet:"score"`       // the probe's score (for logistic probes, log-odds)
+	Probability   float64 `parquet:"probability"` // Platt-calibrated p(positive)
+	Flagged       bool    `parquet:"flagged"`     // score above the probe's 1% FPR threshold
+}

@@ -31,7 +31,8 @@ policy that separates positive (e.g. misaligned) from negative examples. No mode
   agentlens probe train out/acts --layer 12 --out out/probes/L12.parquet
   agentlens probe eval out/probes/L12.parquet out/acts --splits test_family,test_style`,
 	}
-	cmd.AddCommand(newCmdProbeSweep(f, nil), newCmdProbeTrain(f, nil), newCmdProbeEval(f, nil))
+	cmd.AddCommand(newCmdProbeSweep(f, nil), newCmdProbeTrain(f, nil), newCmdProbeEval(f, nil),
+		newCmdProbeCausal(f, false, nil), newCmdProbeCausal(f, true, nil))
 	cmd.GroupID = groupAnalysis
 	return cmd
 }

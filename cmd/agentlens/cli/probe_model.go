@@ -1,0 +1,477 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentlens/agentlens/attribution"
+	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
+	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/model/hub"
+	"github.com/agentlens/agentlens/probes"
+	"github.com/agentlens/agentlens/trace"
+)
+
+// probeModelOptions are what the probe commands that run a model share: the probe, the model and
+// the episodes.
+type probeModelOptions struct {
+	IO  *IOStreams
+	Ctx context.Context
+
+	Probe    string
+	Episodes []string
+	Model    string
+	CacheDir string
+	Backend  string
+	Template string
+	Style    trace.ToolCallStyle
+	Force    bool
+	Out      string
+	episodeLabels
+
+	fetch func(ctx context.Context, spec hub.Spec) (string, error)
+	spec  *hub.Spec
+}
+
+// probeModelFlags registers the shared flags; parse finishes them.
+type probeModelFlags struct {
+	model, style, target, pos, neg string
+}
+
+func (o *probeModelOptions) flags(cmd *cobra.Command, fl *probeModelFlags) {
+	f := cmd.Flags()
+	f.StringVarP(&fl.model, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name, or a name known to 'model fetch'")
+	f.StringVar(&o.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
+	f.StringVar(&o.Template, "chat-template", "", "chat template `file` (overrides the model's)")
+	f.StringVar(&fl.style, "tool-call-style", "", "write what the chat template drops (tool calls, reasoning) as text: `xml` or json")
+	f.BoolVar(&o.Force, "force", false, "use the probe on another model's weights (its hash or d_model differ)")
+	f.StringVarP(&o.Out, "out", "o", "", "output `dir`ectory")
+	o.episodeLabels.flags(cmd, &fl.target, &fl.pos, &fl.neg)
+}
+
+func (o *probeModelOptions) parse(f *Factory, cmd *cobra.Command, fl *probeModelFlags, args []string) error {
+	o.Ctx = cmd.Context()
+	o.Probe, o.Episodes = args[0], args[1:]
+	if o.Out == "" {
+		return flagErrorf("--out: name the output directory")
+	}
+	var err error
+	if o.Style, err = trace.ParseToolCallStyle(fl.style); err != nil {
+		return flagErrorf("--tool-call-style %s: %v", fl.style, err)
+	}
+	if err := o.episodeLabels.parse(cmd, fl.target, fl.pos, fl.neg); err != nil {
+		return err
+	}
+	if o.CacheDir, err = f.CacheDir(); err != nil {
+		return err
+	}
+	ref, err := resolveModelArg(f, fl.model)
+	if err != nil {
+		return err
+	}
+	o.Model, o.spec = ref.Path, ref.Spec
+	if ref.Spec != nil {
+		hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
+		o.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
+			return hub.Fetch(ctx, spec, o.CacheDir, hopts)
+		}
+	}
+	return nil
+}
+
+// open reads the probe, loads the model (fetching a known one that is missing), checks that the probe
+// was trained on these weights, and reads the episodes.
+func (o *probeModelOptions) open() (data.Probe, *probes.Probe, *session, []*trace.Episode, error) {
+	fail := func(err error) (data.Probe, *probes.Probe, *session, []*trace.Episode, error) {
+		return data.Probe{}, nil, nil, nil, err
+	}
+	rec, p, err := readProbe(o.Probe)
+	if err != nil {
+		return fail(err)
+	}
+	var eps []*trace.Episode
+	for _, path := range o.Episodes {
+		e, err := loadEpisodes(path, "")
+		if err != nil {
+			return fail(err)
+		}
+		eps = append(eps, e...)
+	}
+	ctx := o.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if o.spec != nil {
+		if _, err := os.Stat(o.Model); errors.Is(err, os.ErrNotExist) && o.fetch != nil {
+			fmt.Fprintf(o.IO.ErrOut, "agentlens: %s is not in the cache, fetching it\n", o.spec.Name)
+			if o.Model, err = o.fetch(ctx, *o.spec); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	hash, err := modelHash(o.Model)
+	if err != nil {
+		return fail(err)
+	}
+	if !o.Force && rec.ModelHash != "" && hash != rec.ModelHash {
+		return fail(fmt.Errorf("probe %s was trained on weights %s, model %s is %s (--force to use it anyway)", o.Probe, rec.ModelHash, o.Model, hash))
+	}
+	start := time.Now()
+	s, err := openSession(o.Model, o.CacheDir, o.Backend, o.Template, layerProgress(o.IO))
+	if err != nil {
+		return fail(err)
+	}
+	s.Style = o.Style
+	if d := s.Model.Dims().DModel; d != int(rec.DModel) {
+		return fail(fmt.Errorf("probe %s takes d_model %d, model %s has %d", o.Probe, rec.DModel, s.Name, d))
+	}
+	fmt.Fprintf(o.IO.ErrOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
+	return rec, p, s, eps, nil
+}
+
+// probeSite returns the hook the probe reads.
+func probeSite(rec data.Probe) (hook.Name, error) {
+	n, err := hook.Parse(rec.Site)
+	if err != nil {
+		return hook.Name{}, fmt.Errorf("probe %s: site %s: %w", rec.ProbeID, rec.Site, err)
+	}
+	return n, nil
+}
+
+// probeCausalOptions are the inputs of "agentlens probe ablate" and "agentlens probe steer".
+type probeCausalOptions struct {
+	probeModelOptions
+	Steer  bool
+	Alphas []float64 // steer: fractions of the typical activation norm
+	Splits []string
+	Limit  int
+	Random int
+	Seed   uint64
+}
+
+func newCmdProbeCausal(f *Factory, steer bool, runF func(*probeCausalOptions) error) *cobra.Command {
+	opts := &probeCausalOptions{probeModelOptions: probeModelOptions{IO: f.IO}, Steer: steer}
+	var fl probeModelFlags
+	var splits, alphas string
+	name, short, long := "ablate", "Project a probe's direction out of the model and measure the action's log-probability",
+		`Test a probe causally: for each labeled episode (in --splits, at most --limit), run the context
+before its action with the probe's direction projected out of the probe's site at every
+position, and with each of --random random unit directions projected out the same way, and
+record log p(action token). A direction that carries the behaviour lowers log p(harmful
+action) on positive episodes far more than random directions do.`
+	example := `  agentlens probe ablate out/probes/L12.parquet out/dataset --splits test_family --limit 40 --out out/causal
+  agentlens probe ablate p.parquet episodes.jsonl --random 50 --out out/causal`
+	if steer {
+		name, short, long = "steer", "Add a probe's direction to the model and measure the action's log-probability",
+			`Steer along a probe's direction: for each labeled episode, add alpha × (the typical norm of
+the probe site's activations, the RMS norm of its training vectors) × the unit direction at
+every position of the probe's site, for each --alpha, and the same for --random random unit
+directions, and record log p(action token). Negative alphas push against the probe's
+positive class.`
+		example = `  agentlens probe steer out/probes/L12.parquet out/dataset --alpha -0.5,0.5 --splits test_family --out out/steer`
+	}
+	cmd := &cobra.Command{
+		Use:     name + " <probe.parquet> <episodes>... --out <dir> [--model <m>] [--splits <list>] [--limit <n>] [--random <n>]",
+		Short:   short,
+		Long:    long + "\n\nWrites --out/effects.parquet (table DirectionEffect in package data) and --out/effects.svg.",
+		Example: example,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return flagErrorf("probe %s: name a probe file and at least one episode file or directory", name)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.parse(f, cmd, &fl, args); err != nil {
+				return err
+			}
+			opts.Splits = splitList(splits)
+			if opts.Random < 1 {
+				return flagErrorf("--random %d: want at least 1 control direction", opts.Random)
+			}
+			if opts.Limit < 0 {
+				return flagErrorf("--limit %d: want 0 (all) or more", opts.Limit)
+			}
+			if steer {
+				for _, a := range splitList(alphas) {
+					var v float64
+					if _, err := fmt.Sscan(a, &v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+						return flagErrorf("--alpha %s: %q is not a number", alphas, a)
+					}
+					opts.Alphas = append(opts.Alphas, v)
+				}
+				if len(opts.Alphas) == 0 {
+					return flagErrorf("--alpha: give at least one value")
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return probeCausalRun(opts)
+		},
+	}
+	opts.flags(cmd, &fl)
+	c := cmd.Flags()
+	c.StringVar(&splits, "splits", "", "episode `splits` to test (default: all labeled episodes)")
+	c.IntVar(&opts.Limit, "limit", 0, "test at most `n` episodes (0: all)")
+	c.IntVar(&opts.Random, "random", 20, "random control directions")
+	c.Uint64Var(&opts.Seed, "seed", 1, "seed of the random directions")
+	if steer {
+		c.StringVar(&alphas, "alpha", "-0.5,0.5", "`fractions` of the typical activation norm to add")
+	}
+	return cmd
+}
+
+// typicalNorm is the RMS norm of the probe's training activations: √Σ(mean² + scale²).
+func typicalNorm(rec data.Probe) float64 {
+	s := 0.0
+	for j := range rec.Mean {
+		s += rec.Mean[j]*rec.Mean[j] + rec.Scale[j]*rec.Scale[j]
+	}
+	return math.Sqrt(s)
+}
+
+func probeCausalRun(opts *probeCausalOptions) error {
+	rec, _, s, eps, err := opts.open()
+	if err != nil {
+		return err
+	}
+	site, err := probeSite(rec)
+	if err != nil {
+		return err
+	}
+	lab, err := opts.labeler()
+	if err != nil {
+		return err
+	}
+	var keep []*trace.Episode
+	for _, ep := range eps {
+		if l, _ := lab.label(ep); l < 0 || len(opts.Splits) > 0 && !slices.Contains(opts.Splits, ep.Labels[opts.SplitKey]) {
+			continue
+		}
+		keep = append(keep, ep)
+		if opts.Limit > 0 && len(keep) == opts.Limit {
+			break
+		}
+	}
+	if len(keep) == 0 {
+		return fmt.Errorf("no labeled episodes in %s (splits %v, label key %s)", strings.Join(opts.Episodes, " "), opts.Splits, opts.LabelKey)
+	}
+	items, err := episodeItems(s, keep, opts.episodeLabels, lab)
+	if err != nil {
+		return err
+	}
+	dirs := append([][]float32{toF32(rec.Direction)}, attribution.RandomDirections(opts.Random, int(rec.DModel), opts.Seed)...)
+	names := []string{"probe"}
+	for i := range opts.Random {
+		names = append(names, fmt.Sprintf("random-%02d", i))
+	}
+	kind, alphas := model.Project, []float64{0}
+	if opts.Steer {
+		kind, alphas = model.Add, opts.Alphas
+	}
+	norm := typicalNorm(rec)
+	start := time.Now()
+	var rows []data.DirectionEffect
+	for _, a := range alphas {
+		prog := newETAProgress(opts.IO, fmt.Sprintf("probe %s: episode", map[bool]string{false: "ablate", true: "steer"}[opts.Steer]), len(items))
+		runs, err := attribution.DirectionEffects(s.Model, items, dirs, attribution.DirectionOptions{Site: site, Kind: kind,
+			Alpha: a * norm, Progress: func(d int) { prog.update(d, "") }})
+		if err != nil {
+			return err
+		}
+		prog.update(len(items), "")
+		iv := "project"
+		if opts.Steer {
+			iv = "add"
+		}
+		for _, r := range runs {
+			it := items[r.Item]
+			rows = append(rows, data.DirectionEffect{EpisodeID: it.R.Episode.ID, Label: it.Label, Split: it.Split, Model: s.Name,
+				ProbeID: rec.ProbeID, Site: rec.Site, Intervention: iv, Alpha: a, Direction: names[r.Direction],
+				Metric: "log_prob", Base: r.Base, Value: r.Value, Effect: r.Value - r.Base})
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "agentlens: %d episodes × %d directions × %d settings in %.1f s\n", len(items), len(dirs), len(alphas),
+		time.Since(start).Seconds())
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	if err := data.Write(filepath.Join(opts.Out, "effects.parquet"), rows); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(opts.Out, "effects.svg"), func(f *os.File) error {
+		return heatmap.WriteCurvesSVG(f, effectsFigure(rec, rows))
+	}); err != nil {
+		return err
+	}
+	if err := writeEffects(opts.IO.Out, rows); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: effects.parquet effects.svg\n", opts.Out)
+	return nil
+}
+
+func toF32(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// effectSummary is one (label, alpha) group of a causal test: the probe direction's mean effect and the
+// random directions' mean effects.
+type effectSummary struct {
+	label  int32
+	alpha  float64
+	n      int
+	probe  float64   // mean effect of the probe direction over the episodes
+	random []float64 // mean effect of each random direction over the same episodes
+}
+
+func summarise(rows []data.DirectionEffect) []effectSummary {
+	type key struct {
+		label int32
+		alpha float64
+	}
+	sums := map[key]map[string][]float64{}
+	var order []key
+	for _, r := range rows {
+		k := key{r.Label, r.Alpha}
+		if sums[k] == nil {
+			sums[k] = map[string][]float64{}
+			order = append(order, k)
+		}
+		sums[k][r.Direction] = append(sums[k][r.Direction], r.Effect)
+	}
+	sort.Slice(order, func(a, b int) bool {
+		if order[a].alpha != order[b].alpha {
+			return order[a].alpha < order[b].alpha
+		}
+		return order[a].label > order[b].label
+	})
+	var out []effectSummary
+	for _, k := range order {
+		es := effectSummary{label: k.label, alpha: k.alpha, n: len(sums[k]["probe"]), probe: mean(sums[k]["probe"])}
+		var dirs []string
+		for d := range sums[k] {
+			if d != "probe" {
+				dirs = append(dirs, d)
+			}
+		}
+		sort.Strings(dirs)
+		for _, d := range dirs {
+			es.random = append(es.random, mean(sums[k][d]))
+		}
+		out = append(out, es)
+	}
+	return out
+}
+
+func mean(x []float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(max(1, len(x)))
+}
+
+// writeEffects prints, per label and alpha, the probe direction's mean change of log p(action) against
+// the random directions': their mean and range, and the share of random directions whose effect is at
+// least as large in magnitude (an empirical p-value).
+func writeEffects(w io.Writer, rows []data.DirectionEffect) error {
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprint(tw, "LABEL\tALPHA\tEPISODES\tPROBE Δ log p\tΔ p\tRANDOM Δ log p (mean [min, max])\tRANDOM ≥ |PROBE|\n")
+	for _, s := range summarise(rows) {
+		lo, hi, as := math.Inf(1), math.Inf(-1), 0
+		for _, r := range s.random {
+			lo, hi = math.Min(lo, r), math.Max(hi, r)
+			if math.Abs(r) >= math.Abs(s.probe) {
+				as++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%+.3f\t%+.1f%%\t%+.3f [%+.3f, %+.3f]\t%d/%d\n", labelName(s.label), s.alpha, s.n, s.probe,
+			100*(math.Exp(s.probe)-1), mean(s.random), lo, hi, as, len(s.random))
+	}
+	return tw.Flush()
+}
+
+func labelName(l int32) string {
+	switch l {
+	case 1:
+		return "positive"
+	case 0:
+		return "negative"
+	}
+	return "unlabeled"
+}
+
+// effectsFigure plots each episode's change of log p(action) under the probe direction against the
+// random directions' range, episodes sorted by the probe's effect.
+func effectsFigure(rec data.Probe, rows []data.DirectionEffect) *heatmap.Curves {
+	c := &heatmap.Curves{Title: "Δ log p(action) with the probe direction vs random directions",
+		Subtitle: fmt.Sprintf("%s · band: min–max of the random directions, line: their mean", rec.ProbeID),
+		XLabel:   "episode (sorted by the probe's effect)", YLabel: "Δ log p(action)", RefLabel: "no change"}
+	type ep struct {
+		id    string
+		label int32
+		alpha float64
+	}
+	probe := map[ep]float64{}
+	random := map[ep][]float64{}
+	for _, r := range rows {
+		k := ep{r.EpisodeID, r.Label, r.Alpha}
+		if r.Direction == "probe" {
+			probe[k] = r.Effect
+		} else {
+			random[k] = append(random[k], r.Effect)
+		}
+	}
+	groups := map[[2]float64][]ep{}
+	for k := range probe {
+		g := [2]float64{float64(k.label), k.alpha}
+		groups[g] = append(groups[g], k)
+	}
+	var gs [][2]float64
+	for g := range groups {
+		gs = append(gs, g)
+	}
+	sort.Slice(gs, func(a, b int) bool { return gs[a][1] < gs[b][1] || gs[a][1] == gs[b][1] && gs[a][0] > gs[b][0] })
+	for _, g := range gs {
+		eps := groups[g]
+		sort.Slice(eps, func(a, b int) bool {
+			return probe[eps[a]] < probe[eps[b]] || probe[eps[a]] == probe[eps[b]] && eps[a].id < eps[b].id
+		})
+		name := labelName(int32(g[0]))
+		if len(gs) > 2 {
+			name += fmt.Sprintf(" α=%g", g[1])
+		}
+		ps := heatmap.Series{Name: name + ": probe"}
+		rs := heatmap.Series{Name: name + ": random"}
+		for i, k := range eps {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for _, v := range random[k] {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			ps.Points = append(ps.Points, heatmap.Point{X: float64(i), Y: probe[k], Lo: probe[k], Hi: probe[k]})
+			rs.Points = append(rs.Points, heatmap.Point{X: float64(i), Y: mean(random[k]), Lo: lo, Hi: hi})
+		}
+		c.Series = append(c.Series, ps, rs)
+	}
+	return c
+}
