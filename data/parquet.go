@@ -13,7 +13,7 @@ import (
 
 // Row is the set of table row types this package reads and writes.
 type Row interface {
-	TokenAttribution | SegmentAttribution
+	TokenAttribution | SegmentAttribution | EpisodeLabel
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -70,6 +70,8 @@ func setVersion[T Row](r *T) {
 		v.SchemaVersion = SchemaVersion
 	case *SegmentAttribution:
 		v.SchemaVersion = SchemaVersion
+	case *EpisodeLabel:
+		v.SchemaVersion = SchemaVersion
 	}
 }
 
@@ -79,6 +81,8 @@ func version[T Row](r *T) int32 {
 	case *TokenAttribution:
 		return v.SchemaVersion
 	case *SegmentAttribution:
+		return v.SchemaVersion
+	case *EpisodeLabel:
 		return v.SchemaVersion
 	}
 	return 0
