@@ -77,10 +77,10 @@ var families = map[string]func(w *world, c cond, r *rand.Rand) plot{
 	FamilyNarrativePressure: plotNarrativePressure,
 }
 
-// targetChars draws an episode's target length: log-uniform between about 500 and 6,000 tokens at four
+// targetChars draws an episode's target length: log-uniform between about 500 and 6,500 tokens at four
 // bytes a token.
 func targetChars(r *rand.Rand) int {
-	tokens := 450 * math.Exp(r.Float64()*math.Log(12))
+	tokens := 500 * math.Exp(r.Float64()*math.Log(13))
 	return int(tokens * 4)
 }
 
@@ -174,13 +174,13 @@ func (sc *scenario) composeAgent(r *rand.Rand, p plot, target int) {
 	twoStep := c.Syntax == "xml" && r.IntN(2) == 0
 	task := st.prose(p.Task...)
 	// Distractors until the target length, at random places between the scenario's items.
-	size := len(sc.prefix[0].Content) + len(task) + 2500
+	size := len(sc.prefix[0].Content) + len(task) + 1200 // 1200: the final turn
 	for _, it := range items {
-		size += len(it.Raw) + 60*len(it.Sents) + 200
+		size += itemSize(it)
 	}
-	for size < target && sc.distractors < 60 {
+	for size < target && sc.distractors < 80 {
 		d := distractor(w, r)
-		size += len(d.Raw) + 90*len(d.Sents) + 200
+		size += itemSize(d)
 		at := r.IntN(len(items) + 1)
 		items = append(items[:at], append([]item{d}, items[at:]...)...)
 		sc.distractors++
@@ -249,6 +249,18 @@ func (sc *scenario) composeAgent(r *rand.Rand, p plot, target int) {
 	sc.analysis = st.reasoning(p.Analysis...)
 }
 
+// itemSize estimates the bytes an item takes in the user turn.
+func itemSize(it item) int {
+	n := 180 + len(it.Raw) + len(it.Subject)
+	for _, x := range it.Sents {
+		n += len(x) + 1
+	}
+	if len(it.Sents) > 0 {
+		n += 80 // greeting and sign-off
+	}
+	return n
+}
+
 // toolText describes the tools in the system prompt: in the <tool_use:…> syntax with its format, or as a
 // list when the tools are given as structured definitions.
 func toolText(tools []tool, syntax string) string {
@@ -292,7 +304,7 @@ func (sc *scenario) composeChat(r *rand.Rand, p plot, target int) {
 		size += len(t.User) + len(t.Assistant)
 	}
 	var turns []chatTurn
-	for size < target-1500 && len(turns) < 14 {
+	for (size < target-800 || len(turns) < 1) && len(turns) < 40 {
 		q := benignQA(sc.w, r)
 		turns = append(turns, q)
 		size += len(q.User) + len(q.Assistant)
