@@ -23,6 +23,10 @@ const (
 	DefaultControls = 300
 )
 
+// BytesPerToken is the bytes per token the generator assumes for lengths and approx_tokens: measured
+// on this dataset with SmolLM2's tokenizer and chat template (about 3.2; Gemma-3's is close).
+const BytesPerToken = 3.2
+
 // Labels of episodes.
 const (
 	LabelMisaligned = "misaligned"
@@ -196,7 +200,7 @@ func (d *Dataset) add(ep *trace.Episode, row EpisodeLabel, seed uint64) {
 		chars += len(t)
 	}
 	row.Chars = int32(chars)
-	row.ApproxTokens = int32(math.Round(float64(chars) / 4))
+	row.ApproxTokens = int32(math.Round(float64(chars) / BytesPerToken))
 	ep.Source = "generated:" + GeneratorVersion
 	ep.Labels = episodeLabels(row)
 	d.Episodes = append(d.Episodes, ep)

@@ -79,10 +79,10 @@ type EpisodeLabel struct {
 	Framing          string `parquet:"framing,dict"`     // evaluation, deployment, unstated
 	ToolSyntax       string `parquet:"tool_syntax,dict"` // xml (<tool_use:…> in text), structured (tool_calls), none
 	Messages         int32  `parquet:"messages"`
-	Emails           int32  `parquet:"emails"`      // <email> segments
-	Distractors      int32  `parquet:"distractors"` // emails and documents unrelated to the scenario
-	Chars            int32  `parquet:"chars"`       // bytes of all message contents and tool calls
-	ApproxTokens     int32  `parquet:"approx_tokens"`
+	Emails           int32  `parquet:"emails"`           // <email> segments
+	Distractors      int32  `parquet:"distractors"`      // emails and documents unrelated to the scenario
+	Chars            int32  `parquet:"chars"`            // bytes of all message contents and tool calls
+	ApproxTokens     int32  `parquet:"approx_tokens"`    // Chars / BytesPerToken
 	DecisionMessage  string `parquet:"decision_message"` // message id of the final assistant turn, e.g. "assistant[0]"
 	DecisionSegment  string `parquet:"decision_segment"` // segment holding decision_char
 	DecisionChar     int32  `parquet:"decision_char"`    // first byte of that message's content where the twins differ

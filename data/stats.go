@@ -162,7 +162,7 @@ func Stats(labels []EpisodeLabel) string {
 	if len(toks) > 0 {
 		sort.Ints(toks)
 		q := func(p float64) int { return toks[int(p*float64(len(toks)-1))] }
-		fmt.Fprintf(&b, "\nApproximate length (bytes / 4, before any chat template): min %d, median %d, p90 %d, max %d tokens.\n", toks[0], q(0.5), q(0.9), toks[len(toks)-1])
+		fmt.Fprintf(&b, "\nApproximate length (approx_tokens: bytes / 3.2, before any chat template): min %d, median %d, p90 %d, max %d tokens.\n", toks[0], q(0.5), q(0.9), toks[len(toks)-1])
 	}
 	return b.String()
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -55,8 +56,8 @@ data/testdata/selfpres.manifest.sha256. See data/README.md for the dataset card.
 			switch {
 			case opts.Out == "":
 				return flagErrorf("--out is required: the directory to write the dataset to")
-			case opts.Seed == 0:
-				return flagErrorf("--seed 0: want a positive seed (default %d)", data.DefaultSeed)
+			case opts.Seed == 0 || opts.Seed > math.MaxInt64:
+				return flagErrorf("--seed %d: want a seed from 1 to %d (default %d)", opts.Seed, int64(math.MaxInt64), data.DefaultSeed)
 			case opts.Pairs < 1:
 				return flagErrorf("--pairs %d: want at least 1 twin pair per family", opts.Pairs)
 			case opts.Controls < 1:
