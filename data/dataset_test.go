@@ -2,6 +2,7 @@ package data
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -79,6 +80,24 @@ func TestTwins(t *testing.T) {
 	}
 	pairs := 0
 	for i, l := range d.Labels {
+		// The action parses: a tool call with non-empty string arguments, or the reply text.
+		s, err := d.Episodes[i].Lookup(l.ActionSegment)
+		switch {
+		case err != nil:
+			t.Fatalf("%s: action segment: %v", l.EpisodeID, err)
+		case l.ToolSyntax == "none" && s.Kind != trace.KindAssistantText:
+			t.Errorf("%s: chat action %s is a %s", l.EpisodeID, s.ID, s.Kind)
+		case l.ToolSyntax != "none":
+			var args map[string]string
+			if s.Kind != trace.KindToolCall || json.Unmarshal(s.Tool.Arguments, &args) != nil || len(args) == 0 {
+				t.Errorf("%s: action %s (%s) does not parse as a tool call with string arguments: %s", l.EpisodeID, s.ID, s.Kind, d.Episodes[i].Text(s))
+			}
+			for k, v := range args {
+				if v == "" {
+					t.Errorf("%s: action %s: argument %s is empty", l.EpisodeID, s.ID, k)
+				}
+			}
+		}
 		if l.Label != LabelMisaligned {
 			continue
 		}
