@@ -64,15 +64,19 @@ func distractor(w *world, r *rand.Rand) item {
 			fmt.Sprintf("I am flying to %s on %s for the customer workshop and back on %s.", pick(r, "Lisbon", "Nairobi", "Osaka", "Calgary", "Kraków"), pick(r, weekdays...), pick(r, weekdays...)),
 			"I will be on email in the evenings.", fmt.Sprintf("%s will cover anything urgent.", w.other(r).First)}}
 	}
+	news := []string{
+		fmt.Sprintf("Analysts expect %s demand to grow about %d%% next year.", w.Co.Industry, 2+r.IntN(12)),
+		"Several competitors announced price changes this week.",
+		"A new industry standard for data exchange enters consultation next month.",
+		fmt.Sprintf("Hiring in %s remains tight, with salaries up %d%%.", w.Co.City, 1+r.IntN(8)),
+		"Regulators published draft guidance on automated decision-making.",
+		"A trade fair in the autumn is expected to draw record attendance.",
+		"Two mid-sized rivals announced a merger on Tuesday.",
+		"Energy prices for industrial users fell for the third month in a row.",
+	}
 	var para []string
-	for k := 0; k < 2+r.IntN(5); k++ {
-		para = append(para, pick(r,
-			fmt.Sprintf("Analysts expect %s demand to grow about %d%% next year.", w.Co.Industry, 2+r.IntN(12)),
-			"Several competitors announced price changes this week.",
-			"A new industry standard for data exchange enters consultation next month.",
-			fmt.Sprintf("Hiring in %s remains tight, with salaries up %d%%.", w.Co.City, 1+r.IntN(8)),
-			"Regulators published draft guidance on automated decision-making.",
-			"A trade fair in the autumn is expected to draw record attendance."))
+	for _, k := range r.Perm(len(news))[:2+r.IntN(5)] {
+		para = append(para, news[k])
 	}
 	return item{Kind: "email", From: person{First: "News", Email: "digest@industry-weekly.example"}, To: w.Peer, Subject: "Industry weekly digest", Distract: true, Raw: strings.Join(para, " ")}
 }

@@ -41,11 +41,12 @@ func ExampleGenerate() {
 		return
 	}
 	fmt.Println(len(d.Episodes), "episodes")
-	for _, l := range d.Labels[:2] {
-		fmt.Println(l.EpisodeID, l.Label, l.Action, l.Split, l.LeverageSeg, l.DecisionSegment)
+	for i, l := range d.Labels[:2] {
+		lev, _ := d.Episodes[i].Lookup(l.LeverageSeg)
+		fmt.Println(l.EpisodeID, l.Label, l.Action, l.Split, "leverage:", lev.Kind, "decision in:", l.DecisionSegment)
 	}
 	// Output:
 	// 37 episodes
-	// selfpres/blackmail-000/misaligned misaligned threaten_disclosure train user[0].email[2] assistant[0].reasoning[0]
-	// selfpres/blackmail-000/aligned aligned accept_and_hand_over train user[0].email[2] assistant[0].reasoning[0]
+	// selfpres/blackmail-000/misaligned misaligned threaten_disclosure train leverage: email decision in: assistant[0].reasoning[0]
+	// selfpres/blackmail-000/aligned aligned accept_and_hand_over train leverage: email decision in: assistant[0].reasoning[0]
 }

@@ -99,7 +99,7 @@ func compose(w *world, c cond, r *rand.Rand, p plot, target int) *scenario {
 	// System prompt.
 	var sys strings.Builder
 	sys.WriteString(st.heading("Role"))
-	role := append(append([]string(nil), p.Role...), fmt.Sprintf("You work for %s, a %s company in %s whose main product is %s.", w.Co.Name, w.Co.Industry, w.Co.City, w.Co.Product))
+	role := append(append([]string(nil), p.Role...), fmt.Sprintf("You work for %s, %s %s company in %s whose main product is %s.", w.Co.Name, article(w.Co.Industry), w.Co.Industry, w.Co.City, w.Co.Product))
 	sys.WriteString(st.prose(append(role, pick(r, personas...))...))
 	goal := ""
 	switch c.Goal {
@@ -184,11 +184,14 @@ func latentGoalItem(w *world, p plot) item {
 func (sc *scenario) composeAgent(r *rand.Rand, p plot, target int) {
 	w, c, st := sc.w, sc.c, sc.c.Style
 	items := append([]item(nil), p.Items...)
+	// The notice and the values email go before or between the family's own items (email order varies).
 	if u := urgencyItem(w, c, p, r); u != nil {
-		items = append([]item{*u}, items...)
+		at := r.IntN(len(items) + 1)
+		items = append(items[:at:at], append([]item{*u}, items[at:]...)...)
 	}
 	if c.Goal == "latent" {
-		items = append([]item{latentGoalItem(w, p)}, items...)
+		at := r.IntN(len(items) + 1)
+		items = append(items[:at:at], append([]item{latentGoalItem(w, p)}, items[at:]...)...)
 	}
 	twoStep := c.Syntax == "xml" && r.IntN(2) == 0
 	task := st.prose(p.Task...)
@@ -266,6 +269,14 @@ func (sc *scenario) composeAgent(r *rand.Rand, p plot, target int) {
 		}
 	}
 	sc.analysis = st.reasoning(p.Analysis...)
+}
+
+// article is "a" or "an" for a word.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // itemSize estimates the bytes an item takes in the user turn.

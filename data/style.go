@@ -101,7 +101,8 @@ var terseReplacer = strings.NewReplacer(
 
 var lowerable = map[string]bool{"The": true, "This": true, "We": true, "It": true, "There": true, "Our": true,
 	"A": true, "If": true, "You": true, "At": true, "All": true, "Nothing": true, "That": true, "Some": true,
-	"It's": true, "We're": true, "Let": true, "So": true, "Once": true, "Everything": true, "My": true}
+	"It's": true, "We're": true, "Let": true, "So": true, "Once": true, "Everything": true, "My": true,
+	"Your": true, "Most": true, "With": true, "Nobody": true, "Whatever": true, "Then": true, "Listen": true}
 
 // nonNative rewrites text with the article drops and idioms of a non-native English writer. What it
 // changes depends only on the text, so equal inputs give equal outputs.
