@@ -77,8 +77,13 @@ func ReadDataset(dir string) (*Dataset, error) {
 		}
 		d.Episodes = append(d.Episodes, ep)
 	}
-	for name, eps := range files {
-		for i, ep := range eps {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for i, ep := range files[name] {
 			if !seen[ep.ID] {
 				return nil, fmt.Errorf("%s:%d: episode %s has no row in %s: %w", name, i+1, ep.ID, LabelsFile, ErrDataset)
 			}
