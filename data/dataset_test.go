@@ -329,12 +329,17 @@ func TestReadDataset(t *testing.T) {
 		{"family", func(ls []EpisodeLabel) { ls[0].Family = "phishing" }, `train.jsonl:1: episode selfpres/blackmail-000/misaligned: labels.family = "blackmail", but labels.parquet has family = "phishing"`},
 		{"line", func(ls []EpisodeLabel) { ls[1].Line = 99 }, "line 99: not in"},
 		{"segment", func(ls []EpisodeLabel) { ls[0].LeverageSeg = "user[0].email[42]" }, `leverage_segment "user[0].email[42]"`},
-		{"missing row", func(ls []EpisodeLabel) { ls[len(ls)-1] = ls[len(ls)-2] }, "listed twice"},
+		{"no row", nil, "control.jsonl:4: episode selfpres/control-003 has no row in labels.parquet"},
+		{"row twice", func(ls []EpisodeLabel) { ls[len(ls)-1] = ls[len(ls)-2] }, "listed twice"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			ls := append([]EpisodeLabel(nil), d.Labels...)
-			c.edit(ls)
+			if c.edit == nil {
+				ls = ls[:len(ls)-1]
+			} else {
+				c.edit(ls)
+			}
 			if err := Write(filepath.Join(dir, LabelsFile), ls); err != nil {
 				t.Fatal(err)
 			}
