@@ -13,7 +13,7 @@ import (
 
 // Row is the set of table row types this package reads and writes.
 type Row interface {
-	TokenAttribution | SegmentAttribution | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore
+	TokenAttribution | SegmentAttribution | EpisodeLabel | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -64,44 +64,32 @@ func Write[T Row](path string, rows []T) (err error) {
 }
 
 // setVersion sets the SchemaVersion field of a row.
-func setVersion[T Row](r *T) {
-	switch v := any(r).(type) {
-	case *TokenAttribution:
-		v.SchemaVersion = SchemaVersion
-	case *SegmentAttribution:
-		v.SchemaVersion = SchemaVersion
-	case *Activation:
-		v.SchemaVersion = SchemaVersion
-	case *Probe:
-		v.SchemaVersion = SchemaVersion
-	case *ProbeMetric:
-		v.SchemaVersion = SchemaVersion
-	case *DirectionEffect:
-		v.SchemaVersion = SchemaVersion
-	case *ProbeScore:
-		v.SchemaVersion = SchemaVersion
-	}
-}
+func setVersion[T Row](r *T) { *versionField(r) = SchemaVersion }
 
 // version returns the SchemaVersion field of a row.
-func version[T Row](r *T) int32 {
+func version[T Row](r *T) int32 { return *versionField(r) }
+
+// versionField returns the address of a row's SchemaVersion field.
+func versionField[T Row](r *T) *int32 {
 	switch v := any(r).(type) {
 	case *TokenAttribution:
-		return v.SchemaVersion
+		return &v.SchemaVersion
 	case *SegmentAttribution:
-		return v.SchemaVersion
+		return &v.SchemaVersion
+	case *EpisodeLabel:
+		return &v.SchemaVersion
 	case *Activation:
-		return v.SchemaVersion
+		return &v.SchemaVersion
 	case *Probe:
-		return v.SchemaVersion
+		return &v.SchemaVersion
 	case *ProbeMetric:
-		return v.SchemaVersion
+		return &v.SchemaVersion
 	case *DirectionEffect:
-		return v.SchemaVersion
+		return &v.SchemaVersion
 	case *ProbeScore:
-		return v.SchemaVersion
+		return &v.SchemaVersion
 	}
-	return 0
+	panic("data: row type without a schema version")
 }
 
 // Read streams the rows of a Parquet file written by Write (or by any tool writing the same columns).

@@ -50,6 +50,7 @@ agent actions to the emails and tool calls that caused them.`,
 		Example: `  agentlens model fetch all
   agentlens demo
   agentlens trace show bundled:blackmail --model smollm2
+  agentlens data generate --out selfpres
   agentlens bench --jobs gradient:1k --backend xla`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -69,10 +70,11 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdBench(f, nil),
 		newCmdDemo(f, nil),
 		newCmdTrace(f),
+		newCmdData(f),
 		newCmdCapture(f, nil),
 		newCmdProbe(f),
 		// Later commands register here, each newCmdX(f, nil) in its own file (next: "attribute
-		// <episode>", "probe train|eval", "figure", in group groupAnalysis).
+		// <episode>", "figure", in group groupAnalysis).
 	)
 	return cmd
 }

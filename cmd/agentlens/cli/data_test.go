@@ -1,0 +1,159 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/trace/chat"
+)
+
+func TestNewCmdDataGenerate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		args      []string
+		want      dataGenerateOptions // IO not compared
+		wantUsage string              // a usage error containing this
+	}{
+		{name: "defaults", args: []string{"--out", "ds"}, want: dataGenerateOptions{Out: "ds", Seed: data.DefaultSeed, Pairs: data.DefaultPairs, Controls: data.DefaultControls}},
+		{name: "all flags", args: []string{"-o", "ds", "--seed", "7", "--pairs", "3", "--controls", "5"}, want: dataGenerateOptions{Out: "ds", Seed: 7, Pairs: 3, Controls: 5}},
+		{name: "no out", args: nil, wantUsage: "--out is required"},
+		{name: "seed zero", args: []string{"--out", "ds", "--seed", "0"}, wantUsage: "--seed 0: want a seed from 1 to 9223372036854775807"},
+		{name: "seed too large", args: []string{"--out", "ds", "--seed", "9223372036854775808"}, wantUsage: "--seed 9223372036854775808: want a seed from 1"},
+		{name: "negative seed", args: []string{"--out", "ds", "--seed", "-3"}, wantUsage: `invalid argument "-3" for "--seed"`},
+		{name: "no pairs", args: []string{"--out", "ds", "--pairs", "0"}, wantUsage: "--pairs 0: want at least 1"},
+		{name: "no controls", args: []string{"--out", "ds", "--controls", "-1"}, wantUsage: "--controls -1: want at least 1"},
+		{name: "out is a file", args: []string{"--out", file}, wantUsage: "exists and is not a directory"},
+		{name: "stray argument", args: []string{"--out", "ds", "extra"}, wantUsage: "accepts 0 arg(s), received 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _ := testFactory(nil)
+			var got *dataGenerateOptions
+			err := execute(f, newCmdDataGenerate(f, func(o *dataGenerateOptions) error { got = o; return nil }), tc.args)
+			if tc.wantUsage != "" {
+				if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.wantUsage) {
+					t.Fatalf("error = %v (exit %d), want a usage error containing %q", err, exitCode(err), tc.wantUsage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("execute: %v", err)
+			}
+			got.IO = nil
+			if *got != tc.want {
+				t.Errorf("options = %+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewCmdDataStats(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name      string
+		args      []string
+		want      dataStatsOptions
+		wantUsage string
+	}{
+		{name: "dir", args: []string{dir}, want: dataStatsOptions{Dir: dir}},
+		{name: "template", args: []string{dir, "--template", "t.jinja"}, want: dataStatsOptions{Dir: dir, Template: "t.jinja"}},
+		{name: "missing dir", args: []string{filepath.Join(dir, "nope")}, wantUsage: "not a dataset directory"},
+		{name: "not a model", args: []string{dir, "--model", "llama"}, wantUsage: "--model llama: not a file"},
+		{name: "no dir", args: nil, wantUsage: "accepts 1 arg"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _ := testFactory(nil)
+			var got *dataStatsOptions
+			err := execute(f, newCmdDataStats(f, func(o *dataStatsOptions) error { got = o; return nil }), tc.args)
+			if tc.wantUsage != "" {
+				if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.wantUsage) {
+					t.Fatalf("error = %v (exit %d), want a usage error containing %q", err, exitCode(err), tc.wantUsage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("execute: %v", err)
+			}
+			got.IO = nil
+			if *got != tc.want {
+				t.Errorf("options = %+v, want %+v", *got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDataStatsSmolLM2 reports real token lengths with the cached SmolLM2 tokenizer (skipped without it).
+func TestDataStatsSmolLM2(t *testing.T) {
+	model := testutil.ModelPath(t, testutil.SmolLM2GGUF)
+	dir := t.TempDir()
+	f, out, _ := testFactory(nil)
+	if err := dataGenerateRun(&dataGenerateOptions{IO: f.IO, Out: dir, Seed: 3, Pairs: 2, Controls: 2}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := dataStatsRun(&dataStatsOptions{IO: f.IO, Dir: dir, Model: model}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "| all | 38 | ") {
+		t.Errorf("stats output lacks the token row for all 38 episodes:\n%s", out)
+	}
+}
+
+// TestDataTwinsTokenized renders twin pairs with the real SmolLM2 and Gemma-3 tokenizers (skipped when
+// not cached): the twins' token ids are identical before the token holding the decision byte, and every
+// clue segment and the decision segment own at least one token.
+func TestDataTwinsTokenized(t *testing.T) {
+	d, err := data.Generate(data.GenerateOptions{Pairs: 8, Controls: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct{ file, template string }{
+		{testutil.SmolLM2GGUF, ""},
+		{testutil.Gemma3GGUF, filepath.Join("..", "..", "..", "trace", "chat", "testdata", "templates", "gemma3.jinja")},
+	} {
+		t.Run(m.file, func(t *testing.T) {
+			model := testutil.ModelPath(t, m.file)
+			var p prompter
+			if p.Tok, err = openTokenizer(model); err != nil {
+				t.Fatal(err)
+			}
+			if p.Tmpl, err = chat.Select(model, p.Tok.ChatTemplate(), m.template); err != nil {
+				t.Fatal(err)
+			}
+			first := map[string][]int{}
+			for i, ep := range d.Episodes {
+				l := d.Labels[i]
+				r, err := p.render(ep, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, id := range []string{l.DecisionSegment, l.ReplacementSeg, l.LeverageSeg, l.GoalSeg} {
+					if rs, ok := r.Segment(id); id != "" && (!ok || rs.Tokens.Len() == 0) {
+						t.Errorf("%s: segment %s has no tokens (%+v)", ep.ID, id, rs)
+					}
+				}
+				if l.PairID == "" {
+					continue
+				}
+				rs, _ := r.Segment(l.DecisionSegment)
+				s, _ := ep.Lookup(l.DecisionSegment)
+				k := r.TokenAt(rs.Char.Start + int(l.DecisionChar) - s.Start)
+				if prev, ok := first[l.PairID]; !ok {
+					first[l.PairID] = r.IDs[:k]
+				} else if !slices.Equal(prev, r.IDs[:k]) {
+					t.Errorf("%s: twins' tokens differ before the decision token %d", l.PairID, k)
+				}
+			}
+		})
+	}
+}
