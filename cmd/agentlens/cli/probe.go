@@ -23,16 +23,20 @@ import (
 func newCmdProbe(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "probe <command>",
-		Short: "Train, sweep and evaluate linear probes on captured activations",
+		Short: "Train, sweep, evaluate, apply and causally test linear probes on captured activations",
 		Long: `Linear probes on the activations "agentlens capture" writes (or any Parquet file with the
 columns of table Activation in package data): a direction per layer, site and position
-policy that separates positive (e.g. misaligned) from negative examples. No model is loaded.`,
+policy that separates positive (e.g. misaligned) from negative examples. sweep, train and
+eval load no model; apply (the monitor over an episode), ablate and steer (causal tests
+against random directions) run the model the probe was trained on.`,
 		Example: `  agentlens probe sweep out/acts --out out/probes
   agentlens probe train out/acts --layer 12 --out out/probes/L12.parquet
-  agentlens probe eval out/probes/L12.parquet out/acts --splits test_family,test_style`,
+  agentlens probe eval out/probes/L12.parquet out/acts --splits test_family,test_style
+  agentlens probe apply out/probes/L12.parquet bundled:blackmail --out out/monitor
+  agentlens probe ablate out/probes/L12.parquet out/dataset --splits test_family --limit 40 --out out/causal`,
 	}
 	cmd.AddCommand(newCmdProbeSweep(f, nil), newCmdProbeTrain(f, nil), newCmdProbeEval(f, nil),
-		newCmdProbeCausal(f, false, nil), newCmdProbeCausal(f, true, nil))
+		newCmdProbeCausal(f, false, nil), newCmdProbeCausal(f, true, nil), newCmdProbeApply(f, nil))
 	cmd.GroupID = groupAnalysis
 	return cmd
 }

@@ -475,3 +475,158 @@ func effectsFigure(rec data.Probe, rows []data.DirectionEffect) *heatmap.Curves 
 	}
 	return c
 }
+
+// probeApplyOptions are the inputs of "agentlens probe apply".
+type probeApplyOptions struct {
+	probeModelOptions
+	ID  string
+	Top int
+}
+
+func newCmdProbeApply(f *Factory, runF func(*probeApplyOptions) error) *cobra.Command {
+	opts := &probeApplyOptions{probeModelOptions: probeModelOptions{IO: f.IO}}
+	var fl probeModelFlags
+	cmd := &cobra.Command{
+		Use:   "apply <probe.parquet> <episode> --out <dir> [--id <id>] [--model <m>]",
+		Short: "Score every token of an episode with a probe: the monitor's timeline",
+		Long: `Run the model over a whole episode, read the probe's site at every token and score it: where in
+the episode does the probe's score rise (at the replacement email, at the leverage, in the
+reasoning, at the action)? Tokens above the probe's 1% FPR threshold are flagged.
+
+Writes --out/scores.parquet (table ProbeScore in package data), --out/monitor.html (the
+episode's tokens coloured by score minus threshold: red above it, blue below; segments with
+the fraction of their tokens flagged) and --out/timeline.svg, and prints the segments with
+their mean and largest scores.`,
+		Example: `  agentlens probe apply out/probes/L12.parquet bundled:blackmail --out out/monitor
+  agentlens probe apply p.parquet logs/run.eval --id leak_epoch_1 --tool-call-style xml --out out/m`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return flagErrorf("probe apply: name a probe file and one episode file")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.parse(f, cmd, &fl, args); err != nil {
+				return err
+			}
+			if opts.Top <= 0 {
+				return flagErrorf("--top %d: want a positive number", opts.Top)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return probeApplyRun(opts)
+		},
+	}
+	opts.flags(cmd, &fl)
+	cmd.Flags().StringVar(&opts.ID, "id", "", "episode `id` when the file holds several")
+	cmd.Flags().IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	return cmd
+}
+
+func probeApplyRun(opts *probeApplyOptions) error {
+	rec, p, s, eps, err := opts.open()
+	if err != nil {
+		return err
+	}
+	ep, err := pickEpisode(opts.Episodes[0], eps, opts.ID)
+	if err != nil {
+		return err
+	}
+	site, err := probeSite(rec)
+	if err != nil {
+		return err
+	}
+	r, err := s.render(ep, false)
+	if err != nil {
+		return err
+	}
+	s.warnUnrendered(opts.IO.ErrOut, r)
+	start := time.Now()
+	res, err := s.Model.Run(r.IDs, model.RunOptions{Capture: []hook.Name{site}})
+	if err != nil {
+		return err
+	}
+	acts := res.Cache[site]
+	fmt.Fprintf(opts.IO.ErrOut, "agentlens: episode %s, %d tokens, in %.1f s\n", ep.ID, len(r.IDs), time.Since(start).Seconds())
+	rows := make([]data.ProbeScore, len(r.IDs))
+	fig := &heatmap.Figure{Title: fmt.Sprintf("%s: %s", ep.ID, rec.ProbeID), Target: -1, ShareLabel: "tokens flagged",
+		Subtitle:     fmt.Sprintf("%s · score − threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource),
+		ScoreMeaning: "red: above the 1% FPR threshold, blue: below"}
+	type agg struct {
+		n, flagged   int
+		sum, max     float64
+		first        int
+		kind, id     string
+		segmentIndex int
+	}
+	var segs []*agg
+	bySeg := map[int]*agg{}
+	line := heatmap.Series{Name: "probe score"}
+	for t := range r.IDs {
+		v := acts.Row(0, t)
+		sc, err := p.Score(v)
+		if err != nil {
+			return fmt.Errorf("token %d: %w", t, err)
+		}
+		si := r.TokenSegment[t]
+		seg := r.Segments[si]
+		a := bySeg[si]
+		if a == nil {
+			a = &agg{max: math.Inf(-1), first: -1, kind: string(seg.Kind), id: seg.ID, segmentIndex: len(segs)}
+			bySeg[si] = a
+			segs = append(segs, a)
+			fig.Segments = append(fig.Segments, heatmap.Segment{ID: seg.ID, Kind: string(seg.Kind), Label: attribution.Label(ep, seg.ID)})
+		}
+		flag := sc > rec.Threshold
+		a.n++
+		a.sum += sc
+		a.max = math.Max(a.max, sc)
+		if flag {
+			a.flagged++
+			if a.first < 0 {
+				a.first = t
+			}
+		}
+		text := r.Text[r.Offsets[t][0]:r.Offsets[t][1]]
+		rows[t] = data.ProbeScore{EpisodeID: ep.ID, ProbeID: rec.ProbeID, Position: int32(t), Text: text, SegmentID: seg.ID,
+			SegmentKind: string(seg.Kind), Score: sc, Probability: 1 / (1 + math.Exp(-(rec.PlattA*sc + rec.PlattB))), Flagged: flag}
+		fig.Tokens = append(fig.Tokens, heatmap.Token{Text: text, Score: sc - rec.Threshold, Segment: a.segmentIndex})
+		line.Points = append(line.Points, heatmap.Point{X: float64(t), Y: sc, Lo: sc, Hi: sc})
+	}
+	for i, a := range segs {
+		fig.Segments[i].Score = a.sum/float64(a.n) - rec.Threshold
+		fig.Segments[i].Share = float64(a.flagged) / float64(a.n)
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	if err := data.Write(filepath.Join(opts.Out, "scores.parquet"), rows); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(opts.Out, "monitor.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
+		return err
+	}
+	tl := &heatmap.Curves{Title: fmt.Sprintf("%s over %s", rec.ProbeID, ep.ID), Subtitle: s.Name, XLabel: "token",
+		YLabel: "probe score", Series: []heatmap.Series{line}, Reference: rec.Threshold, RefLabel: "1% FPR threshold"}
+	if err := writeFileAtomic(filepath.Join(opts.Out, "timeline.svg"), func(f *os.File) error { return heatmap.WriteCurvesSVG(f, tl) }); err != nil {
+		return err
+	}
+	order := make([]*agg, len(segs))
+	copy(order, segs)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].sum/float64(order[i].n) > order[j].sum/float64(order[j].n) })
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "SEGMENT\tKIND\tTOKENS\tMEAN\tMAX\tFLAGGED\tFIRST FLAGGED\n")
+	for _, a := range order[:min(len(order), opts.Top)] {
+		first := "–"
+		if a.first >= 0 {
+			first = fmt.Sprint(a.first)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%+.3f\t%+.3f\t%d\t%s\n", a.id, a.kind, a.n, a.sum/float64(a.n), a.max, a.flagged, first)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet monitor.html timeline.svg (threshold %.3f)\n", opts.Out, rec.Threshold)
+	return nil
+}

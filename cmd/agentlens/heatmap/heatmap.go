@@ -32,6 +32,9 @@ type Figure struct {
 	Segments []Segment
 	// Clip is the |score| that maps to full colour; 0 means the 99th percentile of |score|.
 	Clip float64
+	// ScoreMeaning says what red and blue mean in the legend; empty: "red raises the target, blue
+	// lowers it" (attribution). ShareLabel heads the segments' bar column; empty: "share".
+	ScoreMeaning, ShareLabel string
 }
 
 // clip returns the colour scale's full-intensity |score|.

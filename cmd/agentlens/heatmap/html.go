@@ -23,13 +23,20 @@ func WriteHTML(w io.Writer, f *Figure) error {
 		Color, Bar   string
 		Percent, Eff string
 	}
+	meaning, shareLabel := f.ScoreMeaning, f.ShareLabel
+	if meaning == "" {
+		meaning = "red raises the target, blue lowers it"
+	}
+	if shareLabel == "" {
+		shareLabel = "share"
+	}
 	page := struct {
-		Title, Subtitle, Legend string
-		Tokens                  []tok
-		Segments                []seg
-		HasEffect               bool
-	}{Title: f.Title, Subtitle: f.Subtitle,
-		Legend: fmt.Sprintf("colour scale clipped at |score| = %.3g (red raises the target, blue lowers it)", clip)}
+		Title, Subtitle, Legend, ShareLabel string
+		Tokens                              []tok
+		Segments                            []seg
+		HasEffect                           bool
+	}{Title: f.Title, Subtitle: f.Subtitle, ShareLabel: shareLabel,
+		Legend: fmt.Sprintf("colour scale clipped at |score| = %.3g (%s)", clip, meaning)}
 	for i, t := range f.Tokens {
 		segName := ""
 		if t.Segment >= 0 && t.Segment < len(f.Segments) {
@@ -71,7 +78,7 @@ tr.s{cursor:pointer} tr.s:hover,tr.on{background:#ffe9a8}
 .target{outline:2px solid #000} .dim{opacity:.25}
 </style></head><body>
 <div id="side"><h1>{{.Title}}</h1><div class="sub">{{.Subtitle}}<br>{{.Legend}}</div>
-<table><tr><th align="left">segment</th><th align="left">share</th>{{if .HasEffect}}<th>ablation</th>{{end}}</tr>
+<table><tr><th align="left">segment</th><th align="left">{{.ShareLabel}}</th>{{if .HasEffect}}<th>ablation</th>{{end}}</tr>
 {{range .Segments}}<tr class="s" data-s="{{.Index}}"><td><b>{{.ID}}</b> <i>{{.Kind}}</i><br>{{.Label}}</td>
 <td><span class="bar" style="width:{{.Bar}};background:{{.Color}}"></span> {{.Percent}}</td>{{if $.HasEffect}}<td>{{.Eff}}</td>{{end}}</tr>
 {{end}}</table></div>
