@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -451,5 +452,30 @@ func TestEvalFixtureCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s is not the archive of %s; run go test -run TestEvalFixtureCurrent -update", evalFixture, evalSource)
+	}
+}
+
+// TestLoadNativeDir: a directory of native JSONL files (a generated dataset's splits) loads every file
+// in name order, segmented.
+func TestLoadNativeDir(t *testing.T) {
+	dir := t.TempDir()
+	for i, name := range []string{"val.jsonl", "train.jsonl"} {
+		ep := &trace.Episode{ID: name, Messages: []trace.Message{{Role: trace.RoleUser, Content: fmt.Sprintf("<email>\nFrom: a@x\nBody: %d\n</email>", i)}}}
+		if err := trace.SaveNative(filepath.Join(dir, name), ep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "labels.parquet"), []byte("PAR1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eps, err := trace.Load(dir, trace.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 2 || eps[0].ID != "train.jsonl" || eps[1].ID != "val.jsonl" || len(eps[0].Messages[0].Segments) == 0 {
+		t.Fatalf("Load(dir) = %d episodes %v, want train.jsonl then val.jsonl, segmented", len(eps), eps)
+	}
+	if _, err := trace.Load(t.TempDir(), trace.LoadOptions{Format: trace.FormatNative}); !errors.Is(err, trace.ErrFormat) {
+		t.Errorf("Load(empty dir, native) error = %v, want ErrFormat", err)
 	}
 }

@@ -36,7 +36,8 @@ type LoadOptions struct {
 }
 
 // Load reads the episodes recorded at path. A directory is an agentic-misalignment experiment when it has
-// a models/ directory, else a directory of inspect_ai logs (what inspect eval writes to its log dir:
+// a models/ directory, a directory of native JSONL files when it has *.jsonl files (every one, in name
+// order: a generated dataset's splits), else a directory of inspect_ai logs (what inspect eval writes to its log dir:
 // every .eval archive and inspect JSON log under it, in path order). A .eval file is an inspect_ai archive;
 // other files are sniffed: native JSONL (a "format" field), an inspect JSON log ("eval" and "samples"),
 // Anthropic requests (top-level "system" or content blocks with tool_use / tool_result / thinking), else
@@ -54,7 +55,16 @@ func Load(path string, opts LoadOptions) ([]*Episode, error) {
 			if m, err := os.Stat(filepath.Join(path, "models")); err == nil && m.IsDir() {
 				return ReadMisalignment(path, "", lim)
 			}
+			if files, _ := filepath.Glob(filepath.Join(path, "*.jsonl")); len(files) > 0 {
+				return readNativeFiles(files, lim)
+			}
 			return ReadInspectDir(path, FormatAuto, lim)
+		case FormatNative:
+			files, _ := filepath.Glob(filepath.Join(path, "*.jsonl"))
+			if len(files) == 0 {
+				return nil, fmt.Errorf("load %s: no *.jsonl files: %w", path, ErrFormat)
+			}
+			return readNativeFiles(files, lim)
 		case FormatMisalignment:
 			return ReadMisalignment(path, "", lim)
 		case FormatInspectEval, FormatInspectJSON:
@@ -250,4 +260,24 @@ func topKeys(b []byte) map[string]bool {
 func baseID(name string) string {
 	b := filepath.Base(name)
 	return strings.TrimSuffix(b, filepath.Ext(b))
+}
+
+// readNativeFiles reads native JSONL files (a directory of them, such as a generated dataset's splits)
+// in name order.
+func readNativeFiles(files []string, lim Limits) ([]*Episode, error) {
+	sort.Strings(files)
+	var eps []*Episode
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("load %s: %w", name, err)
+		}
+		e, err := ReadNative(f, name, lim)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, e...)
+	}
+	return eps, nil
 }
