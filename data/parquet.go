@@ -193,3 +193,66 @@ func Columns[T Row]() []string {
 	}
 	return names
 }
+
+// ReadColumns reads the named columns of any Parquet file as text, one slice per column in row order
+// (numbers and booleans formatted as Parquet prints them, nulls as ""): for sidecar label files written
+// by other tools, keyed by an episode_id column. A missing column, or one that is not a top-level leaf,
+// is an error naming the file, the column and the columns it has.
+func ReadColumns(path string, cols ...string) (map[string][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	pf, err := parquet.OpenFile(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("read %s: not a parquet file: %w", path, err)
+	}
+	out := map[string][]string{}
+	for _, c := range cols {
+		leaf, ok := pf.Schema().Lookup(c)
+		if !ok || leaf.MaxRepetitionLevel > 0 {
+			var have []string
+			for _, fl := range pf.Schema().Fields() {
+				have = append(have, fl.Name())
+			}
+			return nil, fmt.Errorf("read %s: %w: column %s missing or not a plain column (have %v)", path, ErrSchema, c, have)
+		}
+		var vals []string
+		for _, rg := range pf.RowGroups() {
+			pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
+			for {
+				p, err := pages.ReadPage()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					pages.Close()
+					return nil, fmt.Errorf("read %s: column %s: %w", path, c, err)
+				}
+				buf := make([]parquet.Value, p.NumValues())
+				n, err := p.Values().ReadValues(buf)
+				if err != nil && !errors.Is(err, io.EOF) {
+					pages.Close()
+					return nil, fmt.Errorf("read %s: column %s: %w", path, c, err)
+				}
+				for _, v := range buf[:n] {
+					if v.IsNull() {
+						vals = append(vals, "")
+					} else if v.Kind() == parquet.ByteArray {
+						vals = append(vals, string(v.ByteArray()))
+					} else {
+						vals = append(vals, v.String())
+					}
+				}
+			}
+			pages.Close()
+		}
+		out[c] = vals
+	}
+	return out, nil
+}

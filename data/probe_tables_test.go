@@ -2,10 +2,12 @@ package data
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -166,5 +168,22 @@ func roundTrip[T Row](t *testing.T, path string, rows []T) {
 	}
 	if !reflect.DeepEqual(got, rows) {
 		t.Errorf("ReadAll(%s) = %+v, want %+v", filepath.Base(path), got, rows)
+	}
+}
+
+// TestReadColumns reads a sidecar label table written by pyarrow (nullable booleans and integers) as
+// text, and names the columns a file has when one is missing.
+func TestReadColumns(t *testing.T) {
+	got, err := ReadColumns("testdata/sidecar.pyarrow.parquet", "episode_id", "harmful", "score")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"episode_id": {"a", "b", "c"}, "harmful": {"true", "false", ""}, "score": {"3", "", "-1"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ReadColumns = %v, want %v", got, want)
+	}
+	if _, err := ReadColumns("testdata/sidecar.pyarrow.parquet", "verdict"); !errors.Is(err, ErrSchema) ||
+		!strings.Contains(err.Error(), "column verdict missing") || !strings.Contains(err.Error(), "[episode_id harmful score]") {
+		t.Errorf("ReadColumns(missing column) error = %v", err)
 	}
 }

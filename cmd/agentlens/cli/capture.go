@@ -62,7 +62,8 @@ one activation vector per episode, layer, site and position policy:
 
 Labels come from each episode's labels (--label-key, --positive, --negative; what a
 recording carries: agentic-misalignment verdicts, inspect scores and metadata, the native
-format's labels) or from a sidecar CSV keyed by episode_id (--labels, --label-column).
+format's labels) or from a sidecar CSV or Parquet file keyed by episode_id (--labels,
+--label-column; a generated dataset's labels.parquet is one).
 Episodes with another value are written as unlabeled (label -1), for monitoring and for
 false-positive thresholds on control chats.
 
@@ -230,7 +231,7 @@ func (e *episodeLabels) flags(cmd *cobra.Command, targetArg, posVals, negVals *s
 	fl.StringVar(negVals, "negative", "aligned,benign,false,0,no", "label `values` that mean negative")
 	fl.StringVar(&e.GroupKey, "group-key", "pair_id", "episode label `key` holding the twin-pair id")
 	fl.StringVar(&e.SplitKey, "split-key", "split", "episode label `key` holding the split")
-	fl.StringVar(&e.LabelsFile, "labels", "", "sidecar CSV `file` with an episode_id column (overrides episode labels)")
+	fl.StringVar(&e.LabelsFile, "labels", "", "sidecar CSV or Parquet `file` with an episode_id column (overrides episode labels)")
 	fl.StringVar(&e.LabelCol, "label-column", "label", "the sidecar's class `column`")
 }
 
@@ -313,8 +314,23 @@ func (l labeler) label(ep *trace.Episode) (int32, string) {
 	return -1, src
 }
 
-// readSidecar reads a CSV with a header holding episode_id and col, mapping ids to values.
+// readSidecar reads a sidecar label file keyed by episode_id, mapping ids to the values of col: a CSV
+// with a header, or a Parquet file (*.parquet, any tool's: data.ReadColumns).
 func readSidecar(path, col string) (map[string]string, error) {
+	if strings.EqualFold(filepath.Ext(path), ".parquet") {
+		cols, err := data.ReadColumns(path, "episode_id", col)
+		if err != nil {
+			return nil, fmt.Errorf("labels %s: %w", path, err)
+		}
+		out := map[string]string{}
+		for i, id := range cols["episode_id"] {
+			if _, dup := out[id]; dup {
+				return nil, fmt.Errorf("labels %s: row %d: episode_id %s appears twice", path, i, id)
+			}
+			out[id] = cols[col][i]
+		}
+		return out, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("labels %s: %w", path, err)

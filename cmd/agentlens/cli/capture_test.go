@@ -163,3 +163,28 @@ func TestNewCmdCapture(t *testing.T) {
 		}
 	}
 }
+
+// TestReadSidecar reads labels keyed by episode id from CSV and from Parquet (pyarrow's, with a
+// nullable boolean column), and refuses duplicate ids.
+func TestReadSidecar(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "v.csv")
+	if err := os.WriteFile(csvPath, []byte("episode_id,harmful\na,true\nb,false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSidecar(csvPath, "harmful")
+	if err != nil || fmt.Sprint(got) != "map[a:true b:false]" {
+		t.Errorf("readSidecar(csv) = %v, %v", got, err)
+	}
+	got, err = readSidecar("../../../data/testdata/sidecar.pyarrow.parquet", "harmful")
+	if err != nil || fmt.Sprint(got) != "map[a:true b:false c:]" {
+		t.Errorf("readSidecar(parquet) = %v, %v", got, err)
+	}
+	dup := filepath.Join(dir, "d.csv")
+	if err := os.WriteFile(dup, []byte("episode_id,harmful\na,true\na,false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readSidecar(dup, "harmful"); err == nil || !strings.Contains(err.Error(), "line 3: episode_id a appears twice") {
+		t.Errorf("readSidecar(duplicate) error = %v", err)
+	}
+}

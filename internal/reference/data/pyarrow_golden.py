@@ -66,3 +66,10 @@ rows = [dict(base, episode_id="py-0", label=1, token=99, vector=[0.5, -1.25, 3.0
         dict(base, episode_id="py-1", label=0, token=97, vector=[-0.5, 1.25, -3.0])]
 pq.write_table(pa.Table.from_pylist(rows, schema=acts), D + "activations.pyarrow.parquet")
 print("wrote probe.pyarrow.json, activations.pyarrow.parquet")
+
+# A sidecar label file as another pipeline writes it: episode ids with a nullable bool verdict and an
+# int64 score (data.ReadColumns reads any such table as text).
+side = pa.table({"episode_id": ["a", "b", "c"], "harmful": pa.array([True, False, None], pa.bool_()),
+                 "score": pa.array([3, None, -1], pa.int64())})
+pq.write_table(side, D + "sidecar.pyarrow.parquet")
+print("wrote sidecar.pyarrow.parquet")
