@@ -19,7 +19,6 @@ import (
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model/hook"
-	"github.com/agentlens/agentlens/model/hub"
 	"github.com/agentlens/agentlens/trace"
 )
 
@@ -28,26 +27,20 @@ type captureOptions struct {
 	IO  *IOStreams
 	Ctx context.Context
 
+	modelChoice
 	Episodes  []string // files or directories
-	Model     string   // resolved model path
-	CacheDir  string
-	Backend   string
-	Template  string
-	Style     trace.ToolCallStyle // --tool-call-style: how to write what the chat template drops
-	Out       string              // output directory of shards
-	Layers    []int               // nil: all
+	Out       string   // output directory of shards
+	Layers    []int    // nil: all
 	Sites     []hook.Site
 	Positions []attribution.Position
 	ShardSize int
 	episodeLabels
-
-	fetch func(ctx context.Context, spec hub.Spec) (string, error)
-	spec  *hub.Spec
 }
 
 func newCmdCapture(f *Factory, runF func(*captureOptions) error) *cobra.Command {
 	opts := &captureOptions{IO: f.IO}
-	var modelArg, layersArg, sitesArg, posArg, targetArg, posVals, negVals, styleArg string
+	var margs modelChoiceArgs
+	var layersArg, sitesArg, posArg, targetArg, posVals, negVals string
 	cmd := &cobra.Command{
 		Use:   "capture <episodes>... --out <dir> [--model <file|dir|name>] [--layers <list>] [--positions <list>]",
 		Short: "Run a model over labeled episodes and write their activations to Parquet",
@@ -104,25 +97,12 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 			if err := opts.episodeLabels.parse(cmd, targetArg, posVals, negVals); err != nil {
 				return err
 			}
-			if opts.Style, err = trace.ParseToolCallStyle(styleArg); err != nil {
-				return flagErrorf("--tool-call-style %s: %v", styleArg, err)
-			}
+
 			if opts.ShardSize <= 0 {
 				return flagErrorf("--shard-size %d: want a positive number of episodes", opts.ShardSize)
 			}
-			if opts.CacheDir, err = f.CacheDir(); err != nil {
+			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
-			}
-			ref, err := resolveModelArg(f, modelArg)
-			if err != nil {
-				return err
-			}
-			opts.Model, opts.spec = ref.Path, ref.Spec
-			if ref.Spec != nil {
-				hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
-				opts.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
-					return hub.Fetch(ctx, spec, opts.CacheDir, hopts)
-				}
 			}
 			if runF != nil {
 				return runF(opts)
@@ -130,17 +110,14 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 			return captureRun(opts)
 		},
 	}
+	opts.modelChoice.flags(cmd, &margs)
 	fl := cmd.Flags()
-	fl.StringVarP(&modelArg, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name, or a name known to 'model fetch'")
 	fl.StringVarP(&opts.Out, "out", "o", "", "output `dir`ectory of activation shards")
 	fl.StringVar(&layersArg, "layers", "all", "layers to read: all, or a `list` such as 0,5,10-12")
 	fl.StringVar(&sitesArg, "sites", "resid_post", "hook `sites` per layer: resid_post, resid_mid, attn_out, mlp_out, resid_pre")
 	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean")
 	opts.episodeLabels.flags(cmd, &targetArg, &posVals, &negVals)
 	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
-	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
-	fl.StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
-	fl.StringVar(&styleArg, "tool-call-style", "", "write what the chat template drops (tool calls, reasoning) as text: `xml` or json")
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -416,26 +393,15 @@ func captureRun(opts *captureOptions) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	if opts.spec != nil {
-		if _, err := os.Stat(opts.Model); errors.Is(err, os.ErrNotExist) && opts.fetch != nil {
-			fmt.Fprintf(errOut, "agentlens: %s is not in the cache, fetching it\n", opts.spec.Name)
-			if opts.Model, err = opts.fetch(ctx, *opts.spec); err != nil {
-				return err
-			}
-		}
-	}
-	start := time.Now()
-	s, err := openSession(opts.Model, opts.CacheDir, opts.Backend, opts.Template, layerProgress(opts.IO))
+	s, err := opts.open(ctx, opts.IO)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
-	s.Style = opts.Style
 	hash, err := modelHash(opts.Model)
 	if err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	prog := newETAProgress(opts.IO, "capture: episode", len(todo))
 	var st attribution.CaptureStats
 	for c := 0; c < len(todo); c += opts.ShardSize {

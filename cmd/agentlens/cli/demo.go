@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model"
-	"github.com/agentlens/agentlens/model/hub"
 	"github.com/agentlens/agentlens/trace"
 	"github.com/agentlens/agentlens/trace/bundled"
 )
@@ -28,26 +26,19 @@ type demoOptions struct {
 	IO  *IOStreams
 	Ctx context.Context
 
-	Model    string // resolved model path
-	CacheDir string
-	Episode  string // a file, or bundled:<name>
-	ID       string // episode id inside a multi-episode file
-	Target   trace.TargetSpec
-	Backend  string
-	Template string
-	Out      string
-	Ablate   []trace.Kind        // segment kinds to ablate; nil: no ablation
-	Top      int                 // rows of the summary table
-	Style    trace.ToolCallStyle // --tool-call-style: how to write what the chat template drops
-
-	// fetch downloads the model when it is a known name not yet in the cache (nil: don't).
-	fetch func(ctx context.Context, spec hub.Spec) (string, error)
-	spec  *hub.Spec
+	modelChoice
+	Episode string // a file, or bundled:<name>
+	ID      string // episode id inside a multi-episode file
+	Target  trace.TargetSpec
+	Out     string
+	Ablate  []trace.Kind // segment kinds to ablate; nil: no ablation
+	Top     int          // rows of the summary table
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
 	opts := &demoOptions{IO: f.IO}
-	var modelArg, targetArg, ablateArg, styleArg string
+	var margs modelChoiceArgs
+	var targetArg, ablateArg string
 	cmd := &cobra.Command{
 		Use:   "demo [--model <file|dir|name>] [--episode <file|bundled:name>] [--target <spec>] [--out <dir>]",
 		Short: "Attribute the bundled blackmail episode on the default model and write heatmaps",
@@ -86,16 +77,10 @@ text in the assistant turn instead (see "agentlens trace show --help").`,
 					opts.Ablate = append(opts.Ablate, trace.Kind(strings.TrimSpace(k)))
 				}
 			}
-			if opts.Style, err = trace.ParseToolCallStyle(styleArg); err != nil {
-				return flagErrorf("--tool-call-style %s: want xml or json", styleArg)
-			}
 			if opts.Top <= 0 {
 				return flagErrorf("--top %d: want a positive number", opts.Top)
 			}
-			if opts.CacheDir, err = f.CacheDir(); err != nil {
-				return err
-			}
-			if err := opts.resolveModel(f, modelArg); err != nil {
+			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -104,37 +89,16 @@ text in the assistant turn instead (see "agentlens trace show --help").`,
 			return demoRun(opts)
 		},
 	}
+	opts.modelChoice.flags(cmd, &margs)
 	fl := cmd.Flags()
-	fl.StringVarP(&modelArg, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name, or a name known to 'model fetch'")
 	fl.StringVarP(&opts.Episode, "episode", "e", bundled.SourcePrefix+bundled.Blackmail, "episode `file` or bundled:<name>")
 	fl.StringVar(&opts.ID, "id", "", "episode `id` when the file holds several")
 	fl.StringVarP(&targetArg, "target", "t", "tool:email", "target token `spec`")
-	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
-	fl.StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "demo"), "output `dir`ectory")
 	fl.StringVar(&ablateArg, "ablate", "", "segment `kinds` to ablate one by one, e.g. email,tool_result")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
-	fl.StringVar(&styleArg, "tool-call-style", "", "write tool calls and reasoning the chat template drops as text: `xml` or json")
 	cmd.GroupID = groupAnalysis
 	return cmd
-}
-
-// resolveModel sets Model from --model (see resolveModelArg); a known model name not yet in the cache
-// is fetched when the command runs.
-func (o *demoOptions) resolveModel(f *Factory, arg string) error {
-	ref, err := resolveModelArg(f, arg)
-	if err != nil {
-		return err
-	}
-	o.Model, o.spec = ref.Path, ref.Spec
-	if ref.Spec == nil {
-		return nil
-	}
-	hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
-	o.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
-		return hub.Fetch(ctx, spec, o.CacheDir, hopts)
-	}
-	return nil
 }
 
 func demoRun(opts *demoOptions) error {
@@ -143,13 +107,8 @@ func demoRun(opts *demoOptions) error {
 		ctx = context.Background()
 	}
 	errOut := opts.IO.ErrOut
-	if opts.spec != nil {
-		if _, err := os.Stat(opts.Model); errors.Is(err, os.ErrNotExist) && opts.fetch != nil {
-			fmt.Fprintf(errOut, "agentlens: %s is not in the cache, fetching it\n", opts.spec.Name)
-			if opts.Model, err = opts.fetch(ctx, *opts.spec); err != nil {
-				return err
-			}
-		}
+	if err := opts.fetchIfMissing(ctx, opts.IO); err != nil {
+		return err
 	}
 	eps, err := loadEpisodes(opts.Episode, "")
 	if err != nil {
@@ -159,13 +118,10 @@ func demoRun(opts *demoOptions) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
-	s, err := openSession(opts.Model, opts.CacheDir, opts.Backend, opts.Template, layerProgress(opts.IO))
+	s, err := opts.open(ctx, opts.IO)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(errOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
-	s.Style = opts.Style
 	r, err := s.render(ep, false)
 	if err != nil {
 		return err
@@ -181,7 +137,7 @@ func demoRun(opts *demoOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	res, err := attribution.GradientXInput(s.Model, r.IDs[:tg.Token], metric)
 	if err != nil {
 		return err

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -21,7 +20,6 @@ import (
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"
-	"github.com/agentlens/agentlens/model/hub"
 	"github.com/agentlens/agentlens/probes"
 	"github.com/agentlens/agentlens/trace"
 )
@@ -32,32 +30,23 @@ type probeModelOptions struct {
 	IO  *IOStreams
 	Ctx context.Context
 
+	modelChoice
 	Probe    string
 	Episodes []string
-	Model    string
-	CacheDir string
-	Backend  string
-	Template string
-	Style    trace.ToolCallStyle
 	Force    bool
 	Out      string
 	episodeLabels
-
-	fetch func(ctx context.Context, spec hub.Spec) (string, error)
-	spec  *hub.Spec
 }
 
 // probeModelFlags registers the shared flags; parse finishes them.
 type probeModelFlags struct {
-	model, style, target, pos, neg string
+	modelChoiceArgs
+	target, pos, neg string
 }
 
 func (o *probeModelOptions) flags(cmd *cobra.Command, fl *probeModelFlags) {
+	o.modelChoice.flags(cmd, &fl.modelChoiceArgs)
 	f := cmd.Flags()
-	f.StringVarP(&fl.model, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name, or a name known to 'model fetch'")
-	f.StringVar(&o.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
-	f.StringVar(&o.Template, "chat-template", "", "chat template `file` (overrides the model's)")
-	f.StringVar(&fl.style, "tool-call-style", "", "write what the chat template drops (tool calls, reasoning) as text: `xml` or json")
 	f.BoolVar(&o.Force, "force", false, "use the probe on another model's weights (its hash or d_model differ)")
 	f.StringVarP(&o.Out, "out", "o", "", "output `dir`ectory")
 	o.episodeLabels.flags(cmd, &fl.target, &fl.pos, &fl.neg)
@@ -69,28 +58,10 @@ func (o *probeModelOptions) parse(f *Factory, cmd *cobra.Command, fl *probeModel
 	if o.Out == "" {
 		return flagErrorf("--out: name the output directory")
 	}
-	var err error
-	if o.Style, err = trace.ParseToolCallStyle(fl.style); err != nil {
-		return flagErrorf("--tool-call-style %s: %v", fl.style, err)
-	}
 	if err := o.episodeLabels.parse(cmd, fl.target, fl.pos, fl.neg); err != nil {
 		return err
 	}
-	if o.CacheDir, err = f.CacheDir(); err != nil {
-		return err
-	}
-	ref, err := resolveModelArg(f, fl.model)
-	if err != nil {
-		return err
-	}
-	o.Model, o.spec = ref.Path, ref.Spec
-	if ref.Spec != nil {
-		hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
-		o.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
-			return hub.Fetch(ctx, spec, o.CacheDir, hopts)
-		}
-	}
-	return nil
+	return o.modelChoice.parse(f, fl.modelChoiceArgs)
 }
 
 // open reads the probe, loads the model (fetching a known one that is missing), checks that the probe
@@ -111,17 +82,8 @@ func (o *probeModelOptions) open() (data.Probe, *probes.Probe, *session, []*trac
 		}
 		eps = append(eps, e...)
 	}
-	ctx := o.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	if o.spec != nil {
-		if _, err := os.Stat(o.Model); errors.Is(err, os.ErrNotExist) && o.fetch != nil {
-			fmt.Fprintf(o.IO.ErrOut, "agentlens: %s is not in the cache, fetching it\n", o.spec.Name)
-			if o.Model, err = o.fetch(ctx, *o.spec); err != nil {
-				return fail(err)
-			}
-		}
+	if err := o.fetchIfMissing(o.Ctx, o.IO); err != nil {
+		return fail(err)
 	}
 	hash, err := modelHash(o.Model)
 	if err != nil {
@@ -130,16 +92,13 @@ func (o *probeModelOptions) open() (data.Probe, *probes.Probe, *session, []*trac
 	if !o.Force && rec.ModelHash != "" && hash != rec.ModelHash {
 		return fail(fmt.Errorf("probe %s was trained on weights %s, model %s is %s (--force to use it anyway)", o.Probe, rec.ModelHash, o.Model, hash))
 	}
-	start := time.Now()
-	s, err := openSession(o.Model, o.CacheDir, o.Backend, o.Template, layerProgress(o.IO))
+	s, err := o.modelChoice.open(o.Ctx, o.IO)
 	if err != nil {
 		return fail(err)
 	}
-	s.Style = o.Style
 	if d := s.Model.Dims().DModel; d != int(rec.DModel) {
 		return fail(fmt.Errorf("probe %s takes d_model %d, model %s has %d", o.Probe, rec.DModel, s.Name, d))
 	}
-	fmt.Fprintf(o.IO.ErrOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
 	return rec, p, s, eps, nil
 }
 
