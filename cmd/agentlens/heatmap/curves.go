@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 )
 
 // Curves is a line chart for papers: one or more series of (x, y) points with an optional interval
@@ -72,7 +73,12 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	fmt.Fprintf(&b, `<text x="12" y="34" fill="#555555">%s</text>`+"\n", html.EscapeString(c.Subtitle))
 	// Axes and ticks.
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#333333"/>`+"\n", left, top, plotW, plotH)
-	for _, t := range ticks(xmin, xmax, 8) {
+	xt := ticks(xmin, xmax, 8)
+	if integral(c.Series) {
+		// Integer x (layers, episodes): no fractional ticks.
+		xt = slices.DeleteFunc(xt, func(t float64) bool { return t != math.Trunc(t) })
+	}
+	for _, t := range xt {
 		x := px(t)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#333333"/>`+"\n", x, top+plotH, x, top+plotH+tickLen)
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", x, top+plotH+16, fmtTick(t))
@@ -113,6 +119,18 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	b.WriteString("</svg>\n")
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// integral reports whether every x of every series is an integer.
+func integral(series []Series) bool {
+	for _, s := range series {
+		for _, p := range s.Points {
+			if p.X != math.Trunc(p.X) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // ticks returns about n round values spanning [lo, hi] (steps of 1, 2 or 5 times a power of ten).

@@ -99,3 +99,19 @@ func fmtAll(x []float64) string {
 	}
 	return strings.Join(s, " ")
 }
+
+// TestCurvesIntegerTicks: a chart over layers 0…3 labels whole layers only.
+func TestCurvesIntegerTicks(t *testing.T) {
+	var pts []Point
+	for l := range 4 {
+		pts = append(pts, Point{X: float64(l), Y: 0.5, Lo: 0.5, Hi: 0.5})
+	}
+	var b bytes.Buffer
+	if err := WriteCurvesSVG(&b, &Curves{Series: []Series{{Name: "s", Points: pts}}, YMin: 0, YMax: 1}); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	if strings.Contains(svg, ">1.5<") || strings.Contains(svg, ">0.5<") || !strings.Contains(svg, ">3<") {
+		t.Errorf("layer ticks: want 0 1 2 3 only:\n%s", svg)
+	}
+}
