@@ -60,9 +60,10 @@ type CVResult struct {
 	AUROC    Interval  // on the pooled out-of-fold scores, with a bootstrap interval
 	Accuracy float64   // at score > 0 (each fold's own decision boundary)
 	// Threshold flags 1% of the negatives' out-of-fold scores (ThresholdAtFPR); RecallAt1FPR is the
-	// fraction of positives above it.
+	// fraction of positives above it, FPR the fraction of negatives (1% or less with ties).
 	Threshold    float64
 	RecallAt1FPR float64
+	FPR          float64
 }
 
 // CVOptions configures CrossValidate.
@@ -121,7 +122,7 @@ func CrossValidate(e Examples, train Options, cv CVOptions) (CVResult, error) {
 	if err != nil {
 		return CVResult{}, err
 	}
-	res.AUROC, res.Accuracy, res.RecallAt1FPR = ev.AUROC, ev.Accuracy, ev.Recall
+	res.AUROC, res.Accuracy, res.RecallAt1FPR, res.FPR = ev.AUROC, ev.Accuracy, ev.Recall, ev.FPR
 	return res, nil
 }
 

@@ -299,8 +299,17 @@ func TestCrossValidate(t *testing.T) {
 	if res.AUROC.Value < 0.95 || !(res.AUROC.Lo <= res.AUROC.Value && res.AUROC.Value <= res.AUROC.Hi) {
 		t.Errorf("AUROC = %+v, want ≥ 0.95 inside its interval", res.AUROC)
 	}
-	if res.RecallAt1FPR <= 0 || res.RecallAt1FPR > 1 {
-		t.Errorf("recall@1%%FPR = %v", res.RecallAt1FPR)
+	if res.RecallAt1FPR <= 0 || res.RecallAt1FPR > 1 || res.FPR > 0.01 {
+		t.Errorf("recall@1%%FPR = %v at FPR %v", res.RecallAt1FPR, res.FPR)
+	}
+	var neg []float64
+	for i, s := range res.Scores {
+		if !e.Y[i] {
+			neg = append(neg, s)
+		}
+	}
+	if got := FlaggedFraction(neg, res.Threshold); got != res.FPR {
+		t.Errorf("FPR = %v, but the threshold flags %v of the out-of-fold negatives", res.FPR, got)
 	}
 }
 

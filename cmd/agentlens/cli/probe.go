@@ -284,7 +284,7 @@ func probeSweepRun(opts *probeSweepOptions) error {
 		cv := row
 		cv.Eval, cv.Examples, cv.Positives = "cv", int32(tr.train.Len()), int32(countTrue(tr.train.Y))
 		cv.AUROC, cv.AUROCLo, cv.AUROCHi = tr.cv.AUROC.Value, tr.cv.AUROC.Lo, tr.cv.AUROC.Hi
-		cv.Accuracy, cv.RecallAt1FPR, cv.FPR = tr.cv.Accuracy, tr.cv.RecallAt1FPR, 0.01
+		cv.Accuracy, cv.RecallAt1FPR, cv.FPR = tr.cv.Accuracy, tr.cv.RecallAt1FPR, tr.cv.FPR
 		rows = append(rows, cv)
 		for _, sp := range opts.EvalSplits {
 			e := t.Select(k, sp)
