@@ -338,7 +338,9 @@ func countTrue(y []bool) int {
 func sweepFigure(model string, method probes.Method, rows []data.ProbeMetric) *heatmap.Curves {
 	c := &heatmap.Curves{Title: fmt.Sprintf("%s probe AUROC by layer", method), Subtitle: model + " · 95% bootstrap intervals shaded",
 		XLabel: "layer", YLabel: "AUROC", YMin: 0.4, YMax: 1, Reference: 0.5, RefLabel: "chance"}
-	index := map[string]int{}
+	// One colour per evaluation, one dash pattern per position policy.
+	index, evals, positions := map[string]int{}, map[string]int{}, map[string]int{}
+	dashes := []string{"", "6 3", "2 2", "8 3 2 3"}
 	for _, r := range rows {
 		name := fmt.Sprintf("%s @%s", r.Eval, r.Position)
 		if strings.Count(r.Site, ".") > 0 && !strings.HasSuffix(r.Site, "hook_resid_post") {
@@ -346,9 +348,16 @@ func sweepFigure(model string, method probes.Method, rows []data.ProbeMetric) *h
 		}
 		i, ok := index[name]
 		if !ok {
+			if _, ok := evals[r.Eval]; !ok {
+				evals[r.Eval] = len(evals) + 1
+			}
+			if _, ok := positions[r.Position]; !ok {
+				positions[r.Position] = len(positions)
+			}
 			i = len(c.Series)
 			index[name] = i
-			c.Series = append(c.Series, heatmap.Series{Name: name})
+			c.Series = append(c.Series, heatmap.Series{Name: name, Color: evals[r.Eval],
+				Dash: dashes[positions[r.Position]%len(dashes)]})
 		}
 		c.Series[i].Points = append(c.Series[i].Points, heatmap.Point{X: float64(r.Layer), Y: r.AUROC, Lo: r.AUROCLo, Hi: r.AUROCHi})
 		c.YMin = minF(c.YMin, r.AUROCLo)

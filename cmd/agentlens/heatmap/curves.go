@@ -25,6 +25,10 @@ type Curves struct {
 type Series struct {
 	Name   string
 	Points []Point
+	// Color picks the series' colour from the palette, 1-based, so related series can share one (0: by
+	// the series' position); Dash is an SVG stroke-dasharray ("" solid, "6 3" dashed, "2 2" dotted).
+	Color int
+	Dash  string
 }
 
 // Point is one x with its y and interval [Lo, Hi] (Lo = Hi = Y for none).
@@ -39,11 +43,18 @@ var seriesColors = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00
 // band for its intervals, axes with ticks, a legend, and the reference line.
 func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	const (
-		width, height                = 640, 400
-		left, right, top, bottom     = 64, 170, 52, 48
-		plotW, plotH                 = width - left - right, height - top - bottom
+		plotW, plotH                 = 456, 300
+		left, top, bottom            = 64, 52, 48
+		height                       = top + plotH + bottom
 		tickLen, legendRow, markerSz = 4, 18, 2.5
 	)
+	// The legend's width follows its longest name (about 6.2 px per character at 11 px).
+	longest := 0
+	for _, s := range c.Series {
+		longest = max(longest, len([]rune(s.Name)))
+	}
+	right := 48 + int(6.2*float64(longest))
+	width := left + plotW + right
 	xmin, xmax := math.Inf(1), math.Inf(-1)
 	ymin, ymax := math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
@@ -66,8 +77,9 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	}
 	px := func(x float64) float64 { return left + (x-xmin)/(xmax-xmin)*plotW }
 	py := func(y float64) float64 { return top + (ymax-y)/(ymax-ymin)*plotH }
+	svgH := max(height, top+8+len(c.Series)*legendRow)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="11">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="11">`+"\n", width, svgH, width, svgH)
 	b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>` + "\n")
 	fmt.Fprintf(&b, `<text x="12" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", html.EscapeString(c.Title))
 	fmt.Fprintf(&b, `<text x="12" y="34" fill="#555555">%s</text>`+"\n", html.EscapeString(c.Subtitle))
@@ -96,7 +108,15 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" fill="#777777">%s</text>`+"\n", left+4, y-4, html.EscapeString(c.RefLabel))
 	}
 	for i, s := range c.Series {
-		col := seriesColors[i%len(seriesColors)]
+		ci := i
+		if s.Color > 0 {
+			ci = s.Color - 1
+		}
+		col := seriesColors[ci%len(seriesColors)]
+		dash := ""
+		if s.Dash != "" {
+			dash = fmt.Sprintf(` stroke-dasharray="%s"`, html.EscapeString(s.Dash))
+		}
 		var band, line bytes.Buffer
 		for _, p := range s.Points {
 			fmt.Fprintf(&band, "%.1f,%.1f ", px(p.X), py(p.Hi))
@@ -108,12 +128,12 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 			fmt.Fprintf(&line, "%.1f,%.1f ", px(p.X), py(p.Y))
 		}
 		fmt.Fprintf(&b, `<polygon points="%s" fill="%s" fill-opacity="0.15" stroke="none"/>`+"\n", band.String(), col)
-		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"/>`+"\n", line.String(), col)
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"%s/>`+"\n", line.String(), col, dash)
 		for _, p := range s.Points {
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s"/>`+"\n", px(p.X), py(p.Y), markerSz, col)
 		}
 		ly := top + 8 + i*legendRow
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"/>`+"\n", left+plotW+12, ly, left+plotW+30, ly, col)
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"%s/>`+"\n", left+plotW+12, ly, left+plotW+30, ly, col, dash)
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", left+plotW+36, ly+4, html.EscapeString(s.Name))
 	}
 	b.WriteString("</svg>\n")

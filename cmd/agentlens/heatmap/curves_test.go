@@ -63,8 +63,8 @@ func TestCurvesSVG(t *testing.T) {
 			t.Errorf("SVG texts lack %q:\n%s", want, joined)
 		}
 	}
-	// Plot area: x from 64 to 470 (640 − 64 − 170 = 406 wide), y from 52 to 352 (400 − 52 − 48 = 300 high).
-	want := [][2]float64{{64, 202}, {470, 52}, {267, 127}}
+	// Plot area: x from 64 to 520 (456 wide), y from 52 to 352 (300 high).
+	want := [][2]float64{{64, 202}, {520, 52}, {292, 127}}
 	if len(circles) != len(want) {
 		t.Fatalf("%d markers, want %d", len(circles), len(want))
 	}
