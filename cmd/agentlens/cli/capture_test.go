@@ -114,6 +114,24 @@ func TestCaptureProbeTiny(t *testing.T) {
 	if !strings.Contains(stdout.String(), "positive  0      3") {
 		t.Errorf("ablate summary lacks the positive row:\n%s", stdout.String())
 	}
+	// Steering by zero leaves every log-probability exactly where it was.
+	steer := filepath.Join(dir, "steer")
+	if err := execute(f, newCmdProbe(f), []string{"steer", probe, eps, "-m", mdir, "--backend", "go", "--random", "2",
+		"--alpha", "0", "--limit", "2", "-o", steer}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := data.ReadAll[data.DirectionEffect](filepath.Join(steer, "effects.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st) != 2*3 {
+		t.Errorf("%d steer rows, want 2 episodes × 3 directions", len(st))
+	}
+	for _, e := range st {
+		if e.Effect != 0 || e.Intervention != "add" {
+			t.Errorf("steer by 0: %+v, want effect 0", e)
+		}
+	}
 	mon := filepath.Join(dir, "monitor")
 	if err := execute(f, newCmdProbe(f), []string{"apply", probe, eps, "--id", "p1-mis", "-m", mdir, "--backend", "go", "-o", mon}); err != nil {
 		t.Fatal(err)
