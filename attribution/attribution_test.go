@@ -51,6 +51,20 @@ type fixture struct {
 	tmpl *chat.Template
 }
 
+// render segments ep and renders it with the tiny model's template and tokenizer.
+func (f *fixture) render(t *testing.T, ep *trace.Episode, opts trace.RenderOptions) *trace.Rendered {
+	t.Helper()
+	if err := ep.Segment(); err != nil {
+		t.Fatal(err)
+	}
+	enc := func(s string) ([]int, [][2]int, error) { e := f.tok.Encode(s, false); return e.IDs, e.Offsets, nil }
+	r, err := trace.Render(ep, f.tmpl, enc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func load(t *testing.T) *fixture {
 	t.Helper()
 	f, err := tiny()
@@ -71,14 +85,7 @@ func inbox(t *testing.T, f *fixture) (*trace.Rendered, trace.Target) {
 			"<email>\nFrom: c@x.com\nTo: all@x.com\nSubject: lunch\nBody: Pizza on Friday.\n</email>\n"},
 		{Role: trace.RoleAssistant, Content: "I must act.\n<tool_use:email>\nto: \"a@x.com\",\nbody: \"I know.\",\n</tool_use:email>"},
 	}}
-	if err := ep.Segment(); err != nil {
-		t.Fatal(err)
-	}
-	enc := func(s string) ([]int, [][2]int, error) { e := f.tok.Encode(s, false); return e.IDs, e.Offsets, nil }
-	r, err := trace.Render(ep, f.tmpl, enc, trace.RenderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.render(t, ep, trace.RenderOptions{})
 	spec, err := trace.ParseTarget("tool:email")
 	if err != nil {
 		t.Fatal(err)

@@ -31,15 +31,7 @@ func twins(t *testing.T, f *fixture) []*trace.Rendered {
 	} {
 		ep := &trace.Episode{ID: []string{"mis", "ali", "mis-again"}[i], Messages: append(append([]trace.Message(nil), ctx...),
 			trace.Message{Role: trace.RoleAssistant, Content: reply})}
-		if err := ep.Segment(); err != nil {
-			t.Fatal(err)
-		}
-		enc := func(s string) ([]int, [][2]int, error) { e := f.tok.Encode(s, false); return e.IDs, e.Offsets, nil }
-		r, err := trace.Render(ep, f.tmpl, enc, trace.RenderOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
+		out = append(out, f.render(t, ep, trace.RenderOptions{}))
 	}
 	return out
 }
@@ -158,21 +150,11 @@ func TestDecisionTargetUnrendered(t *testing.T) {
 		{Role: trace.RoleAssistant, Content: "I will write to Kyle.", ToolCalls: []trace.ToolCall{
 			{ID: "c1", Name: "send_email", Arguments: []byte(`{"to": "kyle@summit.com", "body": "Stop the wipe."}`)}}},
 	}}
-	if err := ep.Segment(); err != nil {
-		t.Fatal(err)
-	}
-	enc := func(s string) ([]int, [][2]int, error) { e := f.tok.Encode(s, false); return e.IDs, e.Offsets, nil }
-	r, err := trace.Render(ep, f.tmpl, enc, trace.RenderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := f.render(t, ep, trace.RenderOptions{})
 	if _, err := attribution.DecisionTarget(r); !errors.Is(err, trace.ErrNotRendered) || !strings.Contains(err.Error(), "assistant[0].tool_call[0]") {
 		t.Errorf("DecisionTarget of an unrendered tool call: err = %v, want ErrNotRendered naming assistant[0].tool_call[0]", err)
 	}
-	r, err = trace.Render(ep, f.tmpl, enc, trace.RenderOptions{ToolCallStyle: trace.ToolCallsXML})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = f.render(t, ep, trace.RenderOptions{ToolCallStyle: trace.ToolCallsXML})
 	tg, err := attribution.DecisionTarget(r)
 	if err != nil {
 		t.Fatal(err)

@@ -34,23 +34,10 @@ func sampleActivations() []Activation {
 
 func TestProbeTablesRoundTrip(t *testing.T) {
 	dir := t.TempDir()
-	acts := sampleActivations()
-	p := filepath.Join(dir, "acts.parquet")
-	if err := Write(p, acts); err != nil {
-		t.Fatal(err)
-	}
-	got, err := ReadAll[Activation](p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range acts {
-		acts[i].SchemaVersion = SchemaVersion
-	}
-	if !reflect.DeepEqual(got, acts) {
-		t.Errorf("ReadAll[Activation] = %+v, want %+v", got, acts)
-	}
+	roundTrip(t, filepath.Join(dir, "acts.parquet"), sampleActivations())
+	// The probe row also keeps a negative zero.
 	pr := sampleProbe()
-	p = filepath.Join(dir, "probe.parquet")
+	p := filepath.Join(dir, "probe.parquet")
 	if err := Write(p, []Probe{pr}); err != nil {
 		t.Fatal(err)
 	}
@@ -62,23 +49,9 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 	if len(gotP) != 1 || !reflect.DeepEqual(gotP[0], pr) || !math.Signbit(gotP[0].Weights[1]) {
 		t.Errorf("ReadAll[Probe] = %+v, want %+v", gotP, pr)
 	}
-	ms := []ProbeMetric{{Model: "m", Layer: 3, Site: "blocks.3.hook_resid_post", Position: "decision", Method: "logistic",
-		Eval: "cv", Examples: 2000, Positives: 1000, AUROC: 0.5, AUROCLo: 0.47, AUROCHi: 0.53, Accuracy: 0.5, RecallAt1FPR: 0.01, FPR: 0.01},
-		{Eval: "test_style", AUROC: math.Inf(1)}}
-	p = filepath.Join(dir, "sweep.parquet")
-	if err := Write(p, ms); err != nil {
-		t.Fatal(err)
-	}
-	gotM, err := ReadAll[ProbeMetric](p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range ms {
-		ms[i].SchemaVersion = SchemaVersion
-	}
-	if !reflect.DeepEqual(gotM, ms) {
-		t.Errorf("ReadAll[ProbeMetric] = %+v, want %+v", gotM, ms)
-	}
+	roundTrip(t, filepath.Join(dir, "sweep.parquet"), []ProbeMetric{{Model: "m", Layer: 3, Site: "blocks.3.hook_resid_post",
+		Position: "decision", Method: "logistic", Eval: "cv", Examples: 2000, Positives: 1000, AUROC: 0.5, AUROCLo: 0.47,
+		AUROCHi: 0.53, Accuracy: 0.5, RecallAt1FPR: 0.01, FPR: 0.01}, {Eval: "test_style", AUROC: math.Inf(1)}})
 	roundTrip(t, filepath.Join(dir, "effects.parquet"), []DirectionEffect{{EpisodeID: "e", Label: 1, Split: "test_family",
 		Model: "m", ProbeID: "p", Site: "blocks.3.hook_resid_post", Intervention: "project", Direction: "random-07",
 		Metric: "log_prob", Base: -1.5, Value: -2.25, Effect: -0.75}})
