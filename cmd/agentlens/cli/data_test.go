@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/trace/chat"
@@ -36,17 +38,9 @@ func TestNewCmdDataGenerate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, _ := testFactory(nil)
-			var got *dataGenerateOptions
-			err := execute(f, newCmdDataGenerate(f, func(o *dataGenerateOptions) error { got = o; return nil }), tc.args)
-			if tc.wantUsage != "" {
-				if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.wantUsage) {
-					t.Fatalf("error = %v (exit %d), want a usage error containing %q", err, exitCode(err), tc.wantUsage)
-				}
+			got := parseFlags(t, newCmdDataGenerate, tc.args, tc.wantUsage)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatalf("execute: %v", err)
 			}
 			got.IO = nil
 			if *got != tc.want {
@@ -72,17 +66,9 @@ func TestNewCmdDataStats(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f, _, _ := testFactory(nil)
-			var got *dataStatsOptions
-			err := execute(f, newCmdDataStats(f, func(o *dataStatsOptions) error { got = o; return nil }), tc.args)
-			if tc.wantUsage != "" {
-				if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), tc.wantUsage) {
-					t.Fatalf("error = %v (exit %d), want a usage error containing %q", err, exitCode(err), tc.wantUsage)
-				}
+			got := parseFlags(t, newCmdDataStats, tc.args, tc.wantUsage)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatalf("execute: %v", err)
 			}
 			got.IO = nil
 			if *got != tc.want {
@@ -156,4 +142,23 @@ func TestDataTwinsTokenized(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parseFlags runs a command's flag parsing on args through its runF and returns the options it built,
+// or, when wantUsage is set, checks that parsing fails with a usage error containing it and returns nil.
+func parseFlags[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobra.Command, args []string, wantUsage string) *O {
+	t.Helper()
+	f, _, _ := testFactory(nil)
+	var got *O
+	err := execute(f, newCmd(f, func(o *O) error { got = o; return nil }), args)
+	if wantUsage != "" {
+		if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), wantUsage) {
+			t.Fatalf("error = %v (exit %d), want a usage error containing %q", err, exitCode(err), wantUsage)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatalf("execute: %v", err)
+	}
+	return got
 }
