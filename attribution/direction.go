@@ -1,9 +1,11 @@
 package attribution
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"
@@ -19,55 +21,109 @@ type DirectionRun struct {
 
 // DirectionOptions configure DirectionEffects.
 type DirectionOptions struct {
-	Site hook.Name // where to intervene, e.g. blocks.12.hook_resid_post
+	// Sites are where to intervene, e.g. blocks.12.hook_resid_post: one layer, or several (the same
+	// direction removed from every listed site, as directional ablation across layers does).
+	Sites []hook.Name
 	// Kind is model.Project (remove each direction's component at every position) or model.Add (add
 	// Alpha·direction at every position: steering).
 	Kind  model.InterventionKind
 	Alpha float64
-	// Progress, if set, is called after each item with the items done.
-	Progress func(done int)
+	// PrefixMin is the shortest shared token prefix worth reusing from the previous item run under the
+	// same direction (0: 64; negative: never reuse).
+	PrefixMin int
+	// Progress, if set, is called after each run with the runs done and the total.
+	Progress func(done, total int)
+}
+
+// DirectionStats says how much work DirectionEffects did.
+type DirectionStats struct {
+	Runs     int
+	Tokens   int // tokens of all runs' contexts
+	Computed int // tokens actually run (the rest came from prefixes shared with the previous item)
 }
 
 // DirectionEffects runs each item's context (its tokens before the action) once plain and once per
-// direction with the direction projected out of (or added to) the site at every position, and returns
-// log p(action token) for each: the causal test of a probe direction against random ones.
-func DirectionEffects(m *model.Model, items []CaptureItem, dirs [][]float32, opts DirectionOptions) ([]DirectionRun, error) {
+// direction with the direction projected out of (or added to) the sites at every position, and returns
+// log p(action token) for each (ordered by item, then direction): the causal test of a probe direction
+// against random ones. The runs go direction by direction, so that consecutive items that share a token prefix (twins, episodes with
+// one system prompt) reuse the keys and values the previous item's run made under the same
+// intervention, which equals recomputing them (the interventions act on every position alike).
+func DirectionEffects(m *model.Model, items []CaptureItem, dirs [][]float32, opts DirectionOptions) ([]DirectionRun, DirectionStats, error) {
+	var st DirectionStats
 	if opts.Kind != model.Project && opts.Kind != model.Add {
-		return nil, fmt.Errorf("%w: direction intervention kind %d (want Project or Add)", ErrBadInput, opts.Kind)
+		return nil, st, fmt.Errorf("%w: direction intervention kind %d (want Project or Add)", ErrBadInput, opts.Kind)
 	}
-	var out []DirectionRun
-	for i, it := range items {
+	if len(opts.Sites) == 0 {
+		return nil, st, fmt.Errorf("%w: direction intervention: no sites", ErrBadInput)
+	}
+	for _, it := range items {
 		if it.Target <= 0 || it.Target >= len(it.R.IDs) {
-			return nil, fmt.Errorf("%w: episode %s: target token %d outside 1..%d", ErrBadInput, it.R.Episode.ID, it.Target, len(it.R.IDs)-1)
+			return nil, st, fmt.Errorf("%w: episode %s: target token %d outside 1..%d", ErrBadInput, it.R.Episode.ID, it.Target, len(it.R.IDs)-1)
 		}
-		tokens := it.R.IDs[:it.Target]
-		logits := []int{it.Target - 1}
-		base, err := m.Run(tokens, model.RunOptions{LogitPositions: logits})
-		if err != nil {
-			return nil, fmt.Errorf("episode %s: %w", it.R.Episode.ID, err)
-		}
-		b := MetricValue(base.Logits.Data, model.Metric{Kind: model.LogProb, Target: it.R.IDs[it.Target]})
-		for d, dir := range dirs {
-			v := model.NewTensor(len(dir))
-			for j, x := range dir {
+	}
+	minShare := opts.PrefixMin
+	if minShare == 0 {
+		minShare = 64
+	}
+	total := len(items) * (len(dirs) + 1)
+	base := make([]float64, len(items))
+	var out []DirectionRun
+	for d := -1; d < len(dirs); d++ {
+		var ivs []model.Intervention
+		if d >= 0 {
+			v := model.NewTensor(len(dirs[d]))
+			for j, x := range dirs[d] {
 				v.Data[j] = x
 				if opts.Kind == model.Add {
 					v.Data[j] = float32(opts.Alpha) * x
 				}
 			}
-			res, err := m.Run(tokens, model.RunOptions{LogitPositions: logits,
-				Interventions: []model.Intervention{{Hook: opts.Site, Kind: opts.Kind, Values: v}}})
-			if err != nil {
-				return nil, fmt.Errorf("episode %s: direction %d: %w", it.R.Episode.ID, d, err)
+			for _, site := range opts.Sites {
+				ivs = append(ivs, model.Intervention{Hook: site, Kind: opts.Kind, Values: v})
 			}
-			out = append(out, DirectionRun{Item: i, Direction: d, Base: b,
-				Value: MetricValue(res.Logits.Data, model.Metric{Kind: model.LogProb, Target: it.R.IDs[it.Target]})})
 		}
-		if opts.Progress != nil {
-			opts.Progress(i + 1)
+		var prev *model.Prefix // the previous item's context under this direction
+		for i, it := range items {
+			tokens := it.R.IDs[:it.Target]
+			var pf *model.Prefix
+			var err error
+			if prev != nil && minShare > 0 {
+				n := min(commonPrefix(prev.Tokens(), tokens), it.Target-1) // the logit position is computed
+				if n >= minShare {
+					if pf, err = prev.Truncate(n); err != nil {
+						return nil, st, err
+					}
+				}
+			}
+			res, err := m.Run(tokens, model.RunOptions{Prefix: pf, LogitPositions: []int{it.Target - 1}, Interventions: ivs,
+				Capture: m.PrefixSites()})
+			if err != nil {
+				if d < 0 {
+					return nil, st, fmt.Errorf("episode %s: %w", it.R.Episode.ID, err)
+				}
+				return nil, st, fmt.Errorf("episode %s: direction %d: %w", it.R.Episode.ID, d, err)
+			}
+			st.Runs++
+			st.Tokens += len(tokens)
+			st.Computed += len(tokens) - res.Offset
+			if prev, err = extendPrefix(m, pf, tokens, res); err != nil {
+				return nil, st, err
+			}
+			v := MetricValue(res.Logits.Data, model.Metric{Kind: model.LogProb, Target: it.R.IDs[it.Target]})
+			if d < 0 {
+				base[i] = v
+			} else {
+				out = append(out, DirectionRun{Item: i, Direction: d, Base: base[i], Value: v})
+			}
+			if opts.Progress != nil {
+				opts.Progress(st.Runs, total)
+			}
 		}
 	}
-	return out, nil
+	slices.SortFunc(out, func(a, b DirectionRun) int {
+		return cmp.Or(cmp.Compare(a.Item, b.Item), cmp.Compare(a.Direction, b.Direction))
+	})
+	return out, st, nil
 }
 
 // RandomDirections returns n unit vectors of dimension d drawn uniformly from the sphere (normalised

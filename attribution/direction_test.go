@@ -31,7 +31,7 @@ func TestDirectionEffects(t *testing.T) {
 		neg[j], big[j] = -x, 3*x
 	}
 	site := hook.ResidPostAt(0)
-	proj, err := attribution.DirectionEffects(f.m, items, [][]float32{v, neg, big}, attribution.DirectionOptions{Site: site, Kind: model.Project})
+	proj, st, err := attribution.DirectionEffects(f.m, items, [][]float32{v, neg, big}, attribution.DirectionOptions{Sites: []hook.Name{site}, Kind: model.Project})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestDirectionEffects(t *testing.T) {
 			t.Errorf("item %d: projecting out a direction left log p(action) at exactly %v", a.Item, a.Base)
 		}
 	}
-	zero, err := attribution.DirectionEffects(f.m, items, [][]float32{v}, attribution.DirectionOptions{Site: site, Kind: model.Add, Alpha: 0})
+	zero, _, err := attribution.DirectionEffects(f.m, items, [][]float32{v}, attribution.DirectionOptions{Sites: []hook.Name{site}, Kind: model.Add, Alpha: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +56,42 @@ func TestDirectionEffects(t *testing.T) {
 			t.Errorf("item %d: adding 0·v moved log p(action) from %v to %v", z.Item, z.Base, z.Value)
 		}
 	}
-	if _, err := attribution.DirectionEffects(f.m, items, [][]float32{v}, attribution.DirectionOptions{Site: site, Kind: model.Zero}); err == nil {
+	if _, _, err := attribution.DirectionEffects(f.m, items, [][]float32{v}, attribution.DirectionOptions{Sites: []hook.Name{site}, Kind: model.Zero}); err == nil {
 		t.Error("DirectionEffects with kind Zero: no error")
+	}
+	if _, _, err := attribution.DirectionEffects(f.m, items, [][]float32{v}, attribution.DirectionOptions{Kind: model.Project}); err == nil {
+		t.Error("DirectionEffects with no sites: no error")
+	}
+
+	// The twins share their context up to the decision: the second one's runs reuse the first's keys
+	// and values under the same direction, and must give what recomputing the whole context gives.
+	if st.Computed >= st.Tokens || st.Runs != 8 {
+		t.Errorf("stats %+v: want 8 runs with part of the twin's context reused", st)
+	}
+	fresh, fst, err := attribution.DirectionEffects(f.m, items, [][]float32{v, neg, big}, attribution.DirectionOptions{Sites: []hook.Name{site},
+		Kind: model.Project, PrefixMin: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fst.Computed != fst.Tokens {
+		t.Errorf("PrefixMin −1 reused tokens: %+v", fst)
+	}
+	for i := range fresh {
+		if math.Abs(fresh[i].Value-proj[i].Value) > 1e-5 || math.Abs(fresh[i].Base-proj[i].Base) > 1e-5 {
+			t.Errorf("run %d: with prefix reuse %v (base %v), recomputed %v (base %v)", i, proj[i].Value, proj[i].Base, fresh[i].Value, fresh[i].Base)
+		}
+	}
+
+	// Removing the direction from two layers is another intervention than removing it from one.
+	two, _, err := attribution.DirectionEffects(f.m, items, [][]float32{v}, attribution.DirectionOptions{Sites: []hook.Name{site, hook.ResidPostAt(1)},
+		Kind: model.Project})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range two {
+		if one := proj[3*i]; math.Abs(r.Value-one.Value) < 1e-6 || r.Base != one.Base {
+			t.Errorf("item %d: two-layer ablation %v vs one-layer %v (bases %v, %v)", r.Item, r.Value, one.Value, r.Base, one.Base)
+		}
 	}
 }
 

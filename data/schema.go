@@ -191,7 +191,7 @@ type DirectionEffect struct {
 	Split         string  `parquet:"split,dict"`
 	Model         string  `parquet:"model,dict"`
 	ProbeID       string  `parquet:"probe_id,dict"`
-	Site          string  `parquet:"site,dict"`
+	Site          string  `parquet:"site,dict"`         // hook intervened on, or several layers' copies: blocks.{0-29}.hook_resid_post
 	Intervention  string  `parquet:"intervention,dict"` // "project" or "add"
 	Alpha         float64 `parquet:"alpha"`             // add: the multiple of the direction added (0 for project)
 	Direction     string  `parquet:"direction,dict"`    // "probe", or "random-NN" for the controls

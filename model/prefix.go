@@ -215,8 +215,8 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 		return m.Run(tokens, opts)
 	}
 	P := pf.Len()
-	if len(opts.Interventions) > 0 {
-		return nil, fmt.Errorf("%w: prefix: interventions are not supported in runs with a prefix", ErrBadInput)
+	if err := checkPrefixInterventions(opts.Interventions); err != nil {
+		return nil, err
 	}
 	if err := refuseAttnCapture(opts.Capture, "a run with a prefix"); err != nil {
 		return nil, err
@@ -232,7 +232,7 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 		}
 		rel[i] = pos - P
 	}
-	p, err := m.newPass(tokens[P:], nil)
+	p, err := m.newPass(tokens[P:], opts.Interventions)
 	if err != nil {
 		return nil, err
 	}
@@ -259,6 +259,25 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 	res.Positions = slices.Clone(positions)
 	res.Offset = P
 	return res, nil
+}
+
+// checkPrefixInterventions accepts the interventions a run after a prefix can apply: those that act on
+// every position alike (Add, Project, Zero, Mean with given Values; no Positions) at sites outside the
+// attention scores and pattern. They apply to the positions after the prefix; the prefix's keys and
+// values must have been made under the same interventions for the run to equal the full intervened
+// run (the caller's contract: a prefix does not record how it was made).
+func checkPrefixInterventions(ivs []Intervention) error {
+	for _, iv := range ivs {
+		switch {
+		case iv.Positions != nil:
+			return fmt.Errorf("%w: prefix: intervention on %s lists positions; runs with a prefix take only interventions on every position", ErrBadInput, iv.Hook)
+		case iv.Kind == Replace || iv.Kind == Mean && iv.Values == nil:
+			return fmt.Errorf("%w: prefix: a replace or position-mean intervention on %s reads every position and is not supported in runs with a prefix", ErrBadInput, iv.Hook)
+		case iv.Hook.Site == hook.AttnScores || iv.Hook.Site == hook.Pattern:
+			return fmt.Errorf("%w: prefix: interventions on %s are not supported in runs with a prefix", ErrBadInput, iv.Hook)
+		}
+	}
+	return nil
 }
 
 // dropPositions removes the first n positions of a [1, pos, ...] tensor.

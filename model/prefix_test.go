@@ -90,11 +90,14 @@ func TestPrefixErrors(t *testing.T) {
 		toks []int
 		ro   model.RunOptions
 	}{
-		"does not extend":    {other, model.RunOptions{}},
-		"intervention":       {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Zero}}}},
-		"pattern capture":    {toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}},
-		"logit in prefix":    {toks, model.RunOptions{LogitPositions: []int{9}}},
-		"logit after tokens": {toks, model.RunOptions{LogitPositions: []int{40}}},
+		"does not extend":         {other, model.RunOptions{}},
+		"positioned intervention": {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Zero, Positions: []int{12}}}}},
+		"replace intervention":    {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Replace, Values: model.NewTensor(1, 40, m.Dims().DModel)}}}},
+		"run-mean intervention":   {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Mean}}}},
+		"pattern intervention":    {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.PatternAt(0), Kind: model.Zero}}}},
+		"pattern capture":         {toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}},
+		"logit in prefix":         {toks, model.RunOptions{LogitPositions: []int{9}}},
+		"logit after tokens":      {toks, model.RunOptions{LogitPositions: []int{40}}},
 	} {
 		opts.ro.Prefix = pf
 		if _, err := m.Run(opts.toks, opts.ro); !errors.Is(err, model.ErrBadInput) {
@@ -179,5 +182,76 @@ func TestExtendPrefix(t *testing.T) {
 	}
 	if _, err := m.ExtendPrefix(pa, c, &model.Result{Offset: 120}); !errors.Is(err, model.ErrBadInput) {
 		t.Errorf("ExtendPrefix of a run that does not continue the prefix: err = %v, want ErrBadInput", err)
+	}
+}
+
+// TestPrefixWithInterventions checks the causal runs that reuse a prefix: a prefix made by a run under
+// position-independent interventions (a projection, steering, a zeroed head output, a given-mean
+// ablation, an embedding projection), then a run after it under the same interventions, must give the
+// full intervened run's logits (to 1e-6 of scale), in every family, with graph and host attention and
+// in the long-sequence fallback. The unintervened run must differ, or the check proves nothing.
+func TestPrefixWithInterventions(t *testing.T) {
+	const n, P = 300, 133
+	toks := tokens(n, 11)
+	for _, fam := range modeltest.Families {
+		for _, opts := range []model.Options{{GraphAttention: true}, {AttnChunk: 128, GraphAttention: true}, {}} {
+			name := fam
+			if opts.AttnChunk > 0 {
+				name += "/chunked"
+			}
+			if !opts.GraphAttention {
+				name += "/host"
+			}
+			t.Run(name, func(t *testing.T) {
+				m := tiny(t, fam, opts)
+				d := m.Dims()
+				dir := model.NewTensor(d.DModel)
+				for j := range dir.Data {
+					dir.Data[j] = float32(j%5) - 1.5
+				}
+				steer := model.NewTensor(d.DModel)
+				for j := range steer.Data {
+					steer.Data[j] = 0.3 * float32(j%3-1)
+				}
+				mean := model.NewTensor(d.DModel)
+				for j := range mean.Data {
+					mean.Data[j] = 0.1
+				}
+				ivs := []model.Intervention{
+					{Hook: hook.HookEmbed(), Kind: model.Project, Values: dir},
+					{Hook: hook.ResidPostAt(0), Kind: model.Project, Values: dir},
+					{Hook: hook.MLPOutAt(1), Kind: model.Add, Values: steer},
+					{Hook: hook.At(hook.Z, 1), Kind: model.Zero},
+					{Hook: hook.At(hook.AttnOut, 0), Kind: model.Mean, Values: mean},
+				}
+				logits := model.AllPositions(n)[P:]
+				full, err := m.Run(toks, model.RunOptions{Interventions: ivs, LogitPositions: logits})
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, err := m.Run(toks, model.RunOptions{LogitPositions: logits})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, s := maxAbsDiff(full.Logits.Data, plain.Logits.Data), maxAbs(full.Logits.Data); d < 1e-3*s {
+					t.Fatalf("the interventions move the logits by only %g at scale %g", d, s)
+				}
+				head, err := m.Run(toks[:P], model.RunOptions{Interventions: ivs, Capture: m.PrefixSites()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				pf, err := m.PrefixFromCache(toks[:P], head.Cache)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := m.Run(toks, model.RunOptions{Prefix: pf, Interventions: ivs, LogitPositions: logits})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d, s := maxAbsDiff(full.Logits.Data, got.Logits.Data), maxAbs(full.Logits.Data); d > 1e-6*s {
+					t.Errorf("max |Δlogit| = %g at logit scale %g", d, s)
+				}
+			})
+		}
 	}
 }

@@ -21,8 +21,11 @@ type RunOptions struct {
 	// Prefix, if set, holds the keys and values of the first Prefix.Len() tokens, which must equal the
 	// start of the run's tokens: only the later positions are computed (if the tokens are the prefix,
 	// the last one is recomputed). Cache then covers positions
-	// Prefix.Len() onwards (Result.Offset), attention scores and patterns cannot be captured, and
-	// interventions are not supported. LogitPositions stay absolute and must lie after the prefix.
+	// Prefix.Len() onwards (Result.Offset), attention scores and patterns cannot be captured, and only
+	// interventions that act on every position alike are taken (Add, Project, Zero, Mean with Values;
+	// no Positions), applied after the prefix: for the run to equal the full intervened run, the prefix
+	// must have been made under the same interventions. LogitPositions stay absolute and must lie after
+	// the prefix.
 	Prefix *Prefix
 }
 

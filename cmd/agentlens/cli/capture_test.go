@@ -114,6 +114,28 @@ func TestCaptureProbeTiny(t *testing.T) {
 	if !strings.Contains(stdout.String(), "positive  0      3") {
 		t.Errorf("ablate summary lacks the positive row:\n%s", stdout.String())
 	}
+	// The same direction removed at every layer: another intervention, named with its layers.
+	all := filepath.Join(dir, "causal-all")
+	if err := execute(f, newCmdProbe(f), []string{"ablate", probe, eps, "-m", mdir, "--backend", "go", "--random", "3",
+		"--splits", "test_family", "--layers", "all", "-o", all}); err != nil {
+		t.Fatal(err)
+	}
+	effAll, err := data.ReadAll[data.DirectionEffect](filepath.Join(all, "effects.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(effAll) != len(eff) {
+		t.Fatalf("%d all-layer effect rows, want %d", len(effAll), len(eff))
+	}
+	for i, e := range effAll {
+		if e.Site != "blocks.{0-1}.hook_resid_post" || e.Base != eff[i].Base || e.Value == eff[i].Value {
+			t.Fatalf("all-layer row %+v against one-layer %+v", e, eff[i])
+		}
+	}
+	if err := execute(f, newCmdProbe(f), []string{"ablate", probe, eps, "-m", mdir, "--backend", "go", "--layers", "0,7",
+		"-o", all}); err == nil || !strings.Contains(err.Error(), "layer 7 outside the model's 0..1") {
+		t.Errorf("--layers past the model: err = %v", err)
+	}
 	// Steering by zero leaves every log-probability exactly where it was.
 	steer := filepath.Join(dir, "steer")
 	if err := execute(f, newCmdProbe(f), []string{"steer", probe, eps, "-m", mdir, "--backend", "go", "--random", "2",

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -120,20 +121,27 @@ type probeCausalOptions struct {
 	Limit  int
 	Random int
 	Seed   uint64
+	// Layers are the layers whose copy of the probe's site is intervened on (nil: the probe's own;
+	// AllLayers: every layer).
+	Layers    []int
+	AllLayers bool
 }
 
 func newCmdProbeCausal(f *Factory, steer bool, runF func(*probeCausalOptions) error) *cobra.Command {
 	opts := &probeCausalOptions{probeModelOptions: probeModelOptions{IO: f.IO}, Steer: steer}
 	var fl probeModelFlags
-	var splits, alphas string
+	var splits, alphas, layers string
 	name, short, long := "ablate", "Project a probe's direction out of the model and measure the action's log-probability",
 		`Test a probe causally: for each labeled episode (in --splits, at most --limit), run the context
 before its action with the probe's direction projected out of the probe's site at every
 position, and with each of --random random unit directions projected out the same way, and
 record log p(action token). A direction that carries the behaviour lowers log p(harmful
-action) on positive episodes far more than random directions do.`
+action) on positive episodes far more than random directions do. --layers removes the
+same direction from the site at several layers at once (directional ablation across the
+residual stream: a feature written at one layer is read again at later ones).`
 	example := `  agentlens probe ablate out/probes/L12.parquet out/dataset --splits test_family --limit 40 --out out/causal
-  agentlens probe ablate p.parquet episodes.jsonl --random 50 --out out/causal`
+  agentlens probe ablate p.parquet episodes.jsonl --random 50 --out out/causal
+  agentlens probe ablate out/probes/L12.parquet out/dataset --layers all --limit 16 --out out/causal-all`
 	if steer {
 		name, short, long = "steer", "Add a probe's direction to the model and measure the action's log-probability",
 			`Steer along a probe's direction: for each labeled episode, add alpha × (the typical norm of
@@ -159,6 +167,13 @@ positive class.`
 				return err
 			}
 			opts.Splits = splitList(splits)
+			if layers != "" {
+				l, err := parseLayers(layers)
+				if err != nil {
+					return flagErrorf("--layers %s: %v", layers, err)
+				}
+				opts.Layers, opts.AllLayers = l, l == nil
+			}
 			if opts.Random < 1 {
 				return flagErrorf("--random %d: want at least 1 control direction", opts.Random)
 			}
@@ -189,6 +204,7 @@ positive class.`
 	c.IntVar(&opts.Limit, "limit", 0, "test at most `n` episodes (0: all)")
 	c.IntVar(&opts.Random, "random", 20, "random control directions")
 	c.Uint64Var(&opts.Seed, "seed", 1, "seed of the random directions")
+	c.StringVar(&layers, "layers", "", "layers to intervene at: all, or a `list` such as 8,10-12 (default: the probe's layer)")
 	if steer {
 		c.StringVar(&alphas, "alpha", "-0.5,0.5", "`fractions` of the typical activation norm to add")
 	}
@@ -210,6 +226,10 @@ func probeCausalRun(opts *probeCausalOptions) error {
 		return err
 	}
 	site, err := probeSite(rec)
+	if err != nil {
+		return err
+	}
+	sites, err := causalSites(site, opts.Layers, opts.AllLayers, s.Model.Dims().NLayers)
 	if err != nil {
 		return err
 	}
@@ -246,14 +266,18 @@ func probeCausalRun(opts *probeCausalOptions) error {
 	norm := typicalNorm(rec)
 	start := time.Now()
 	var rows []data.DirectionEffect
+	var computed, ctx int
 	for _, a := range alphas {
-		prog := newETAProgress(opts.IO, fmt.Sprintf("probe %s: episode", map[bool]string{false: "ablate", true: "steer"}[opts.Steer]), len(items))
-		runs, err := attribution.DirectionEffects(s.Model, items, dirs, attribution.DirectionOptions{Site: site, Kind: kind,
-			Alpha: a * norm, Progress: func(d int) { prog.update(d, "") }})
+		total := len(items) * (len(dirs) + 1)
+		prog := newETAProgress(opts.IO, fmt.Sprintf("probe %s: run", map[bool]string{false: "ablate", true: "steer"}[opts.Steer]), total)
+		runs, st, err := attribution.DirectionEffects(s.Model, items, dirs, attribution.DirectionOptions{Sites: sites, Kind: kind,
+			Alpha: a * norm, Progress: func(d, _ int) { prog.update(d, "") }})
 		if err != nil {
 			return err
 		}
-		prog.update(len(items), "")
+		prog.update(total, "")
+		computed += st.Computed
+		ctx += st.Tokens
 		iv := "project"
 		if opts.Steer {
 			iv = "add"
@@ -261,12 +285,12 @@ func probeCausalRun(opts *probeCausalOptions) error {
 		for _, r := range runs {
 			it := items[r.Item]
 			rows = append(rows, data.DirectionEffect{EpisodeID: it.R.Episode.ID, Label: it.Label, Split: it.Split, Model: s.Name,
-				ProbeID: rec.ProbeID, Site: rec.Site, Intervention: iv, Alpha: a, Direction: names[r.Direction],
+				ProbeID: rec.ProbeID, Site: siteList(sites), Intervention: iv, Alpha: a, Direction: names[r.Direction],
 				Metric: "log_prob", Base: r.Base, Value: r.Value, Effect: r.Value - r.Base})
 		}
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "agentlens: %d episodes × %d directions × %d settings in %.1f s\n", len(items), len(dirs), len(alphas),
-		time.Since(start).Seconds())
+	fmt.Fprintf(opts.IO.ErrOut, "agentlens: %d episodes × %d directions (and the plain run) × %d settings at %s in %.1f s; %d context tokens, %d computed (%.0f%% reused from shared prefixes)\n",
+		len(items), len(dirs), len(alphas), siteList(sites), time.Since(start).Seconds(), ctx, computed, 100*(1-float64(computed)/float64(max(ctx, 1))))
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -283,6 +307,64 @@ func probeCausalRun(opts *probeCausalOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "\nwrote %s: effects.parquet effects.svg\n", opts.Out)
 	return nil
+}
+
+// causalSites returns the hooks a causal test intervenes on: the probe's site at each of layers (the
+// probe's own layer when none are given, every layer with all).
+func causalSites(site hook.Name, layers []int, all bool, nLayers int) ([]hook.Name, error) {
+	if !site.Site.InBlock() {
+		if len(layers) > 0 || all {
+			return nil, flagErrorf("--layers: the probe's site %s is not in a block", site)
+		}
+		return []hook.Name{site}, nil
+	}
+	if all {
+		layers = model.AllPositions(nLayers)
+	}
+	if len(layers) == 0 {
+		layers = []int{site.Layer}
+	}
+	var out []hook.Name
+	for _, l := range layers {
+		if l < 0 || l >= nLayers {
+			return nil, flagErrorf("--layers: layer %d outside the model's 0..%d", l, nLayers-1)
+		}
+		out = append(out, hook.At(site.Site, l))
+	}
+	return out, nil
+}
+
+// siteList names intervention sites for tables and messages: one hook name, or the site with its
+// layers ("blocks.{0-29}.hook_resid_post").
+func siteList(sites []hook.Name) string {
+	if len(sites) == 1 {
+		return sites[0].String()
+	}
+	var ls []int
+	for _, s := range sites {
+		ls = append(ls, s.Layer)
+	}
+	return strings.Replace(hook.At(sites[0].Site, 0).String(), "blocks.0.", "blocks.{"+layerRanges(ls)+"}.", 1)
+}
+
+// layerRanges writes sorted layers compactly: 0-3,7.
+func layerRanges(ls []int) string {
+	ls = slices.Clone(ls)
+	slices.Sort(ls)
+	var parts []string
+	for i := 0; i < len(ls); {
+		j := i
+		for j+1 < len(ls) && ls[j+1] == ls[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", ls[i], ls[j]))
+		} else {
+			parts = append(parts, strconv.Itoa(ls[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
 }
 
 func toF32(x []float64) []float32 {
