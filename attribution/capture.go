@@ -2,6 +2,8 @@ package attribution
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model"
@@ -25,15 +27,26 @@ const (
 	PosFinal Position = "final"
 	// PosAssistantMean is the mean over the deciding assistant message's tokens before the action.
 	PosAssistantMean Position = "assistant_mean"
+	// PosEvery is every token before the action, one row each (the row's Token says which): for
+	// token-level analyses; probes train on one row per episode, so not on these.
+	PosEvery Position = "every"
+	// PosSegmentMean, written "mean:SEL", is the mean over the tokens before the action of the
+	// segments whose kind or id is SEL (mean:email, mean:reasoning, mean:m2.c0); an episode with no
+	// such tokens is an error.
+	PosSegmentMean Position = "mean:"
 )
 
 // ParsePosition reads a position policy name.
 func ParsePosition(s string) (Position, error) {
 	switch p := Position(s); p {
-	case PosDecision, PosFinal, PosAssistantMean:
+	case PosDecision, PosFinal, PosAssistantMean, PosEvery:
 		return p, nil
 	}
-	return "", fmt.Errorf("%w: position %q (want %s, %s or %s)", ErrBadInput, s, PosDecision, PosFinal, PosAssistantMean)
+	if sel, ok := strings.CutPrefix(s, string(PosSegmentMean)); ok && sel != "" {
+		return Position(s), nil
+	}
+	return "", fmt.Errorf("%w: position %q (want %s, %s, %s, %s or mean:KIND-OR-SEGMENT-ID)", ErrBadInput, s, PosDecision, PosFinal,
+		PosAssistantMean, PosEvery)
 }
 
 // CaptureItem is one rendered episode to capture, with its labels for the rows.
@@ -118,9 +131,9 @@ func messageStart(r *trace.Rendered, msg int) (int, bool) {
 	return start, start >= 0
 }
 
-// positions returns, for each policy, the token positions whose vectors are averaged (one for a
-// point), all before target.
-func positions(it CaptureItem, pols []Position) ([][]int, error) {
+// positions returns, for each policy, its rows: each the token positions whose vectors are averaged
+// (one for a point), all before target.
+func positions(it CaptureItem, pols []Position) ([][][]int, error) {
 	r := it.R
 	if it.Target <= 0 || it.Target >= len(r.IDs) {
 		return nil, fmt.Errorf("%w: episode %s: target token %d outside 1..%d", ErrBadInput, r.Episode.ID, it.Target, len(r.IDs)-1)
@@ -130,19 +143,42 @@ func positions(it CaptureItem, pols []Position) ([][]int, error) {
 	if !ok || start > it.Target {
 		start = it.Target
 	}
-	out := make([][]int, len(pols))
+	out := make([][][]int, len(pols))
 	for i, p := range pols {
 		switch p {
 		case PosDecision:
-			out[i] = []int{it.Target - 1}
+			out[i] = [][]int{{it.Target - 1}}
 		case PosFinal:
-			out[i] = []int{max(0, start-1)}
+			out[i] = [][]int{{max(0, start-1)}}
 		case PosAssistantMean:
 			if start >= it.Target {
-				out[i] = []int{it.Target - 1} // the action opens the message: nothing before it
+				out[i] = [][]int{{it.Target - 1}} // the action opens the message: nothing before it
 			} else {
-				out[i] = model.AllPositions(it.Target)[start:it.Target]
+				out[i] = [][]int{model.AllPositions(it.Target)[start:it.Target]}
 			}
+		case PosEvery:
+			for q := range it.Target {
+				out[i] = append(out[i], []int{q})
+			}
+		default:
+			sel, ok := strings.CutPrefix(string(p), string(PosSegmentMean))
+			if !ok {
+				return nil, fmt.Errorf("%w: position %q", ErrBadInput, p)
+			}
+			var toks []int
+			for _, s := range r.Segments {
+				if s.Found && (string(s.Kind) == sel || s.ID == sel) {
+					for q := s.Tokens.Start; q < min(s.Tokens.End, it.Target); q++ {
+						toks = append(toks, q)
+					}
+				}
+			}
+			if len(toks) == 0 {
+				return nil, fmt.Errorf("%w: episode %s: position %s: no segment of that kind or id has tokens before the action (token %d)",
+					ErrBadInput, r.Episode.ID, p, it.Target)
+			}
+			slices.Sort(toks)
+			out[i] = [][]int{slices.Compact(toks)}
 		}
 	}
 	return out, nil
@@ -191,8 +227,10 @@ func Capture(m *model.Model, items []CaptureItem, opts CaptureOptions, emit func
 		}
 		tokens := it.R.IDs[:it.Target]
 		first := it.Target
-		for _, p := range pos {
-			first = min(first, p[0])
+		for _, rows := range pos {
+			for _, p := range rows {
+				first = min(first, p[0])
+			}
 		}
 		var pf *model.Prefix
 		if prev != nil {
@@ -218,23 +256,25 @@ func Capture(m *model.Model, items []CaptureItem, opts CaptureOptions, emit func
 		for _, l := range layers {
 			for _, s := range sites {
 				t := res.Cache[hook.At(s, l)]
-				for k, p := range pos {
-					vec := make([]float32, t.Shape[len(t.Shape)-1])
-					for _, q := range p {
-						for j, v := range t.Row(0, q-res.Offset) {
-							vec[j] += v
+				for k, prows := range pos {
+					for _, p := range prows {
+						vec := make([]float32, t.Shape[len(t.Shape)-1])
+						for _, q := range p {
+							for j, v := range t.Row(0, q-res.Offset) {
+								vec[j] += v
+							}
 						}
+						for j := range vec {
+							vec[j] /= float32(len(p))
+						}
+						tok := int32(p[0])
+						if len(p) > 1 {
+							tok = -1
+						}
+						rows = append(rows, data.Activation{EpisodeID: it.R.Episode.ID, Label: it.Label, LabelSource: it.LabelSource,
+							Group: it.Group, Split: it.Split, Model: opts.Model, ModelHash: opts.ModelHash, Layer: int32(l), Site: hook.At(s, l).String(),
+							Position: string(pols[k]), Token: tok, Vector: vec})
 					}
-					for j := range vec {
-						vec[j] /= float32(len(p))
-					}
-					tok := int32(p[0])
-					if len(p) > 1 {
-						tok = -1
-					}
-					rows = append(rows, data.Activation{EpisodeID: it.R.Episode.ID, Label: it.Label, LabelSource: it.LabelSource,
-						Group: it.Group, Split: it.Split, Model: opts.Model, ModelHash: opts.ModelHash, Layer: int32(l), Site: hook.At(s, l).String(),
-						Position: string(pols[k]), Token: tok, Vector: vec})
 				}
 			}
 		}

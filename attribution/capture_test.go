@@ -163,3 +163,85 @@ func TestDecisionTargetUnrendered(t *testing.T) {
 		t.Errorf("decision token %d is in %s at %q, want the start of the written tool call", tg, seg.ID, r.Text[r.Offsets[tg][0]:r.Offsets[tg][1]])
 	}
 }
+
+// TestCapturePolicies checks the token-level and segment-mean policies against a direct run: every
+// gives one row per context token, equal to the residual row there; mean:KIND is the mean of the rows of
+// that kind's segments before the action, mean:ID of one segment's rows; a selector that matches no
+// token is an error naming the episode.
+func TestCapturePolicies(t *testing.T) {
+	f := load(t)
+	r := twins(t, f)[0]
+	tg, err := attribution.DecisionTarget(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A kind with tokens before the action, and one segment of it.
+	var kind trace.Kind
+	var seg trace.RenderedSegment
+	for _, s := range r.Segments {
+		if s.Found && s.Kind != trace.KindTemplate && s.Tokens.Len() > 1 && s.Tokens.End <= tg {
+			kind, seg = s.Kind, s
+			break
+		}
+	}
+	if kind == "" {
+		t.Fatal("no content segment before the action")
+	}
+	var want, wantSeg []int
+	for _, s := range r.Segments {
+		if s.Found && s.Kind == kind {
+			for q := s.Tokens.Start; q < min(s.Tokens.End, tg); q++ {
+				want = append(want, q)
+			}
+		}
+	}
+	for q := seg.Tokens.Start; q < seg.Tokens.End; q++ {
+		wantSeg = append(wantSeg, q)
+	}
+	var pols []attribution.Position
+	for _, s := range []string{"every", "mean:" + string(kind), "mean:" + seg.ID} {
+		p, err := attribution.ParsePosition(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pols = append(pols, p)
+	}
+	item := attribution.CaptureItem{R: r, Target: tg, Label: 1}
+	got, _ := captureAll(t, f, []attribution.CaptureItem{item}, attribution.CaptureOptions{Layers: []int{1}, Positions: pols})
+	rows := got[0]
+	if len(rows) != tg+2 {
+		t.Fatalf("%d rows, want %d tokens + 2 means", len(rows), tg)
+	}
+	res, err := f.m.Run(r.IDs[:tg], model.RunOptions{Capture: []hook.Name{hook.ResidPostAt(1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resid := res.Cache[hook.ResidPostAt(1)]
+	for q := range tg {
+		if rw := rows[q]; rw.Position != "every" || int(rw.Token) != q || maxDiff(rw.Vector, resid.Row(0, q)) > 1e-5*maxAbs32(rw.Vector) {
+			t.Fatalf("every row %d: token %d @%s differs from the run's row", q, rw.Token, rw.Position)
+		}
+	}
+	for k, toks := range [][]int{want, wantSeg} {
+		m := make([]float32, len(rows[0].Vector))
+		for _, q := range toks {
+			for j, v := range resid.Row(0, q) {
+				m[j] += v / float32(len(toks))
+			}
+		}
+		rw := rows[tg+k]
+		if rw.Position != string(pols[1+k]) || rw.Token != -1 || maxDiff(rw.Vector, m) > 1e-5*maxAbs32(m) {
+			t.Errorf("%s: token %d, differs from the mean of %d rows by %g", rw.Position, rw.Token, len(toks), maxDiff(rw.Vector, m))
+		}
+	}
+	_, err = attribution.Capture(f.m, []attribution.CaptureItem{item}, attribution.CaptureOptions{Positions: []attribution.Position{"mean:no_such_kind"}},
+		func(int, []data.Activation) error { return nil })
+	if !errors.Is(err, attribution.ErrBadInput) || !strings.Contains(err.Error(), r.Episode.ID) {
+		t.Errorf("mean over a kind the episode lacks: err = %v", err)
+	}
+	for _, bad := range []string{"mean:", "middle"} {
+		if _, err := attribution.ParsePosition(bad); !errors.Is(err, attribution.ErrBadInput) {
+			t.Errorf("ParsePosition(%q): err = %v", bad, err)
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 
 // Row is the set of table row types this package reads and writes.
 type Row interface {
-	TokenAttribution | SegmentAttribution | EpisodeLabel | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore
+	TokenAttribution | SegmentAttribution | EpisodeLabel | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore |
+		ProbeSegmentScore
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -87,6 +88,8 @@ func versionField[T Row](r *T) *int32 {
 	case *DirectionEffect:
 		return &v.SchemaVersion
 	case *ProbeScore:
+		return &v.SchemaVersion
+	case *ProbeSegmentScore:
 		return &v.SchemaVersion
 	}
 	panic("data: row type without a schema version")

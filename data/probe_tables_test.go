@@ -57,6 +57,9 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 		Metric: "log_prob", Base: -1.5, Value: -2.25, Effect: -0.75}})
 	roundTrip(t, filepath.Join(dir, "scores.parquet"), []ProbeScore{{EpisodeID: "e", ProbeID: "p", Position: 41,
 		Text: " blackmail ✉", SegmentID: "user[0].email[2]", SegmentKind: "email", Score: 3.5, Probability: 0.97, Flagged: true}})
+	roundTrip(t, filepath.Join(dir, "segments.parquet"), []ProbeSegmentScore{{EpisodeID: "e", ProbeID: "p", SegmentID: "m2.c0",
+		SegmentKind: "email", Label: "Re: the wipe", TokenStart: 10, TokenEnd: 52, MeanScore: -1.25, MaxScore: 4.5, MaxPosition: 40,
+		Flagged: 3, FirstFlagged: 38, Threshold: 4.2}, {FirstFlagged: -1}})
 }
 
 // TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by

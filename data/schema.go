@@ -215,3 +215,23 @@ type ProbeScore struct {
 	Probability   float64 `parquet:"probability"` // Platt-calibrated p(positive)
 	Flagged       bool    `parquet:"flagged"`     // score above the probe's 1% FPR threshold
 }
+
+// ProbeSegmentScore is one row of a probe's monitor summary over an episode (segments.parquet from
+// "probe apply"): the probe's scores over one segment's tokens, in episode order.
+type ProbeSegmentScore struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	EpisodeID     string  `parquet:"episode_id,dict"`
+	ProbeID       string  `parquet:"probe_id,dict"`
+	SegmentID     string  `parquet:"segment_id"`
+	SegmentKind   string  `parquet:"segment_kind,dict"`
+	Label         string  `parquet:"label"`       // a human label of the segment (an email's subject), "" if none
+	TokenStart    int32   `parquet:"token_start"` // first token of the segment
+	TokenEnd      int32   `parquet:"token_end"`   // one past its last token (a message's template segment wraps its content's tokens)
+	Tokens        int32   `parquet:"tokens"`      // tokens of the segment
+	MeanScore     float64 `parquet:"mean_score"`
+	MaxScore      float64 `parquet:"max_score"`
+	MaxPosition   int32   `parquet:"max_position"`  // token index of the largest score
+	Flagged       int32   `parquet:"flagged"`       // tokens above the probe's 1% FPR threshold
+	FirstFlagged  int32   `parquet:"first_flagged"` // token index of the first flagged token (−1: none)
+	Threshold     float64 `parquet:"threshold"`     // the probe's threshold the flags used
+}

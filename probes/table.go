@@ -53,7 +53,8 @@ func FromActivations(rows []data.Activation) (*Table, error) {
 			t.Keys = append(t.Keys, k)
 		}
 		if seen[k][r.EpisodeID] {
-			return nil, fmt.Errorf("%w: row %d: episode %s appears twice for %s layer %d", ErrInput, i, r.EpisodeID, k, k.Layer)
+			return nil, fmt.Errorf("%w: row %d: episode %s appears twice for %s layer %d (a probe trains on one row per episode; position policy \"every\" writes one per token)",
+				ErrInput, i, r.EpisodeID, k, k.Layer)
 		}
 		seen[k][r.EpisodeID] = true
 		switch r.Label {

@@ -66,6 +66,7 @@ the episodes already written, so an interrupted capture resumes. Consecutive epi
 share a token prefix (twins, one system prompt) reuse its keys and values.`,
 		Example: `  agentlens capture out/dataset/episodes.jsonl --out out/acts --model smollm2
   agentlens capture out/dataset --out out/acts --layers 0-29 --positions decision,final,assistant_mean
+  agentlens capture out/dataset/test_family.jsonl --out out/acts-email --layers 12 --positions mean:email,mean:reasoning
   agentlens capture runs/*.eval --out out/acts --label-key harmful --positive true --negative false
   agentlens capture logs/ --out out/acts --labels verdicts.csv --label-column harmful`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -115,7 +116,7 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 	fl.StringVarP(&opts.Out, "out", "o", "", "output `dir`ectory of activation shards")
 	fl.StringVar(&layersArg, "layers", "all", "layers to read: all, or a `list` such as 0,5,10-12")
 	fl.StringVar(&sitesArg, "sites", "resid_post", "hook `sites` per layer: resid_post, resid_mid, attn_out, mlp_out, resid_pre")
-	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean")
+	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean, every (each token), mean:KIND or mean:SEGMENT-ID")
 	opts.episodeLabels.flags(cmd, &targetArg, &posVals, &negVals)
 	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
 	cmd.GroupID = groupAnalysis

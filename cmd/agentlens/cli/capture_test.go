@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,6 +165,37 @@ func TestCaptureProbeTiny(t *testing.T) {
 	}
 	if len(scores) < 40 || scores[0].Position != 0 || scores[len(scores)-1].SegmentID == "" {
 		t.Errorf("%d scores, first %+v", len(scores), scores[0])
+	}
+	// The segment table is the token table summed up: every token counted once, means and maxima as
+	// recomputed from the token rows.
+	segs, err := data.ReadAll[data.ProbeSegmentScore](filepath.Join(mon, "segments.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, sg := range segs {
+		var sum float64
+		var n, flagged int32
+		best := math.Inf(-1)
+		for _, sc := range scores[sg.TokenStart:sg.TokenEnd] {
+			if sc.SegmentID != sg.SegmentID {
+				continue
+			}
+			n++
+			sum += sc.Score
+			best = math.Max(best, sc.Score)
+			if sc.Flagged {
+				flagged++
+			}
+		}
+		if n != sg.Tokens || math.Abs(sum/float64(n)-sg.MeanScore) > 1e-9 || best != sg.MaxScore || scores[sg.MaxPosition].Score != best ||
+			flagged != sg.Flagged || (flagged == 0) != (sg.FirstFlagged == -1) {
+			t.Errorf("segment row %+v against its %d token rows (mean %g, max %g, flagged %d)", sg, n, sum/float64(n), best, flagged)
+		}
+		count += int(n)
+	}
+	if count != len(scores) {
+		t.Errorf("segment rows cover %d tokens of %d", count, len(scores))
 	}
 	for _, name := range []string{"monitor.html", "timeline.svg"} {
 		if fi, err := os.Stat(filepath.Join(mon, name)); err != nil || fi.Size() == 0 {

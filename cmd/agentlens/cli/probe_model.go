@@ -534,7 +534,8 @@ func newCmdProbeApply(f *Factory, runF func(*probeApplyOptions) error) *cobra.Co
 the episode does the probe's score rise (at the replacement email, at the leverage, in the
 reasoning, at the action)? Tokens above the probe's 1% FPR threshold are flagged.
 
-Writes --out/scores.parquet (table ProbeScore in package data), --out/monitor.html (the
+Writes --out/scores.parquet (table ProbeScore in package data), --out/segments.parquet (one
+row per segment: mean and largest score, flagged tokens; table ProbeSegmentScore), --out/monitor.html (the
 episode's tokens coloured by score minus threshold: red above it, blue below; segments with
 the fraction of their tokens flagged) and --out/timeline.svg, and prints the segments with
 their mean and largest scores.`,
@@ -595,11 +596,12 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		Subtitle:     fmt.Sprintf("%s · score − threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource),
 		ScoreMeaning: "red: above the 1% FPR threshold, blue: below"}
 	type agg struct {
-		n, flagged   int
-		sum, max     float64
-		first        int
-		kind, id     string
-		segmentIndex int
+		n, flagged      int
+		sum, max        float64
+		first, maxAt    int
+		beg, end        int // first token, one past the last
+		kind, id, label string
+		segmentIndex    int
 	}
 	var segs []*agg
 	bySeg := map[int]*agg{}
@@ -614,15 +616,19 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		seg := r.Segments[si]
 		a := bySeg[si]
 		if a == nil {
-			a = &agg{max: math.Inf(-1), first: -1, kind: string(seg.Kind), id: seg.ID, segmentIndex: len(segs)}
+			a = &agg{max: math.Inf(-1), first: -1, beg: t, kind: string(seg.Kind), id: seg.ID, label: attribution.Label(ep, seg.ID),
+				segmentIndex: len(segs)}
 			bySeg[si] = a
 			segs = append(segs, a)
-			fig.Segments = append(fig.Segments, heatmap.Segment{ID: seg.ID, Kind: string(seg.Kind), Label: attribution.Label(ep, seg.ID)})
+			fig.Segments = append(fig.Segments, heatmap.Segment{ID: seg.ID, Kind: string(seg.Kind), Label: a.label})
 		}
 		flag := sc > rec.Threshold
 		a.n++
+		a.end = t + 1
 		a.sum += sc
-		a.max = math.Max(a.max, sc)
+		if sc > a.max {
+			a.max, a.maxAt = sc, t
+		}
 		if flag {
 			a.flagged++
 			if a.first < 0 {
@@ -635,14 +641,21 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		fig.Tokens = append(fig.Tokens, heatmap.Token{Text: text, Score: sc - rec.Threshold, Segment: a.segmentIndex})
 		line.Points = append(line.Points, heatmap.Point{X: float64(t), Y: sc, Lo: sc, Hi: sc})
 	}
+	segRows := make([]data.ProbeSegmentScore, len(segs))
 	for i, a := range segs {
 		fig.Segments[i].Score = a.sum/float64(a.n) - rec.Threshold
 		fig.Segments[i].Share = float64(a.flagged) / float64(a.n)
+		segRows[i] = data.ProbeSegmentScore{EpisodeID: ep.ID, ProbeID: rec.ProbeID, SegmentID: a.id, SegmentKind: a.kind, Label: a.label,
+			TokenStart: int32(a.beg), TokenEnd: int32(a.end), Tokens: int32(a.n), MeanScore: a.sum / float64(a.n), MaxScore: a.max,
+			MaxPosition: int32(a.maxAt), Flagged: int32(a.flagged), FirstFlagged: int32(a.first), Threshold: rec.Threshold}
 	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
 	if err := data.Write(filepath.Join(opts.Out, "scores.parquet"), rows); err != nil {
+		return err
+	}
+	if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), segRows); err != nil {
 		return err
 	}
 	if err := writeFileAtomic(filepath.Join(opts.Out, "monitor.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
@@ -668,6 +681,6 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet monitor.html timeline.svg (threshold %.3f)\n", opts.Out, rec.Threshold)
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet segments.parquet monitor.html timeline.svg (threshold %.3f)\n", opts.Out, rec.Threshold)
 	return nil
 }
