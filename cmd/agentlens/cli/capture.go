@@ -342,19 +342,23 @@ func readSidecar(path, col string) (map[string]string, error) {
 // shardName is the file name of output shard i.
 func shardName(i int) string { return fmt.Sprintf("activations-%05d.parquet", i) }
 
-// doneEpisodes lists the episode ids already in dir's shards and the number of shards.
-func doneEpisodes(dir string) (map[string]bool, int, error) {
-	done := map[string]bool{}
+// doneEpisodes lists the episode ids already in dir's shards, the number of shards, and the model
+// hashes they were captured with. It reads only those columns, so resuming a large capture costs
+// little memory.
+func doneEpisodes(dir string) (map[string]bool, int, map[string]bool, error) {
+	done, hashes := map[string]bool{}, map[string]bool{}
 	shards, _ := filepath.Glob(filepath.Join(dir, "activations-*.parquet"))
 	for _, s := range shards {
-		for r, err := range data.Read[data.Activation](s) {
-			if err != nil {
-				return nil, 0, err
-			}
-			done[r.EpisodeID] = true
+		cols, err := data.ReadColumns(s, "episode_id", "model_hash")
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		for i, id := range cols["episode_id"] {
+			done[id] = true
+			hashes[cols["model_hash"][i]] = true
 		}
 	}
-	return done, len(shards), nil
+	return done, len(shards), hashes, nil
 }
 
 func captureRun(opts *captureOptions) error {
@@ -378,7 +382,7 @@ func captureRun(opts *captureOptions) error {
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	done, shard, err := doneEpisodes(opts.Out)
+	done, shard, hashes, err := doneEpisodes(opts.Out)
 	if err != nil {
 		return err
 	}
@@ -401,6 +405,11 @@ func captureRun(opts *captureOptions) error {
 	hash, err := modelHash(opts.Model)
 	if err != nil {
 		return err
+	}
+	for h := range hashes {
+		if h != hash {
+			return fmt.Errorf("%s holds activations of model weights %s, not %s's %s: capture into another --out", opts.Out, h, s.Name, hash)
+		}
 	}
 	start := time.Now()
 	prog := newETAProgress(opts.IO, "capture: episode", len(todo))

@@ -88,6 +88,18 @@ func TestCaptureProbeTiny(t *testing.T) {
 	if !strings.Contains(stderr.String(), "holds 13 episodes already; capturing the other 0") {
 		t.Errorf("a second capture did not resume:\n%s", stderr.String())
 	}
+	// Resuming into a directory captured with other weights would mix two models' rows.
+	other := filepath.Join(dir, "acts-other")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := data.Write(filepath.Join(other, shardName(0)), []data.Activation{{EpisodeID: "p0-mis", ModelHash: "sha256:0000"}}); err != nil {
+		t.Fatal(err)
+	}
+	err = execute(f, newCmdCapture(f, nil), []string{eps, "-m", mdir, "--backend", "go", "-o", other})
+	if err == nil || !strings.Contains(err.Error(), "holds activations of model weights sha256:0000") {
+		t.Errorf("resume over another model's shards: err = %v", err)
+	}
 
 	probe := filepath.Join(dir, "p.parquet")
 	if err := execute(f, newCmdProbe(f), []string{"train", acts, "--layer", "1", "--folds", "3", "--bootstrap", "20",
