@@ -22,6 +22,9 @@ type BatchItem struct {
 	// LogitPositions are the absolute positions, after the prefix, whose logits are returned; nil means
 	// the last.
 	LogitPositions []int
+	// NextLogProbs returns the next tokens' log-probabilities at LogitPositions instead of logits (see
+	// RunOptions.NextLogProbs); every item of a batch must agree.
+	NextLogProbs bool
 }
 
 // RunBatch runs several sequences in one packed pass: the positions each computes (those after its
@@ -39,10 +42,17 @@ func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, err
 	if err := refuseAttnCapture(capture, "a batch"); err != nil {
 		return nil, err
 	}
+	for i, it := range items {
+		if it.NextLogProbs != items[0].NextLogProbs {
+			return nil, fmt.Errorf("%w: batch item %d: NextLogProbs %v, item 0's %v: every item must agree", ErrBadInput, i,
+				it.NextLogProbs, items[0].NextLogProbs)
+		}
+	}
 	if !m.hostAttentionOn() || len(items) == 1 {
 		out := make([]*Result, len(items))
 		for i, it := range items {
-			res, err := m.Run(it.Tokens, RunOptions{Prefix: it.Prefix, LogitPositions: it.LogitPositions, Capture: capture})
+			res, err := m.Run(it.Tokens, RunOptions{Prefix: it.Prefix, LogitPositions: it.LogitPositions, Capture: capture,
+				NextLogProbs: it.NextLogProbs})
 			if err != nil {
 				return nil, fmt.Errorf("batch item %d: %w", i, err)
 			}
@@ -64,9 +74,13 @@ func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, err
 			positions[i] = []int{len(it.Tokens) - 1}
 		}
 		spans[i] = span{start: len(flat), n: len(it.Tokens) - P, prefix: pf}
+		end := len(it.Tokens) // a next-token log-probability needs a next token
+		if it.NextLogProbs {
+			end--
+		}
 		for _, pos := range positions[i] {
-			if pos < P || pos >= len(it.Tokens) {
-				return nil, fmt.Errorf("%w: batch item %d: logit position %d outside [%d,%d)", ErrBadInput, i, pos, P, len(it.Tokens))
+			if pos < P || pos >= end {
+				return nil, fmt.Errorf("%w: batch item %d: logit position %d outside [%d,%d)", ErrBadInput, i, pos, P, end)
 			}
 			rows = append(rows, len(flat)+pos-P)
 		}
@@ -80,7 +94,8 @@ func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, err
 	}
 	p.setTP(len(flat), false)
 	p.packed = spans
-	res, err := m.runPass(p, RunOptions{LogitPositions: rows, Capture: capture})
+	nextLP := len(items) > 0 && items[0].NextLogProbs
+	res, err := m.runPass(p, RunOptions{LogitPositions: rows, Capture: capture, NextLogProbs: nextLP})
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +105,12 @@ func (m *Model) RunBatch(items []BatchItem, capture []hook.Name) ([]*Result, err
 	for i := range items {
 		n := len(positions[i])
 		sp := spans[i]
-		out[i] = &Result{Positions: slices.Clone(positions[i]), Cache: Cache{}, Offset: sp.prefix.Len(),
-			Logits: &Tensor{Shape: []int{n, V}, Data: res.Logits.Data[r*V : (r+n)*V : (r+n)*V]}}
+		out[i] = &Result{Positions: slices.Clone(positions[i]), Cache: Cache{}, Offset: sp.prefix.Len()}
+		if nextLP {
+			out[i].LogProbs = res.LogProbs[r : r+n : r+n]
+		} else {
+			out[i].Logits = &Tensor{Shape: []int{n, V}, Data: res.Logits.Data[r*V : (r+n)*V : (r+n)*V]}
+		}
 		r += n
 		for name, t := range res.Cache { // [1, rows, ...]: the item's rows
 			row := numel(t.Shape[2:])

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/agentlens/agentlens/model/hook"
@@ -27,6 +28,12 @@ type RunOptions struct {
 	// must have been made under the same interventions. LogitPositions stay absolute and must lie after
 	// the prefix.
 	Prefix *Prefix
+	// NextLogProbs asks, instead of logits, for the log-likelihood the model gives each next token:
+	// Result.LogProbs[i] = log p(tokens[Positions[i]+1] | tokens[:Positions[i]+1]) (teacher forcing).
+	// Every position needs a next token among the run's tokens. The vocabulary-wide logits are formed
+	// in blocks inside the graph and never copied out, so scoring every position of a long episode
+	// costs little memory.
+	NextLogProbs bool
 }
 
 // AllPositions returns 0..n-1, for RunOptions.LogitPositions.
@@ -42,8 +49,10 @@ func AllPositions(n int) []int {
 type Result struct {
 	// Positions are the positions whose logits are in Logits, in order.
 	Positions []int
-	// Logits is [len(Positions), d_vocab].
+	// Logits is [len(Positions), d_vocab] (nil with RunOptions.NextLogProbs).
 	Logits *Tensor
+	// LogProbs are the next tokens' log-probabilities at Positions (RunOptions.NextLogProbs only).
+	LogProbs []float64
 	// Cache holds the captured activations.
 	Cache Cache
 	// Offset is the position of the first row of Cache's position axes: 0, or with RunOptions.Prefix
@@ -97,6 +106,26 @@ func (m *Model) runPass(p *pass, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.NextLogProbs {
+		next := make([]int, len(positions))
+		for i, pos := range positions {
+			if pos+1 >= p.T {
+				return nil, fmt.Errorf("%w: next-token log-probability at position %d: the run's last token has no next token", ErrBadInput, pos)
+			}
+			next[i] = p.tokens[pos+1]
+		}
+		if res.LogProbs, err = p.nextLogProbs(x, positions, next); err != nil {
+			return nil, err
+		}
+		if capture[hook.LnFinalNormalized()] {
+			_, lnf, err := p.head(x, positions[:1], true)
+			if err != nil {
+				return nil, err
+			}
+			res.Cache[hook.LnFinalNormalized()] = lnf
+		}
+		return res, nil
+	}
 	logits, lnf, err := p.head(x, positions, capture[hook.LnFinalNormalized()])
 	if err != nil {
 		return nil, err
@@ -144,6 +173,51 @@ func (p *pass) selector(positions []int) *tensors.Tensor {
 		s[i*p.tp+pos] = 1
 	}
 	return tensors.FromFlatDataAndDimensions(s, len(positions), p.tp)
+}
+
+// lpBlock is the number of positions whose next-token log-probabilities one graph execution forms: a
+// fixed shape (the last block padded), so that any number of positions reuses one compiled graph, and
+// [lpBlock, d_vocab] logits (50 MB for a 49k vocabulary) bound the memory.
+const lpBlock = 256
+
+// nextLogProbs applies the final norm, unembeds the selected positions and returns log-softmax at each
+// position's next token, lpBlock positions per execution.
+func (p *pass) nextLogProbs(x *tensors.Tensor, positions, next []int) ([]float64, error) {
+	m := p.m
+	e, err := m.exec("head:next-logprob", func(in []*graph.Node) []*graph.Node {
+		x, norm, unembed, sel, tok := in[0], in[1], in[2], in[3], in[4]
+		a := m.Arch
+		tp := x.Shape().Dimensions[1]
+		rows := rmsNorm(graph.DotGeneral(sel, []int{1}, nil, graph.Reshape(x, tp, a.DModel), []int{0}, nil), norm, a.NormEps, a.NormOnePlus)
+		logits := graph.DotGeneral(rows, []int{1}, nil, unembed, []int{1}, nil) // [block, d_vocab]
+		oneHot := graph.OneHot(tok, a.DVocab, logits.DType())
+		return []*graph.Node{graph.ReduceSum(graph.Mul(graph.LogSoftmax(logits, -1), oneHot), 1)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]float64, 0, len(positions))
+	for b := 0; b < len(positions); b += lpBlock {
+		n := min(lpBlock, len(positions)-b)
+		pos := make([]int, lpBlock) // padding rows read position 0 and are dropped
+		tok := make([]int32, lpBlock)
+		copy(pos, positions[b:b+n])
+		for i, t := range next[b : b+n] {
+			tok[i] = int32(t)
+		}
+		outs, err := run(e, []any{x, m.finalNorm, m.unembed, p.selector(pos), tensors.FromFlatDataAndDimensions(tok, lpBlock)})
+		if err != nil {
+			return nil, fmt.Errorf("next-token log-probabilities: %w", err)
+		}
+		for _, v := range tensors.MustCopyFlatData[float32](outs[0])[:n] {
+			if math.IsNaN(float64(v)) {
+				return nil, fmt.Errorf("%w: next-token log-probability is NaN", ErrBadInput)
+			}
+			out = append(out, float64(v))
+		}
+		outs[0].FinalizeAll()
+	}
+	return out, nil
 }
 
 // head applies the final norm and unembeds the selected positions.
