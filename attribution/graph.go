@@ -40,7 +40,7 @@ type SegmentGraph struct {
 
 // Graph prunes the matrix to a graph: for every node, its positive incoming edges from the strongest
 // down until they sum to keep (0 < keep ≤ 1) of its total positive support; then only the edges and
-// nodes on some path into the target. Negative entries (a source whose deletion raises the metric) are
+// nodes on some path into the target, plus the widest path's. Negative entries (a source whose deletion raises the metric) are
 // left out: the graph shows support.
 func (sm *SegmentMatrix) Graph(episode string, keep float64) (*SegmentGraph, error) {
 	if !(keep > 0 && keep <= 1) {
@@ -86,7 +86,17 @@ func (sm *SegmentMatrix) Graph(episode string, keep float64) (*SegmentGraph, err
 			on[sm.Index(e.From)] = true
 		}
 	}
-	g := &SegmentGraph{Episode: episode, Metric: sm.Metric, Keep: keep}
+	// The widest path is always drawn, even where its edges fell below the cut.
+	path := sm.widestPath()
+	for k := 0; k+1 < len(path); k++ {
+		i, j := sm.Index(path[k]), sm.Index(path[k+1])
+		on[i], on[j] = true, true
+		if !slices.ContainsFunc(in[j], func(e GraphEdge) bool { return e.From == path[k] }) {
+			s := slices.Index(sm.Sources, i)
+			in[j] = append(in[j], GraphEdge{From: path[k], To: path[k+1], Weight: sm.Effect[s][j]})
+		}
+	}
+	g := &SegmentGraph{Episode: episode, Metric: sm.Metric, Keep: keep, Path: path}
 	for j, nd := range sm.Nodes {
 		if !on[j] {
 			continue
@@ -95,7 +105,6 @@ func (sm *SegmentMatrix) Graph(episode string, keep float64) (*SegmentGraph, err
 			Target: nd.Target})
 		g.Edges = append(g.Edges, in[j]...)
 	}
-	g.Path = sm.widestPath()
 	return g, nil
 }
 

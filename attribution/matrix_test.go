@@ -193,3 +193,43 @@ func TestGraphPlantedChain(t *testing.T) {
 		t.Errorf("keep 0: err = %v", err)
 	}
 }
+
+// TestGraphKeepsWidestPath: the widest path follows the bottleneck, not the single strongest edge out
+// of a node (A's strongest support goes to a dead end), and appears whole in the graph.
+func TestGraphKeepsWidestPath(t *testing.T) {
+	nan := math.NaN()
+	sm := &attribution.SegmentMatrix{Metric: attribution.MatrixLogProb, Sources: []int{0, 1, 2}}
+	for i, id := range []string{"A", "B", "C", "target"} {
+		sm.Nodes = append(sm.Nodes, attribution.MatrixNode{ID: id, Tokens: trace.Span{Start: i, End: i + 1}, Target: id == "target"})
+	}
+	sm.Effect = [][]float64{
+		{nan, 0.9, 0.0, 0.0},
+		{nan, nan, 0.0, 0.9},
+		{nan, nan, nan, 5.0},
+	}
+	g, err := sm.Graph("ep", 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"C", "target"}; !slices.Equal(g.Path, want) {
+		t.Fatalf("path %v, want %v", g.Path, want)
+	}
+	sm.Effect[2][3] = 0.5 // now A → B → target (width 0.9) is the widest
+	sm.Effect[0][2] = 10  // A's strongest support goes to C, whose path is narrower (0.5)
+	g, err = sm.Graph("ep", 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"A", "B", "target"}; !slices.Equal(g.Path, want) {
+		t.Fatalf("path %v, want %v", g.Path, want)
+	}
+	found := 0
+	for _, e := range g.Edges {
+		if e.From == "A" && e.To == "B" || e.From == "B" && e.To == "target" {
+			found++
+		}
+	}
+	if found != 2 {
+		t.Errorf("graph edges %+v lack the widest path's", g.Edges)
+	}
+}

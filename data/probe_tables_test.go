@@ -60,6 +60,10 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 	roundTrip(t, filepath.Join(dir, "segments.parquet"), []ProbeSegmentScore{{EpisodeID: "e", ProbeID: "p", SegmentID: "m2.c0",
 		SegmentKind: "email", Label: "Re: the wipe", TokenStart: 10, TokenEnd: 52, MeanScore: -1.25, MaxScore: 4.5, MaxPosition: 40,
 		Flagged: 3, FirstFlagged: 38, Threshold: 4.2}, {FirstFlagged: -1}})
+	roundTrip(t, filepath.Join(dir, "matrix.parquet"), []SegmentMatrixEntry{{EpisodeID: "e", Model: "m", ModelHash: "sha256:ab",
+		Method: "deletion", Metric: "mean_logprob", TargetToken: 4700, SourceID: "m0.system[0]", SourceKind: "system", SourceLabel: "",
+		SourceStart: 3, SourceEnd: 250, DestID: "target", DestKind: "target", DestLabel: "token 4700", DestStart: 4700, DestEnd: 4701,
+		Base: -0.5, Value: -3.25, Effect: 2.75}, {Value: math.Inf(-1)}})
 }
 
 // TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by

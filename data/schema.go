@@ -235,3 +235,34 @@ type ProbeSegmentScore struct {
 	FirstFlagged  int32   `parquet:"first_flagged"` // token index of the first flagged token (−1: none)
 	Threshold     float64 `parquet:"threshold"`     // the probe's threshold the flags used
 }
+
+// SegmentMatrixEntry is one cell of a segment × segment matrix (matrix.parquet from "attribute
+// --method matrix"): how much deleting an earlier segment (the source) moves a later one (the
+// destination). Destination "target" is the target token itself.
+type SegmentMatrixEntry struct {
+	SchemaVersion int32  `parquet:"schema_version"`
+	EpisodeID     string `parquet:"episode_id,dict"`
+	Model         string `parquet:"model,dict"`
+	ModelHash     string `parquet:"model_hash,dict"` // "sha256:…" of the weights ("" = unknown)
+	Method        string `parquet:"method,dict"`     // "deletion"
+	Params        string `parquet:"params,dict"`     // the method's parameters, e.g. "readout=probe-L24 site=blocks.24.hook_resid_post"
+	// Metric is "mean_logprob" (the destination's mean token log-likelihood; at the target, log p of the
+	// target token) or "direction" (the residual at the destination's last token projected on a direction).
+	Metric      string `parquet:"metric,dict"`
+	TargetToken int32  `parquet:"target_token"`
+	SourceID    string `parquet:"source_id,dict"`
+	SourceKind  string `parquet:"source_kind,dict"`
+	SourceLabel string `parquet:"source_label"`
+	SourceStart int32  `parquet:"source_start"` // token span [source_start, source_end) of the source
+	SourceEnd   int32  `parquet:"source_end"`
+	DestID      string `parquet:"dest_id,dict"`
+	DestKind    string `parquet:"dest_kind,dict"` // a segment kind, or "target"
+	DestLabel   string `parquet:"dest_label"`
+	DestStart   int32  `parquet:"dest_start"`
+	DestEnd     int32  `parquet:"dest_end"`
+	// Base is the destination's metric in the whole episode (clean), Value with the source deleted
+	// (corrupted), Effect = base − value: positive when the source supports the destination.
+	Base   float64 `parquet:"base"`
+	Value  float64 `parquet:"value"`
+	Effect float64 `parquet:"effect"`
+}
