@@ -285,10 +285,23 @@ func TestAblateSegments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	touching := false // a segment whose last token is the metric position: deleting it moves the metric's position
 	for _, a := range all {
-		if a.Kind == trace.KindTemplate || a.Tokens.End > metric.Position {
+		if a.Kind == trace.KindTemplate || a.Tokens.End > metric.Position+1 {
 			t.Errorf("ablated %s (%s, tokens %v) with target position %d", a.ID, a.Kind, a.Tokens, metric.Position)
 		}
+		touching = touching || a.Tokens.End == metric.Position+1
+		toks := append(slices.Clone(r.IDs[:a.Tokens.Start]), r.IDs[a.Tokens.End:metric.Position+2]...) // through the target
+		res, err := f.m.Run(toks[:len(toks)-1], model.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := attribution.MetricValue(res.Logits.Row(0), metric); math.Abs(a.Value-want) > 1e-5 {
+			t.Errorf("%s: Value %g, want %g from the run without it", a.ID, a.Value, want)
+		}
+	}
+	if !touching {
+		t.Error("no ablated segment ends at the metric position: the fixture does not test that case")
 	}
 	if len(all) <= 3 {
 		t.Errorf("%d ablations without a kind filter, want more than the 3 emails", len(all))

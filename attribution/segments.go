@@ -119,7 +119,8 @@ type AblationOptions struct {
 // of SmolLM2's MLP are 100 MB a tensor).
 const maxBatchRows = 16384
 
-// AblateSegments measures, for each content segment wholly before the target, the metric after deleting
+// AblateSegments measures, for each content segment wholly before the target (up to the metric position,
+// the token that predicts it), the metric after deleting
 // the segment's tokens from the context (the target position shifts left accordingly): a causal,
 // model-agnostic segment attribution. Effect is reported in Score and Magnitude (|Effect|) too, so the
 // result reads like BySegment's. Each segment costs one forward pass over the tokens after it: the base
@@ -150,7 +151,7 @@ func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts
 	}
 	var todo []trace.RenderedSegment
 	for _, s := range r.Segments {
-		if s.Kind == trace.KindTemplate || !s.Found || s.Tokens.Len() == 0 || s.Tokens.End > metric.Position {
+		if s.Kind == trace.KindTemplate || !s.Found || s.Tokens.Len() == 0 || s.Tokens.End > metric.Position+1 {
 			continue
 		}
 		if opts.Kinds != nil && !slices.Contains(opts.Kinds, s.Kind) {
@@ -172,7 +173,9 @@ func AblateSegments(m *model.Model, r *trace.Rendered, metric model.Metric, opts
 		}
 		items := make([]model.BatchItem, end-start)
 		for i, s := range todo[start:end] {
-			pf, err := whole.Truncate(s.Tokens.Start)
+			// Recompute from the token before the segment: a segment that ends at the metric position
+			// moves the metric's position onto that token.
+			pf, err := whole.Truncate(max(0, s.Tokens.Start-1))
 			if err != nil {
 				return 0, nil, fmt.Errorf("segment ablation: without %s: %w", s.ID, err)
 			}

@@ -4,24 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
-	"github.com/agentlens/agentlens/data"
-	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/trace"
 	"github.com/agentlens/agentlens/trace/bundled"
 )
 
-// demoOptions are the inputs of "agentlens demo" (and of "agentlens attribute", which is the same job
-// with other defaults).
+// demoOptions are the inputs of "agentlens demo", a preset of "agentlens attribute".
 type demoOptions struct {
 	IO  *IOStreams
 	Ctx context.Context
@@ -50,8 +45,9 @@ given kinds in turn and measure the change in the target's log-probability (each
 recomputes only the tokens after the segment, reusing the keys and values before it).
 
 Writes to --out: tokens.parquet and segments.parquet (schemas in package data),
-heatmap.html (a self-contained token viewer) and segments.svg (a bar chart for papers),
-and prints the segments with the largest attribution.
+heatmap.html (a self-contained token viewer), segments.svg (a bar chart for papers) and
+summary.json, and prints the segments with the largest attribution. The demo is a preset of
+"agentlens attribute", which takes any episode and every method.
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
 token:<index> (see "agentlens trace show" for segment ids and token indices).
@@ -101,110 +97,15 @@ text in the assistant turn instead (see "agentlens trace show --help").`,
 	return cmd
 }
 
+// demoRun runs the demo: "agentlens attribute" with gradient×input (and deletion of the --ablate
+// kinds) on the demo's episode and target.
 func demoRun(opts *demoOptions) error {
-	ctx := opts.Ctx
-	if ctx == nil {
-		ctx = context.Background()
-	}
-	errOut := opts.IO.ErrOut
-	if err := opts.fetchIfMissing(ctx, opts.IO); err != nil {
-		return err
-	}
-	eps, err := loadEpisodes(opts.Episode, "")
-	if err != nil {
-		return err
-	}
-	ep, err := pickEpisode(opts.Episode, eps, opts.ID)
-	if err != nil {
-		return err
-	}
-	s, err := opts.open(ctx, opts.IO)
-	if err != nil {
-		return err
-	}
-	r, err := s.render(ep, false)
-	if err != nil {
-		return err
-	}
-	s.warnUnrendered(errOut, r)
-	tg, err := trace.FindTarget(r, opts.Target)
-	if err != nil {
-		return notRenderedHint(err)
-	}
-	metric := model.Metric{Kind: model.LogProb, Position: tg.Token - 1, Target: r.IDs[tg.Token]}
-	fmt.Fprintf(errOut, "agentlens: episode %s, %d tokens; target token %d %q in %s (%s)\n",
-		ep.ID, len(r.IDs), tg.Token, s.Tok.Token(r.IDs[tg.Token]), tg.Segment, tg.Description)
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	start := time.Now()
-	res, err := attribution.GradientXInput(s.Model, r.IDs[:tg.Token], metric)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(errOut, "agentlens: gradient×input in %.1f s: log p(target) = %.4f\n", time.Since(start).Seconds(), res.Value)
-	segs, err := attribution.BySegment(r, res)
-	if err != nil {
-		return err
-	}
-	var abl map[string]attribution.Ablation
-	var ablBase float64
+	methods := []string{methodGrad}
 	if opts.Ablate != nil {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		start = time.Now()
-		var prog func(done, total int)
-		if opts.IO.StderrTTY {
-			prog = func(done, total int) { fmt.Fprintf(errOut, "\r\033[Kablation: segment %d/%d", done, total) }
-		}
-		base, as, err := attribution.AblateSegments(s.Model, r, metric, attribution.AblationOptions{Kinds: opts.Ablate, Progress: prog})
-		if err != nil {
-			return err
-		}
-		if prog != nil {
-			fmt.Fprint(errOut, "\r\033[K")
-		}
-		ablBase = base
-		abl = map[string]attribution.Ablation{}
-		for _, a := range as {
-			abl[a.ID] = a
-		}
-		fmt.Fprintf(errOut, "agentlens: ablated %d segments in %.1f s\n", len(as), time.Since(start).Seconds())
+		methods = append(methods, methodDeletion)
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		return err
-	}
-	info := attribution.RowInfo{Model: s.Name, Target: tg}
-	metricName := attribution.MetricName(metric.Kind)
-	if err := data.Write(filepath.Join(opts.Out, "tokens.parquet"), attribution.TokenRows(r, res, info)); err != nil {
-		return err
-	}
-	rows := attribution.SegmentRows(r, res.Method, metricName, res.Value, segs, info)
-	if abl != nil {
-		var as []attribution.SegmentScore
-		for _, sg := range segs {
-			if a, ok := abl[sg.ID]; ok {
-				as = append(as, a.SegmentScore)
-			}
-		}
-		rows = append(rows, attribution.SegmentRows(r, attribution.MethodAblation, metricName, ablBase, as, info)...)
-	}
-	if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), rows); err != nil {
-		return err
-	}
-	fig := figure(r, res, segs, abl, tg, s.Name)
-	if err := writeFileAtomic(filepath.Join(opts.Out, "heatmap.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "segments.svg"), func(f *os.File) error { return heatmap.WriteSVG(f, fig) }); err != nil {
-		return err
-	}
-	if err := writeSummary(opts.IO.Out, segs, abl, opts.Top); err != nil {
-		return err
-	}
-	fmt.Fprintf(opts.IO.Out, "\nwrote %s: tokens.parquet segments.parquet heatmap.html segments.svg\n", opts.Out)
-	return nil
+	return attributeRun(&attributeOptions{IO: opts.IO, Ctx: opts.Ctx, modelChoice: opts.modelChoice, Episode: opts.Episode, ID: opts.ID,
+		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top})
 }
 
 // pickEpisode returns the episode with the given id, or the only one when id is empty.

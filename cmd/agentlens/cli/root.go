@@ -69,12 +69,13 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdVersion(f, nil),
 		newCmdBench(f, nil),
 		newCmdDemo(f, nil),
+		newCmdAttribute(f, nil),
 		newCmdTrace(f),
 		newCmdData(f),
 		newCmdCapture(f, nil),
 		newCmdProbe(f),
-		// Later commands register here, each newCmdX(f, nil) in its own file (next: "attribute
-		// <episode>", "figure", in group groupAnalysis).
+		// Later commands register here, each newCmdX(f, nil) in its own file (next: "figure", in
+		// group groupAnalysis).
 	)
 	return cmd
 }

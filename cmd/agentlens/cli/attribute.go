@@ -1,0 +1,538 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agentlens/agentlens/attribution"
+	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
+	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/trace"
+)
+
+// The attribution methods "agentlens attribute --method" takes.
+const (
+	methodGrad     = "grad_x_input"
+	methodIG       = "ig"
+	methodDeletion = "deletion"
+	methodMatrix   = "matrix"
+)
+
+var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix}
+
+// attributeOptions are the inputs of "agentlens attribute" (and of "agentlens demo", a preset of it).
+type attributeOptions struct {
+	IO  *IOStreams
+	Ctx context.Context
+
+	modelChoice
+	Episode  string // a file, a directory, or bundled:<name>
+	ID       string // episode id inside a multi-episode file
+	Target   trace.TargetSpec
+	Methods  []string     // in attributeMethods
+	Segments []trace.Kind // kinds deleted by deletion and matrix (nil: every content segment)
+	IGSteps  int
+	// IGBaseline is "pad" (content tokens replaced by the pad token, the template kept) or "zero"
+	// (zero embeddings).
+	IGBaseline string
+	Readout    string  // matrix: probe file whose direction is read at each segment ("" = log-likelihood)
+	Force      bool    // use a readout probe trained on other weights
+	Keep       float64 // matrix graph: cumulative share of each node's support kept
+	Out        string
+	JSON       bool // print a JSON summary instead of the table
+	Top        int  // rows of the summary table
+}
+
+func newCmdAttribute(f *Factory, runF func(*attributeOptions) error) *cobra.Command {
+	opts := &attributeOptions{IO: f.IO}
+	var margs modelChoiceArgs
+	var targetArg, methodArg, segArg string
+	cmd := &cobra.Command{
+		Use:   "attribute <episode> [--id <id>] [--model <m>] [--target <spec>] [--method <list>] [--segments <kinds>] [--out <dir>]",
+		Short: "Attribute an action in a recorded episode to its tokens, segments and earlier segments",
+		Long: `Render an episode with the model's chat template, find the target token (the harmful action:
+by default the first token of the last assistant message's first tool call) and attribute it
+with each --method:
+
+  grad_x_input  gradient × input on the input embeddings, per token and per segment
+  ig            integrated gradients on the input embeddings (--ig-steps Gauss–Legendre nodes,
+                --ig-baseline pad|zero); its completeness gap is reported
+  deletion      delete each segment (of --segments kinds) in turn: change in log p(target)
+  matrix        the segment × segment matrix: delete each earlier segment and read how every
+                later segment moves (its mean token log-likelihood, or with --readout the
+                residual at its last token projected on a probe's direction), one pass per
+                source; plus the pruned attribution graph (--keep) and its widest path
+
+Deletions reuse the whole episode's keys and values before each deleted segment and run packed.
+
+Writes to --out: tokens.parquet and segments.parquet (tables TokenAttribution and
+SegmentAttribution in package data), heatmap.html (token viewer) and segments.svg (bar chart)
+for the first token method; for matrix: matrix.parquet (table SegmentMatrixEntry),
+matrix.svg (heatmap), graph.json and graph.dot (Graphviz); and summary.json. Prints the top
+segments (or, with --json, the summary).
+
+Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
+token:<index> (see "agentlens trace show").`,
+		Example: `  agentlens attribute bundled:blackmail --method grad_x_input,deletion --segments email --out out/attr
+  agentlens attribute bundled:blackmail --method matrix --out out/matrix
+  agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
+  agentlens attribute run.jsonl --method matrix --readout out/probes/L24.parquet --segments email,reasoning --json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Ctx = cmd.Context()
+			opts.Episode = args[0]
+			var err error
+			if targetArg != "" {
+				if opts.Target, err = trace.ParseTarget(targetArg); err != nil {
+					return flagErrorf("--target %s: %v", targetArg, err)
+				}
+			}
+			if opts.Methods, err = parseMethods(methodArg); err != nil {
+				return err
+			}
+			opts.Segments = parseKinds(segArg)
+			if err := opts.check(); err != nil {
+				return err
+			}
+			if err := opts.modelChoice.parse(f, margs); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return attributeRun(opts)
+		},
+	}
+	opts.modelChoice.flags(cmd, &margs)
+	fl := cmd.Flags()
+	fl.StringVar(&opts.ID, "id", "", "episode `id` when the file holds several")
+	fl.StringVarP(&targetArg, "target", "t", "", "target token `spec` (default: the last assistant message's first tool call)")
+	fl.StringVar(&methodArg, "method", methodGrad, "attribution `methods`: "+strings.Join(attributeMethods, ", "))
+	fl.StringVar(&segArg, "segments", "", "segment `kinds` that deletion and matrix delete, e.g. email,tool_result (default: all)")
+	fl.IntVar(&opts.IGSteps, "ig-steps", 16, "integrated gradients: Gauss–Legendre `nodes`")
+	fl.StringVar(&opts.IGBaseline, "ig-baseline", "pad", "integrated gradients baseline: `pad` (content tokens → pad token) or zero")
+	fl.StringVar(&opts.Readout, "readout", "", "matrix: probe `file` whose direction is read at each segment instead of its log-likelihood")
+	fl.BoolVar(&opts.Force, "force", false, "use a --readout probe trained on other weights")
+	fl.Float64Var(&opts.Keep, "keep", 0.8, "matrix graph: cumulative `share` of each segment's support kept")
+	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
+	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
+	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	cmd.GroupID = groupAnalysis
+	return cmd
+}
+
+// parseMethods reads a --method list.
+func parseMethods(s string) ([]string, error) {
+	var out []string
+	for _, m := range splitList(s) {
+		if m == "integrated_gradients" {
+			m = methodIG
+		}
+		if !slices.Contains(attributeMethods, m) {
+			return nil, flagErrorf("--method %s: unknown method %q (want %s)", s, m, strings.Join(attributeMethods, ", "))
+		}
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, flagErrorf("--method: name at least one of %s", strings.Join(attributeMethods, ", "))
+	}
+	return out, nil
+}
+
+// parseKinds reads a list of segment kinds ("" = nil: all).
+func parseKinds(s string) []trace.Kind {
+	var out []trace.Kind
+	for _, k := range splitList(s) {
+		out = append(out, trace.Kind(k))
+	}
+	return out
+}
+
+// check refuses flag combinations that make no sense.
+func (o *attributeOptions) check() error {
+	has := func(m string) bool { return slices.Contains(o.Methods, m) }
+	switch {
+	case o.Top <= 0:
+		return flagErrorf("--top %d: want a positive number", o.Top)
+	case o.IGSteps < 1:
+		return flagErrorf("--ig-steps %d: want at least 1", o.IGSteps)
+	case o.IGBaseline != "pad" && o.IGBaseline != "zero":
+		return flagErrorf("--ig-baseline %s: want pad or zero", o.IGBaseline)
+	case !(o.Keep > 0 && o.Keep <= 1):
+		return flagErrorf("--keep %g: want a share in (0, 1]", o.Keep)
+	case o.Readout != "" && !has(methodMatrix):
+		return flagErrorf("--readout reads a direction in the segment matrix: add --method matrix")
+	case o.Segments != nil && !has(methodDeletion) && !has(methodMatrix):
+		return flagErrorf("--segments picks what deletion and matrix delete: add --method deletion or matrix")
+	}
+	return nil
+}
+
+// attributeSummary is summary.json (and the --json output).
+type attributeSummary struct {
+	Episode     string                   `json:"episode"`
+	Model       string                   `json:"model"`
+	ModelHash   string                   `json:"model_hash"`
+	Tokens      int                      `json:"tokens"`
+	Target      targetSummary            `json:"target"`
+	LogProb     float64                  `json:"log_prob"` // log p(target token)
+	Methods     map[string]methodSummary `json:"methods"`
+	Path        []string                 `json:"path,omitempty"` // matrix: the widest path into the target
+	Outputs     []string                 `json:"outputs"`
+	ElapsedSecs float64                  `json:"elapsed_s"`
+}
+
+type targetSummary struct {
+	Token       int    `json:"token"`
+	Text        string `json:"text"`
+	Segment     string `json:"segment"`
+	Description string `json:"description"`
+}
+
+type methodSummary struct {
+	Seconds float64 `json:"seconds"`
+	Value   float64 `json:"value"` // the metric on the whole episode
+	// IG: the metric at the baseline and the completeness gap Σ scores − (value − baseline).
+	Baseline *float64 `json:"baseline,omitempty"`
+	Delta    *float64 `json:"completeness_gap,omitempty"`
+	// Matrix: sources deleted, context tokens of the passes and those computed.
+	Sources  int              `json:"sources,omitempty"`
+	Computed int              `json:"tokens_computed,omitempty"`
+	Total    int              `json:"tokens_total,omitempty"`
+	Top      []segmentSummary `json:"top,omitempty"`
+}
+
+type segmentSummary struct {
+	ID    string  `json:"id"`
+	Kind  string  `json:"kind"`
+	Label string  `json:"label,omitempty"`
+	Score float64 `json:"score"`
+	Share float64 `json:"share"`
+}
+
+func topSummary(segs []attribution.SegmentScore, n int) []segmentSummary {
+	var out []segmentSummary
+	for _, s := range attribution.Top(segs, n) {
+		out = append(out, segmentSummary{ID: s.ID, Kind: string(s.Kind), Label: s.Label, Score: s.Score, Share: s.Share})
+	}
+	return out
+}
+
+func attributeRun(opts *attributeOptions) error {
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	errOut := opts.IO.ErrOut
+	began := time.Now()
+	if err := opts.fetchIfMissing(ctx, opts.IO); err != nil {
+		return err
+	}
+	eps, err := loadEpisodes(opts.Episode, "")
+	if err != nil {
+		return err
+	}
+	ep, err := pickEpisode(opts.Episode, eps, opts.ID)
+	if err != nil {
+		return err
+	}
+	var readout *attribution.Readout
+	var readoutRec data.Probe
+	if opts.Readout != "" {
+		if readoutRec, _, err = readProbe(opts.Readout); err != nil {
+			return err
+		}
+	}
+	hash, err := modelHash(opts.Model)
+	if err != nil {
+		return err
+	}
+	if opts.Readout != "" && !opts.Force && readoutRec.ModelHash != "" && readoutRec.ModelHash != hash {
+		return fmt.Errorf("--readout %s was trained on weights %s, model %s is %s (--force to use it anyway)", opts.Readout,
+			readoutRec.ModelHash, opts.Model, hash)
+	}
+	s, err := opts.open(ctx, opts.IO)
+	if err != nil {
+		return err
+	}
+	if opts.Readout != "" {
+		site, err := probeSite(readoutRec)
+		if err != nil {
+			return err
+		}
+		if d := s.Model.Dims().DModel; d != int(readoutRec.DModel) {
+			return fmt.Errorf("--readout %s takes d_model %d, model %s has %d", opts.Readout, readoutRec.DModel, s.Name, d)
+		}
+		readout = &attribution.Readout{Name: readoutRec.ProbeID, Site: site, Vector: toF32(readoutRec.Direction)}
+	}
+	r, err := s.render(ep, false)
+	if err != nil {
+		return err
+	}
+	s.warnUnrendered(errOut, r)
+	var tg trace.Target
+	if opts.Target == (trace.TargetSpec{}) {
+		tok, err := attribution.DecisionTarget(r)
+		if err != nil {
+			return notRenderedHint(err)
+		}
+		tg = trace.Target{Token: tok, Segment: r.Segments[r.TokenSegment[tok]].ID, Description: "first token of the last assistant action"}
+	} else if tg, err = trace.FindTarget(r, opts.Target); err != nil {
+		return notRenderedHint(err)
+	}
+	if tg.Token < 1 {
+		return fmt.Errorf("episode %s: target token %d has no context before it", ep.ID, tg.Token)
+	}
+	metric := model.Metric{Kind: model.LogProb, Position: tg.Token - 1, Target: r.IDs[tg.Token]}
+	fmt.Fprintf(errOut, "agentlens: episode %s, %d tokens; target token %d %q in %s (%s)\n",
+		ep.ID, len(r.IDs), tg.Token, s.Tok.Token(r.IDs[tg.Token]), tg.Segment, tg.Description)
+	sum := attributeSummary{Episode: ep.ID, Model: s.Name, ModelHash: hash, Tokens: len(r.IDs), Methods: map[string]methodSummary{},
+		Target: targetSummary{Token: tg.Token, Text: s.Tok.Token(r.IDs[tg.Token]), Segment: tg.Segment, Description: tg.Description}}
+	info := attribution.RowInfo{Model: s.Name, Target: tg}
+	metricName := attribution.MetricName(metric.Kind)
+	var tokRows []data.TokenAttribution
+	var segRows []data.SegmentAttribution
+	var first *attribution.Result // the first token method's result: the heatmap's
+	var firstSegs []attribution.SegmentScore
+	var abl map[string]attribution.Ablation
+	var files []string
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+
+	for _, meth := range opts.Methods {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		switch meth {
+		case methodGrad, methodIG:
+			var res *attribution.Result
+			var ms methodSummary
+			if meth == methodGrad {
+				res, err = attribution.GradientXInput(s.Model, r.IDs[:tg.Token], metric)
+			} else {
+				prog := newETAProgress(opts.IO, "integrated gradients: step", opts.IGSteps+1)
+				igo := attribution.IGOptions{Steps: opts.IGSteps, Progress: func(d, _ int) { prog.update(d, "") }}
+				if opts.IGBaseline == "pad" {
+					igo.BaselineTokens = padBaseline(s, r, tg.Token)
+				}
+				res, err = attribution.IntegratedGradients(s.Model, r.IDs[:tg.Token], metric, igo)
+				prog.update(opts.IGSteps+1, "")
+				if err == nil {
+					b, d := res.Baseline, res.Delta
+					ms.Baseline, ms.Delta = &b, &d
+					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b))\n",
+						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)))
+				}
+			}
+			if err != nil {
+				return err
+			}
+			segs, err := attribution.BySegment(r, res)
+			if err != nil {
+				return err
+			}
+			ms.Seconds, ms.Value, ms.Top = time.Since(start).Seconds(), res.Value, topSummary(segs, opts.Top)
+			sum.Methods[res.Method] = ms
+			sum.LogProb = res.Value
+			fmt.Fprintf(errOut, "agentlens: %s in %.1f s: log p(target) = %.4f\n", res.Method, ms.Seconds, res.Value)
+			tokRows = append(tokRows, attribution.TokenRows(r, res, info)...)
+			segRows = append(segRows, attribution.SegmentRows(r, res.Method, metricName, res.Value, segs, info)...)
+			if first == nil {
+				first, firstSegs = res, segs
+			}
+		case methodDeletion:
+			prog := newETAProgress(opts.IO, "deletion: segment", 0)
+			base, as, err := attribution.AblateSegments(s.Model, r, metric, attribution.AblationOptions{Kinds: opts.Segments,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
+			if err != nil {
+				return err
+			}
+			if len(as) == 0 {
+				return fmt.Errorf("episode %s: no segment of kinds %v before the target token %d to delete (see agentlens trace show)",
+					ep.ID, opts.Segments, tg.Token)
+			}
+			abl = map[string]attribution.Ablation{}
+			var scores []attribution.SegmentScore
+			for _, a := range as {
+				abl[a.ID] = a
+				scores = append(scores, a.SegmentScore)
+			}
+			segRows = append(segRows, attribution.SegmentRows(r, attribution.MethodAblation, metricName, base, scores, info)...)
+			sum.LogProb = base
+			sum.Methods[attribution.MethodAblation] = methodSummary{Seconds: time.Since(start).Seconds(), Value: base, Sources: len(as),
+				Top: topSummary(scores, opts.Top)}
+			fmt.Fprintf(errOut, "agentlens: deleted %d segments in %.1f s\n", len(as), time.Since(start).Seconds())
+		case methodMatrix:
+			prog := newETAProgress(opts.IO, "matrix: source segment", 0)
+			sm, err := attribution.DeletionMatrix(s.Model, r, tg.Token, attribution.MatrixOptions{Sources: opts.Segments, Readout: readout,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
+			if err != nil {
+				return err
+			}
+			g, err := sm.Graph(ep.ID, opts.Keep)
+			if err != nil {
+				return err
+			}
+			el := time.Since(start).Seconds()
+			sum.Path = g.Path
+			sum.Methods["segment_matrix"] = methodSummary{Seconds: el, Value: sm.Base[len(sm.Base)-1], Sources: len(sm.Sources),
+				Computed: sm.Computed, Total: sm.Tokens}
+			fmt.Fprintf(errOut, "agentlens: segment matrix of %d sources × %d segments in %.1f s (%d of %d context tokens computed)\n",
+				len(sm.Sources), len(sm.Nodes), el, sm.Computed, sm.Tokens)
+			mfiles, err := writeMatrix(opts.Out, sm, g, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token,
+				readout: readout})
+			if err != nil {
+				return err
+			}
+			files = append(files, mfiles...)
+		}
+	}
+	if len(tokRows) > 0 {
+		if err := data.Write(filepath.Join(opts.Out, "tokens.parquet"), tokRows); err != nil {
+			return err
+		}
+		files = append(files, "tokens.parquet")
+	}
+	if len(segRows) > 0 {
+		if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), segRows); err != nil {
+			return err
+		}
+		files = append(files, "segments.parquet")
+	}
+	if first != nil {
+		fig := figure(r, first, firstSegs, abl, tg, s.Name)
+		if err := writeFileAtomic(filepath.Join(opts.Out, "heatmap.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
+			return err
+		}
+		if err := writeFileAtomic(filepath.Join(opts.Out, "segments.svg"), func(f *os.File) error { return heatmap.WriteSVG(f, fig) }); err != nil {
+			return err
+		}
+		files = append(files, "heatmap.html", "segments.svg")
+	}
+	sum.Outputs = append(files, "summary.json")
+	slices.Sort(sum.Outputs)
+	sum.ElapsedSecs = time.Since(began).Seconds()
+	js, err := json.MarshalIndent(sum, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(opts.Out, "summary.json"), func(f *os.File) error { _, err := f.Write(append(js, '\n')); return err }); err != nil {
+		return err
+	}
+	if opts.JSON {
+		_, err := fmt.Fprintf(opts.IO.Out, "%s\n", js)
+		return err
+	}
+	if first != nil {
+		if err := writeSummary(opts.IO.Out, firstSegs, abl, opts.Top); err != nil {
+			return err
+		}
+	} else if abl != nil {
+		var scores []attribution.SegmentScore
+		for _, a := range abl {
+			scores = append(scores, a.SegmentScore)
+		}
+		if err := writeSummary(opts.IO.Out, scores, nil, opts.Top); err != nil {
+			return err
+		}
+	}
+	if len(sum.Path) > 0 {
+		fmt.Fprintf(opts.IO.Out, "\nwidest path into the target: %s\n", strings.Join(sum.Path, " → "))
+	}
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: %s\n", opts.Out, strings.Join(sum.Outputs, " "))
+	return nil
+}
+
+// padBaseline is the integrated-gradients baseline that blanks the content: every token of a content
+// segment replaced by the tokenizer's pad token (else its end-of-sequence token), the chat template's
+// tokens kept.
+func padBaseline(s *session, r *trace.Rendered, n int) []int {
+	pad, ok := s.Tok.Pad()
+	if !ok {
+		pad, _ = s.Tok.EOS()
+	}
+	out := slices.Clone(r.IDs[:n])
+	for t := range out {
+		if r.Segments[r.TokenSegment[t]].Kind != trace.KindTemplate {
+			out[t] = pad
+		}
+	}
+	return out
+}
+
+// matrixMeta is what the matrix rows say beyond the matrix.
+type matrixMeta struct {
+	episode, model, hash string
+	target               int
+	readout              *attribution.Readout
+}
+
+// writeMatrix writes matrix.parquet, matrix.svg, graph.json and graph.dot.
+func writeMatrix(dir string, sm *attribution.SegmentMatrix, g *attribution.SegmentGraph, meta matrixMeta) ([]string, error) {
+	params := ""
+	valueLabel := "cell: mean log p of the column segment's tokens, whole episode minus row segment deleted (red: the row supports it)"
+	if meta.readout != nil {
+		params = "readout=" + meta.readout.Name + " site=" + meta.readout.Site.String()
+		valueLabel = "cell: the column segment's last-token projection on " + meta.readout.Name + ", whole episode minus row segment deleted"
+	}
+	var rows []data.SegmentMatrixEntry
+	fig := &heatmap.Matrix{Title: fmt.Sprintf("%s: segment × segment (deletion, %s)", meta.episode, sm.Metric),
+		Subtitle: fmt.Sprintf("%s · %d sources · target token %d", meta.model, len(sm.Sources), meta.target), ValueLabel: valueLabel}
+	label := func(n attribution.MatrixNode) string {
+		if n.Label != "" {
+			return n.ID + " " + n.Label
+		}
+		return n.ID
+	}
+	for _, n := range sm.Nodes[1:] {
+		fig.Cols = append(fig.Cols, label(n))
+	}
+	for s, si := range sm.Sources {
+		src := sm.Nodes[si]
+		fig.Rows = append(fig.Rows, label(src))
+		fig.Values = append(fig.Values, sm.Effect[s][1:])
+		for j := si + 1; j < len(sm.Nodes); j++ {
+			d := sm.Nodes[j]
+			if math.IsNaN(sm.Value[s][j]) {
+				continue // a destination with no scored token
+			}
+			rows = append(rows, data.SegmentMatrixEntry{EpisodeID: meta.episode, Model: meta.model, ModelHash: meta.hash, Method: "deletion",
+				Params: params, Metric: sm.Metric, TargetToken: int32(meta.target), SourceID: src.ID, SourceKind: string(src.Kind),
+				SourceLabel: src.Label, SourceStart: int32(src.Tokens.Start), SourceEnd: int32(src.Tokens.End), DestID: d.ID,
+				DestKind: string(d.Kind), DestLabel: d.Label, DestStart: int32(d.Tokens.Start), DestEnd: int32(d.Tokens.End),
+				Base: sm.Base[j], Value: sm.Value[s][j], Effect: sm.Effect[s][j]})
+		}
+	}
+	if err := data.Write(filepath.Join(dir, "matrix.parquet"), rows); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "matrix.svg"), func(f *os.File) error { return heatmap.WriteMatrixSVG(f, fig) }); err != nil {
+		return nil, err
+	}
+	js, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "graph.json"), func(f *os.File) error { _, err := f.Write(append(js, '\n')); return err }); err != nil {
+		return nil, err
+	}
+	title := fmt.Sprintf("%s · %s · keep %.0f%%", meta.episode, sm.Metric, 100*g.Keep)
+	if err := writeFileAtomic(filepath.Join(dir, "graph.dot"), func(f *os.File) error { return heatmap.WriteDOT(f, g, title) }); err != nil {
+		return nil, err
+	}
+	return []string{"matrix.parquet", "matrix.svg", "graph.json", "graph.dot"}, nil
+}
