@@ -215,7 +215,8 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 		return m.Run(tokens, opts)
 	}
 	P := pf.Len()
-	if err := checkPrefixInterventions(opts.Interventions); err != nil {
+	ivs, err := shiftInterventions(opts.Interventions, P, len(tokens))
+	if err != nil {
 		return nil, err
 	}
 	if err := refuseAttnCapture(opts.Capture, "a run with a prefix"); err != nil {
@@ -232,7 +233,7 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 		}
 		rel[i] = pos - P
 	}
-	p, err := m.newPass(tokens[P:], opts.Interventions)
+	p, err := m.newPass(tokens[P:], ivs)
 	if err != nil {
 		return nil, err
 	}
@@ -261,23 +262,41 @@ func (m *Model) runWithPrefix(tokens []int, opts RunOptions) (*Result, error) {
 	return res, nil
 }
 
-// checkPrefixInterventions accepts the interventions a run after a prefix can apply: those that act on
-// every position alike (Add, Project, Zero, Mean with given Values; no Positions) at sites outside the
-// attention scores and pattern. They apply to the positions after the prefix; the prefix's keys and
-// values must have been made under the same interventions for the run to equal the full intervened
-// run (the caller's contract: a prefix does not record how it was made).
-func checkPrefixInterventions(ivs []Intervention) error {
-	for _, iv := range ivs {
+// shiftInterventions maps a run's interventions onto the positions after a P-token prefix: listed
+// positions (which must all lie after the prefix) move back by P, Replace values lose their first P
+// positions. Interventions on attention scores and patterns, and mean ablations over the run's own
+// positions, are refused. Interventions without positions apply to every position after the prefix:
+// for the run to equal the full intervened run, the prefix's keys and values must have been made under
+// the same interventions (the caller's contract: a prefix does not record how it was made).
+func shiftInterventions(ivs []Intervention, P, T int) ([]Intervention, error) {
+	out := make([]Intervention, len(ivs))
+	for i, iv := range ivs {
 		switch {
-		case iv.Positions != nil:
-			return fmt.Errorf("%w: prefix: intervention on %s lists positions; runs with a prefix take only interventions on every position", ErrBadInput, iv.Hook)
-		case iv.Kind == Replace || iv.Kind == Mean && iv.Values == nil:
-			return fmt.Errorf("%w: prefix: a replace or position-mean intervention on %s reads every position and is not supported in runs with a prefix", ErrBadInput, iv.Hook)
 		case iv.Hook.Site == hook.AttnScores || iv.Hook.Site == hook.Pattern:
-			return fmt.Errorf("%w: prefix: interventions on %s are not supported in runs with a prefix", ErrBadInput, iv.Hook)
+			return nil, fmt.Errorf("%w: prefix: interventions on %s are not supported in runs with a prefix", ErrBadInput, iv.Hook)
+		case iv.Kind == Mean && iv.Values == nil:
+			return nil, fmt.Errorf("%w: prefix: a mean over the run's positions on %s is not supported in runs with a prefix (pass the mean as Values)",
+				ErrBadInput, iv.Hook)
 		}
+		if iv.Positions != nil {
+			pos := make([]int, len(iv.Positions))
+			for k, q := range iv.Positions {
+				if q < P {
+					return nil, fmt.Errorf("%w: prefix: intervention on %s at position %d, inside the %d-token prefix", ErrBadInput, iv.Hook, q, P)
+				}
+				pos[k] = q - P
+			}
+			iv.Positions = pos
+		}
+		if iv.Kind == Replace {
+			if iv.Values == nil || len(iv.Values.Shape) < 2 || iv.Values.Shape[0] != 1 || iv.Values.Shape[1] != T {
+				return nil, fmt.Errorf("%w: %s: replace values have shape %v, want [1, %d, …]", ErrBadInput, iv.Hook, shapeOf(iv.Values), T)
+			}
+			iv.Values = dropPositions(iv.Values, P)
+		}
+		out[i] = iv
 	}
-	return nil
+	return out, nil
 }
 
 // dropPositions removes the first n positions of a [1, pos, ...] tensor.

@@ -90,14 +90,14 @@ func TestPrefixErrors(t *testing.T) {
 		toks []int
 		ro   model.RunOptions
 	}{
-		"does not extend":         {other, model.RunOptions{}},
-		"positioned intervention": {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Zero, Positions: []int{12}}}}},
-		"replace intervention":    {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Replace, Values: model.NewTensor(1, 40, m.Dims().DModel)}}}},
-		"run-mean intervention":   {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Mean}}}},
-		"pattern intervention":    {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.PatternAt(0), Kind: model.Zero}}}},
-		"pattern capture":         {toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}},
-		"logit in prefix":         {toks, model.RunOptions{LogitPositions: []int{9}}},
-		"logit after tokens":      {toks, model.RunOptions{LogitPositions: []int{40}}},
+		"does not extend":        {other, model.RunOptions{}},
+		"intervention in prefix": {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Zero, Positions: []int{9, 12}}}}},
+		"replace of wrong shape": {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Replace, Values: model.NewTensor(1, 30, m.Dims().DModel)}}}},
+		"run-mean intervention":  {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.ResidPostAt(0), Kind: model.Mean}}}},
+		"pattern intervention":   {toks, model.RunOptions{Interventions: []model.Intervention{{Hook: hook.PatternAt(0), Kind: model.Zero}}}},
+		"pattern capture":        {toks, model.RunOptions{Capture: []hook.Name{hook.PatternAt(0)}}},
+		"logit in prefix":        {toks, model.RunOptions{LogitPositions: []int{9}}},
+		"logit after tokens":     {toks, model.RunOptions{LogitPositions: []int{40}}},
 	} {
 		opts.ro.Prefix = pf
 		if _, err := m.Run(opts.toks, opts.ro); !errors.Is(err, model.ErrBadInput) {
@@ -187,8 +187,9 @@ func TestExtendPrefix(t *testing.T) {
 
 // TestPrefixWithInterventions checks the causal runs that reuse a prefix: a prefix made by a run under
 // position-independent interventions (a projection, steering, a zeroed head output, a given-mean
-// ablation, an embedding projection), then a run after it under the same interventions, must give the
-// full intervened run's logits (to 1e-6 of scale), in every family, with graph and host attention and
+// ablation, an embedding projection) and interventions at listed positions after it (patches from
+// another run into the residual and one head's output, a zeroed MLP output), then a run after it under
+// the same interventions, must give the full intervened run's logits (to 1e-6 of scale), in every family, with graph and host attention and
 // in the long-sequence fallback. The unintervened run must differ, or the check proves nothing.
 func TestPrefixWithInterventions(t *testing.T) {
 	const n, P = 300, 133
@@ -217,7 +218,15 @@ func TestPrefixWithInterventions(t *testing.T) {
 				for j := range mean.Data {
 					mean.Data[j] = 0.1
 				}
+				// A patch from another run at positions after the prefix: the shape activation patching uses.
+				other, err := m.Run(tokens(n, 12), model.RunOptions{Capture: []hook.Name{hook.ResidPostAt(1), hook.At(hook.Z, 0)}})
+				if err != nil {
+					t.Fatal(err)
+				}
 				ivs := []model.Intervention{
+					{Hook: hook.ResidPostAt(1), Kind: model.Replace, Positions: []int{P, P + 5, n - 2}, Values: other.Cache[hook.ResidPostAt(1)]},
+					{Hook: hook.At(hook.Z, 0), Kind: model.Replace, Positions: []int{P + 1}, Values: other.Cache[hook.At(hook.Z, 0)]},
+					{Hook: hook.MLPOutAt(0), Kind: model.Zero, Positions: []int{P + 3, P + 4}},
 					{Hook: hook.HookEmbed(), Kind: model.Project, Values: dir},
 					{Hook: hook.ResidPostAt(0), Kind: model.Project, Values: dir},
 					{Hook: hook.MLPOutAt(1), Kind: model.Add, Values: steer},
@@ -236,7 +245,13 @@ func TestPrefixWithInterventions(t *testing.T) {
 				if d, s := maxAbsDiff(full.Logits.Data, plain.Logits.Data), maxAbs(full.Logits.Data); d < 1e-3*s {
 					t.Fatalf("the interventions move the logits by only %g at scale %g", d, s)
 				}
-				head, err := m.Run(toks[:P], model.RunOptions{Interventions: ivs, Capture: m.PrefixSites()})
+				var everywhere []model.Intervention // the prefix is made under the interventions that reach it
+				for _, iv := range ivs {
+					if iv.Positions == nil {
+						everywhere = append(everywhere, iv)
+					}
+				}
+				head, err := m.Run(toks[:P], model.RunOptions{Interventions: everywhere, Capture: m.PrefixSites()})
 				if err != nil {
 					t.Fatal(err)
 				}

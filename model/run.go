@@ -22,11 +22,11 @@ type RunOptions struct {
 	// Prefix, if set, holds the keys and values of the first Prefix.Len() tokens, which must equal the
 	// start of the run's tokens: only the later positions are computed (if the tokens are the prefix,
 	// the last one is recomputed). Cache then covers positions
-	// Prefix.Len() onwards (Result.Offset), attention scores and patterns cannot be captured, and only
-	// interventions that act on every position alike are taken (Add, Project, Zero, Mean with Values;
-	// no Positions), applied after the prefix: for the run to equal the full intervened run, the prefix
-	// must have been made under the same interventions. LogitPositions stay absolute and must lie after
-	// the prefix.
+	// Prefix.Len() onwards (Result.Offset), and attention scores and patterns can be neither captured
+	// nor intervened on. Interventions apply after the prefix: listed positions (absolute) must lie
+	// after it, Replace values stay shaped over the whole run; an intervention without positions must
+	// have been applied when the prefix was made too, for the run to equal the full intervened run.
+	// LogitPositions stay absolute and must lie after the prefix.
 	Prefix *Prefix
 	// NextLogProbs asks, instead of logits, for the log-likelihood the model gives each next token:
 	// Result.LogProbs[i] = log p(tokens[Positions[i]+1] | tokens[:Positions[i]+1]) (teacher forcing).
