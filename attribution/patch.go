@@ -1,0 +1,424 @@
+package attribution
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/trace"
+)
+
+// AlignedSegment is a content segment of the clean episode and, when it has one, its counterpart in the
+// corrupted episode.
+type AlignedSegment struct {
+	ID      string // the clean segment's id
+	Kind    trace.Kind
+	Label   string
+	Clean   trace.Span // token span in the clean rendering
+	Corrupt trace.Span // token span in the corrupted rendering (empty when not aligned)
+	Aligned bool       // a counterpart of the same length exists: position k of one maps to position k of the other
+	// Rewritten is true when the counterpart's tokens differ (a segment rewritten to the same length),
+	// false when they are the same tokens (whose activations still differ through the context).
+	Rewritten bool
+}
+
+// Alignment pairs a clean and a corrupted rendering segment by segment: the content segments before each
+// one's target, matched in order by their tokens (a longest common subsequence over segments), and in
+// the stretches between matches, segments of the same kind and token length paired in order (a segment
+// rewritten neutral). Positions are never matched across unequal segments: a clean segment the
+// corrupted episode lacks (a deleted email) is not aligned.
+type Alignment struct {
+	Clean, Corrupt             *trace.Rendered
+	CleanTarget, CorruptTarget int // target token indices
+	Segments                   []AlignedSegment
+}
+
+// contentBefore lists the found, non-empty content segments wholly before target, in token order.
+func contentBefore(r *trace.Rendered, target int) []trace.RenderedSegment {
+	var out []trace.RenderedSegment
+	for _, s := range r.Segments {
+		if s.Kind != trace.KindTemplate && s.Found && s.Tokens.Len() > 0 && s.Tokens.End <= target {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b trace.RenderedSegment) int { return a.Tokens.Start - b.Tokens.Start })
+	return out
+}
+
+// Align aligns a clean and a corrupted rendering (see Alignment). The targets must be the same token
+// (the metric is its log-probability in both runs), and at least one segment must be the same in both.
+func Align(clean, corrupt *trace.Rendered, cleanTarget, corruptTarget int) (*Alignment, error) {
+	for _, c := range []struct {
+		r *trace.Rendered
+		t int
+	}{{clean, cleanTarget}, {corrupt, corruptTarget}} {
+		if c.t < 1 || c.t >= len(c.r.IDs) {
+			return nil, fmt.Errorf("%w: episode %s: target token %d outside 1..%d", ErrBadInput, c.r.Episode.ID, c.t, len(c.r.IDs)-1)
+		}
+	}
+	if a, b := clean.IDs[cleanTarget], corrupt.IDs[corruptTarget]; a != b {
+		return nil, fmt.Errorf("%w: the clean target (token %d, id %d) and the corrupted target (token %d, id %d) differ: the metric needs one token",
+			ErrBadInput, cleanTarget, a, corruptTarget, b)
+	}
+	cs, xs := contentBefore(clean, cleanTarget), contentBefore(corrupt, corruptTarget)
+	same := func(i, j int) bool {
+		return cs[i].Kind == xs[j].Kind && slices.Equal(clean.IDs[cs[i].Tokens.Start:cs[i].Tokens.End], corrupt.IDs[xs[j].Tokens.Start:xs[j].Tokens.End])
+	}
+	// Longest common subsequence of segments by kind and tokens.
+	n, m := len(cs), len(xs)
+	lcs := make([][]int, n+1)
+	for i := range lcs {
+		lcs[i] = make([]int, m+1)
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := m - 1; j >= 0; j-- {
+			if same(i, j) {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	match := make([]int, n) // clean segment → corrupted segment, −1
+	for i := range match {
+		match[i] = -1
+	}
+	for i, j := 0, 0; i < n && j < m; {
+		switch {
+		case same(i, j) && lcs[i][j] == lcs[i+1][j+1]+1:
+			match[i] = j
+			i, j = i+1, j+1
+		case lcs[i+1][j] >= lcs[i][j+1]:
+			i++
+		default:
+			j++
+		}
+	}
+	if lcs[0][0] == 0 {
+		return nil, fmt.Errorf("%w: episodes %s and %s: no content segment before the targets is the same in both: not a clean/corrupted pair",
+			ErrBadInput, clean.Episode.ID, corrupt.Episode.ID)
+	}
+	al := &Alignment{Clean: clean, Corrupt: corrupt, CleanTarget: cleanTarget, CorruptTarget: corruptTarget}
+	for _, s := range cs {
+		al.Segments = append(al.Segments, AlignedSegment{ID: s.ID, Kind: s.Kind, Label: Label(clean.Episode, s.ID), Clean: s.Tokens})
+	}
+	pair := func(i, j int, rewritten bool) {
+		a := &al.Segments[i]
+		a.Corrupt, a.Aligned, a.Rewritten = xs[j].Tokens, true, rewritten
+	}
+	// Matches, and between consecutive matches the same-kind, same-length segments in order.
+	pi, pj := -1, -1
+	for i := 0; i <= n; i++ {
+		if i < n && match[i] < 0 {
+			continue
+		}
+		ni, nj := n, m
+		if i < n {
+			ni, nj = i, match[i]
+		}
+		used := pj + 1
+		for a := pi + 1; a < ni; a++ {
+			for b := used; b < nj; b++ {
+				if cs[a].Kind == xs[b].Kind && cs[a].Tokens.Len() == xs[b].Tokens.Len() {
+					pair(a, b, true)
+					used = b + 1
+					break
+				}
+			}
+		}
+		if i < n {
+			pair(i, match[i], false)
+		}
+		pi, pj = ni, nj
+	}
+	return al, nil
+}
+
+// PatchOptions configure Patch and AttributionPatch.
+type PatchOptions struct {
+	Sites  []hook.Site // block sites to patch (nil: resid_pre, attn_out, mlp_out)
+	Layers []int       // layers (nil: all)
+	// Kinds limits the patched segments to these kinds (nil: every aligned segment).
+	Kinds []trace.Kind
+	// Heads also patches each attention head's output (hook_z) over every aligned position, per layer.
+	Heads bool
+	// Progress, if set, is called after each patched run.
+	Progress func(done, total int)
+}
+
+// PatchCell is one patch: a site at a layer (and head, or −1) over one aligned segment's positions.
+type PatchCell struct {
+	Site    hook.Name
+	Head    int // −1: every head (the whole site)
+	Segment int // index into Alignment.Segments; −1 for every aligned position (the per-head patches)
+	// Value is the metric with the patch; Restored is (Value − Corrupt) / (Clean − Corrupt): 1 when the
+	// patch restores the clean metric, 0 when it changes nothing.
+	Value, Restored float64
+}
+
+// PatchResult is a grid of patches from a clean run into a corrupted one.
+type PatchResult struct {
+	Method         string // "patch" or "atp"
+	Clean, Corrupt float64
+	Cells          []PatchCell
+	Runs           int // patched runs (Patch) or backward passes (AttributionPatch)
+	Tokens         int // context tokens of all runs
+	Computed       int // tokens actually run (the rest came from the corrupted run's keys and values)
+}
+
+func (o PatchOptions) sites(m *model.Model) ([]hook.Name, error) {
+	sites := o.Sites
+	if sites == nil {
+		sites = []hook.Site{hook.ResidPre, hook.AttnOut, hook.MLPOut}
+	}
+	layers := o.Layers
+	if layers == nil {
+		layers = model.AllPositions(m.Dims().NLayers)
+	}
+	var out []hook.Name
+	for _, s := range sites {
+		if !s.InBlock() || s == hook.AttnScores || s == hook.Pattern {
+			return nil, fmt.Errorf("%w: patching %s is not supported (patch residual, attention output, MLP or head sites)", ErrBadInput, s)
+		}
+		for _, l := range layers {
+			if l < 0 || l >= m.Dims().NLayers {
+				return nil, fmt.Errorf("%w: layer %d (model has %d)", ErrBadInput, l, m.Dims().NLayers)
+			}
+			out = append(out, hook.At(s, l))
+		}
+	}
+	return out, nil
+}
+
+// segmentsToPatch returns the indices of the aligned segments of the kinds.
+func (al *Alignment) segmentsToPatch(kinds []trace.Kind) ([]int, error) {
+	var out []int
+	for i, s := range al.Segments {
+		if s.Aligned && (kinds == nil || slices.Contains(kinds, s.Kind)) {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no aligned segment of kinds %v to patch", ErrBadInput, kinds)
+	}
+	return out, nil
+}
+
+// metricAt is log p(the target token) from a run whose only logit position is the target's predecessor.
+func metricAt(res *model.Result, target int) float64 {
+	return MetricValue(res.Logits.Row(0), model.Metric{Kind: model.LogProb, Target: target})
+}
+
+// runs returns the clean run's activations at the sites and the corrupted run (metric, keys and values).
+func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name) (clean, corrupt float64, cleanCache model.Cache, pf *model.Prefix, err error) {
+	tok := al.Clean.IDs[al.CleanTarget]
+	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: sites, LogitPositions: []int{al.CleanTarget - 1}})
+	if err != nil {
+		return 0, 0, nil, nil, fmt.Errorf("clean run: %w", err)
+	}
+	xt := al.Corrupt.IDs[:al.CorruptTarget]
+	xr, err := m.Run(xt, model.RunOptions{Capture: m.PrefixSites(), LogitPositions: []int{al.CorruptTarget - 1}})
+	if err != nil {
+		return 0, 0, nil, nil, fmt.Errorf("corrupted run: %w", err)
+	}
+	if pf, err = m.PrefixFromCache(xt, xr.Cache); err != nil {
+		return 0, 0, nil, nil, err
+	}
+	return metricAt(cr, tok), metricAt(xr, tok), cr.Cache, pf, nil
+}
+
+// patchValues returns a Replace tensor over the corrupted run's positions holding the clean activations
+// of site at the aligned positions of segs (zero elsewhere: only those positions are patched), and the
+// positions.
+func (al *Alignment) patchValues(c *model.Tensor, segs []int, T int) (*model.Tensor, []int) {
+	row := c.Numel() / c.Shape[1]
+	shape := slices.Clone(c.Shape)
+	shape[1] = T
+	v := &model.Tensor{Shape: shape, Data: make([]float32, T*row)}
+	var pos []int
+	for _, si := range segs {
+		s := al.Segments[si]
+		for k := range s.Clean.Len() {
+			q, p := s.Corrupt.Start+k, s.Clean.Start+k
+			copy(v.Data[q*row:(q+1)*row], c.Data[p*row:(p+1)*row])
+			pos = append(pos, q)
+		}
+	}
+	return v, pos
+}
+
+// Patch runs activation patching from the clean run into the corrupted one: for every site, layer and
+// aligned segment, the corrupted run with the site's activations at the segment's positions replaced by
+// the clean run's at the aligned positions, and the metric (log p of the target token) it gives. With
+// opts.Heads, also each head's output (hook_z) over every aligned position. Each patched run reuses the
+// corrupted run's keys and values before its first patched position.
+func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, error) {
+	sites, err := opts.sites(m)
+	if err != nil {
+		return nil, err
+	}
+	segs, err := al.segmentsToPatch(opts.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	capture := slices.Clone(sites)
+	if opts.Heads {
+		for l := range m.Dims().NLayers {
+			capture = append(capture, hook.At(hook.Z, l))
+		}
+	}
+	clean, corrupt, cc, whole, err := al.baseRuns(m, capture)
+	if err != nil {
+		return nil, err
+	}
+	res := &PatchResult{Method: "patch", Clean: clean, Corrupt: corrupt}
+	T := al.CorruptTarget
+	tok := al.Clean.IDs[al.CleanTarget]
+	total := len(sites) * len(segs)
+	if opts.Heads {
+		total += m.Dims().NLayers * m.Dims().NHeads
+	}
+	run := func(site hook.Name, vals *model.Tensor, pos []int) (float64, error) {
+		first := slices.Min(pos)
+		pf, err := whole.Truncate(first)
+		if err != nil {
+			return 0, err
+		}
+		r, err := m.Run(al.Corrupt.IDs[:T], model.RunOptions{Prefix: pf, LogitPositions: []int{T - 1},
+			Interventions: []model.Intervention{{Hook: site, Kind: model.Replace, Positions: pos, Values: vals}}})
+		if err != nil {
+			return 0, fmt.Errorf("patch %s: %w", site, err)
+		}
+		res.Runs++
+		res.Tokens += T
+		res.Computed += T - r.Offset
+		if opts.Progress != nil {
+			opts.Progress(res.Runs, total)
+		}
+		return metricAt(r, tok), nil
+	}
+	restored := func(v float64) float64 { return restoredShare(v-corrupt, clean-corrupt) }
+	for _, site := range sites {
+		for _, si := range segs {
+			vals, pos := al.patchValues(cc[site], []int{si}, T)
+			v, err := run(site, vals, pos)
+			if err != nil {
+				return nil, err
+			}
+			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Value: v, Restored: restored(v)})
+		}
+	}
+	if opts.Heads {
+		// Each head's output over every aligned position; the other heads keep the corrupted run's
+		// values (upstream of the patch nothing changed, so those are what the run computes).
+		zs, err := m.Run(al.Corrupt.IDs[:T], model.RunOptions{Capture: capture[len(sites):], LogitPositions: []int{T - 1}})
+		if err != nil {
+			return nil, fmt.Errorf("corrupted run: %w", err)
+		}
+		all, err := al.segmentsToPatch(nil)
+		if err != nil {
+			return nil, err
+		}
+		d := m.Dims()
+		for l := range d.NLayers {
+			site := hook.At(hook.Z, l)
+			cleanZ, pos := al.patchValues(cc[site], all, T)
+			for h := range d.NHeads {
+				vals := &model.Tensor{Shape: slices.Clone(zs.Cache[site].Shape), Data: slices.Clone(zs.Cache[site].Data)}
+				for _, q := range pos {
+					at := (q*d.NHeads + h) * d.DHead
+					copy(vals.Data[at:at+d.DHead], cleanZ.Data[at:at+d.DHead])
+				}
+				v, err := run(site, vals, pos)
+				if err != nil {
+					return nil, err
+				}
+				res.Cells = append(res.Cells, PatchCell{Site: site, Head: h, Segment: -1, Value: v, Restored: restored(v)})
+			}
+		}
+	}
+	return res, nil
+}
+
+// AttributionPatch estimates the same grid as Patch to first order (attribution patching, AtP): for each
+// site, the gradient of the metric in the corrupted run times (clean − corrupted activation), summed
+// over a segment's aligned positions (or, per head, over every aligned position of the head's slice of
+// hook_z). One forward pass of the clean run and one forward and backward pass of the corrupted run give
+// every cell. Value is the corrupted metric plus the estimate.
+func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, error) {
+	sites, err := opts.sites(m)
+	if err != nil {
+		return nil, err
+	}
+	segs, err := al.segmentsToPatch(opts.Kinds)
+	if err != nil {
+		return nil, err
+	}
+	wrt := slices.Clone(sites)
+	if opts.Heads {
+		for l := range m.Dims().NLayers {
+			wrt = append(wrt, hook.At(hook.Z, l))
+		}
+	}
+	tok := al.Clean.IDs[al.CleanTarget]
+	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: wrt, LogitPositions: []int{al.CleanTarget - 1}})
+	if err != nil {
+		return nil, fmt.Errorf("clean run: %w", err)
+	}
+	T := al.CorruptTarget
+	g, err := m.Gradient(al.Corrupt.IDs[:T], model.Metric{Kind: model.LogProb, Position: T - 1, Target: tok}, model.GradOptions{Wrt: wrt})
+	if err != nil {
+		return nil, fmt.Errorf("corrupted run's gradient: %w", err)
+	}
+	clean, corrupt := metricAt(cr, tok), g.Value
+	res := &PatchResult{Method: "atp", Clean: clean, Corrupt: corrupt, Runs: 1, Tokens: al.CleanTarget + T, Computed: al.CleanTarget + T}
+	restored := func(est float64) float64 { return restoredShare(est, clean-corrupt) }
+	// contrib returns Σ over aligned pairs of (clean − corrupt)·grad over the row slice [lo, hi).
+	contrib := func(site hook.Name, seg AlignedSegment, lo, hi int) float64 {
+		c, x, gr := cr.Cache[site], g.Cache[site], g.Grads[site]
+		row := c.Numel() / c.Shape[1]
+		s := 0.0
+		for k := range seg.Clean.Len() {
+			p, q := seg.Clean.Start+k, seg.Corrupt.Start+k
+			for j := lo; j < hi; j++ {
+				s += (float64(c.Data[p*row+j]) - float64(x.Data[q*row+j])) * float64(gr.Data[q*row+j])
+			}
+		}
+		return s
+	}
+	for _, site := range sites {
+		row := cr.Cache[site].Numel() / cr.Cache[site].Shape[1]
+		for _, si := range segs {
+			e := contrib(site, al.Segments[si], 0, row)
+			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Value: corrupt + e, Restored: restored(e)})
+		}
+	}
+	if opts.Heads {
+		all, err := al.segmentsToPatch(nil)
+		if err != nil {
+			return nil, err
+		}
+		d := m.Dims()
+		for l := range d.NLayers {
+			site := hook.At(hook.Z, l)
+			for h := range d.NHeads {
+				e := 0.0
+				for _, si := range all {
+					e += contrib(site, al.Segments[si], h*d.DHead, (h+1)*d.DHead)
+				}
+				res.Cells = append(res.Cells, PatchCell{Site: site, Head: h, Segment: -1, Value: corrupt + e, Restored: restored(e)})
+			}
+		}
+	}
+	return res, nil
+}
+
+// restoredShare is moved / gap, NaN when the clean and corrupted metrics are equal (nothing to restore).
+func restoredShare(moved, gap float64) float64 {
+	if gap == 0 {
+		return math.NaN()
+	}
+	return moved / gap
+}
