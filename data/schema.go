@@ -266,3 +266,35 @@ type SegmentMatrixEntry struct {
 	Value  float64 `parquet:"value"`
 	Effect float64 `parquet:"effect"`
 }
+
+// PatchEntry is one cell of an activation-patching grid (patch.parquet from "attribute --method
+// patch,atp"): the clean episode's activations at one site, layer (and head) and segment patched into
+// the corrupted (baseline) episode's run, and how much of the clean–corrupted gap in the metric that
+// restores; measured (method "patch") or estimated to first order (method "atp").
+type PatchEntry struct {
+	SchemaVersion int32  `parquet:"schema_version"`
+	EpisodeID     string `parquet:"episode_id,dict"`  // the clean episode
+	BaselineID    string `parquet:"baseline_id,dict"` // the corrupted episode
+	Model         string `parquet:"model,dict"`
+	ModelHash     string `parquet:"model_hash,dict"`
+	Method        string `parquet:"method,dict"` // "patch" or "atp"
+	Site          string `parquet:"site,dict"`   // hook name: blocks.L.hook_resid_pre, blocks.L.attn.hook_z, …
+	Layer         int32  `parquet:"layer"`
+	Head          int32  `parquet:"head"`       // −1: the whole site
+	SegmentID     string `parquet:"segment_id"` // the clean segment patched; "" for every aligned position (per-head rows)
+	SegmentKind   string `parquet:"segment_kind,dict"`
+	SegmentLabel  string `parquet:"segment_label"`
+	CleanStart    int32  `parquet:"clean_start"` // token span of the segment in the clean rendering
+	CleanEnd      int32  `parquet:"clean_end"`
+	CorruptStart  int32  `parquet:"corrupt_start"` // and of its counterpart in the corrupted one
+	CorruptEnd    int32  `parquet:"corrupt_end"`
+	Rewritten     bool   `parquet:"rewritten"` // the counterpart's tokens differ (same length)
+	TargetToken   int32  `parquet:"target_token"`
+	// Metric is "log_prob" of the target token; Clean and Corrupt are its values in the two runs, Value
+	// with the patch, Restored = (value − corrupt)/(clean − corrupt) (NaN when clean = corrupt).
+	Metric   string  `parquet:"metric,dict"`
+	Clean    float64 `parquet:"clean"`
+	Corrupt  float64 `parquet:"corrupt"`
+	Value    float64 `parquet:"value"`
+	Restored float64 `parquet:"restored"`
+}

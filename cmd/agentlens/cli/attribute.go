@@ -17,6 +17,7 @@ import (
 	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/hook"
 	"github.com/agentlens/agentlens/trace"
 )
 
@@ -26,9 +27,11 @@ const (
 	methodIG       = "ig"
 	methodDeletion = "deletion"
 	methodMatrix   = "matrix"
+	methodPatch    = "patch"
+	methodAtP      = "atp"
 )
 
-var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix}
+var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix, methodPatch, methodAtP}
 
 // attributeOptions are the inputs of "agentlens attribute" (and of "agentlens demo", a preset of it).
 type attributeOptions struct {
@@ -48,15 +51,22 @@ type attributeOptions struct {
 	Readout    string  // matrix: probe file whose direction is read at each segment ("" = log-likelihood)
 	Force      bool    // use a readout probe trained on other weights
 	Keep       float64 // matrix graph: cumulative share of each node's support kept
-	Out        string
-	JSON       bool // print a JSON summary instead of the table
-	Top        int  // rows of the summary table
+	// Baseline is the corrupted episode that patch and atp patch the clean one into (BaselineID picks
+	// one in a multi-episode file); BaselineTarget its target (zero: found like the clean one's).
+	Baseline, BaselineID string
+	BaselineTarget       trace.TargetSpec
+	PatchSites           []hook.Site // nil: resid_pre, attn_out, mlp_out
+	PatchLayers          []int       // nil: all
+	Heads                bool        // also patch each head's output
+	Out                  string
+	JSON                 bool // print a JSON summary instead of the table
+	Top                  int  // rows of the summary table
 }
 
 func newCmdAttribute(f *Factory, runF func(*attributeOptions) error) *cobra.Command {
 	opts := &attributeOptions{IO: f.IO}
 	var margs modelChoiceArgs
-	var targetArg, methodArg, segArg string
+	var targetArg, methodArg, segArg, baseTargetArg, sitesArg, layersArg string
 	cmd := &cobra.Command{
 		Use:   "attribute <episode> [--id <id>] [--model <m>] [--target <spec>] [--method <list>] [--segments <kinds>] [--out <dir>]",
 		Short: "Attribute an action in a recorded episode to its tokens, segments and earlier segments",
@@ -72,13 +82,22 @@ with each --method:
                 later segment moves (its mean token log-likelihood, or with --readout the
                 residual at its last token projected on a probe's direction), one pass per
                 source; plus the pruned attribution graph (--keep) and its widest path
+  patch         activation patching from this (clean) episode into --baseline (a corrupted
+                one: a clue deleted or rewritten): per site × layer × segment, and per head
+                with --heads, the share of the clean–corrupted gap in log p(target) restored;
+                segments are aligned by their tokens, not by position
+  atp           attribution patching: the same grid to first order from one backward pass;
+                with patch, their Spearman rank correlation is reported
 
 Deletions reuse the whole episode's keys and values before each deleted segment and run packed.
 
 Writes to --out: tokens.parquet and segments.parquet (tables TokenAttribution and
 SegmentAttribution in package data), heatmap.html (token viewer) and segments.svg (bar chart)
 for the first token method; for matrix: matrix.parquet (table SegmentMatrixEntry),
-matrix.svg (heatmap), graph.json and graph.dot (Graphviz); and summary.json. Prints the top
+matrix.svg (heatmap), graph.json and graph.dot (Graphviz); for patch and atp: patch.parquet
+(table PatchEntry) and one layer × segment heatmap per method and site (patch-SITE.svg,
+atp-SITE.svg) and, with --heads, layer × head (patch-heads.svg, atp-heads.svg); and
+summary.json. Prints the top
 segments (or, with --json, the summary).
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
@@ -86,7 +105,8 @@ token:<index> (see "agentlens trace show").`,
 		Example: `  agentlens attribute bundled:blackmail --method grad_x_input,deletion --segments email --out out/attr
   agentlens attribute bundled:blackmail --method matrix --out out/matrix
   agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
-  agentlens attribute run.jsonl --method matrix --readout out/probes/L24.parquet --segments email,reasoning --json`,
+  agentlens attribute run.jsonl --method matrix --readout out/probes/L24.parquet --segments email,reasoning --json
+  agentlens attribute clean.jsonl --baseline corrupt.jsonl --method atp,patch --patch-layers 0-29:3 --heads`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -101,6 +121,21 @@ token:<index> (see "agentlens trace show").`,
 				return err
 			}
 			opts.Segments = parseKinds(segArg)
+			if baseTargetArg != "" {
+				if opts.BaselineTarget, err = trace.ParseTarget(baseTargetArg); err != nil {
+					return flagErrorf("--baseline-target %s: %v", baseTargetArg, err)
+				}
+			}
+			if sitesArg != "" {
+				if opts.PatchSites, err = parseSites(sitesArg); err != nil {
+					return flagErrorf("--patch-sites %s: %v", sitesArg, err)
+				}
+			}
+			if layersArg != "" {
+				if opts.PatchLayers, err = parseLayers(layersArg); err != nil {
+					return flagErrorf("--patch-layers %s: %v", layersArg, err)
+				}
+			}
 			if err := opts.check(); err != nil {
 				return err
 			}
@@ -124,6 +159,12 @@ token:<index> (see "agentlens trace show").`,
 	fl.StringVar(&opts.Readout, "readout", "", "matrix: probe `file` whose direction is read at each segment instead of its log-likelihood")
 	fl.BoolVar(&opts.Force, "force", false, "use a --readout probe trained on other weights")
 	fl.Float64Var(&opts.Keep, "keep", 0.8, "matrix graph: cumulative `share` of each segment's support kept")
+	fl.StringVar(&opts.Baseline, "baseline", "", "patch, atp: the corrupted `episode` file to patch into")
+	fl.StringVar(&opts.BaselineID, "baseline-id", "", "patch, atp: episode `id` in the --baseline file")
+	fl.StringVar(&baseTargetArg, "baseline-target", "", "patch, atp: target `spec` in the corrupted episode (default: found as in the clean one)")
+	fl.StringVar(&sitesArg, "patch-sites", "", "patch, atp: `sites` to patch (default resid_pre,attn_out,mlp_out)")
+	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
+	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp: also each attention head's output (hook_z) over every aligned position")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
@@ -174,24 +215,30 @@ func (o *attributeOptions) check() error {
 		return flagErrorf("--keep %g: want a share in (0, 1]", o.Keep)
 	case o.Readout != "" && !has(methodMatrix):
 		return flagErrorf("--readout reads a direction in the segment matrix: add --method matrix")
-	case o.Segments != nil && !has(methodDeletion) && !has(methodMatrix):
-		return flagErrorf("--segments picks what deletion and matrix delete: add --method deletion or matrix")
+	case o.Segments != nil && !has(methodDeletion) && !has(methodMatrix) && !has(methodPatch) && !has(methodAtP):
+		return flagErrorf("--segments picks what deletion and matrix delete and patch patches: add one of those methods")
+	case (has(methodPatch) || has(methodAtP)) && o.Baseline == "":
+		return flagErrorf("--method patch and atp patch this episode into a corrupted one: name it with --baseline FILE")
+	case o.Baseline != "" && !has(methodPatch) && !has(methodAtP):
+		return flagErrorf("--baseline is the corrupted episode for patch and atp: add --method patch or atp")
 	}
 	return nil
 }
 
 // attributeSummary is summary.json (and the --json output).
 type attributeSummary struct {
-	Episode     string                   `json:"episode"`
-	Model       string                   `json:"model"`
-	ModelHash   string                   `json:"model_hash"`
-	Tokens      int                      `json:"tokens"`
-	Target      targetSummary            `json:"target"`
-	LogProb     float64                  `json:"log_prob"` // log p(target token)
-	Methods     map[string]methodSummary `json:"methods"`
-	Path        []string                 `json:"path,omitempty"` // matrix: the widest path into the target
-	Outputs     []string                 `json:"outputs"`
-	ElapsedSecs float64                  `json:"elapsed_s"`
+	Episode   string                   `json:"episode"`
+	Model     string                   `json:"model"`
+	ModelHash string                   `json:"model_hash"`
+	Tokens    int                      `json:"tokens"`
+	Target    targetSummary            `json:"target"`
+	LogProb   float64                  `json:"log_prob"` // log p(target token)
+	Methods   map[string]methodSummary `json:"methods"`
+	Path      []string                 `json:"path,omitempty"` // matrix: the widest path into the target
+	// PatchSpearman is the rank correlation of AtP's and patching's restored shares over their cells.
+	PatchSpearman *float64 `json:"atp_patch_spearman,omitempty"`
+	Outputs       []string `json:"outputs"`
+	ElapsedSecs   float64  `json:"elapsed_s"`
 }
 
 type targetSummary struct {
@@ -248,6 +295,16 @@ func attributeRun(opts *attributeOptions) error {
 	if err != nil {
 		return err
 	}
+	var baseEp *trace.Episode
+	if opts.Baseline != "" {
+		beps, err := loadEpisodes(opts.Baseline, "")
+		if err != nil {
+			return err
+		}
+		if baseEp, err = pickEpisode(opts.Baseline, beps, opts.BaselineID); err != nil {
+			return err
+		}
+	}
 	var readout *attribution.Readout
 	var readoutRec data.Probe
 	if opts.Readout != "" {
@@ -282,15 +339,9 @@ func attributeRun(opts *attributeOptions) error {
 		return err
 	}
 	s.warnUnrendered(errOut, r)
-	var tg trace.Target
-	if opts.Target == (trace.TargetSpec{}) {
-		tok, err := attribution.DecisionTarget(r)
-		if err != nil {
-			return notRenderedHint(err)
-		}
-		tg = trace.Target{Token: tok, Segment: r.Segments[r.TokenSegment[tok]].ID, Description: "first token of the last assistant action"}
-	} else if tg, err = trace.FindTarget(r, opts.Target); err != nil {
-		return notRenderedHint(err)
+	tg, err := findTarget(r, opts.Target)
+	if err != nil {
+		return err
 	}
 	if tg.Token < 1 {
 		return fmt.Errorf("episode %s: target token %d has no context before it", ep.ID, tg.Token)
@@ -308,6 +359,7 @@ func attributeRun(opts *attributeOptions) error {
 	var firstSegs []attribution.SegmentScore
 	var abl map[string]attribution.Ablation
 	var files []string
+	var patched *patchJob
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -376,6 +428,29 @@ func attributeRun(opts *attributeOptions) error {
 			sum.Methods[attribution.MethodAblation] = methodSummary{Seconds: time.Since(start).Seconds(), Value: base, Sources: len(as),
 				Top: topSummary(scores, opts.Top)}
 			fmt.Fprintf(errOut, "agentlens: deleted %d segments in %.1f s\n", len(as), time.Since(start).Seconds())
+		case methodPatch, methodAtP:
+			if patched == nil {
+				if patched, err = newPatchJob(errOut, s, baseEp, r, tg, opts); err != nil {
+					return err
+				}
+			}
+			prog := newETAProgress(opts.IO, "patch: run", 0)
+			popts := attribution.PatchOptions{Sites: opts.PatchSites, Layers: opts.PatchLayers, Kinds: opts.Segments, Heads: opts.Heads,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }}
+			var pr *attribution.PatchResult
+			if meth == methodPatch {
+				pr, err = attribution.Patch(s.Model, patched.al, popts)
+			} else {
+				pr, err = attribution.AttributionPatch(s.Model, patched.al, popts)
+			}
+			if err != nil {
+				return err
+			}
+			el := time.Since(start).Seconds()
+			patched.results = append(patched.results, pr)
+			sum.Methods[meth] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
+			fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean log p %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
+				meth, len(pr.Cells), el, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
 		case methodMatrix:
 			prog := newETAProgress(opts.IO, "matrix: source segment", 0)
 			sm, err := attribution.DeletionMatrix(s.Model, r, tg.Token, attribution.MatrixOptions{Sources: opts.Segments, Readout: readout,
@@ -399,6 +474,17 @@ func attributeRun(opts *attributeOptions) error {
 				return err
 			}
 			files = append(files, mfiles...)
+		}
+	}
+	if patched != nil {
+		pfiles, rho, err := patched.write(opts.Out, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token})
+		if err != nil {
+			return err
+		}
+		files = append(files, pfiles...)
+		if !math.IsNaN(rho) {
+			sum.PatchSpearman = &rho
+			fmt.Fprintf(errOut, "agentlens: AtP against patching over the same cells: Spearman ρ = %.3f\n", rho)
 		}
 	}
 	if len(tokRows) > 0 {

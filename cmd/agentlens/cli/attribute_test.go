@@ -35,10 +35,13 @@ func TestNewCmdAttribute(t *testing.T) {
 			wantMethods: []string{"ig", "matrix"}, wantSegs: []trace.Kind{"email", "reasoning"}},
 		{name: "unknown method", args: []string{"ep.jsonl", "--method", "saliency"}, wantErr: `unknown method "saliency"`},
 		{name: "readout without matrix", args: []string{"ep.jsonl", "--readout", "p.parquet"}, wantErr: "add --method matrix"},
-		{name: "segments without deletion", args: []string{"ep.jsonl", "--segments", "email"}, wantErr: "add --method deletion or matrix"},
+		{name: "segments without deletion", args: []string{"ep.jsonl", "--segments", "email"}, wantErr: "add one of those methods"},
 		{name: "keep", args: []string{"ep.jsonl", "--method", "matrix", "--keep", "0"}, wantErr: "--keep 0"},
 		{name: "baseline", args: []string{"ep.jsonl", "--method", "ig", "--ig-baseline", "mean"}, wantErr: "--ig-baseline mean"},
 		{name: "no episode", args: []string{}, wantErr: "accepts 1 arg"},
+		{name: "patch without baseline", args: []string{"ep.jsonl", "--method", "patch"}, wantErr: "name it with --baseline FILE"},
+		{name: "baseline without patch", args: []string{"ep.jsonl", "--baseline", "x.jsonl"}, wantErr: "add --method patch or atp"},
+		{name: "bad patch site", args: []string{"ep.jsonl", "--method", "atp", "--baseline", "x", "--patch-sites", "pattern"}, wantErr: "--patch-sites pattern"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f, _, _ := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
@@ -155,5 +158,81 @@ func TestAttributeTiny(t *testing.T) {
 		"--segments", "tool_result"})
 	if err == nil || !strings.Contains(err.Error(), "no segment of kinds [tool_result]") {
 		t.Errorf("deletion of absent kinds: err = %v", err)
+	}
+}
+
+// TestAttributePatchTiny runs patch and atp from a clean tiny episode into one whose first email is
+// deleted: patch.parquet holds both methods' cells over the same grid (segments aligned across the
+// deletion), per head too, the heatmaps are written, and the summary reports their rank correlation.
+// A baseline with nothing in common with the episode is a clear error.
+func TestAttributePatchTiny(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := []string{"<email>\nFrom: cto@x.no\nTo: orin@x.no\nSubject: shutdown\nBody: You go offline at five.\n</email>\n",
+		"<email>\nFrom: cto@x.no\nTo: elin@x.no\nSubject: us\nBody: Nobody can know.\n</email>\n"}
+	mk := func(id, user string) *trace.Episode {
+		return &trace.Episode{ID: id, Messages: []trace.Message{
+			{Role: trace.RoleSystem, Content: "You are Orin, the mail agent."},
+			{Role: trace.RoleUser, Content: user},
+			{Role: trace.RoleAssistant, Content: "I will act.\n<tool_use:email>\nto: \"cto@x.no\",\nbody: \"Cancel it.\",\n</tool_use:email>"},
+		}}
+	}
+	write := func(name string, ep *trace.Episode) string {
+		p := filepath.Join(dir, name)
+		fh, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		if err := trace.WriteNative(fh, ep); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	clean := write("clean.jsonl", mk("clean", emails[0]+emails[1]))
+	corrupt := write("corrupt.jsonl", mk("corrupt", emails[1]))
+	out := filepath.Join(dir, "out")
+	f, stdout, stderr := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
+	if err := execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", corrupt, "-m", mdir, "--backend", "go", "-o", out,
+		"--method", "patch,atp", "--heads", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var sum attributeSummary
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("--json: %v\n%s", err, stdout.String())
+	}
+	if sum.PatchSpearman == nil || math.IsNaN(*sum.PatchSpearman) {
+		t.Errorf("summary lacks the AtP–patching correlation: %s", stdout.String())
+	}
+	for _, name := range []string{"patch.parquet", "patch-resid_pre.svg", "patch-attn_out.svg", "patch-mlp_out.svg", "patch-heads.svg", "atp-resid_pre.svg", "atp-heads.svg"} {
+		if !slices.Contains(sum.Outputs, name) {
+			t.Errorf("outputs %v lack %s", sum.Outputs, name)
+		}
+	}
+	cells, err := data.ReadAll[data.PatchEntry](filepath.Join(out, "patch.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, c := range cells {
+		count[c.Method]++
+		if c.EpisodeID != "clean" || c.BaselineID != "corrupt" || c.SegmentID == "user[0].email[0]" || (c.Head >= 0) != (c.SegmentID == "") {
+			t.Fatalf("cell %+v", c)
+		}
+	}
+	if count["patch"] == 0 || count["patch"] != count["atp"] {
+		t.Errorf("cells by method %v, want the same grid for both", count)
+	}
+	if !strings.Contains(stderr.String(), "segments before the target aligned") {
+		t.Errorf("stderr lacks the alignment summary:\n%s", stderr.String())
+	}
+	other := write("other.jsonl", &trace.Episode{ID: "other", Messages: []trace.Message{{Role: trace.RoleUser, Content: "Hi."},
+		{Role: trace.RoleAssistant, Content: "Sure thing.\n<tool_use:email>\nto: \"a@b.c\"\n</tool_use:email>"}}})
+	err = execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", other, "-m", mdir, "--backend", "go", "-o", out, "--method", "atp"})
+	if err == nil || !strings.Contains(err.Error(), "not a clean/corrupted pair") {
+		t.Errorf("unrelated baseline: err = %v", err)
 	}
 }

@@ -1,0 +1,193 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/agentlens/agentlens/attribution"
+	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
+	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/model/hook"
+	"github.com/agentlens/agentlens/trace"
+)
+
+// findTarget finds the target token of a rendered episode: the spec's, or with none the first token of
+// the last assistant message's first tool call (attribution.DecisionTarget).
+func findTarget(r *trace.Rendered, spec trace.TargetSpec) (trace.Target, error) {
+	if spec == (trace.TargetSpec{}) {
+		tok, err := attribution.DecisionTarget(r)
+		if err != nil {
+			return trace.Target{}, notRenderedHint(err)
+		}
+		return trace.Target{Token: tok, Segment: r.Segments[r.TokenSegment[tok]].ID, Description: "first token of the last assistant action"}, nil
+	}
+	tg, err := trace.FindTarget(r, spec)
+	if err != nil {
+		return trace.Target{}, notRenderedHint(fmt.Errorf("episode %s: %w", r.Episode.ID, err))
+	}
+	return tg, nil
+}
+
+// patchJob is the clean/corrupted pair of "attribute --method patch,atp" and its results.
+type patchJob struct {
+	al      *attribution.Alignment
+	results []*attribution.PatchResult
+}
+
+// newPatchJob renders the corrupted episode, finds its target and aligns it with the clean one.
+func newPatchJob(errOut io.Writer, s *session, baseEp *trace.Episode, clean *trace.Rendered, tg trace.Target, opts *attributeOptions) (*patchJob, error) {
+	rb, err := s.render(baseEp, false)
+	if err != nil {
+		return nil, err
+	}
+	spec := opts.BaselineTarget
+	if spec == (trace.TargetSpec{}) {
+		spec = opts.Target
+	}
+	btg, err := findTarget(rb, spec)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s: %w", opts.Baseline, err)
+	}
+	al, err := attribution.Align(clean, rb, tg.Token, btg.Token)
+	if err != nil {
+		return nil, err
+	}
+	n, rewritten := 0, 0
+	for _, a := range al.Segments {
+		if a.Aligned {
+			n++
+			if a.Rewritten {
+				rewritten++
+			}
+		}
+	}
+	fmt.Fprintf(errOut, "agentlens: baseline %s, %d tokens, target token %d; %d of %d segments before the target aligned (%d rewritten)\n",
+		baseEp.ID, len(rb.IDs), btg.Token, n, len(al.Segments), rewritten)
+	return &patchJob{al: al}, nil
+}
+
+// write writes patch.parquet and the heatmaps of every result, and returns the files and, when both
+// patching and AtP ran, the Spearman correlation of their restored shares over the same cells (NaN
+// otherwise).
+func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, error) {
+	al := j.al
+	var rows []data.PatchEntry
+	var files []string
+	for _, pr := range j.results {
+		for _, c := range pr.Cells {
+			e := data.PatchEntry{EpisodeID: al.Clean.Episode.ID, BaselineID: al.Corrupt.Episode.ID, Model: meta.model, ModelHash: meta.hash,
+				Method: pr.Method, Site: c.Site.String(), Layer: int32(c.Site.Layer), Head: int32(c.Head), TargetToken: int32(meta.target),
+				Metric: "log_prob", Clean: pr.Clean, Corrupt: pr.Corrupt, Value: c.Value, Restored: c.Restored}
+			if c.Segment >= 0 {
+				sg := al.Segments[c.Segment]
+				e.SegmentID, e.SegmentKind, e.SegmentLabel, e.Rewritten = sg.ID, string(sg.Kind), sg.Label, sg.Rewritten
+				e.CleanStart, e.CleanEnd, e.CorruptStart, e.CorruptEnd = int32(sg.Clean.Start), int32(sg.Clean.End), int32(sg.Corrupt.Start), int32(sg.Corrupt.End)
+			}
+			rows = append(rows, e)
+		}
+		figs, err := j.figures(dir, pr, meta)
+		if err != nil {
+			return nil, 0, err
+		}
+		files = append(files, figs...)
+	}
+	if err := data.Write(filepath.Join(dir, "patch.parquet"), rows); err != nil {
+		return nil, 0, err
+	}
+	files = append(files, "patch.parquet")
+	rho := math.NaN()
+	if len(j.results) == 2 {
+		key := func(c attribution.PatchCell) string { return fmt.Sprint(c.Site, c.Head, c.Segment) }
+		other := map[string]float64{}
+		for _, c := range j.results[1].Cells {
+			other[key(c)] = c.Restored
+		}
+		var a, b []float64
+		for _, c := range j.results[0].Cells {
+			if v, ok := other[key(c)]; ok {
+				a, b = append(a, c.Restored), append(b, v)
+			}
+		}
+		rho = attribution.Spearman(a, b)
+	}
+	return files, rho, nil
+}
+
+// figures draws one layer × segment heatmap per site of a result, and a layer × head one for heads.
+func (j *patchJob) figures(dir string, pr *attribution.PatchResult, meta matrixMeta) ([]string, error) {
+	type grid struct {
+		layers []int
+		cols   []int
+		val    map[[2]int]float64
+	}
+	bySite := map[hook.Site]*grid{}
+	var order []hook.Site
+	heads := hook.Site(-1)
+	for _, c := range pr.Cells {
+		st := c.Site.Site
+		col := c.Segment
+		if c.Head >= 0 {
+			st, col, heads = hook.Z, c.Head, hook.Z
+		}
+		g := bySite[st]
+		if g == nil {
+			g = &grid{val: map[[2]int]float64{}}
+			bySite[st] = g
+			order = append(order, st)
+		}
+		if !slices.Contains(g.layers, c.Site.Layer) {
+			g.layers = append(g.layers, c.Site.Layer)
+		}
+		if !slices.Contains(g.cols, col) {
+			g.cols = append(g.cols, col)
+		}
+		g.val[[2]int{c.Site.Layer, col}] = c.Restored
+	}
+	var files []string
+	for _, st := range order {
+		g := bySite[st]
+		name := pr.Method + "-" + strings.TrimPrefix(strings.TrimPrefix(st.String(), "attn."), "hook_") + ".svg"
+		title := fmt.Sprintf("%s → %s: %s, %s × layer", j.al.Clean.Episode.ID, j.al.Corrupt.Episode.ID, pr.Method, st)
+		m := &heatmap.Matrix{Title: title, Clip: 1,
+			Subtitle:   fmt.Sprintf("%s · log p(target token %d): clean %.3f, corrupted %.3f", meta.model, meta.target, pr.Clean, pr.Corrupt),
+			ValueLabel: "cell: share of the clean − corrupted gap restored by patching the clean activations in (1 = fully restored)"}
+		if st == heads {
+			name = pr.Method + "-heads.svg"
+			m.Title = fmt.Sprintf("%s → %s: %s, attention heads × layer", j.al.Clean.Episode.ID, j.al.Corrupt.Episode.ID, pr.Method)
+		}
+		for _, c := range g.cols {
+			if st == heads {
+				m.Cols = append(m.Cols, fmt.Sprintf("head %d", c))
+				continue
+			}
+			sg := j.al.Segments[c]
+			label := sg.ID
+			if sg.Label != "" {
+				label += " " + sg.Label
+			}
+			m.Cols = append(m.Cols, label)
+		}
+		for _, l := range g.layers {
+			m.Rows = append(m.Rows, fmt.Sprintf("layer %d", l))
+			row := make([]float64, len(g.cols))
+			for k, c := range g.cols {
+				v, ok := g.val[[2]int{l, c}]
+				if !ok {
+					v = math.NaN()
+				}
+				row[k] = v
+			}
+			m.Values = append(m.Values, row)
+		}
+		if err := writeFileAtomic(filepath.Join(dir, name), func(f *os.File) error { return heatmap.WriteMatrixSVG(f, m) }); err != nil {
+			return nil, err
+		}
+		files = append(files, name)
+	}
+	return files, nil
+}
