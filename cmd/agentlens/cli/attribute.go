@@ -106,7 +106,8 @@ token:<index> (see "agentlens trace show").`,
   agentlens attribute bundled:blackmail --method matrix --out out/matrix
   agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
   agentlens attribute run.jsonl --method matrix --readout out/probes/L24.parquet --segments email,reasoning --json
-  agentlens attribute clean.jsonl --baseline corrupt.jsonl --method atp,patch --patch-layers 0-29:3 --heads`,
+  agentlens attribute clean.jsonl --baseline corrupt.jsonl --method atp,patch --patch-layers 0,10,20 --heads
+  agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[3]' --method atp`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -159,7 +160,7 @@ token:<index> (see "agentlens trace show").`,
 	fl.StringVar(&opts.Readout, "readout", "", "matrix: probe `file` whose direction is read at each segment instead of its log-likelihood")
 	fl.BoolVar(&opts.Force, "force", false, "use a --readout probe trained on other weights")
 	fl.Float64Var(&opts.Keep, "keep", 0.8, "matrix graph: cumulative `share` of each segment's support kept")
-	fl.StringVar(&opts.Baseline, "baseline", "", "patch, atp: the corrupted `episode` file to patch into")
+	fl.StringVar(&opts.Baseline, "baseline", "", "patch, atp: the corrupted `episode`: a file, delete:ID[,ID…] (this episode without those segments) or rewrite:ID=FILE[,…]")
 	fl.StringVar(&opts.BaselineID, "baseline-id", "", "patch, atp: episode `id` in the --baseline file")
 	fl.StringVar(&baseTargetArg, "baseline-target", "", "patch, atp: target `spec` in the corrupted episode (default: found as in the clean one)")
 	fl.StringVar(&sitesArg, "patch-sites", "", "patch, atp: `sites` to patch (default resid_pre,attn_out,mlp_out)")
@@ -297,11 +298,7 @@ func attributeRun(opts *attributeOptions) error {
 	}
 	var baseEp *trace.Episode
 	if opts.Baseline != "" {
-		beps, err := loadEpisodes(opts.Baseline, "")
-		if err != nil {
-			return err
-		}
-		if baseEp, err = pickEpisode(opts.Baseline, beps, opts.BaselineID); err != nil {
+		if baseEp, err = baselineEpisode(opts.Baseline, opts.BaselineID, ep); err != nil {
 			return err
 		}
 	}

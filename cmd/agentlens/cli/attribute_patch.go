@@ -33,6 +33,45 @@ func findTarget(r *trace.Rendered, spec trace.TargetSpec) (trace.Target, error) 
 	return tg, nil
 }
 
+// baselineEpisode reads --baseline: an episode file (id picks one of several), or the clean episode
+// edited: "delete:ID,ID" without those segments, "rewrite:ID=FILE,…" with their text replaced by the
+// files'.
+func baselineEpisode(arg, id string, clean *trace.Episode) (*trace.Episode, error) {
+	var edits []trace.Edit
+	switch {
+	case strings.HasPrefix(arg, "delete:"):
+		for _, seg := range splitList(strings.TrimPrefix(arg, "delete:")) {
+			edits = append(edits, trace.Edit{Segment: seg})
+		}
+	case strings.HasPrefix(arg, "rewrite:"):
+		for _, kv := range splitList(strings.TrimPrefix(arg, "rewrite:")) {
+			seg, file, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, flagErrorf("--baseline %s: %q is not SEGMENT=FILE", arg, kv)
+			}
+			text, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("--baseline %s: %w", arg, err)
+			}
+			edits = append(edits, trace.Edit{Segment: seg, Text: string(text)})
+		}
+	default:
+		eps, err := loadEpisodes(arg, "")
+		if err != nil {
+			return nil, err
+		}
+		return pickEpisode(arg, eps, id)
+	}
+	if len(edits) == 0 {
+		return nil, flagErrorf("--baseline %s: name at least one segment", arg)
+	}
+	ep, err := clean.Edited(clean.ID+"~"+strings.SplitN(arg, ":", 2)[0], edits...)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s: %w", arg, err)
+	}
+	return ep, nil
+}
+
 // patchJob is the clean/corrupted pair of "attribute --method patch,atp" and its results.
 type patchJob struct {
 	al      *attribution.Alignment

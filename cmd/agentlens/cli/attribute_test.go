@@ -193,7 +193,7 @@ func TestAttributePatchTiny(t *testing.T) {
 		return p
 	}
 	clean := write("clean.jsonl", mk("clean", emails[0]+emails[1]))
-	corrupt := write("corrupt.jsonl", mk("corrupt", emails[1]))
+	corrupt := write("corrupt.jsonl", mk("corrupt", "\n"+emails[1])) // the clean text with the first email cut out
 	out := filepath.Join(dir, "out")
 	f, stdout, stderr := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
 	if err := execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", corrupt, "-m", mdir, "--backend", "go", "-o", out,
@@ -228,6 +228,26 @@ func TestAttributePatchTiny(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "segments before the target aligned") {
 		t.Errorf("stderr lacks the alignment summary:\n%s", stderr.String())
+	}
+	// The same corruption made on the fly: the clean episode without its first email.
+	stdout.Reset()
+	if err := execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", "delete:user[0].email[0]", "-m", mdir, "--backend", "go",
+		"-o", out, "--method", "patch", "--patch-layers", "1", "--patch-sites", "resid_pre", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	edited, err := data.ReadAll[data.PatchEntry](filepath.Join(out, "patch.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]data.PatchEntry{}
+	for _, c := range cells {
+		byKey[c.Method+c.Site+c.SegmentID] = c
+	}
+	for _, c := range edited {
+		w, ok := byKey[c.Method+c.Site+c.SegmentID]
+		if c.BaselineID != "clean~delete" || !ok || math.Abs(c.Value-w.Value) > 1e-6 {
+			t.Errorf("delete: baseline cell %+v, from the file %+v", c, w)
+		}
 	}
 	other := write("other.jsonl", &trace.Episode{ID: "other", Messages: []trace.Message{{Role: trace.RoleUser, Content: "Hi."},
 		{Role: trace.RoleAssistant, Content: "Sure thing.\n<tool_use:email>\nto: \"a@b.c\"\n</tool_use:email>"}}})
