@@ -41,7 +41,9 @@ func (ep *Episode) Edited(id string, edits ...Edit) (*Episode, error) {
 		cuts = append(cuts, cut{s, e.Text})
 	}
 	// Later spans first, so earlier offsets stay valid.
-	slices.SortFunc(cuts, func(a, b cut) int { return cmp.Or(cmp.Compare(b.s.Message, a.s.Message), cmp.Compare(b.s.Start, a.s.Start)) })
+	slices.SortFunc(cuts, func(a, b cut) int {
+		return cmp.Or(cmp.Compare(b.s.Message, a.s.Message), cmp.Compare(b.s.Start, a.s.Start))
+	})
 	for _, k := range cuts {
 		m := &c.Messages[k.s.Message]
 		src := &m.Content
