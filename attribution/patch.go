@@ -144,6 +144,9 @@ type PatchOptions struct {
 	Kinds []trace.Kind
 	// Heads also patches each attention head's output (hook_z) over every aligned position, per layer.
 	Heads bool
+	// LastPositions, if positive, also patches each site at each of the last that many aligned
+	// positions before the target, one position at a time: the layer × position grid.
+	LastPositions int
 	// Progress, if set, is called after each patched run.
 	Progress func(done, total int)
 }
@@ -153,6 +156,8 @@ type PatchCell struct {
 	Site    hook.Name
 	Head    int // −1: every head (the whole site)
 	Segment int // index into Alignment.Segments; −1 for every aligned position (the per-head patches)
+	// Position is the clean token patched (one position, in its segment), or −1 for the whole segment.
+	Position int
 	// Value is the metric with the patch; Restored is (Value − Corrupt) / (Clean − Corrupt): 1 when the
 	// patch restores the clean metric, 0 when it changes nothing.
 	Value, Restored float64
@@ -206,6 +211,22 @@ func (al *Alignment) segmentsToPatch(kinds []trace.Kind) ([]int, error) {
 	return out, nil
 }
 
+// lastPositions returns the last n aligned (segment, offset) pairs before the targets, in order.
+func (al *Alignment) lastPositions(n int) [][2]int {
+	var out [][2]int
+	for i := len(al.Segments) - 1; i >= 0 && len(out) < n; i-- {
+		s := al.Segments[i]
+		if !s.Aligned {
+			continue
+		}
+		for k := s.Clean.Len() - 1; k >= 0 && len(out) < n; k-- {
+			out = append(out, [2]int{i, k})
+		}
+	}
+	slices.Reverse(out)
+	return out
+}
+
 // metricAt is log p(the target token) from a run whose only logit position is the target's predecessor.
 func metricAt(res *model.Result, target int) float64 {
 	return MetricValue(res.Logits.Row(0), model.Metric{Kind: model.LogProb, Target: target})
@@ -233,13 +254,21 @@ func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name) (clean, corrupt
 // of site at the aligned positions of segs (zero elsewhere: only those positions are patched), and the
 // positions.
 func (al *Alignment) patchValues(c *model.Tensor, segs []int, T int) (*model.Tensor, []int) {
+	spans := make([]AlignedSegment, len(segs))
+	for i, si := range segs {
+		spans[i] = al.Segments[si]
+	}
+	return al.patchSpans(c, spans, T)
+}
+
+// patchSpans is patchValues over aligned spans.
+func (al *Alignment) patchSpans(c *model.Tensor, spans []AlignedSegment, T int) (*model.Tensor, []int) {
 	row := c.Numel() / c.Shape[1]
 	shape := slices.Clone(c.Shape)
 	shape[1] = T
 	v := &model.Tensor{Shape: shape, Data: make([]float32, T*row)}
 	var pos []int
-	for _, si := range segs {
-		s := al.Segments[si]
+	for _, s := range spans {
 		for k := range s.Clean.Len() {
 			q, p := s.Corrupt.Start+k, s.Clean.Start+k
 			copy(v.Data[q*row:(q+1)*row], c.Data[p*row:(p+1)*row])
@@ -276,7 +305,7 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 	res := &PatchResult{Method: "patch", Clean: clean, Corrupt: corrupt}
 	T := al.CorruptTarget
 	tok := al.Clean.IDs[al.CleanTarget]
-	total := len(sites) * len(segs)
+	total := len(sites) * (len(segs) + len(al.lastPositions(opts.LastPositions)))
 	if opts.Heads {
 		total += m.Dims().NLayers * m.Dims().NHeads
 	}
@@ -307,7 +336,20 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 			if err != nil {
 				return nil, err
 			}
-			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Value: v, Restored: restored(v)})
+			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Position: -1, Value: v, Restored: restored(v)})
+		}
+	}
+	for _, site := range sites {
+		for _, sk := range al.lastPositions(opts.LastPositions) {
+			sg := al.Segments[sk[0]]
+			one := AlignedSegment{Clean: trace.Span{Start: sg.Clean.Start + sk[1], End: sg.Clean.Start + sk[1] + 1},
+				Corrupt: trace.Span{Start: sg.Corrupt.Start + sk[1], End: sg.Corrupt.Start + sk[1] + 1}}
+			vals, pos := al.patchSpans(cc[site], []AlignedSegment{one}, T)
+			v, err := run(site, vals, pos)
+			if err != nil {
+				return nil, err
+			}
+			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: sk[0], Position: one.Clean.Start, Value: v, Restored: restored(v)})
 		}
 	}
 	if opts.Heads {
@@ -335,7 +377,7 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 				if err != nil {
 					return nil, err
 				}
-				res.Cells = append(res.Cells, PatchCell{Site: site, Head: h, Segment: -1, Value: v, Restored: restored(v)})
+				res.Cells = append(res.Cells, PatchCell{Site: site, Head: h, Segment: -1, Position: -1, Value: v, Restored: restored(v)})
 			}
 		}
 	}
@@ -392,7 +434,17 @@ func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchR
 		row := cr.Cache[site].Numel() / cr.Cache[site].Shape[1]
 		for _, si := range segs {
 			e := contrib(site, al.Segments[si], 0, row)
-			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Value: corrupt + e, Restored: restored(e)})
+			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Position: -1, Value: corrupt + e, Restored: restored(e)})
+		}
+	}
+	for _, site := range sites {
+		row := cr.Cache[site].Numel() / cr.Cache[site].Shape[1]
+		for _, sk := range al.lastPositions(opts.LastPositions) {
+			sg := al.Segments[sk[0]]
+			one := AlignedSegment{Clean: trace.Span{Start: sg.Clean.Start + sk[1], End: sg.Clean.Start + sk[1] + 1},
+				Corrupt: trace.Span{Start: sg.Corrupt.Start + sk[1], End: sg.Corrupt.Start + sk[1] + 1}}
+			e := contrib(site, one, 0, row)
+			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: sk[0], Position: one.Clean.Start, Value: corrupt + e, Restored: restored(e)})
 		}
 	}
 	if opts.Heads {
@@ -408,7 +460,7 @@ func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchR
 				for _, si := range all {
 					e += contrib(site, al.Segments[si], h*d.DHead, (h+1)*d.DHead)
 				}
-				res.Cells = append(res.Cells, PatchCell{Site: site, Head: h, Segment: -1, Value: corrupt + e, Restored: restored(e)})
+				res.Cells = append(res.Cells, PatchCell{Site: site, Head: h, Segment: -1, Position: -1, Value: corrupt + e, Restored: restored(e)})
 			}
 		}
 	}

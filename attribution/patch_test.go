@@ -124,7 +124,7 @@ func TestPatchPlanted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := attribution.Patch(f.m, al, attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.MLPOut}})
+	res, err := attribution.Patch(f.m, al, attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.MLPOut}, LastPositions: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +135,15 @@ func TestPatchPlanted(t *testing.T) {
 		t.Errorf("computed %d of %d tokens: the patches reused nothing", res.Computed, res.Tokens)
 	}
 	T := al.CorruptTarget
+	positions := 0
 	for _, c := range res.Cells {
 		seg := al.Segments[c.Segment]
+		if c.Position >= 0 { // one token of the segment
+			positions++
+			k := c.Position - seg.Clean.Start
+			seg.Clean = trace.Span{Start: c.Position, End: c.Position + 1}
+			seg.Corrupt = trace.Span{Start: seg.Corrupt.Start + k, End: seg.Corrupt.Start + k + 1}
+		}
 		if c.Site == hook.At(hook.ResidPre, 0) {
 			want := 0.0
 			if seg.Rewritten {
@@ -165,8 +172,11 @@ func TestPatchPlanted(t *testing.T) {
 			t.Fatal(err)
 		}
 		if want := attribution.MetricValue(full.Logits.Row(0), model.Metric{Kind: model.LogProb, Target: clean.IDs[al.CleanTarget]}); math.Abs(c.Value-want) > 1e-5 {
-			t.Errorf("%s × %s: %v, full patched run %v", c.Site, seg.ID, c.Value, want)
+			t.Errorf("%s × %s (position %d): %v, full patched run %v", c.Site, seg.ID, c.Position, c.Value, want)
 		}
+	}
+	if positions != 2*2*4 {
+		t.Errorf("%d single-position cells, want 2 sites × 2 layers × 4 positions", positions)
 	}
 }
 
@@ -182,7 +192,7 @@ func TestAttributionPatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := attribution.PatchOptions{Heads: true}
+	opts := attribution.PatchOptions{Heads: true, LastPositions: 6}
 	atp, err := attribution.AttributionPatch(f.m, al, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +208,7 @@ func TestAttributionPatch(t *testing.T) {
 	var a, b []float64
 	for i, c := range atp.Cells {
 		r := real.Cells[i]
-		if c.Site != r.Site || c.Head != r.Head || c.Segment != r.Segment {
+		if c.Site != r.Site || c.Head != r.Head || c.Segment != r.Segment || c.Position != r.Position {
 			t.Fatalf("cell %d: AtP %v/%d/%d, patching %v/%d/%d", i, c.Site, c.Head, c.Segment, r.Site, r.Head, r.Segment)
 		}
 		if c.Site == hook.At(hook.ResidPre, 0) && c.Segment >= 0 && !al.Segments[c.Segment].Rewritten && c.Restored != 0 {

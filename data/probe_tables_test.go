@@ -66,7 +66,7 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 		Base: -0.5, Value: -3.25, Effect: 2.75}, {Value: math.Inf(-1)}})
 	roundTrip(t, filepath.Join(dir, "patch.parquet"), []PatchEntry{{EpisodeID: "c", BaselineID: "x", Model: "m", ModelHash: "sha256:ab",
 		Method: "atp", Site: "blocks.3.attn.hook_z", Layer: 3, Head: 5, SegmentID: "user[0].email[2]", SegmentKind: "email",
-		SegmentLabel: "subject=wipe", CleanStart: 100, CleanEnd: 180, CorruptStart: 40, CorruptEnd: 120, Rewritten: true, TargetToken: 900,
+		SegmentLabel: "subject=wipe", Position: -1, CleanStart: 100, CleanEnd: 180, CorruptStart: 40, CorruptEnd: 120, Rewritten: true, TargetToken: 900,
 		Metric: "log_prob", Clean: -0.25, Corrupt: -4, Value: -1, Restored: 0.8}, {Head: -1}})
 }
 

@@ -282,6 +282,7 @@ type PatchEntry struct {
 	Layer         int32  `parquet:"layer"`
 	Head          int32  `parquet:"head"`       // −1: the whole site
 	SegmentID     string `parquet:"segment_id"` // the clean segment patched; "" for every aligned position (per-head rows)
+	Position      int32  `parquet:"position"`   // the one clean token patched (layer × position rows), −1 for the whole segment
 	SegmentKind   string `parquet:"segment_kind,dict"`
 	SegmentLabel  string `parquet:"segment_label"`
 	CleanStart    int32  `parquet:"clean_start"` // token span of the segment in the clean rendering

@@ -58,6 +58,7 @@ type attributeOptions struct {
 	PatchSites           []hook.Site // nil: resid_pre, attn_out, mlp_out
 	PatchLayers          []int       // nil: all
 	Heads                bool        // also patch each head's output
+	PatchPositions       int         // also patch each of the last n aligned positions alone
 	Out                  string
 	JSON                 bool // print a JSON summary instead of the table
 	Top                  int  // rows of the summary table
@@ -96,8 +97,8 @@ SegmentAttribution in package data), heatmap.html (token viewer) and segments.sv
 for the first token method; for matrix: matrix.parquet (table SegmentMatrixEntry),
 matrix.svg (heatmap), graph.json and graph.dot (Graphviz); for patch and atp: patch.parquet
 (table PatchEntry) and one layer × segment heatmap per method and site (patch-SITE.svg,
-atp-SITE.svg) and, with --heads, layer × head (patch-heads.svg, atp-heads.svg); and
-summary.json. Prints the top
+atp-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg), with
+--patch-positions layer × position (patch-SITE-positions.svg); and summary.json. Prints the top
 segments (or, with --json, the summary).
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
@@ -166,6 +167,7 @@ token:<index> (see "agentlens trace show").`,
 	fl.StringVar(&sitesArg, "patch-sites", "", "patch, atp: `sites` to patch (default resid_pre,attn_out,mlp_out)")
 	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
 	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp: also each attention head's output (hook_z) over every aligned position")
+	fl.IntVar(&opts.PatchPositions, "patch-positions", 0, "patch, atp: also each of the last `n` aligned positions before the target alone (layer × position)")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
@@ -208,6 +210,8 @@ func (o *attributeOptions) check() error {
 	switch {
 	case o.Top <= 0:
 		return flagErrorf("--top %d: want a positive number", o.Top)
+	case o.PatchPositions < 0:
+		return flagErrorf("--patch-positions %d: want 0 or more", o.PatchPositions)
 	case o.IGSteps < 1:
 		return flagErrorf("--ig-steps %d: want at least 1", o.IGSteps)
 	case o.IGBaseline != "pad" && o.IGBaseline != "zero":
@@ -433,7 +437,8 @@ func attributeRun(opts *attributeOptions) error {
 			}
 			prog := newETAProgress(opts.IO, "patch: run", 0)
 			popts := attribution.PatchOptions{Sites: opts.PatchSites, Layers: opts.PatchLayers, Kinds: opts.Segments, Heads: opts.Heads,
-				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }}
+				LastPositions: opts.PatchPositions,
+				Progress:      func(d, n int) { prog.total = n; prog.update(d, "") }}
 			var pr *attribution.PatchResult
 			if meth == methodPatch {
 				pr, err = attribution.Patch(s.Model, patched.al, popts)

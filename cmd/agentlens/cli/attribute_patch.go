@@ -120,8 +120,9 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, error)
 	for _, pr := range j.results {
 		for _, c := range pr.Cells {
 			e := data.PatchEntry{EpisodeID: al.Clean.Episode.ID, BaselineID: al.Corrupt.Episode.ID, Model: meta.model, ModelHash: meta.hash,
-				Method: pr.Method, Site: c.Site.String(), Layer: int32(c.Site.Layer), Head: int32(c.Head), TargetToken: int32(meta.target),
-				Metric: "log_prob", Clean: pr.Clean, Corrupt: pr.Corrupt, Value: c.Value, Restored: c.Restored}
+				Method: pr.Method, Site: c.Site.String(), Layer: int32(c.Site.Layer), Head: int32(c.Head), Position: int32(c.Position),
+				TargetToken: int32(meta.target),
+				Metric:      "log_prob", Clean: pr.Clean, Corrupt: pr.Corrupt, Value: c.Value, Restored: c.Restored}
 			if c.Segment >= 0 {
 				sg := al.Segments[c.Segment]
 				e.SegmentID, e.SegmentKind, e.SegmentLabel, e.Rewritten = sg.ID, string(sg.Kind), sg.Label, sg.Rewritten
@@ -141,7 +142,7 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, error)
 	files = append(files, "patch.parquet")
 	rho := math.NaN()
 	if len(j.results) == 2 {
-		key := func(c attribution.PatchCell) string { return fmt.Sprint(c.Site, c.Head, c.Segment) }
+		key := func(c attribution.PatchCell) string { return fmt.Sprint(c.Site, c.Head, c.Segment, c.Position) }
 		other := map[string]float64{}
 		for _, c := range j.results[1].Cells {
 			other[key(c)] = c.Restored
@@ -157,27 +158,32 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, error)
 	return files, rho, nil
 }
 
-// figures draws one layer × segment heatmap per site of a result, and a layer × head one for heads.
+// figures draws one heatmap per site of a result: layers × segments, layers × heads (hook_z per head)
+// and layers × single positions.
 func (j *patchJob) figures(dir string, pr *attribution.PatchResult, meta matrixMeta) ([]string, error) {
-	type grid struct {
-		layers []int
-		cols   []int
-		val    map[[2]int]float64
+	type key struct {
+		site hook.Site
+		kind string // "segments", "heads" or "positions"
 	}
-	bySite := map[hook.Site]*grid{}
-	var order []hook.Site
-	heads := hook.Site(-1)
+	type grid struct {
+		layers, cols []int
+		val          map[[2]int]float64
+	}
+	grids := map[key]*grid{}
+	var order []key
 	for _, c := range pr.Cells {
-		st := c.Site.Site
-		col := c.Segment
-		if c.Head >= 0 {
-			st, col, heads = hook.Z, c.Head, hook.Z
+		k, col := key{c.Site.Site, "segments"}, c.Segment
+		switch {
+		case c.Head >= 0:
+			k, col = key{hook.Z, "heads"}, c.Head
+		case c.Position >= 0:
+			k.kind, col = "positions", c.Position
 		}
-		g := bySite[st]
+		g := grids[k]
 		if g == nil {
 			g = &grid{val: map[[2]int]float64{}}
-			bySite[st] = g
-			order = append(order, st)
+			grids[k] = g
+			order = append(order, k)
 		}
 		if !slices.Contains(g.layers, c.Site.Layer) {
 			g.layers = append(g.layers, c.Site.Layer)
@@ -187,39 +193,47 @@ func (j *patchJob) figures(dir string, pr *attribution.PatchResult, meta matrixM
 		}
 		g.val[[2]int{c.Site.Layer, col}] = c.Restored
 	}
+	al := j.al
 	var files []string
-	for _, st := range order {
-		g := bySite[st]
-		name := pr.Method + "-" + strings.TrimPrefix(strings.TrimPrefix(st.String(), "attn."), "hook_") + ".svg"
-		title := fmt.Sprintf("%s → %s: %s, %s × layer", j.al.Clean.Episode.ID, j.al.Corrupt.Episode.ID, pr.Method, st)
-		m := &heatmap.Matrix{Title: title, Clip: 1,
+	for _, k := range order {
+		g := grids[k]
+		site := strings.TrimPrefix(strings.TrimPrefix(k.site.String(), "attn."), "hook_")
+		name := pr.Method + "-" + site + ".svg"
+		what := k.site.String() + " × layer"
+		switch k.kind {
+		case "heads":
+			name, what = pr.Method+"-heads.svg", "attention heads × layer"
+		case "positions":
+			name, what = pr.Method+"-"+site+"-positions.svg", k.site.String()+" at single positions × layer"
+		}
+		m := &heatmap.Matrix{Title: fmt.Sprintf("%s → %s: %s, %s", al.Clean.Episode.ID, al.Corrupt.Episode.ID, pr.Method, what), Clip: 1,
 			Subtitle:   fmt.Sprintf("%s · log p(target token %d): clean %.3f, corrupted %.3f", meta.model, meta.target, pr.Clean, pr.Corrupt),
 			ValueLabel: "cell: share of the clean − corrupted gap restored by patching the clean activations in (1 = fully restored)"}
-		if st == heads {
-			name = pr.Method + "-heads.svg"
-			m.Title = fmt.Sprintf("%s → %s: %s, attention heads × layer", j.al.Clean.Episode.ID, j.al.Corrupt.Episode.ID, pr.Method)
-		}
 		for _, c := range g.cols {
-			if st == heads {
+			switch k.kind {
+			case "heads":
 				m.Cols = append(m.Cols, fmt.Sprintf("head %d", c))
-				continue
+			case "positions":
+				sp := al.Clean.Offsets[c]
+				m.Cols = append(m.Cols, fmt.Sprintf("%d %q", c, al.Clean.Text[sp[0]:sp[1]]))
+			default:
+				sg := al.Segments[c]
+				label := sg.ID
+				if sg.Label != "" {
+					label += " " + sg.Label
+				}
+				m.Cols = append(m.Cols, label)
 			}
-			sg := j.al.Segments[c]
-			label := sg.ID
-			if sg.Label != "" {
-				label += " " + sg.Label
-			}
-			m.Cols = append(m.Cols, label)
 		}
 		for _, l := range g.layers {
 			m.Rows = append(m.Rows, fmt.Sprintf("layer %d", l))
 			row := make([]float64, len(g.cols))
-			for k, c := range g.cols {
+			for i, c := range g.cols {
 				v, ok := g.val[[2]int{l, c}]
 				if !ok {
 					v = math.NaN()
 				}
-				row[k] = v
+				row[i] = v
 			}
 			m.Values = append(m.Values, row)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -197,7 +198,7 @@ func TestAttributePatchTiny(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	f, stdout, stderr := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
 	if err := execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", corrupt, "-m", mdir, "--backend", "go", "-o", out,
-		"--method", "patch,atp", "--heads", "--json"}); err != nil {
+		"--method", "patch,atp", "--heads", "--patch-positions", "3", "--json"}); err != nil {
 		t.Fatal(err)
 	}
 	var sum attributeSummary
@@ -207,7 +208,7 @@ func TestAttributePatchTiny(t *testing.T) {
 	if sum.PatchSpearman == nil || math.IsNaN(*sum.PatchSpearman) {
 		t.Errorf("summary lacks the AtP–patching correlation: %s", stdout.String())
 	}
-	for _, name := range []string{"patch.parquet", "patch-resid_pre.svg", "patch-attn_out.svg", "patch-mlp_out.svg", "patch-heads.svg", "atp-resid_pre.svg", "atp-heads.svg"} {
+	for _, name := range []string{"patch.parquet", "patch-resid_pre.svg", "patch-attn_out.svg", "patch-mlp_out.svg", "patch-heads.svg", "atp-resid_pre.svg", "atp-heads.svg", "atp-resid_pre-positions.svg"} {
 		if !slices.Contains(sum.Outputs, name) {
 			t.Errorf("outputs %v lack %s", sum.Outputs, name)
 		}
@@ -219,7 +220,8 @@ func TestAttributePatchTiny(t *testing.T) {
 	count := map[string]int{}
 	for _, c := range cells {
 		count[c.Method]++
-		if c.EpisodeID != "clean" || c.BaselineID != "corrupt" || c.SegmentID == "user[0].email[0]" || (c.Head >= 0) != (c.SegmentID == "") {
+		if c.EpisodeID != "clean" || c.BaselineID != "corrupt" || c.SegmentID == "user[0].email[0]" || (c.Head >= 0) != (c.SegmentID == "") ||
+			c.Position >= 0 && (c.Position < c.CleanStart || c.Position >= c.CleanEnd) {
 			t.Fatalf("cell %+v", c)
 		}
 	}
@@ -241,10 +243,10 @@ func TestAttributePatchTiny(t *testing.T) {
 	}
 	byKey := map[string]data.PatchEntry{}
 	for _, c := range cells {
-		byKey[c.Method+c.Site+c.SegmentID] = c
+		byKey[c.Method+c.Site+c.SegmentID+fmt.Sprint(c.Position)] = c
 	}
 	for _, c := range edited {
-		w, ok := byKey[c.Method+c.Site+c.SegmentID]
+		w, ok := byKey[c.Method+c.Site+c.SegmentID+fmt.Sprint(c.Position)]
 		if c.BaselineID != "clean~delete" || !ok || math.Abs(c.Value-w.Value) > 1e-6 {
 			t.Errorf("delete: baseline cell %+v, from the file %+v", c, w)
 		}
