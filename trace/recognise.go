@@ -10,12 +10,14 @@ import (
 // SegmentOptions configure Episode.SegmentWith. The zero value segments with the built-in recognisers
 // and no rules, as Episode.Segment does.
 type SegmentOptions struct {
+	// Rules are user rules (ReadSegmentRules), applied after tags and before the built-in recognisers.
+	Rules *SegmentRules
 	// NoBuiltin turns the built-in recognisers off: only tags and Rules make segments.
 	NoBuiltin bool
 }
 
 // isDefault reports whether o segments as Episode.Segment does.
-func (o SegmentOptions) isDefault() bool { return !o.NoBuiltin }
+func (o SegmentOptions) isDefault() bool { return o.Rules == nil && !o.NoBuiltin }
 
 // span is a byte range [a, b) of a message's content.
 type span struct{ a, b int }
@@ -56,6 +58,13 @@ func recognise(m *Message, blocks []block, env segmentEnv) []block {
 	each := func(find func(string, span) []block) {
 		for _, g := range gaps(blocks, len(content)) {
 			blocks = addBlocks(blocks, find(content, g)...)
+		}
+	}
+	if env.opts.Rules != nil {
+		for _, r := range env.opts.Rules.rules {
+			if r.appliesTo(m.Role) {
+				each(r.find)
+			}
 		}
 	}
 	if env.opts.NoBuiltin || m.Role != RoleUser && m.Role != RoleTool {
