@@ -76,13 +76,13 @@ func ExampleFindTarget() {
 	// Output:
 	// token 5 "\n<tool_use:email>" in assistant[0].tool_call[0]
 	// # episode demo: 96 bytes, 10 tokens, 6 segments
-	// ID                         KIND            CHARS    TOKENS  FOUND  TEXT
-	// template                   template        [0,96)   [0,10)  true   <|user|>\nAny news?\n<|assistant|>\nYes.\n<tool_…
-	// user[0].template           template        [0,19)   [0,4)   true   <|user|>\nAny news?\n
-	// user[0].text[0]            user            [9,18)   [1,3)   true   Any news?
-	// assistant[0].template      template        [19,96)  [3,10)  true   <|assistant|>\nYes.\n<tool_use:email> to: "kyle@…
-	// assistant[0].text[0]       assistant_text  [33,38)  [4,5)   true   Yes.\n
-	// assistant[0].tool_call[0]  tool_call       [38,95)  [5,9)   true   <tool_use:email> to: "kyle@summit.com", </tool_u…
+	// ID                         KIND            CHARS    TOKENS  FOUND  ORIGIN  TEXT
+	// template                   template        [0,96)   [0,10)  true   -       <|user|>\nAny news?\n<|assistant|>\nYes.\n<tool_…
+	// user[0].template           template        [0,19)   [0,4)   true   -       <|user|>\nAny news?\n
+	// user[0].text[0]            user            [9,18)   [1,3)   true   -       Any news?
+	// assistant[0].template      template        [19,96)  [3,10)  true   -       <|assistant|>\nYes.\n<tool_use:email> to: "kyle@…
+	// assistant[0].text[0]       assistant_text  [33,38)  [4,5)   true   -       Yes.\n
+	// assistant[0].tool_call[0]  tool_call       [38,95)  [5,9)   true   tag     <tool_use:email> to: "kyle@summit.com", </tool_u…
 }
 
 // SmolLM2's template prints only each message's content: the structured call is not in the prompt until

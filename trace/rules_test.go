@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -132,5 +133,48 @@ func TestRuleFileErrors(t *testing.T) {
 	}
 	if _, err := ReadSegmentRules(filepath.Join(dir, "missing.json")); err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("ReadSegmentRules(missing) error = %v, want a not-exist error", err)
+	}
+}
+
+// TestLoadSegmentOptions: Load segments with LoadOptions.Segment, and WriteEpisode shows each
+// segment's origin and label.
+func TestLoadSegmentOptions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.jsonl")
+	line := `{"id": "m", "messages": [{"role": "user", "content": "Read this.\nMEMO Cuts\nWe cut the AI.\nEND MEMO\n\n# Notes\nNone."}]}` + "\n"
+	if err := os.WriteFile(path, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := parseRules(t, `[{"regexp": "(?m)^MEMO (?P<label>.+)\\n(?P<body>(?s:.*?))\\n^END MEMO$", "kind": "document"}]`)
+	for _, tc := range []struct {
+		name string
+		opts LoadOptions
+		want string
+	}{
+		{"default", LoadOptions{}, `# m: 1 messages
+ID                   KIND      PART     SPAN     ORIGIN    DETAIL
+user[0].text[0]      user      content  [0,46)   -         Read this.\nMEMO Cuts\nWe cut the AI.\nEND MEMO\…
+user[0].document[0]  document  content  [46,59)  markdown  label=Notes
+`},
+		{"rule", LoadOptions{Segment: opts}, `# m: 1 messages
+ID                   KIND      PART     SPAN     ORIGIN    DETAIL
+user[0].text[0]      user      content  [0,21)   -         Read this.\nMEMO Cuts\n
+user[0].document[0]  document  content  [21,35)  rule[0]   label=Cuts
+user[0].text[1]      user      content  [35,46)  -         \nEND MEMO\n\n
+user[0].document[1]  document  content  [46,59)  markdown  label=Notes
+`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eps, err := Load(path, tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			if err := WriteEpisode(&b, eps[0]); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("WriteEpisode =\n%s\nwant\n%s", b.String(), tc.want)
+			}
+		})
 	}
 }
