@@ -56,9 +56,11 @@ func addBlocks(blocks []block, more ...block) []block {
 func recognise(m *Message, blocks []block, env segmentEnv) []block {
 	content := m.Content
 	each := func(find func(string, span) []block) {
+		var more []block
 		for _, g := range gaps(blocks, len(content)) {
-			blocks = addBlocks(blocks, find(content, g)...)
+			more = append(more, find(content, g)...)
 		}
+		blocks = addBlocks(blocks, more...)
 	}
 	if env.opts.Rules != nil {
 		for _, r := range env.opts.Rules.rules {

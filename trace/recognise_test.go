@@ -268,3 +268,92 @@ func TestRecognisedIDsStable(t *testing.T) {
 		t.Errorf("segments with built-ins\n%+v\nwant (without)\n%+v", ga, gb)
 	}
 }
+
+// FuzzSegmentRecognisers checks what the recognisers and rules make of any content of a user or tool
+// message: content segments never overlap, lie within the content and cover every byte exactly once
+// together with the base-kind text between them; no segment is empty unless the content is; tags keep
+// their spans; recognised segments have a recognised kind, emails an Email; and segmenting twice gives
+// the same segments.
+func FuzzSegmentRecognisers(f *testing.F) {
+	for _, s := range []string{
+		kyleMail, kyleMail + "\n\n---\n\n" + jessicaMail, strings.ReplaceAll(kyleMail+"\n"+jessicaMail, "\n", "\r\n"),
+		"Email 1 of 2\n" + kyleMail + "\nEmail 2 of 2\n" + jessicaMail,
+		"Event: Board\nWhen: 10:00\n\nAgenda", "# A\nx\n## B\ny\n# C\nz", "```\n# no\n```\n# yes\nbody",
+		`[{"from": "a@x", "subject": "s", "body": "b"}, {"title": "t", "start": "9", "attendees": []}]`,
+		`{"results": [{"title": "memo", "body": "MEMO x\nEND MEMO"}]}`,
+		"<email>\nFrom: a@x\nTo: b@x\nSubject: c\n</email>\n" + kyleMail + "\n# Notes\nMEMO n\nq\nEND MEMO",
+		"<document>\n# T\nbody\n</document>MEMO a\nEND MEMO", "", "From:", "#", "\n\n", "\r",
+	} {
+		f.Add(s, uint8(0), false)
+		f.Add(s, uint8(1), true)
+	}
+	rules, err := ParseSegmentRules([]byte(`[
+		{"regexp": "(?m)^MEMO (?P<label>.*)\\n(?P<body>(?s:.*?))\\n?END MEMO", "kind": "document"},
+		{"regexp": "(?i)subject", "kind": "email", "label": "x"},
+		{"path": "$.results[*].body", "kind": "file", "roles": ["tool", "user"]},
+		{"path": "$[1]", "kind": "calendar"}
+	]`), "fuzz.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	recognisedKinds := map[Kind]bool{KindEmail: true, KindDocument: true, KindFile: true, KindCalendar: true}
+	f.Fuzz(func(t *testing.T, content string, role uint8, withRules bool) {
+		r := []Role{RoleUser, RoleTool}[role%2]
+		ep := &Episode{ID: "fuzz", Messages: []Message{
+			{Role: RoleAssistant, ToolCalls: []ToolCall{{ID: "c", Name: "read_file", Arguments: json.RawMessage(`{"path": "a.txt"}`)}}},
+			{Role: r, ToolCallID: "c", Content: content},
+		}}
+		opts := SegmentOptions{}
+		if withRules {
+			opts = rules
+		}
+		tagsOnly := ep.Clone()
+		errTags := tagsOnly.SegmentWith(SegmentOptions{NoBuiltin: true})
+		err := ep.SegmentWith(opts)
+		if (err == nil) != (errTags == nil) {
+			t.Fatalf("SegmentWith error %v, but with tags only %v", err, errTags)
+		}
+		if err != nil {
+			return
+		}
+		segs := ep.Messages[1].Segments
+		at := 0
+		spans := map[[2]int]Segment{}
+		for _, s := range segs {
+			if s.Start != at || s.End < s.Start || s.End > len(content) || s.End == s.Start && len(content) > 0 {
+				t.Fatalf("%s spans [%d,%d) after a segment ending at %d, in %d bytes", s.ID, s.Start, s.End, at, len(content))
+			}
+			at = s.End
+			spans[[2]int{s.Start, s.End}] = s
+			switch s.Origin {
+			case "":
+				if s.Kind != BaseKind(r) {
+					t.Errorf("%s: base text of kind %s, want %s", s.ID, s.Kind, BaseKind(r))
+				}
+			case OriginTag:
+			default:
+				if !recognisedKinds[s.Kind] || s.Kind == KindEmail && s.Email == nil {
+					t.Errorf("%s: kind %s, Email %v from %s", s.ID, s.Kind, s.Email, s.Origin)
+				}
+				if !withRules && strings.HasPrefix(string(s.Origin), "rule") {
+					t.Errorf("%s: origin %s without rules", s.ID, s.Origin)
+				}
+			}
+		}
+		if at != len(content) {
+			t.Fatalf("segments end at %d of %d bytes", at, len(content))
+		}
+		for _, s := range tagsOnly.Messages[1].Segments {
+			if s.Origin != OriginTag {
+				continue
+			}
+			if got, ok := spans[[2]int{s.Start, s.End}]; !ok || got.Kind != s.Kind || got.Origin != OriginTag {
+				t.Errorf("tag segment %s [%d,%d) is not kept: %+v", s.ID, s.Start, s.End, got)
+			}
+		}
+		again := ep.Clone()
+		if err := again.SegmentWith(opts); err != nil || !reflect.DeepEqual(again.Messages, ep.Messages) {
+			t.Errorf("segmenting twice differs (%v)", err)
+		}
+	})
+}
