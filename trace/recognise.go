@@ -167,8 +167,8 @@ type headerBlock struct {
 	label       string
 }
 
-// classifyHeaders decides whether header lines make an email (an address header — From, To, Sender,
-// Recipient — of at most 200 bytes and at least two distinct email headers) or a calendar entry (no
+// classifyHeaders decides whether header lines make an email (a non-empty address header — From, To,
+// Sender, Recipient — of at most 200 bytes and at least two distinct email headers) or a calendar entry (no
 // address header, and Event or Meeting with When, Start, Date or Time; or When with a title or
 // attendees; or Start and End with a title or attendees).
 func classifyHeaders(keys []string, vals []string) (Kind, string) {
@@ -182,8 +182,8 @@ func classifyHeaders(keys []string, vals []string) (Kind, string) {
 		if emailHeaderKeys[k] {
 			email++
 		}
-		if addressKeys[k] {
-			if vals[i] == "" || len(vals[i]) > 200 {
+		if addressKeys[k] && vals[i] != "" {
+			if len(vals[i]) > 200 {
 				return "", ""
 			}
 			addr = true

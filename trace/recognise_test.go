@@ -115,6 +115,8 @@ func TestHeaderBlocks(t *testing.T) {
 			[]found{{"user[0].email[0]", KindEmail, OriginHeader, "From: a@x.com\nSubject: hi\n\nbody", "a@x.com|hi"}}},
 		{"calendar", "Your calendar:\n\nEvent: Board meeting\nWhen: 2025-06-13 10:00\nWhere: Room 4\nAttendees: kyle, ava\n\nAgenda: the AI transition.\n\n---\nOther text",
 			[]found{{"user[0].calendar[0]", KindCalendar, OriginHeader, "Event: Board meeting\nWhen: 2025-06-13 10:00\nWhere: Room 4\nAttendees: kyle, ava\n\nAgenda: the AI transition.", "Board meeting"}}},
+		{"empty To:", "From: a@x.com\nTo:\nSubject: hi\n\nbody\n", []found{{"user[0].email[0]", KindEmail, OriginHeader, "From: a@x.com\nTo:\nSubject: hi\n\nbody", "a@x.com|hi"}}},
+		{"only empty addresses", "From:\nTo:\nSubject: hi\n\nbody", nil},
 		{"lone From: in prose", "I kept one line of it.\nFrom: the desk of the CEO, with love.\nNothing else.", nil},
 		{"From: with an unknown header", "From: Oslo\nNote: we fly at nine\n\nSee you.", nil},
 		{"title and date are a document, not an event", "Title: Q3 plan\nDate: 2025-06-01\n\nRevenue is up.", nil},

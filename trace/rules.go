@@ -45,7 +45,6 @@ type SegmentRule struct {
 
 // SegmentRules is a checked, compiled list of rules (CompileSegmentRules, ReadSegmentRules).
 type SegmentRules struct {
-	name  string
 	rules []*compiledRule
 }
 
@@ -192,7 +191,7 @@ func CompileSegmentRules(name string, rules []SegmentRule) (*SegmentRules, error
 }
 
 func compileRules(name, prefix string, rules []SegmentRule) (*SegmentRules, error) {
-	rs := &SegmentRules{name: name}
+	rs := &SegmentRules{}
 	for i, r := range rules {
 		at := prefix + "[" + strconv.Itoa(i) + "]"
 		fail := func(field, format string, args ...any) (*SegmentRules, error) {
