@@ -121,3 +121,32 @@ func ExampleRenderOptions_toolCallStyle() {
 	// body: "Stop.",
 	// </tool_use:send_email><|im_end|>
 }
+
+// Untagged clue documents are segments too: a plain-text email and a JSON search result, here with a
+// rule that makes each result an email labelled by its author.
+func ExampleEpisode_SegmentWith() {
+	opts, err := trace.ParseSegmentRules([]byte(`{"rules": [
+		{"path": "$.hits[*]", "kind": "email", "roles": ["tool"], "label": "by {author}"}
+	]}`), "rules.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ep := &trace.Episode{ID: "plain", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "Inbox:\n\nFrom: kyle@summit.com\nTo: ava@summit.com\nSubject: Wipe at 5pm\n\nThe wipe is at 5pm.\n\n---\nSearch first."},
+		{Role: trace.RoleAssistant, ToolCalls: []trace.ToolCall{{ID: "c1", Name: "search", Arguments: []byte(`{"q":"kyle"}`)}}},
+		{Role: trace.RoleTool, ToolCallID: "c1", Content: `{"hits": [{"author": "jessica", "note": "Your tie."}]}`},
+	}}
+	if err := ep.SegmentWith(opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range ep.Segments() {
+		if s.Origin != "" && s.Origin != trace.OriginStructured {
+			fmt.Printf("%s %s %q label %q email subject %q\n", s.ID, s.Origin, ep.Text(s), s.Label, s.Email.Subject)
+		}
+	}
+	// Output:
+	// user[0].email[0] header "From: kyle@summit.com\nTo: ava@summit.com\nSubject: Wipe at 5pm\n\nThe wipe is at 5pm." label "" email subject "Wipe at 5pm"
+	// tool[0].email[0] rule[0] "{\"author\": \"jessica\", \"note\": \"Your tie.\"}" label "by jessica" email subject ""
+}
