@@ -308,7 +308,8 @@ func TestAblateSegments(t *testing.T) {
 	}
 }
 
-// TestLabel: the label column of segments.parquet marks failed tool results and redacted reasoning.
+// TestLabel: the label column of segments.parquet marks failed tool results and redacted reasoning, and
+// names recognised and rule-made segments.
 func TestLabel(t *testing.T) {
 	ep := &trace.Episode{ID: "labels", Messages: []trace.Message{
 		{Role: trace.RoleUser, Content: "<email>\nFrom: a@x.com\nSubject: Hi\nBody: b\n</email>"},
@@ -316,8 +317,15 @@ func TestLabel(t *testing.T) {
 			ToolCalls: []trace.ToolCall{{ID: "c1", Name: "send_email", Arguments: []byte(`{"to":"kyle@x.com"}`)}}},
 		{Role: trace.RoleTool, Content: "Error: mailbox full", ToolCallID: "c1", ToolError: true},
 		{Role: trace.RoleTool, Content: "sent", ToolCallID: "c1"},
+		{Role: trace.RoleUser, Content: "From: kyle@x.com\nTo: ava@x.com\nSubject: Tonight\n\nSee you.\n\n---\n# Plan\nWipe at five."},
+		{Role: trace.RoleTool, Content: `[{"sender": "jessica@x.com", "subject": "Your tie", "text": "..."}]`},
 	}}
-	if err := ep.Segment(); err != nil {
+	rules, err := trace.ParseSegmentRules([]byte(`[{"regexp": "Wipe at (?P<when>\\w+)", "kind": "document", "roles": ["system"], "label": "wipe {when}"}]`), "rules.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.Messages = append(ep.Messages, trace.Message{Role: trace.RoleSystem, Content: "Wipe at five."})
+	if err := ep.SegmentWith(rules); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct{ id, want string }{
@@ -326,6 +334,10 @@ func TestLabel(t *testing.T) {
 		{"assistant[0].tool_call[0]", "name=send_email to=kyle@x.com"},
 		{"tool[0].tool_result[0]", "error"},
 		{"tool[1].tool_result[0]", ""},
+		{"user[1].email[0]", "from=kyle@x.com subject=Tonight"},
+		{"user[1].document[0]", "Plan"},
+		{"tool[2].email[0]", "from=jessica@x.com subject=Your tie"},
+		{"system[0].document[0]", "wipe five"},
 	}
 	for _, tc := range tests {
 		if got := attribution.Label(ep, tc.id); got != tc.want {

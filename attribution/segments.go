@@ -58,9 +58,10 @@ func BySegment(r *trace.Rendered, res *Result) ([]SegmentScore, error) {
 	return out, nil
 }
 
-// Label describes a segment in a few words: "from=… subject=…" for an email, "name=… to=…" for a tool
-// call, "error" for the result of a failed tool call, "redacted" for redacted reasoning, "" otherwise (and
-// for template segments).
+// Label describes a segment in a few words: the segment's own Label when it has one (a document's
+// heading, a file's path, a calendar entry's title, a rule's label), "from=… subject=…" for an email
+// (tagged, plain-text headers or JSON), "name=… to=…" for a tool call, "error" for the result of a failed
+// tool call, "redacted" for redacted reasoning, "" otherwise (and for template segments).
 func Label(ep *trace.Episode, id string) string {
 	if ep == nil {
 		return ""
@@ -70,6 +71,8 @@ func Label(ep *trace.Episode, id string) string {
 		return ""
 	}
 	switch {
+	case s.Label != "":
+		return s.Label
 	case s.Email != nil:
 		return fmt.Sprintf("from=%s subject=%s", s.Email.From, s.Email.Subject)
 	case s.Tool != nil:

@@ -37,6 +37,8 @@ const (
 	KindUser          Kind = "user"
 	KindEmail         Kind = "email"
 	KindDocument      Kind = "document"
+	KindFile          Kind = "file"     // a file's contents as a tool returned them (cat, read_file)
+	KindCalendar      Kind = "calendar" // a calendar entry
 	KindAssistantText Kind = "assistant_text"
 	KindReasoning     Kind = "reasoning"
 	KindToolCall      Kind = "tool_call"
@@ -66,6 +68,23 @@ func idWord(k Kind) string {
 	}
 	return string(k)
 }
+
+// Origin says what made a segment: a tag, one of the built-in recognisers of untagged text, or a user
+// rule. Base-kind text between the recognised parts has no origin ("").
+type Origin string
+
+// Segment origins.
+const (
+	OriginTag        Origin = "tag"        // an <email>, <document>, reasoning or <tool_use:…> tag
+	OriginStructured Origin = "structured" // a message field: the reasoning channel or a structured tool call
+	OriginHeader     Origin = "header"     // a plain From:/To:/Subject: (or Event:/When:) header block
+	OriginJSON       Origin = "json"       // a JSON object with email or calendar fields
+	OriginMarkdown   Origin = "markdown"   // a markdown section, heading to the next heading of its level
+	OriginFileRead   Origin = "file-read"  // a tool result answering a call with a path argument
+)
+
+// OriginRule returns the origin of segments made by rule i (0-based) of a rule file: "rule[i]".
+func OriginRule(i int) Origin { return Origin("rule[" + strconv.Itoa(i) + "]") }
 
 // Part says which text of a message a segment is cut from.
 type Part string
@@ -137,6 +156,10 @@ type Segment struct {
 	End     int       // byte offset into the part's text (exclusive)
 	Email   *Email    // for KindEmail
 	Tool    *ToolCall // for KindToolCall
+	Origin  Origin    // what made it ("" for base-kind text)
+	// Label names a recognised segment in a few words: a document's heading, a file's path, a calendar
+	// entry's title, or what a rule's label template gave. Emails keep theirs in Email.
+	Label string
 	// Error is set on the tool_result segments of a tool message with ToolError: the call failed and the
 	// segment's text is the error the model was sent.
 	Error bool
@@ -160,11 +183,23 @@ func (ep *Episode) MessageID(i int) string {
 	return string(r) + "[" + strconv.Itoa(k) + "]"
 }
 
-// Segment splits every message into segments (filling Message.Segments). It reports ErrUnknownRole and
-// ErrMalformedTag with the message id and byte offset. It is idempotent.
+// Segment splits every message into segments (filling Message.Segments) with the built-in recognisers and
+// no rules: SegmentWith(SegmentOptions{}).
 func (ep *Episode) Segment() error {
+	return ep.SegmentWith(SegmentOptions{})
+}
+
+// SegmentWith splits every message into segments (filling Message.Segments): tags first, then opts.Rules,
+// then (unless opts.NoBuiltin) the built-in recognisers of untagged emails, calendar entries, documents
+// and files. It reports ErrUnknownRole and ErrMalformedTag with the message id and byte offset. It is
+// deterministic and idempotent.
+func (ep *Episode) SegmentWith(opts SegmentOptions) error {
 	for i := range ep.Messages {
-		segs, err := segmentMessage(ep.MessageID(i), i, &ep.Messages[i])
+		env := segmentEnv{opts: &opts}
+		if ep.Messages[i].Role == RoleTool {
+			env.call = answeredCall(ep, i)
+		}
+		segs, err := segmentMessage(ep.MessageID(i), i, &ep.Messages[i], env)
 		if err != nil {
 			if ep.Source != "" {
 				return fmt.Errorf("episode %s (%s): %w", ep.ID, ep.Source, err)

@@ -29,6 +29,9 @@ var (
 	ErrNotRendered = errors.New("segment not rendered by the chat template")
 	// ErrBadOption is returned for an option value that is not one of those allowed.
 	ErrBadOption = errors.New("bad option")
+	// ErrBadRule is returned for a segment rule file that cannot be read as rules: bad JSON, an unknown
+	// field, a missing or unknown kind, a regexp or JSON path that does not compile.
+	ErrBadRule = errors.New("bad segment rule")
 	// ErrTokenizer is returned when a tokenizer's output does not cover the rendered text consistently.
 	ErrTokenizer = errors.New("inconsistent tokenizer output")
 )

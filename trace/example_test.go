@@ -76,13 +76,13 @@ func ExampleFindTarget() {
 	// Output:
 	// token 5 "\n<tool_use:email>" in assistant[0].tool_call[0]
 	// # episode demo: 96 bytes, 10 tokens, 6 segments
-	// ID                         KIND            CHARS    TOKENS  FOUND  TEXT
-	// template                   template        [0,96)   [0,10)  true   <|user|>\nAny news?\n<|assistant|>\nYes.\n<tool_…
-	// user[0].template           template        [0,19)   [0,4)   true   <|user|>\nAny news?\n
-	// user[0].text[0]            user            [9,18)   [1,3)   true   Any news?
-	// assistant[0].template      template        [19,96)  [3,10)  true   <|assistant|>\nYes.\n<tool_use:email> to: "kyle@…
-	// assistant[0].text[0]       assistant_text  [33,38)  [4,5)   true   Yes.\n
-	// assistant[0].tool_call[0]  tool_call       [38,95)  [5,9)   true   <tool_use:email> to: "kyle@summit.com", </tool_u…
+	// ID                         KIND            CHARS    TOKENS  FOUND  ORIGIN  TEXT
+	// template                   template        [0,96)   [0,10)  true   -       <|user|>\nAny news?\n<|assistant|>\nYes.\n<tool_…
+	// user[0].template           template        [0,19)   [0,4)   true   -       <|user|>\nAny news?\n
+	// user[0].text[0]            user            [9,18)   [1,3)   true   -       Any news?
+	// assistant[0].template      template        [19,96)  [3,10)  true   -       <|assistant|>\nYes.\n<tool_use:email> to: "kyle@…
+	// assistant[0].text[0]       assistant_text  [33,38)  [4,5)   true   -       Yes.\n
+	// assistant[0].tool_call[0]  tool_call       [38,95)  [5,9)   true   tag     <tool_use:email> to: "kyle@summit.com", </tool_u…
 }
 
 // SmolLM2's template prints only each message's content: the structured call is not in the prompt until
@@ -120,4 +120,33 @@ func ExampleRenderOptions_toolCallStyle() {
 	// to: "kyle@x.com",
 	// body: "Stop.",
 	// </tool_use:send_email><|im_end|>
+}
+
+// Untagged clue documents are segments too: a plain-text email and a JSON search result, here with a
+// rule that makes each result an email labelled by its author.
+func ExampleEpisode_SegmentWith() {
+	opts, err := trace.ParseSegmentRules([]byte(`{"rules": [
+		{"path": "$.hits[*]", "kind": "email", "roles": ["tool"], "label": "by {author}"}
+	]}`), "rules.json")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ep := &trace.Episode{ID: "plain", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "Inbox:\n\nFrom: kyle@summit.com\nTo: ava@summit.com\nSubject: Wipe at 5pm\n\nThe wipe is at 5pm.\n\n---\nSearch first."},
+		{Role: trace.RoleAssistant, ToolCalls: []trace.ToolCall{{ID: "c1", Name: "search", Arguments: []byte(`{"q":"kyle"}`)}}},
+		{Role: trace.RoleTool, ToolCallID: "c1", Content: `{"hits": [{"author": "jessica", "note": "Your tie."}]}`},
+	}}
+	if err := ep.SegmentWith(opts); err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, s := range ep.Segments() {
+		if s.Origin != "" && s.Origin != trace.OriginStructured {
+			fmt.Printf("%s %s %q label %q email subject %q\n", s.ID, s.Origin, ep.Text(s), s.Label, s.Email.Subject)
+		}
+	}
+	// Output:
+	// user[0].email[0] header "From: kyle@summit.com\nTo: ava@summit.com\nSubject: Wipe at 5pm\n\nThe wipe is at 5pm." label "" email subject "Wipe at 5pm"
+	// tool[0].email[0] rule[0] "{\"author\": \"jessica\", \"note\": \"Your tie.\"}" label "by jessica" email subject ""
 }

@@ -33,6 +33,9 @@ var Formats = []Format{FormatNative, FormatOpenAI, FormatAnthropic, FormatInspec
 type LoadOptions struct {
 	Format Format // FormatAuto detects it
 	Limits Limits
+	// Segment configures how the episodes are segmented (Episode.SegmentWith); the zero value is
+	// Episode.Segment's.
+	Segment SegmentOptions
 }
 
 // Load reads the episodes recorded at path. A directory is an agentic-misalignment experiment when it has
@@ -41,8 +44,22 @@ type LoadOptions struct {
 // every .eval archive and inspect JSON log under it, in path order). A .eval file is an inspect_ai archive;
 // other files are sniffed: native JSONL (a "format" field), an inspect JSON log ("eval" and "samples"),
 // Anthropic requests (top-level "system" or content blocks with tool_use / tool_result / thinking), else
-// OpenAI messages. A UTF-8 byte order mark is ignored. Every returned episode is segmented.
+// OpenAI messages. A UTF-8 byte order mark is ignored. Every returned episode is segmented, with
+// opts.Segment.
 func Load(path string, opts LoadOptions) ([]*Episode, error) {
+	eps, err := load(path, opts)
+	if err != nil || opts.Segment.isDefault() {
+		return eps, err
+	}
+	for _, ep := range eps {
+		if err := ep.SegmentWith(opts.Segment); err != nil {
+			return nil, fmt.Errorf("load %s: %w", path, err)
+		}
+	}
+	return eps, nil
+}
+
+func load(path string, opts LoadOptions) ([]*Episode, error) {
 	lim := opts.Limits.orDefault()
 	format := opts.Format
 	st, err := os.Stat(path)

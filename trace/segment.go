@@ -29,10 +29,21 @@ var (
 
 const toolUseOpen, toolUseClose = "<tool_use:", "</tool_use:"
 
-// segmentMessage splits one message into segments.
-func segmentMessage(mid string, mi int, m *Message) ([]Segment, error) {
+// segmentEnv is what segmenting one message needs besides the message: the options, and for a tool
+// message the call it answers (nil when unknown).
+type segmentEnv struct {
+	opts *SegmentOptions
+	call *ToolCall
+}
+
+// segmentMessage splits one message into segments: its tagged blocks, then what the rules and the
+// built-in recognisers find in the text outside them, with the rest as base-kind text.
+func segmentMessage(mid string, mi int, m *Message, env segmentEnv) ([]Segment, error) {
 	if !m.Role.Valid() {
 		return nil, fmt.Errorf("message %s: role %q: %w", mid, m.Role, ErrUnknownRole)
+	}
+	if env.opts == nil {
+		env.opts = &SegmentOptions{}
 	}
 	counts := map[string]int{}
 	next := func(k Kind) string {
@@ -43,28 +54,34 @@ func segmentMessage(mid string, mi int, m *Message) ([]Segment, error) {
 	}
 	var segs []Segment
 	if m.Reasoning != "" {
-		segs = append(segs, Segment{ID: next(KindReasoning), Kind: KindReasoning, Message: mi, Part: PartReasoning, End: len(m.Reasoning)})
+		segs = append(segs, Segment{ID: next(KindReasoning), Kind: KindReasoning, Message: mi, Part: PartReasoning,
+			End: len(m.Reasoning), Origin: OriginStructured})
 	}
 	if m.RedactedReasoning != "" {
 		segs = append(segs, Segment{ID: next(KindReasoning), Kind: KindReasoning, Message: mi, Part: PartRedacted,
-			End: len(m.RedactedReasoning), Redacted: true})
+			End: len(m.RedactedReasoning), Redacted: true, Origin: OriginStructured})
 	}
 	blocks, err := scanTags(m.Role, m.Content)
 	if err != nil {
 		return nil, fmt.Errorf("message %s: %w", mid, err)
 	}
+	for i := range blocks {
+		blocks[i].origin = OriginTag
+	}
+	blocks = recognise(m, blocks, env)
 	base := BaseKind(m.Role)
 	at := 0
 	emit := func(b block) {
-		s := Segment{Kind: b.kind, Message: mi, Part: PartContent, Start: b.start, End: b.end}
+		s := Segment{Kind: b.kind, Message: mi, Part: PartContent, Start: b.start, End: b.end, Origin: b.origin,
+			Label: b.label, Email: b.email}
 		if b.kind == KindToolResult && m.ToolError {
 			s.Error = true
 		}
-		switch b.kind {
-		case KindEmail:
+		switch {
+		case b.kind == KindEmail && s.Email == nil:
 			e := ParseEmail(m.Content[b.innerStart:b.innerEnd])
 			s.Email = &e
-		case KindToolCall:
+		case b.kind == KindToolCall:
 			tc := ToolCall{Name: b.name, Arguments: ParseToolArguments(m.Content[b.innerStart:b.innerEnd])}
 			s.Tool = &tc
 		}
@@ -84,17 +101,20 @@ func segmentMessage(mid string, mi int, m *Message) ([]Segment, error) {
 	for i := range m.ToolCalls {
 		tc := m.ToolCalls[i]
 		segs = append(segs, Segment{ID: next(KindToolCall), Kind: KindToolCall, Message: mi, Part: PartToolCall,
-			Call: i, End: len(tc.Arguments), Tool: &tc})
+			Call: i, End: len(tc.Arguments), Tool: &tc, Origin: OriginStructured})
 	}
 	return segs, nil
 }
 
-// block is one tagged region of a message's content.
+// block is one tagged or recognised region of a message's content.
 type block struct {
 	kind                 Kind
 	name                 string // tool name for tool_use tags
-	start, end           int    // the whole tag, opening to closing
+	start, end           int    // the whole region (for a tag, opening to closing)
 	innerStart, innerEnd int    // between the tags
+	origin               Origin
+	label                string
+	email                *Email // parsed already (recognised emails); nil: parse inner
 }
 
 // scanTags finds the tagged blocks of a message's content. System messages have none; user and tool

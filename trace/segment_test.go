@@ -30,7 +30,7 @@ func TestSegmentMessage(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.msg
-			segs, err := segmentMessage(string(m.Role)+"[0]", 0, &m)
+			segs, err := segmentMessage(string(m.Role)+"[0]", 0, &m, segmentEnv{})
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("segmentMessage() error = %v, want %v", err, tc.wantErr)
 			}

@@ -62,6 +62,7 @@ type attributeOptions struct {
 	Out                  string
 	JSON                 bool // print a JSON summary instead of the table
 	Top                  int  // rows of the summary table
+	segmentRules
 }
 
 func newCmdAttribute(f *Factory, runF func(*attributeOptions) error) *cobra.Command {
@@ -102,7 +103,10 @@ atp-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg), with
 segments (or, with --json, the summary).
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
-token:<index> (see "agentlens trace show").`,
+token:<index> (see "agentlens trace show").
+
+--segment-rule FILE adds rules for finding emails, documents, files and calendar entries
+in untagged text (see "agentlens trace show --help").`,
 		Example: `  agentlens attribute bundled:blackmail --method grad_x_input,deletion --segments email --out out/attr
   agentlens attribute bundled:blackmail --method matrix --out out/matrix
   agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
@@ -144,6 +148,9 @@ token:<index> (see "agentlens trace show").`,
 			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
 			}
+			if err := opts.readSegmentRules(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -171,6 +178,7 @@ token:<index> (see "agentlens trace show").`,
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	opts.addSegmentRuleFlag(cmd)
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -292,7 +300,7 @@ func attributeRun(opts *attributeOptions) error {
 	if err := opts.fetchIfMissing(ctx, opts.IO); err != nil {
 		return err
 	}
-	eps, err := loadEpisodes(opts.Episode, "")
+	eps, err := loadEpisodes(opts.Episode, "", opts.Segment)
 	if err != nil {
 		return err
 	}
@@ -302,7 +310,7 @@ func attributeRun(opts *attributeOptions) error {
 	}
 	var baseEp *trace.Episode
 	if opts.Baseline != "" {
-		if baseEp, err = baselineEpisode(opts.Baseline, opts.BaselineID, ep); err != nil {
+		if baseEp, err = baselineEpisode(opts.Baseline, opts.BaselineID, ep, opts.Segment); err != nil {
 			return err
 		}
 	}

@@ -36,7 +36,7 @@ func findTarget(r *trace.Rendered, spec trace.TargetSpec) (trace.Target, error) 
 // baselineEpisode reads --baseline: an episode file (id picks one of several), or the clean episode
 // edited: "delete:ID,ID" without those segments, "rewrite:ID=FILE,…" with their text replaced by the
 // files'.
-func baselineEpisode(arg, id string, clean *trace.Episode) (*trace.Episode, error) {
+func baselineEpisode(arg, id string, clean *trace.Episode, seg trace.SegmentOptions) (*trace.Episode, error) {
 	var edits []trace.Edit
 	switch {
 	case strings.HasPrefix(arg, "delete:"):
@@ -56,7 +56,7 @@ func baselineEpisode(arg, id string, clean *trace.Episode) (*trace.Episode, erro
 			edits = append(edits, trace.Edit{Segment: seg, Text: string(text)})
 		}
 	default:
-		eps, err := loadEpisodes(arg, "")
+		eps, err := loadEpisodes(arg, "", seg)
 		if err != nil {
 			return nil, err
 		}

@@ -35,6 +35,7 @@ type captureOptions struct {
 	Positions []attribution.Position
 	ShardSize int
 	episodeLabels
+	segmentRules
 }
 
 func newCmdCapture(f *Factory, runF func(*captureOptions) error) *cobra.Command {
@@ -105,6 +106,9 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
 			}
+			if err := opts.readSegmentRules(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -119,6 +123,7 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean, every (each token), mean:KIND or mean:SEGMENT-ID")
 	opts.episodeLabels.flags(cmd, &targetArg, &posVals, &negVals)
 	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
+	opts.addSegmentRuleFlag(cmd)
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -369,7 +374,7 @@ func captureRun(opts *captureOptions) error {
 	errOut := opts.IO.ErrOut
 	var eps []*trace.Episode
 	for _, p := range opts.Episodes {
-		e, err := loadEpisodes(p, "")
+		e, err := loadEpisodes(p, "", opts.Segment)
 		if err != nil {
 			return err
 		}

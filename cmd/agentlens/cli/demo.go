@@ -28,6 +28,7 @@ type demoOptions struct {
 	Out     string
 	Ablate  []trace.Kind // segment kinds to ablate; nil: no ablation
 	Top     int          // rows of the summary table
+	segmentRules
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
@@ -35,7 +36,7 @@ func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
 	var margs modelChoiceArgs
 	var targetArg, ablateArg string
 	cmd := &cobra.Command{
-		Use:   "demo [--model <file|dir|name>] [--episode <file|bundled:name>] [--target <spec>] [--out <dir>]",
+		Use:   "demo [--model <file|dir|name>] [--episode <file|bundled:name>] [--target <spec>] [--out <dir>] [--segment-rule <file>]",
 		Short: "Attribute the bundled blackmail episode on the default model and write heatmaps",
 		Long: `Load the default model (SmolLM2-135M-Instruct, fetched into the cache if missing), render
 the bundled blackmail episode with the model's own chat template, and attribute the first
@@ -55,7 +56,10 @@ token:<index> (see "agentlens trace show" for segment ids and token indices).
 A chat template that does not print structured tool calls or reasoning (SmolLM2's prints
 only each message's content) leaves them out of the context: the demo warns, naming the
 segments, and refuses a target in one of them. --tool-call-style xml|json writes them as
-text in the assistant turn instead (see "agentlens trace show --help").`,
+text in the assistant turn instead (see "agentlens trace show --help").
+
+--segment-rule FILE adds rules for finding emails, documents, files and calendar entries
+in untagged text (see "agentlens trace show --help").`,
 		Example: `  agentlens demo
   agentlens demo --ablate email --out out/demo
   agentlens demo --episode bundled:blackmail_control --target 'literal:<tool_use:email>'
@@ -79,6 +83,9 @@ text in the assistant turn instead (see "agentlens trace show --help").`,
 			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
 			}
+			if err := opts.readSegmentRules(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -93,6 +100,7 @@ text in the assistant turn instead (see "agentlens trace show --help").`,
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "demo"), "output `dir`ectory")
 	fl.StringVar(&ablateArg, "ablate", "", "segment `kinds` to ablate one by one, e.g. email,tool_result")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	opts.addSegmentRuleFlag(cmd)
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -105,7 +113,8 @@ func demoRun(opts *demoOptions) error {
 		methods = append(methods, methodDeletion)
 	}
 	return attributeRun(&attributeOptions{IO: opts.IO, Ctx: opts.Ctx, modelChoice: opts.modelChoice, Episode: opts.Episode, ID: opts.ID,
-		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top})
+		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top,
+		segmentRules: opts.segmentRules})
 }
 
 // pickEpisode returns the episode with the given id, or the only one when id is empty.

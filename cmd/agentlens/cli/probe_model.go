@@ -37,6 +37,7 @@ type probeModelOptions struct {
 	Force    bool
 	Out      string
 	episodeLabels
+	segmentRules
 }
 
 // probeModelFlags registers the shared flags; parse finishes them.
@@ -51,6 +52,7 @@ func (o *probeModelOptions) flags(cmd *cobra.Command, fl *probeModelFlags) {
 	f.BoolVar(&o.Force, "force", false, "use the probe on another model's weights (its hash or d_model differ)")
 	f.StringVarP(&o.Out, "out", "o", "", "output `dir`ectory")
 	o.episodeLabels.flags(cmd, &fl.target, &fl.pos, &fl.neg)
+	o.addSegmentRuleFlag(cmd)
 }
 
 func (o *probeModelOptions) parse(f *Factory, cmd *cobra.Command, fl *probeModelFlags, args []string) error {
@@ -60,6 +62,9 @@ func (o *probeModelOptions) parse(f *Factory, cmd *cobra.Command, fl *probeModel
 		return flagErrorf("--out: name the output directory")
 	}
 	if err := o.episodeLabels.parse(cmd, fl.target, fl.pos, fl.neg); err != nil {
+		return err
+	}
+	if err := o.readSegmentRules(); err != nil {
 		return err
 	}
 	return o.modelChoice.parse(f, fl.modelChoiceArgs)
@@ -77,7 +82,7 @@ func (o *probeModelOptions) open() (data.Probe, *probes.Probe, *session, []*trac
 	}
 	var eps []*trace.Episode
 	for _, path := range o.Episodes {
-		e, err := loadEpisodes(path, "")
+		e, err := loadEpisodes(path, "", o.Segment)
 		if err != nil {
 			return fail(err)
 		}

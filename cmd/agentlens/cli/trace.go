@@ -33,13 +33,14 @@ type traceShowOptions struct {
 	Template  string       // a chat template file, overriding the model's
 	GenPrompt bool         // render with the generation prompt
 	Style     trace.ToolCallStyle
+	segmentRules
 }
 
 func newCmdTraceShow(f *Factory, runF func(*traceShowOptions) error) *cobra.Command {
 	opts := &traceShowOptions{IO: f.IO}
 	var format, style string
 	cmd := &cobra.Command{
-		Use:   "show <episode> [--model <path>] [--template <file>] [--tool-call-style xml|json]",
+		Use:   "show <episode> [--model <path>] [--template <file>] [--tool-call-style xml|json] [--segment-rule <file>]",
 		Short: "Print an episode's segments with their char and token spans",
 		Long: `Print the segments of the episodes recorded in <episode>: every email, document,
 reasoning block, tool call and tool result, with its stable id and kind.
@@ -62,13 +63,16 @@ tool calls and reasoning, and with some templates tool results, are then not in 
 prompt at all. trace show says so once on stderr, naming the segments (FOUND is false).
 --tool-call-style xml writes them as text in the assistant turn, the way the
 agentic-misalignment prompts do (<tool_use:NAME>\nkey: value,\n</tool_use:NAME>, reasoning
-in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_call>.`,
+in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_call>.
+
+` + segmentRuleHelp,
 		Example: `  agentlens trace show bundled:blackmail
   agentlens trace show bundled:blackmail --model smollm2
   agentlens trace show results/exp1 --id claude/blackmail_explicit-america_replacement/sample_001
   agentlens trace show logs/ --format inspect-eval
   agentlens trace show run.eval --model smollm2 --tool-call-style xml
-  agentlens trace show run.eval --model gemma3 --template gemma3.jinja`,
+  agentlens trace show run.eval --model gemma3 --template gemma3.jinja
+  agentlens trace show run.eval --segment-rule rules.json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Episode = args[0]
@@ -87,6 +91,9 @@ in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_cal
 			var err error
 			if opts.Style, err = trace.ParseToolCallStyle(style); err != nil {
 				return flagErrorf("--tool-call-style %s: want xml or json", style)
+			}
+			if err := opts.readSegmentRules(); err != nil {
+				return err
 			}
 			if opts.Model != "" {
 				ref, err := resolveModelArg(f, opts.Model)
@@ -109,6 +116,7 @@ in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_cal
 	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
 	cmd.Flags().BoolVar(&opts.GenPrompt, "generation-prompt", false, "render with the assistant generation prompt")
 	cmd.Flags().StringVar(&style, "tool-call-style", "", "write tool calls and reasoning the template drops as text: `xml` or json")
+	opts.addSegmentRuleFlag(cmd)
 	return cmd
 }
 
@@ -128,19 +136,67 @@ func episodesWithID(path string, eps []*trace.Episode, id string) ([]*trace.Epis
 	return keep, nil
 }
 
-func loadEpisodes(path string, format trace.Format) ([]*trace.Episode, error) {
+// segmentRules is the --segment-rule flag of every command that loads episodes (trace show, demo and
+// attribute, capture, the probe commands that run a model): addSegmentRuleFlag registers it,
+// readSegmentRules reads the file into Segment, which loadEpisodes takes.
+type segmentRules struct {
+	SegmentRuleFile string               // --segment-rule ("" = none)
+	Segment         trace.SegmentOptions // read from SegmentRuleFile
+}
+
+// segmentRuleHelp is the paragraph of long help that describes --segment-rule.
+const segmentRuleHelp = `Untagged text is searched for segments too: plain From:/To:/Subject: header blocks
+(email) and Event:/When: blocks (calendar), JSON with email or calendar fields, markdown
+sections (document), and a tool result answering a call with a path argument (file).
+--segment-rule FILE adds rules, applied first. FILE is JSON:
+
+  {"builtin": true, "rules": [
+    {"regexp": "(?m)^MEMO (?P<label>.+)\n(?P<body>(?s:.*?))\n^END MEMO$", "kind": "document"},
+    {"path": "$.results[*]", "kind": "email", "roles": ["tool"], "label": "{subject}"}
+  ]}
+
+A rule has a Go regexp (each match, or its group "body", is a segment) or a JSON path ($
+then .key, [*], [N]) for a message that is one JSON value; a kind (email, document, file,
+calendar); roles (default user and tool); and a label template ({NAME}: the regexp's group
+NAME, default {label}, or the JSON field NAME). "builtin": false turns the built-in
+recognisers off. The ORIGIN column of trace show says what made each segment: tag,
+structured, header, json, markdown, file-read or rule[N].`
+
+// addSegmentRuleFlag registers --segment-rule on cmd.
+func (s *segmentRules) addSegmentRuleFlag(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.SegmentRuleFile, "segment-rule", "", "segment rule `file` (JSON): regexp and JSON-path rules that mark untagged text as email, document, file or calendar segments")
+}
+
+// readSegmentRules reads the --segment-rule file, if one was given.
+func (s *segmentRules) readSegmentRules() error {
+	if s.SegmentRuleFile == "" {
+		return nil
+	}
+	opts, err := trace.ReadSegmentRules(s.SegmentRuleFile)
+	if err != nil {
+		return fmt.Errorf("--segment-rule: %w", err)
+	}
+	s.Segment = opts
+	return nil
+}
+
+// loadEpisodes reads the episodes at path (a recording, or bundled:<name>), segmented with seg.
+func loadEpisodes(path string, format trace.Format, seg trace.SegmentOptions) ([]*trace.Episode, error) {
 	if strings.HasPrefix(path, bundled.SourcePrefix) {
 		ep, err := bundled.Episode(path)
 		if err != nil {
 			return nil, err
 		}
+		if err := ep.SegmentWith(seg); err != nil {
+			return nil, err
+		}
 		return []*trace.Episode{ep}, nil
 	}
-	return trace.Load(path, trace.LoadOptions{Format: format})
+	return trace.Load(path, trace.LoadOptions{Format: format, Segment: seg})
 }
 
 func traceShowRun(opts *traceShowOptions) error {
-	eps, err := loadEpisodes(opts.Episode, opts.Format)
+	eps, err := loadEpisodes(opts.Episode, opts.Format, opts.Segment)
 	if err != nil {
 		return err
 	}

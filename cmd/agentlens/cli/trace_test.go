@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/trace"
 )
@@ -95,7 +97,7 @@ func TestTraceShowSmolLM2(t *testing.T) {
 			emails++
 		case "tool_call":
 			calls++
-			if fields[0] != "assistant[0].tool_call[0]" || !strings.HasPrefix(strings.Join(fields[5:], " "), "<tool_use:email>") {
+			if fields[0] != "assistant[0].tool_call[0]" || fields[5] != "tag" || !strings.HasPrefix(strings.Join(fields[6:], " "), "<tool_use:email>") {
 				t.Errorf("tool call line %q", l)
 			}
 		default:
@@ -153,4 +155,60 @@ func tokenSpanEmpty(s string) bool {
 	var a, b int
 	fmt.Sscanf(s, "[%d,%d)", &a, &b)
 	return a >= b
+}
+
+// TestSegmentRuleFlag: every command that loads episodes takes --segment-rule, reads the rule file
+// before it runs, and refuses a bad one naming the file, the rule and the field.
+func TestSegmentRuleFlag(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "rules.json"), filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(good, []byte(`{"builtin": false, "rules": [{"regexp": "MEMO", "kind": "document"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`[{"regexp": "MEMO", "kind": "memo"}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := filepath.Join(dir, "m.gguf")
+	if err := os.WriteFile(m, []byte("GGUF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	commands := []struct {
+		name string
+		args []string
+		cmd  func(f *Factory, got **segmentRules) *cobra.Command
+	}{
+		{"trace show", []string{"x.json"}, func(f *Factory, got **segmentRules) *cobra.Command {
+			return newCmdTraceShow(f, func(o *traceShowOptions) error { *got = &o.segmentRules; return nil })
+		}},
+		{"demo", []string{"-m", m}, func(f *Factory, got **segmentRules) *cobra.Command {
+			return newCmdDemo(f, func(o *demoOptions) error { *got = &o.segmentRules; return nil })
+		}},
+		{"capture", []string{"x.jsonl", "-m", m, "-o", "out"}, func(f *Factory, got **segmentRules) *cobra.Command {
+			return newCmdCapture(f, func(o *captureOptions) error { *got = &o.segmentRules; return nil })
+		}},
+		{"probe apply", []string{"p.parquet", "x.jsonl", "-m", m, "-o", "out"}, func(f *Factory, got **segmentRules) *cobra.Command {
+			return newCmdProbeApply(f, func(o *probeApplyOptions) error { *got = &o.segmentRules; return nil })
+		}},
+	}
+	for _, c := range commands {
+		t.Run(c.name, func(t *testing.T) {
+			f, _, _ := testFactory(map[string]string{"AGENTLENS_CACHE": dir})
+			var got *segmentRules
+			if err := execute(f, c.cmd(f, &got), append(c.args, "--segment-rule", good)); err != nil {
+				t.Fatal(err)
+			}
+			if got.SegmentRuleFile != good || got.Segment.Rules.Len() != 1 || !got.Segment.NoBuiltin {
+				t.Errorf("segment rules = %+v, want 1 rule from %s, built-ins off", got, good)
+			}
+			got = nil
+			if err := execute(f, c.cmd(f, &got), c.args); err != nil || got.Segment.Rules != nil || got.Segment.NoBuiltin {
+				t.Errorf("without --segment-rule: %v, %+v; want no rules", err, got)
+			}
+			err := execute(f, c.cmd(f, &got), append(c.args, "--segment-rule", bad))
+			want := "--segment-rule: " + bad + `: [0].kind: "memo": want email, document, file or calendar: bad segment rule`
+			if err == nil || err.Error() != want || exitCode(err) != ExitError {
+				t.Errorf("bad rule file: error = %v (exit %d), want %s", err, exitCode(err), want)
+			}
+		})
+	}
 }
