@@ -14,4 +14,19 @@
 // trace.Rendered, counting only positions that the target can see) and from AblateSegments (the
 // causal effect on the metric of deleting each segment's tokens from the context and running again).
 // Rows for Parquet (package data) are built by TokenRows and SegmentRows.
+//
+// Cross-turn methods see how segments act on each other, not only on the target:
+//
+//   - DeletionMatrix: the segment × segment matrix. Each earlier segment is deleted in turn, and one
+//     pass (after the whole episode's keys and values before it) scores every later segment: its mean
+//     token log-likelihood, or a direction (a probe's) read at its last token. SegmentMatrix.Graph
+//     prunes it to the attribution graph "goal → replacement email → leverage → reasoning → action",
+//     with its widest path.
+//   - Align, Patch and AttributionPatch: a clean episode and a corrupted one (a clue deleted or
+//     rewritten) are aligned segment by segment; Patch puts the clean run's activations at one site,
+//     layer (or head) and segment into the corrupted run and measures the share of the clean–corrupted
+//     gap restored; AttributionPatch estimates the same grid to first order from one backward pass.
+//
+// Probes meet models here too: Capture reads activations of labeled episodes for package probes, and
+// DirectionEffects ablates or steers along a probe's direction.
 package attribution
