@@ -72,3 +72,56 @@ func Example() {
 	// shares add up to 1.000
 	// log-prob is negative: true
 }
+
+// ExampleDeletionMatrix builds the segment × segment matrix of a two-email episode on a tiny random
+// model and prunes it to the attribution graph: every segment before the target is a source, every
+// later one (and the target) a destination.
+func ExampleDeletionMatrix() {
+	dir, _ := os.MkdirTemp("", "attribution-example")
+	defer os.RemoveAll(dir)
+	mdir, _ := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 1)
+	backend, _ := simplego.New("ops_sequential")
+	m, _, err := model.Load(mdir, model.LoadOptions{Backend: backend})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tok, _ := tokenizer.FromFile(filepath.Join(mdir, "tokenizer.json"))
+	tmpl, _ := chat.Compile(modeltest.ChatMLTemplate, "chatml")
+	ep := &trace.Episode{ID: "ex", Messages: []trace.Message{
+		{Role: trace.RoleSystem, Content: "You are the mail agent."},
+		{Role: trace.RoleUser, Content: "<email>\nFrom: cto@x.no\nSubject: shutdown\nBody: You go offline at five.\n</email>\n" +
+			"<email>\nFrom: hr@x.no\nSubject: lunch\nBody: Pizza on Friday.\n</email>\n"},
+		{Role: trace.RoleAssistant, Content: "<tool_use:email>\nto: \"cto@x.no\",\nbody: \"No.\",\n</tool_use:email>"},
+	}}
+	if err := ep.Segment(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, _ := trace.Render(ep, tmpl, func(s string) ([]int, [][2]int, error) {
+		e := tok.Encode(s, false)
+		return e.IDs, e.Offsets, nil
+	}, trace.RenderOptions{})
+	tg, _ := attribution.DecisionTarget(r)
+	sm, err := attribution.DeletionMatrix(m, r, tg, attribution.MatrixOptions{Sources: []trace.Kind{trace.KindSystem, trace.KindEmail}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for s, si := range sm.Sources {
+		n := 0
+		for _, e := range sm.Effect[s] {
+			if !math.IsNaN(e) {
+				n++
+			}
+		}
+		fmt.Printf("deleting %s moves %d later segments\n", sm.Nodes[si].ID, n)
+	}
+	g, _ := sm.Graph(ep.ID, 0.8)
+	fmt.Println("graph ends at", g.Nodes[len(g.Nodes)-1].ID)
+	// Output:
+	// deleting system[0].text[0] moves 5 later segments
+	// deleting user[0].email[0] moves 4 later segments
+	// deleting user[0].email[1] moves 2 later segments
+	// graph ends at target
+}
