@@ -49,6 +49,9 @@ type Arch struct {
 	LayerRoPE   []RoPE
 	LayerWindow []int
 	TiedEmbed   bool
+	// ContextLength is the context the model was trained for (max_position_embeddings, GGUF
+	// context_length); 0 when the files do not say.
+	ContextLength int
 	// Weight names (Hugging Face) by role; see WeightNames.
 	Names WeightNames
 }

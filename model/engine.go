@@ -73,6 +73,11 @@ func (m *Model) Backend() backends.Backend { return m.backend }
 // Dims returns the model's sizes.
 func (m *Model) Dims() Dims { return m.Arch.Dims }
 
+// ContextLength returns the context length the model was trained for (0: unknown). Runs longer than it
+// are not refused here (RoPE extrapolates), but attribution over them is not to be trusted: commands
+// refuse such episodes.
+func (m *Model) ContextLength() int { return m.Arch.ContextLength }
+
 // newModel builds a Model from host weights. get returns a weight by Hugging Face name, already checked
 // against the shape the architecture expects.
 func newModel(a *Arch, backend backends.Backend, opts Options, get func(name string, shape []int) ([]float32, error)) (*Model, error) {

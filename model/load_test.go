@@ -45,6 +45,9 @@ func TestGGUFMatchesSafetensors(t *testing.T) {
 		if src.Format != "gguf" || src.GGUFMeta["general.architecture"] != "llama" {
 			t.Errorf("source = %+v", src)
 		}
+		if m.ContextLength() != 4096 || ref.ContextLength() != 4096 { // llama.context_length, max_position_embeddings
+			t.Errorf("context length %d (GGUF), %d (safetensors), want 4096", m.ContextLength(), ref.ContextLength())
+		}
 		got, err := m.Run(toks, model.RunOptions{LogitPositions: model.AllPositions(20)})
 		if err != nil {
 			t.Fatal(err)

@@ -14,25 +14,26 @@ import (
 
 // Config is the part of a Hugging Face Gemma-3 text config.json the model needs.
 type Config struct {
-	HiddenSize           int      `json:"hidden_size"`
-	IntermediateSize     int      `json:"intermediate_size"`
-	NumAttentionHeads    int      `json:"num_attention_heads"`
-	NumKeyValueHeads     int      `json:"num_key_value_heads"`
-	NumHiddenLayers      int      `json:"num_hidden_layers"`
-	VocabSize            int      `json:"vocab_size"`
-	HeadDim              int      `json:"head_dim"`
-	RMSNormEps           float64  `json:"rms_norm_eps"`
-	RopeTheta            float64  `json:"rope_theta"`
-	RopeLocalBaseFreq    float64  `json:"rope_local_base_freq"`
-	QueryPreAttnScalar   float64  `json:"query_pre_attn_scalar"`
-	SlidingWindow        int      `json:"sliding_window"`
-	SlidingWindowPattern int      `json:"sliding_window_pattern"`
-	LayerTypes           []string `json:"layer_types"`
-	HiddenActivation     string   `json:"hidden_activation"`
-	TieWordEmbeddings    *bool    `json:"tie_word_embeddings"`
-	FinalLogitSoftcap    *float64 `json:"final_logit_softcapping"`
-	AttnLogitSoftcap     *float64 `json:"attn_logit_softcapping"`
-	RopeScaling          *struct {
+	HiddenSize            int      `json:"hidden_size"`
+	IntermediateSize      int      `json:"intermediate_size"`
+	NumAttentionHeads     int      `json:"num_attention_heads"`
+	NumKeyValueHeads      int      `json:"num_key_value_heads"`
+	NumHiddenLayers       int      `json:"num_hidden_layers"`
+	VocabSize             int      `json:"vocab_size"`
+	HeadDim               int      `json:"head_dim"`
+	RMSNormEps            float64  `json:"rms_norm_eps"`
+	RopeTheta             float64  `json:"rope_theta"`
+	MaxPositionEmbeddings int      `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	RopeLocalBaseFreq     float64  `json:"rope_local_base_freq"`
+	QueryPreAttnScalar    float64  `json:"query_pre_attn_scalar"`
+	SlidingWindow         int      `json:"sliding_window"`
+	SlidingWindowPattern  int      `json:"sliding_window_pattern"`
+	LayerTypes            []string `json:"layer_types"`
+	HiddenActivation      string   `json:"hidden_activation"`
+	TieWordEmbeddings     *bool    `json:"tie_word_embeddings"`
+	FinalLogitSoftcap     *float64 `json:"final_logit_softcapping"`
+	AttnLogitSoftcap      *float64 `json:"attn_logit_softcapping"`
+	RopeScaling           *struct {
 		RopeType string  `json:"rope_type"`
 		Type     string  `json:"type"`
 		Factor   float64 `json:"factor"`
@@ -168,17 +169,18 @@ func New(c Config) (*model.Arch, error) {
 			DModel: c.HiddenSize, NHeads: c.NumAttentionHeads, NKVHeads: c.NumKeyValueHeads, DHead: c.HeadDim,
 			DMLP: c.IntermediateSize, NLayers: c.NumHiddenLayers, DVocab: c.VocabSize,
 		},
-		NormEps:      c.RMSNormEps,
-		NormOnePlus:  true,
-		QKNorm:       true,
-		SandwichNorm: true,
-		Act:          model.GELUTanh,
-		EmbedScale:   float32(math.Sqrt(float64(c.HiddenSize))),
-		AttnScale:    float32(math.Pow(c.QueryPreAttnScalar, -0.5)),
-		LayerRoPE:    ropes,
-		LayerWindow:  windows,
-		TiedEmbed:    tied,
-		Names:        names(),
+		NormEps:       c.RMSNormEps,
+		NormOnePlus:   true,
+		QKNorm:        true,
+		SandwichNorm:  true,
+		Act:           model.GELUTanh,
+		EmbedScale:    float32(math.Sqrt(float64(c.HiddenSize))),
+		AttnScale:     float32(math.Pow(c.QueryPreAttnScalar, -0.5)),
+		LayerRoPE:     ropes,
+		LayerWindow:   windows,
+		TiedEmbed:     tied,
+		Names:         names(),
+		ContextLength: c.MaxPositionEmbeddings,
 	}
 	return a, a.Validate()
 }
@@ -209,6 +211,7 @@ func fromGGUF(meta map[string]any, tensors []string) (*model.Arch, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.MaxPositionEmbeddings, _ = model.MetaInt(meta, "gemma3.context_length")
 	c.NumKeyValueHeads, _ = model.MetaInt(meta, "gemma3.attention.head_count_kv")
 	c.HeadDim, _ = model.MetaInt(meta, "gemma3.attention.key_length")
 	c.SlidingWindow, _ = model.MetaInt(meta, "gemma3.attention.sliding_window")

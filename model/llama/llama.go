@@ -13,22 +13,23 @@ import (
 
 // Config is the part of a Hugging Face Llama/Mistral config.json the model needs.
 type Config struct {
-	HiddenSize        int          `json:"hidden_size"`
-	IntermediateSize  int          `json:"intermediate_size"`
-	NumAttentionHeads int          `json:"num_attention_heads"`
-	NumKeyValueHeads  int          `json:"num_key_value_heads"`
-	NumHiddenLayers   int          `json:"num_hidden_layers"`
-	VocabSize         int          `json:"vocab_size"`
-	HeadDim           int          `json:"head_dim"`
-	RMSNormEps        float64      `json:"rms_norm_eps"`
-	RopeTheta         float64      `json:"rope_theta"`
-	RopeScaling       *RopeScaling `json:"rope_scaling"`
-	TieWordEmbeddings bool         `json:"tie_word_embeddings"`
-	AttentionBias     bool         `json:"attention_bias"`
-	MLPBias           bool         `json:"mlp_bias"`
-	SlidingWindow     *int         `json:"sliding_window"`
-	HiddenAct         string       `json:"hidden_act"`
-	RopeParameters    *RopeScaling `json:"rope_parameters"`
+	HiddenSize            int          `json:"hidden_size"`
+	IntermediateSize      int          `json:"intermediate_size"`
+	NumAttentionHeads     int          `json:"num_attention_heads"`
+	NumKeyValueHeads      int          `json:"num_key_value_heads"`
+	NumHiddenLayers       int          `json:"num_hidden_layers"`
+	VocabSize             int          `json:"vocab_size"`
+	HeadDim               int          `json:"head_dim"`
+	RMSNormEps            float64      `json:"rms_norm_eps"`
+	RopeTheta             float64      `json:"rope_theta"`
+	MaxPositionEmbeddings int          `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	RopeScaling           *RopeScaling `json:"rope_scaling"`
+	TieWordEmbeddings     bool         `json:"tie_word_embeddings"`
+	AttentionBias         bool         `json:"attention_bias"`
+	MLPBias               bool         `json:"mlp_bias"`
+	SlidingWindow         *int         `json:"sliding_window"`
+	HiddenAct             string       `json:"hidden_act"`
+	RopeParameters        *RopeScaling `json:"rope_parameters"`
 }
 
 // RopeScaling is Hugging Face's rope_scaling block.
@@ -126,13 +127,14 @@ func New(c Config, window int) (*model.Arch, error) {
 			DModel: c.HiddenSize, NHeads: c.NumAttentionHeads, NKVHeads: c.NumKeyValueHeads, DHead: c.HeadDim,
 			DMLP: c.IntermediateSize, NLayers: c.NumHiddenLayers, DVocab: c.VocabSize,
 		},
-		NormEps:     c.RMSNormEps,
-		Act:         model.SiLU,
-		AttnScale:   float32(1 / math.Sqrt(float64(c.HeadDim))),
-		LayerRoPE:   model.Uniform(c.NumHiddenLayers, model.RoPE{InvFreq: inv, Scale: 1}),
-		LayerWindow: model.Uniform(c.NumHiddenLayers, window),
-		TiedEmbed:   c.TieWordEmbeddings,
-		Names:       model.LlamaStyleNames(),
+		NormEps:       c.RMSNormEps,
+		Act:           model.SiLU,
+		AttnScale:     float32(1 / math.Sqrt(float64(c.HeadDim))),
+		LayerRoPE:     model.Uniform(c.NumHiddenLayers, model.RoPE{InvFreq: inv, Scale: 1}),
+		LayerWindow:   model.Uniform(c.NumHiddenLayers, window),
+		TiedEmbed:     c.TieWordEmbeddings,
+		Names:         model.LlamaStyleNames(),
+		ContextLength: c.MaxPositionEmbeddings,
 	}
 	return a, a.Validate()
 }
@@ -155,6 +157,7 @@ func fromGGUF(meta map[string]any, tensors []string) (*model.Arch, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.MaxPositionEmbeddings, _ = model.MetaInt(meta, "llama.context_length")
 	c.NumKeyValueHeads = c.NumAttentionHeads
 	if v, ok := model.MetaInt(meta, "llama.attention.head_count_kv"); ok {
 		c.NumKeyValueHeads = v

@@ -13,20 +13,21 @@ import (
 
 // Config is the part of a Hugging Face Qwen2 config.json the model needs.
 type Config struct {
-	HiddenSize        int     `json:"hidden_size"`
-	IntermediateSize  int     `json:"intermediate_size"`
-	NumAttentionHeads int     `json:"num_attention_heads"`
-	NumKeyValueHeads  int     `json:"num_key_value_heads"`
-	NumHiddenLayers   int     `json:"num_hidden_layers"`
-	VocabSize         int     `json:"vocab_size"`
-	RMSNormEps        float64 `json:"rms_norm_eps"`
-	RopeTheta         float64 `json:"rope_theta"`
-	TieWordEmbeddings bool    `json:"tie_word_embeddings"`
-	UseSlidingWindow  bool    `json:"use_sliding_window"`
-	SlidingWindow     int     `json:"sliding_window"`
-	MaxWindowLayers   int     `json:"max_window_layers"`
-	HiddenAct         string  `json:"hidden_act"`
-	RopeScaling       *struct {
+	HiddenSize            int     `json:"hidden_size"`
+	IntermediateSize      int     `json:"intermediate_size"`
+	NumAttentionHeads     int     `json:"num_attention_heads"`
+	NumKeyValueHeads      int     `json:"num_key_value_heads"`
+	NumHiddenLayers       int     `json:"num_hidden_layers"`
+	VocabSize             int     `json:"vocab_size"`
+	RMSNormEps            float64 `json:"rms_norm_eps"`
+	RopeTheta             float64 `json:"rope_theta"`
+	MaxPositionEmbeddings int     `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`
+	UseSlidingWindow      bool    `json:"use_sliding_window"`
+	SlidingWindow         int     `json:"sliding_window"`
+	MaxWindowLayers       int     `json:"max_window_layers"`
+	HiddenAct             string  `json:"hidden_act"`
+	RopeScaling           *struct {
 		Type     string `json:"type"`
 		RopeType string `json:"rope_type"`
 	} `json:"rope_scaling"`
@@ -85,14 +86,15 @@ func New(c Config) (*model.Arch, error) {
 			DModel: c.HiddenSize, NHeads: c.NumAttentionHeads, NKVHeads: c.NumKeyValueHeads, DHead: dHead,
 			DMLP: c.IntermediateSize, NLayers: c.NumHiddenLayers, DVocab: c.VocabSize,
 		},
-		NormEps:     c.RMSNormEps,
-		QKVBias:     true,
-		Act:         model.SiLU,
-		AttnScale:   float32(1 / math.Sqrt(float64(dHead))),
-		LayerRoPE:   model.Uniform(c.NumHiddenLayers, model.RoPE{InvFreq: model.DefaultInvFreq(c.RopeTheta, dHead), Scale: 1}),
-		LayerWindow: windows,
-		TiedEmbed:   c.TieWordEmbeddings,
-		Names:       model.LlamaStyleNames(),
+		NormEps:       c.RMSNormEps,
+		QKVBias:       true,
+		Act:           model.SiLU,
+		AttnScale:     float32(1 / math.Sqrt(float64(dHead))),
+		LayerRoPE:     model.Uniform(c.NumHiddenLayers, model.RoPE{InvFreq: model.DefaultInvFreq(c.RopeTheta, dHead), Scale: 1}),
+		LayerWindow:   windows,
+		TiedEmbed:     c.TieWordEmbeddings,
+		Names:         model.LlamaStyleNames(),
+		ContextLength: c.MaxPositionEmbeddings,
 	}
 	return a, a.Validate()
 }
@@ -115,6 +117,7 @@ func fromGGUF(meta map[string]any, tensors []string) (*model.Arch, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.MaxPositionEmbeddings, _ = model.MetaInt(meta, "qwen2.context_length")
 	c.NumKeyValueHeads, _ = model.MetaInt(meta, "qwen2.attention.head_count_kv")
 	c.VocabSize, _ = model.MetaInt(meta, "qwen2.vocab_size")
 	if c.VocabSize == 0 {

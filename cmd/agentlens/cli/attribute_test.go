@@ -160,6 +160,23 @@ func TestAttributeTiny(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no segment of kinds [tool_result]") {
 		t.Errorf("deletion of absent kinds: err = %v", err)
 	}
+	// An episode longer than the model's 4,096-token context is refused, not extrapolated.
+	long := ep.Clone()
+	long.ID = "long"
+	long.Messages[1].Content = strings.Repeat("word ", 5000)
+	longPath := filepath.Join(dir, "long.jsonl")
+	lf, err := os.Create(longPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := trace.WriteNative(lf, long); err != nil {
+		t.Fatal(err)
+	}
+	lf.Close()
+	err = execute(f, newCmdAttribute(f, nil), []string{longPath, "-m", mdir, "--backend", "go", "-o", out})
+	if err == nil || !strings.Contains(err.Error(), "longer than the 4096-token context") {
+		t.Errorf("episode past the context: err = %v", err)
+	}
 }
 
 // TestAttributePatchTiny runs patch and atp from a clean tiny episode into one whose first email is

@@ -91,6 +91,20 @@ func (p prompter) render(ep *trace.Episode, genPrompt bool) (*trace.Rendered, er
 	return trace.Render(ep, p.Tmpl, enc, ropts)
 }
 
+// render renders an episode for the session's model and refuses one longer than the context the model
+// was trained for: positions past it are extrapolated, and attributions there are not to be trusted.
+func (s *session) render(ep *trace.Episode, genPrompt bool) (*trace.Rendered, error) {
+	r, err := s.prompter.render(ep, genPrompt)
+	if err != nil {
+		return nil, err
+	}
+	if n := s.Model.ContextLength(); n > 0 && len(r.IDs) > n {
+		return nil, fmt.Errorf("episode %s: %d tokens with %s's template, longer than the %d-token context the model was trained for",
+			ep.ID, len(r.IDs), s.Name, n)
+	}
+	return r, nil
+}
+
 // session is a loaded model with what rendering an episode for it takes.
 type session struct {
 	prompter
