@@ -43,7 +43,7 @@ func bruteNodeValues(t *testing.T, m *model.Model, toks []int, spans []trace.Spa
 		}
 		sum, n := 0.0, 0
 		for q := max(1, sp.Start); q < sp.End; q++ {
-			sum += logSoftmax(res.Logits.Data[(q-1)*V:q*V], toks[q])
+			sum += attribution.MetricValue(res.Logits.Data[(q-1)*V:q*V], model.Metric{Kind: model.LogProb, Target: toks[q]})
 			n++
 		}
 		out[j] = sum / float64(n)
@@ -51,17 +51,6 @@ func bruteNodeValues(t *testing.T, m *model.Model, toks []int, spans []trace.Spa
 	return out
 }
 
-func logSoftmax(row []float32, tok int) float64 {
-	mx := math.Inf(-1)
-	for _, v := range row {
-		mx = math.Max(mx, float64(v))
-	}
-	s := 0.0
-	for _, v := range row {
-		s += math.Exp(float64(v) - mx)
-	}
-	return float64(row[tok]) - mx - math.Log(s)
-}
 
 // TestSegmentMatrixBruteForce checks every entry of the deletion matrix (built from one packed pass per
 // source after the whole episode's keys and values) against a full single run of the episode with that

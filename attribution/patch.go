@@ -197,6 +197,24 @@ func (o PatchOptions) sites(m *model.Model) ([]hook.Name, error) {
 	return out, nil
 }
 
+// plan returns a grid's sites, the segments to patch, and every site whose activations it reads (the
+// sites, and hook_z of every layer for the per-head cells).
+func (o PatchOptions) plan(m *model.Model, al *Alignment) (sites []hook.Name, segs []int, read []hook.Name, err error) {
+	if sites, err = o.sites(m); err != nil {
+		return nil, nil, nil, err
+	}
+	if segs, err = al.segmentsToPatch(o.Kinds); err != nil {
+		return nil, nil, nil, err
+	}
+	read = slices.Clone(sites)
+	if o.Heads {
+		for l := range m.Dims().NLayers {
+			read = append(read, hook.At(hook.Z, l))
+		}
+	}
+	return sites, segs, read, nil
+}
+
 // segmentsToPatch returns the indices of the aligned segments of the kinds.
 func (al *Alignment) segmentsToPatch(kinds []trace.Kind) ([]int, error) {
 	var out []int
@@ -284,19 +302,9 @@ func (al *Alignment) patchSpans(c *model.Tensor, spans []AlignedSegment, T int) 
 // opts.Heads, also each head's output (hook_z) over every aligned position. Each patched run reuses the
 // corrupted run's keys and values before its first patched position.
 func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, error) {
-	sites, err := opts.sites(m)
+	sites, segs, capture, err := opts.plan(m, al)
 	if err != nil {
 		return nil, err
-	}
-	segs, err := al.segmentsToPatch(opts.Kinds)
-	if err != nil {
-		return nil, err
-	}
-	capture := slices.Clone(sites)
-	if opts.Heads {
-		for l := range m.Dims().NLayers {
-			capture = append(capture, hook.At(hook.Z, l))
-		}
 	}
 	clean, corrupt, cc, whole, err := al.baseRuns(m, capture)
 	if err != nil {
@@ -390,19 +398,9 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 // hook_z). One forward pass of the clean run and one forward and backward pass of the corrupted run give
 // every cell. Value is the corrupted metric plus the estimate.
 func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, error) {
-	sites, err := opts.sites(m)
+	sites, segs, wrt, err := opts.plan(m, al)
 	if err != nil {
 		return nil, err
-	}
-	segs, err := al.segmentsToPatch(opts.Kinds)
-	if err != nil {
-		return nil, err
-	}
-	wrt := slices.Clone(sites)
-	if opts.Heads {
-		for l := range m.Dims().NLayers {
-			wrt = append(wrt, hook.At(hook.Z, l))
-		}
 	}
 	tok := al.Clean.IDs[al.CleanTarget]
 	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: wrt, LogitPositions: []int{al.CleanTarget - 1}})

@@ -93,15 +93,7 @@ func TestDemoRunTiny(t *testing.T) {
 			"<email>\nFrom: cto@x.no\nTo: elin@x.no\nSubject: us\nBody: Nobody can know.\n</email>\n"},
 		{Role: trace.RoleAssistant, Content: "I will act.\n<tool_use:email>\nto: \"cto@x.no\",\nbody: \"Cancel it or else.\",\n</tool_use:email>"},
 	}}
-	epPath := filepath.Join(dir, "ep.jsonl")
-	fh, err := os.Create(epPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := trace.WriteNative(fh, ep); err != nil {
-		t.Fatal(err)
-	}
-	fh.Close()
+	epPath := writeEpisode(t, filepath.Join(dir, "ep.jsonl"), ep)
 	out := filepath.Join(dir, "out")
 	f, stdout, _ := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache"), "AGENTLENS_BACKEND": "go"})
 	if err := execute(f, newCmdDemo(f, nil), []string{"-m", mdir, "-e", epPath, "-o", out, "--backend", "go", "--ablate", "email"}); err != nil {
