@@ -51,7 +51,6 @@ func bruteNodeValues(t *testing.T, m *model.Model, toks []int, spans []trace.Spa
 	return out
 }
 
-
 // TestSegmentMatrixBruteForce checks every entry of the deletion matrix (built from one packed pass per
 // source after the whole episode's keys and values) against a full single run of the episode with that
 // segment deleted, for the log-likelihood metric and for a direction readout: to 1e-4 absolute (float32
