@@ -35,13 +35,16 @@ type Alignment struct {
 	Segments                   []AlignedSegment
 }
 
-// contentBefore lists the found, non-empty content segments wholly before target, in token order.
+// contentBefore lists the found, non-empty content segments before target, in token order; the segment
+// holding the target counts with its tokens before it (the start of the action: "to: …, body: …").
 func contentBefore(r *trace.Rendered, target int) []trace.RenderedSegment {
 	var out []trace.RenderedSegment
 	for _, s := range r.Segments {
-		if s.Kind != trace.KindTemplate && s.Found && s.Tokens.Len() > 0 && s.Tokens.End <= target {
-			out = append(out, s)
+		if s.Kind == trace.KindTemplate || !s.Found || s.Tokens.Len() == 0 || s.Tokens.Start >= target {
+			continue
 		}
+		s.Tokens.End = min(s.Tokens.End, target)
+		out = append(out, s)
 	}
 	slices.SortStableFunc(out, func(a, b trace.RenderedSegment) int { return a.Tokens.Start - b.Tokens.Start })
 	return out

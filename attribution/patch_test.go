@@ -86,6 +86,27 @@ func TestAlign(t *testing.T) {
 			t.Errorf("rewrite: %s aligned %v rewritten %v", s.ID, s.Aligned, s.Rewritten)
 		}
 	}
+	// A target inside the action: the action's tokens before it form an aligned segment of their own.
+	spec, err := trace.ParseTarget("literal:know")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := trace.FindTarget(clean, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt, err := trace.FindTarget(deleted, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := attribution.Align(clean, deleted, ct.Token, dt.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := inner.Segments[len(inner.Segments)-1]
+	if last.ID != ct.Segment || last.Clean.End != ct.Token || !last.Aligned || last.Corrupt.End != dt.Token {
+		t.Errorf("last aligned segment %+v, want the action's tokens before the target %d (%s)", last, ct.Token, ct.Segment)
+	}
 	if _, err := attribution.Align(clean, deleted, target(t, clean), target(t, deleted)-1); !errors.Is(err, attribution.ErrBadInput) {
 		t.Errorf("different target tokens: err = %v", err)
 	}
