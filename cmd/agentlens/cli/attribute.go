@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -250,6 +251,9 @@ type attributeSummary struct {
 	Path      []string                 `json:"path,omitempty"` // matrix: the widest path into the target
 	// PatchSpearman is the rank correlation of AtP's and patching's restored shares over their cells.
 	PatchSpearman *float64 `json:"atp_patch_spearman,omitempty"`
+	// Agreement is the Spearman correlation of every two segment methods' signed scores over the
+	// segments both scored, keyed "a ~ b".
+	Agreement map[string]float64 `json:"agreement,omitempty"`
 	Outputs       []string `json:"outputs"`
 	ElapsedSecs   float64  `json:"elapsed_s"`
 }
@@ -486,6 +490,10 @@ func attributeRun(opts *attributeOptions) error {
 			files = append(files, mfiles...)
 		}
 	}
+	sum.Agreement = agreement(segRows)
+	for _, k := range slices.Sorted(maps.Keys(sum.Agreement)) {
+		fmt.Fprintf(errOut, "agentlens: agreement over segments, Spearman ρ(%s) = %.3f\n", k, sum.Agreement[k])
+	}
 	if patched != nil {
 		pfiles, rho, err := patched.write(opts.Out, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token})
 		if err != nil {
@@ -551,6 +559,38 @@ func attributeRun(opts *attributeOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "\nwrote %s: %s\n", opts.Out, strings.Join(sum.Outputs, " "))
 	return nil
+}
+
+// agreement returns the Spearman correlation of every two methods' segment scores over the segments
+// both scored (nil with fewer than two methods).
+func agreement(rows []data.SegmentAttribution) map[string]float64 {
+	by := map[string]map[string]float64{}
+	var methods []string
+	for _, r := range rows {
+		if by[r.Method] == nil {
+			by[r.Method] = map[string]float64{}
+			methods = append(methods, r.Method)
+		}
+		by[r.Method][r.SegmentID] = r.Score
+	}
+	var out map[string]float64
+	for i, a := range methods {
+		for _, b := range methods[i+1:] {
+			var x, y []float64
+			for id, v := range by[a] {
+				if w, ok := by[b][id]; ok {
+					x, y = append(x, v), append(y, w)
+				}
+			}
+			if rho := attribution.Spearman(x, y); !math.IsNaN(rho) {
+				if out == nil {
+					out = map[string]float64{}
+				}
+				out[a+" ~ "+b] = rho
+			}
+		}
+	}
+	return out
 }
 
 // padBaseline is the integrated-gradients baseline that blanks the content: every token of a content

@@ -102,6 +102,15 @@ func TestAttributeTiny(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+	// Three segment methods: three pairs of them, each correlation a number in [−1, 1].
+	if len(sum.Agreement) != 3 {
+		t.Errorf("agreement %v, want the 3 pairs of grad_x_input, IG and deletion", sum.Agreement)
+	}
+	for k, v := range sum.Agreement {
+		if !(v >= -1 && v <= 1) {
+			t.Errorf("agreement %s = %v", k, v)
+		}
+	}
 	ig, ok := sum.Methods[attribution.MethodIG]
 	if !ok || ig.Delta == nil || ig.Baseline == nil {
 		t.Fatalf("summary lacks IG's completeness gap: %+v", sum.Methods)
