@@ -253,9 +253,9 @@ type attributeSummary struct {
 	PatchSpearman *float64 `json:"atp_patch_spearman,omitempty"`
 	// Agreement is the Spearman correlation of every two segment methods' signed scores over the
 	// segments both scored, keyed "a ~ b".
-	Agreement map[string]float64 `json:"agreement,omitempty"`
-	Outputs       []string `json:"outputs"`
-	ElapsedSecs   float64  `json:"elapsed_s"`
+	Agreement   map[string]float64 `json:"agreement,omitempty"`
+	Outputs     []string           `json:"outputs"`
+	ElapsedSecs float64            `json:"elapsed_s"`
 }
 
 type targetSummary struct {
