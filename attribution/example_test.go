@@ -75,7 +75,7 @@ func Example() {
 
 // ExampleDeletionMatrix builds the segment × segment matrix of a two-email episode on a tiny random
 // model and prunes it to the attribution graph: every segment before the target is a source, every
-// later one (and the target) a destination.
+// later one (and the target) a destination; the blank lines between the emails are not nodes.
 func ExampleDeletionMatrix() {
 	dir, _ := os.MkdirTemp("", "attribution-example")
 	defer os.RemoveAll(dir)
@@ -120,8 +120,8 @@ func ExampleDeletionMatrix() {
 	g, _ := sm.Graph(ep.ID, 0.8)
 	fmt.Println("graph ends at", g.Nodes[len(g.Nodes)-1].ID)
 	// Output:
-	// deleting system[0].text[0] moves 5 later segments
-	// deleting user[0].email[0] moves 4 later segments
-	// deleting user[0].email[1] moves 2 later segments
+	// deleting system[0].text[0] moves 3 later segments
+	// deleting user[0].email[0] moves 2 later segments
+	// deleting user[0].email[1] moves 1 later segments
 	// graph ends at target
 }

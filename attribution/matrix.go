@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"
@@ -73,11 +74,14 @@ func (sm *SegmentMatrix) Index(id string) int {
 	return slices.IndexFunc(sm.Nodes, func(n MatrixNode) bool { return n.ID == id })
 }
 
-// matrixNodes lists the content segments wholly before target, and the target node.
+// matrixNodes lists the content segments wholly before target, and the target node. Segments of
+// whitespace only (the blank lines between emails) are left out: deleting an email changes how well
+// the separator after it is predicted by a lot and says nothing about content.
 func matrixNodes(r *trace.Rendered, target int) []MatrixNode {
 	var nodes []MatrixNode
 	for _, s := range r.Segments {
-		if s.Kind == trace.KindTemplate || !s.Found || s.Tokens.Len() == 0 || s.Tokens.End > target {
+		if s.Kind == trace.KindTemplate || !s.Found || s.Tokens.Len() == 0 || s.Tokens.End > target ||
+			strings.TrimSpace(r.Text[s.Char.Start:s.Char.End]) == "" {
 			continue
 		}
 		nodes = append(nodes, MatrixNode{ID: s.ID, Kind: s.Kind, Label: Label(r.Episode, s.ID), Tokens: s.Tokens})
