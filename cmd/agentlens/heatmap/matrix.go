@@ -64,7 +64,7 @@ func WriteMatrixSVG(w io.Writer, m *Matrix) error {
 	if len(m.Values) != len(m.Rows) {
 		return fmt.Errorf("heatmap: matrix has %d rows of values for %d row labels", len(m.Values), len(m.Rows))
 	}
-	const cell, labelW, colH, pad, top = 14, 300, 220, 12, 52
+	const cell, labelW, colH, pad, top = 14, 340, 220, 12, 52
 	width := labelW + cell*len(m.Cols) + pad + 90
 	height := top + colH + cell*len(m.Rows) + pad + 30
 	clip := m.clip()
