@@ -54,7 +54,7 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 		longest = max(longest, len([]rune(s.Name)))
 	}
 	right := 48 + int(6.2*float64(longest))
-	width := left + plotW + right
+	width := max(left+plotW+right, textWidth(c.Title, c.Subtitle))
 	xmin, xmax := math.Inf(1), math.Inf(-1)
 	ymin, ymax := math.Inf(1), math.Inf(-1)
 	for _, s := range c.Series {
@@ -176,4 +176,10 @@ func fmtTick(t float64) string {
 		return fmt.Sprintf("%.0f", t)
 	}
 	return fmt.Sprintf("%g", math.Round(t*1000)/1000)
+}
+
+// textWidth is the figure width a title (14 px bold, about 8.6 px a character) and a subtitle (11 px,
+// about 6.2) need from a 12 px margin, so that neither runs off the canvas.
+func textWidth(title, subtitle string) int {
+	return 24 + int(math.Max(8.6*float64(len([]rune(title))), 6.2*float64(len([]rune(subtitle)))))
 }

@@ -3,6 +3,7 @@ package heatmap
 import (
 	"bytes"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -113,5 +114,22 @@ func TestCurvesIntegerTicks(t *testing.T) {
 	svg := b.String()
 	if strings.Contains(svg, ">1.5<") || strings.Contains(svg, ">0.5<") || !strings.Contains(svg, ">3<") {
 		t.Errorf("layer ticks: want 0 1 2 3 only:\n%s", svg)
+	}
+}
+
+// TestCurvesWideSubtitle: a subtitle longer than the plot widens the figure rather than running off
+// its right edge.
+func TestCurvesWideSubtitle(t *testing.T) {
+	sub := strings.Repeat("gemma-3-270m-q4_k_m/L4/hook_resid_post/decision/logistic · ", 3)
+	var b bytes.Buffer
+	if err := WriteCurvesSVG(&b, &Curves{Title: "t", Subtitle: sub, Series: []Series{{Name: "a", Points: []Point{{X: 0, Y: 1}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var w int
+	if _, err := fmt.Sscanf(b.String(), `<svg xmlns="http://www.w3.org/2000/svg" width="%d"`, &w); err != nil {
+		t.Fatal(err)
+	}
+	if need := 24 + int(6.2*float64(len([]rune(sub)))); w < need {
+		t.Errorf("width %d for a subtitle needing %d", w, need)
 	}
 }
