@@ -65,7 +65,12 @@ func WriteMatrixSVG(w io.Writer, m *Matrix) error {
 		return fmt.Errorf("heatmap: matrix has %d rows of values for %d row labels", len(m.Values), len(m.Rows))
 	}
 	const cell, labelW, colH, pad, top = 14, 340, 220, 12, 52
-	width := max(labelW+cell*len(m.Cols)+pad+90, textWidth(m.Title, m.Subtitle), 12+int(5.6*float64(len([]rune(m.ValueLabel)))))
+	// Column labels rise at 60° from their cells: the last one reaches cos 60° × its length to the right.
+	reach := 0
+	for _, c := range m.Cols {
+		reach = max(reach, int(0.5*5.6*float64(len([]rune(shorten(c, 40))))))
+	}
+	width := max(labelW+cell*len(m.Cols)+pad+max(90, reach), textWidth(m.Title, m.Subtitle), 12+int(5.6*float64(len([]rune(m.ValueLabel)))))
 	height := top + colH + cell*len(m.Rows) + pad + 30
 	clip := m.clip()
 	var b bytes.Buffer
