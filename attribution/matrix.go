@@ -140,8 +140,12 @@ func DeletionMatrix(m *model.Model, r *trace.Rendered, target int, opts MatrixOp
 			}
 			sum, cnt := 0.0, 0
 			for q := max(1, n.Tokens.Start); q < n.Tokens.End; q++ {
-				sum += res.LogProbs[q-shift-1-lpFrom]
-				cnt++
+				// A token that lands at position 0 (the source began the episode) has nothing before
+				// it to predict it: it is left out, as the whole episode's first token is.
+				if k := q - shift - 1 - lpFrom; k >= 0 {
+					sum += res.LogProbs[k]
+					cnt++
+				}
 			}
 			dst[j] = math.NaN()
 			if cnt > 0 {

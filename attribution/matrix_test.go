@@ -2,8 +2,10 @@ package attribution_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/agentlens/agentlens/attribution"
@@ -58,13 +60,40 @@ func bruteNodeValues(t *testing.T, m *model.Model, toks []int, spans []trace.Spa
 func TestSegmentMatrixBruteForce(t *testing.T) {
 	f := load(t)
 	r, tg := inbox(t, f)
-	dir := attribution.RandomDirections(1, f.m.Dims().DModel, 5)[0]
+	checkMatrixBruteForce(t, f.m, r, tg.Token)
+}
+
+// TestSegmentMatrixFirstSegment is TestSegmentMatrixBruteForce on a rendering whose first content
+// segment starts at token 0 (a template that prints nothing before the first message): with it deleted,
+// the token that becomes the first has nothing to predict it and is left out of its segment's mean.
+func TestSegmentMatrixFirstSegment(t *testing.T) {
+	f := load(t)
+	r, tg := inbox(t, f)
+	n := tg.Token
+	g := &trace.Rendered{Episode: r.Episode, Text: strings.Repeat("x", n+1), IDs: r.IDs[:n+1], Offsets: make([][2]int, n+1),
+		TokenSegment: make([]int, n+1)}
+	g.Segments = []trace.RenderedSegment{{ID: trace.TemplateID, Kind: trace.KindTemplate, Message: -1,
+		Char: trace.Span{End: n + 1}, Tokens: trace.Span{End: n + 1}, Found: true}}
+	for i := range 4 {
+		sp := trace.Span{Start: n * i / 4, End: n * (i + 1) / 4}
+		g.Segments = append(g.Segments, trace.RenderedSegment{ID: fmt.Sprintf("part[%d]", i), Kind: trace.KindEmail, Char: sp, Tokens: sp, Found: true})
+	}
+	checkMatrixBruteForce(t, f.m, g, n)
+}
+
+// checkMatrixBruteForce checks every entry of the deletion matrix of r (built from one packed pass per
+// source after the whole episode's keys and values) against a full single run of the episode with that
+// segment deleted, for the log-likelihood metric and for a direction readout: to 1e-4 absolute (float32
+// sums in another order; log-likelihoods are O(10)).
+func checkMatrixBruteForce(t *testing.T, m *model.Model, r *trace.Rendered, target int) {
+	t.Helper()
+	dir := attribution.RandomDirections(1, m.Dims().DModel, 5)[0]
 	for _, ro := range []*attribution.Readout{nil, {Name: "rand", Site: hook.ResidPostAt(1), Vector: dir}} {
-		sm, err := attribution.DeletionMatrix(f.m, r, tg.Token, attribution.MatrixOptions{Readout: ro})
+		sm, err := attribution.DeletionMatrix(m, r, target, attribution.MatrixOptions{Readout: ro})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := sm.Nodes[len(sm.Nodes)-1]; !n.Target || n.Tokens.Start != tg.Token || len(sm.Sources) != len(sm.Nodes)-1 {
+		if n := sm.Nodes[len(sm.Nodes)-1]; !n.Target || n.Tokens.Start != target || len(sm.Sources) != len(sm.Nodes)-1 {
 			t.Fatalf("nodes end with %+v; %d sources of %d nodes", n, len(sm.Sources), len(sm.Nodes))
 		}
 		if sm.Computed >= sm.Tokens {
@@ -75,7 +104,7 @@ func TestSegmentMatrixBruteForce(t *testing.T) {
 		for j, n := range sm.Nodes {
 			spans[j], isTarget[j] = n.Tokens, n.Target
 		}
-		base := bruteNodeValues(t, f.m, r.IDs[:tg.Token+1], spans, isTarget, ro)
+		base := bruteNodeValues(t, m, r.IDs[:target+1], spans, isTarget, ro)
 		for j := range base {
 			if math.Abs(base[j]-sm.Base[j]) > 1e-4 {
 				t.Errorf("metric %s: base of %s = %v, brute force %v", sm.Metric, sm.Nodes[j].ID, sm.Base[j], base[j])
@@ -83,12 +112,12 @@ func TestSegmentMatrixBruteForce(t *testing.T) {
 		}
 		for s, si := range sm.Sources {
 			sp := sm.Nodes[si].Tokens
-			toks := append(slices.Clone(r.IDs[:sp.Start]), r.IDs[sp.End:tg.Token+1]...)
+			toks := append(slices.Clone(r.IDs[:sp.Start]), r.IDs[sp.End:target+1]...)
 			shifted := make([]trace.Span, 0, len(spans))
 			for _, x := range spans[si+1:] {
 				shifted = append(shifted, trace.Span{Start: x.Start - sp.Len(), End: x.End - sp.Len()})
 			}
-			want := bruteNodeValues(t, f.m, toks, shifted, isTarget[si+1:], ro)
+			want := bruteNodeValues(t, m, toks, shifted, isTarget[si+1:], ro)
 			for j := range sm.Nodes {
 				v := sm.Value[s][j]
 				if j <= si {
