@@ -73,6 +73,10 @@ type Measurement struct {
 	// PeakRSS is the child's peak resident set in bytes: the parent's ru_maxrss of the child process
 	// where the platform has it, else what the child reported about itself.
 	PeakRSS int64 `json:"peak_rss"`
+	// Check is a number both engines compute from the job's results, so the table can show they did
+	// the same work: the sum of the matrix's effects (Matrix), of the AtP estimates (AtP) or of the
+	// patched runs' metric changes (Patch); 0 for the other jobs.
+	Check float64 `json:"check,omitempty"`
 	// Error is set when the job failed (or, with Unavailable, why the engine could not run at all).
 	Error string `json:"error,omitempty"`
 	// Unavailable is set when the engine could not be run at all (no torch, no interpreter).
@@ -141,13 +145,13 @@ func serve(req *Request, m *Measurement) error {
 	}
 	if req.Warmup {
 		start = time.Now()
-		if err := runEngine(mdl, req.Job, tokens, true); err != nil {
+		if _, err := runEngine(mdl, req.Job, tokens, true); err != nil {
 			return fmt.Errorf("%s warm-up: %w", req.Job, err)
 		}
 		m.WarmupSeconds = time.Since(start).Seconds()
 	}
 	start, cpu := time.Now(), selfCPUSeconds()
-	if err := runEngine(mdl, req.Job, tokens, false); err != nil {
+	if m.Check, err = runEngine(mdl, req.Job, tokens, false); err != nil {
 		return fmt.Errorf("%s: %w", req.Job, err)
 	}
 	m.Seconds = time.Since(start).Seconds()
@@ -167,6 +171,8 @@ func warmupFraction(j Job) float64 {
 		return (0.5 + float64(sharedBatch(j.Tokens))) / (SharedEpisodes + 0.5)
 	case Matmul:
 		return 1.0 / MatmulRepeats
+	case Matrix, Patch: // two of the CrossSegments segments
+		return 2.0 / CrossSegments
 	}
 	return 1
 }

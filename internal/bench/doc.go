@@ -21,4 +21,10 @@
 // A new workload needs a Kind constant (listed in Kinds, with its Work), a case in runEngine (engine.go)
 // and an entry in the JOBS table of torchref.py. The ablate kind — forwards of the sequence with each of
 // AblateSegments equal segments removed in turn — is the model for episode-level workloads.
+//
+// The cross-turn jobs (matrix, atp, patch) run the attribution package's own functions on a synthetic
+// rendering of the tokens (CrossSegments equal segments before the target), and torchref.py runs the
+// same method with transformers. Both report the sum of the job's results (Measurement.Check), so the
+// table shows that the two engines computed the same thing; TestCrossTurnMatchesTorch holds
+// transformers' sums for a tiny model as a golden.
 package bench

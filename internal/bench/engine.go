@@ -14,10 +14,22 @@ import (
 	"github.com/agentlens/agentlens/model/hook"
 )
 
-// runEngine runs one job on the agentlens engine. With warmup set it runs the smallest part of the
-// job that compiles every graph the timed run needs (the whole job, except one pass for Ablate).
-// This is the engine half of the extension point: a new Kind gets a case here.
-func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
+// runEngine runs one job on the agentlens engine and returns its check value (Measurement.Check; 0 for
+// jobs without one). With warmup set it runs the smallest part of the job that compiles every graph
+// the timed run needs (the whole job, except one pass for Ablate). This is the engine half of the
+// extension point: a new Kind gets a case here.
+func runEngine(m *model.Model, j Job, tokens []int, warmup bool) (float64, error) {
+	switch j.Kind {
+	case Matrix, AtP, Patch:
+		return runCrossTurn(m, j, tokens, warmup)
+	case Matmul:
+		return 0, runMatmul(m.Backend(), j.Tokens, warmup)
+	}
+	return 0, runPasses(m, j, tokens, warmup)
+}
+
+// runPasses runs the forward, gradient, ablate and shared jobs.
+func runPasses(m *model.Model, j Job, tokens []int, warmup bool) error {
 	switch j.Kind {
 	case Forward:
 		names := residPosts(m)
@@ -96,8 +108,6 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) error {
 			}
 		}
 		return nil
-	case Matmul:
-		return runMatmul(m.Backend(), j.Tokens, warmup)
 	default:
 		return fmt.Errorf("%w: unknown kind %q", ErrBadJob, j.Kind)
 	}

@@ -37,6 +37,24 @@ const (
 	// projections), on device-resident random inputs. Torch runs them with torch.matmul, whose CPU sgemm
 	// (oneDNN/MKL) is the tuned sgemm the achieved GFLOP/s are compared against.
 	Matmul Kind = "matmul"
+	// Matrix is the segment × segment deletion matrix (attribution.DeletionMatrix) of the tokens, the
+	// last one the target and the positions before it cut into CrossSegments equal segments: a base
+	// pass scoring every next token, then one pass per segment with it deleted, after the base pass's
+	// keys and values for the tokens before it, scoring every later token (each segment's mean
+	// log-likelihood and the target's log-probability). torch crops past_key_values the same way and
+	// forms the log-probabilities in blocks of positions.
+	Matrix Kind = "matrix"
+	// AtP is attribution patching (attribution.AttributionPatch) from the tokens (clean) into the same
+	// tokens with segment CorruptSegment rewritten (corrupted): one clean forward capturing
+	// resid_pre, attn_out and mlp_out of every layer, one corrupted forward and backward pass for the
+	// gradients of log p(target) at the same sites, then the layer × segment grid of first-order
+	// estimates.
+	AtP Kind = "atp"
+	// Patch is activation patching (attribution.Patch) of the same clean and corrupted pair at
+	// resid_pre of the first, middle and last layer over each of the CrossSegments segments (3 ×
+	// CrossSegments patched runs), each run after the corrupted run's keys and values for the tokens
+	// before the patched segment.
+	Patch Kind = "patch"
 )
 
 // Matmul job shapes and repeat count.
@@ -61,7 +79,7 @@ const SharedEpisodes = 100
 const AblateSegments = 20
 
 // Kinds lists the known workloads in table order.
-var Kinds = []Kind{Forward, Gradient, Ablate, Shared, Matmul}
+var Kinds = []Kind{Forward, Gradient, Ablate, Shared, Matmul, Matrix, AtP, Patch}
 
 // Job is one workload at one sequence length.
 type Job struct {
@@ -74,13 +92,21 @@ func (j Job) String() string { return string(j.Kind) + ":" + strconv.Itoa(j.Toke
 
 // Work returns the number of token positions the job's passes cover, the numerator of its tokens/s
 // (positions served from a reused prefix count too): N for Forward and Gradient, N×(AblateSegments−1)
-// for Ablate's segment passes (every pass sees N minus one segment), N×SharedEpisodes for Shared.
+// for Ablate's segment passes (every pass sees N minus one segment), N×SharedEpisodes for Shared,
+// N×CrossSegments for Matrix's deletion passes, 2N for AtP's clean and corrupted passes and
+// N×3×CrossSegments for Patch's patched runs.
 func (j Job) Work() int {
 	switch j.Kind {
 	case Ablate:
 		return j.Tokens * (AblateSegments - 1)
 	case Shared:
 		return j.Tokens * SharedEpisodes
+	case Matrix:
+		return j.Tokens * CrossSegments
+	case AtP:
+		return 2 * j.Tokens
+	case Patch:
+		return j.Tokens * 3 * CrossSegments
 	}
 	return j.Tokens
 }
@@ -97,6 +123,8 @@ func (j Job) Validate() error {
 		min = AblateSegments
 	case Shared:
 		min = 4
+	case Matrix, AtP, Patch:
+		min = 2 * (CrossSegments + 1) // every segment at least one token, and one after
 	}
 	if j.Tokens < min {
 		return fmt.Errorf("%w: %s: need at least %d tokens", ErrBadJob, j, min)

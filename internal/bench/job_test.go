@@ -27,6 +27,8 @@ func TestParseJobs(t *testing.T) {
 		{name: "garbage count", in: "forward:12x", wantErr: true},
 		{name: "too short for gradient", in: "gradient:1", wantErr: true},
 		{name: "too short for ablate", in: "ablate:19", wantErr: true},
+		{name: "cross-turn jobs", in: "matrix:4k,atp:42,patch:1k", want: []Job{{Matrix, 4096}, {AtP, 42}, {Patch, 1024}}},
+		{name: "too short for the matrix's segments", in: "matrix:41", wantErr: true},
 		{name: "empty", in: " , ", wantErr: true},
 	}
 	for _, tc := range tests {
@@ -72,6 +74,9 @@ func TestJobWork(t *testing.T) {
 		{Job{Forward, 512}, 512},
 		{Job{Gradient, 1024}, 1024},
 		{Job{Ablate, 1000}, 19000},
+		{Job{Matrix, 1000}, 20000},
+		{Job{AtP, 1000}, 2000},
+		{Job{Patch, 1000}, 60000},
 	}
 	for _, tc := range tests {
 		if got := tc.job.Work(); got != tc.want {

@@ -30,7 +30,7 @@ func TestRunTinyModel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	jobs := []Job{{Forward, 40}, {Gradient, 40}, {Ablate, 40}, {Shared, 40}, {Matmul, 40}}
+	jobs := []Job{{Forward, 40}, {Gradient, 40}, {Ablate, 40}, {Shared, 40}, {Matmul, 40}, {Matrix, 60}, {AtP, 60}, {Patch, 60}}
 	var logged []string
 	rep, err := Run(context.Background(), Options{
 		Model: tinyModel(t), Backend: "go", Jobs: jobs, Threads: 1,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 )
 
@@ -90,6 +91,19 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	if len(gf) > 0 {
 		b.WriteString("\nAchieved matmul throughput, " + strings.Join(gf, "; ") + ".\n")
+	}
+	var checks []string
+	for _, r := range rep.Rows {
+		a, t := &r.Agentlens, r.Torch
+		if !a.OK() || a.Check == 0 || t == nil || !t.OK() {
+			continue
+		}
+		checks = append(checks, fmt.Sprintf("%s %.5g against %.5g (%.2g relative)", r.Job, a.Check, t.Check,
+			math.Abs(a.Check-t.Check)/max(math.Abs(a.Check), math.Abs(t.Check))))
+	}
+	if len(checks) > 0 {
+		b.WriteString("\nSame work in both engines (the sum of the results: matrix effects, AtP estimates, patched changes in log p; agentlens against torch): " +
+			strings.Join(checks, "; ") + ".\n")
 	}
 	if len(notes) > 0 {
 		b.WriteString("\n")

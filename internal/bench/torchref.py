@@ -82,13 +82,191 @@ def matmul(torch, model, ids, segments, warmup, repeats=10, d_in=576, d_out=1536
             assert out.shape == (ids.shape[1], d_in)
 
 
+CROSS_SEGMENTS = 20  # the cross-turn jobs' equal content segments before the target (internal/bench)
+CORRUPT_SEGMENT = 10  # the segment the corrupted sequence rewrites
+
+
+def cross_bounds(n):
+    """Boundaries of the CROSS_SEGMENTS equal segments of the n - 1 positions before the target."""
+    return [(n - 1) * i // CROSS_SEGMENTS for i in range(CROSS_SEGMENTS + 1)]
+
+
+def next_logprobs(torch, model, hidden, nxt, block=512):
+    """log p(nxt[k] | ...) from final hidden states [1, P, d] at P positions, the vocabulary-wide
+    log-softmax formed block by block (as a memory-aware user would; never [P, vocab] at once)."""
+    out = []
+    for s in range(0, hidden.shape[1], block):
+        logits = model.lm_head(hidden[0, s:s + block]).float()
+        out.append(torch.log_softmax(logits, dim=-1).gather(1, nxt[s:s + block, None])[:, 0])
+    return torch.cat(out)
+
+
+def cropped(cache, keep, n):
+    """A copy of a past_key_values over n positions keeping the first keep (None when keep is 0)."""
+    if keep == 0:
+        return None
+    past = copy.deepcopy(cache)
+    past.crop(keep - n)  # transformers 5 wants a negative count
+    return past
+
+
+def matrix(torch, model, ids, segments, warmup):
+    """The segment x segment deletion matrix: a base pass scoring every next token, then per segment a
+    pass with it deleted after the base pass's cached keys and values before it (from the token before
+    it, whose next token changed), scoring every later segment's mean log-likelihood and the target's
+    log-probability. Returns the sum of the effects (base - deleted) over every later node."""
+    n = ids.shape[1]
+    b = cross_bounds(n)
+
+    def node_means(lp, offset, shift, first):
+        # lp[k] = log p(token at new position offset + 1 + k); an original position q >= the deleted span
+        # sits at q - shift. Nodes are the segments from first on, then the target (position n - 1).
+        # A token that became the sequence's first (the deleted segment began it) has no prediction.
+        vals = []
+        for j in range(first, CROSS_SEGMENTS):
+            ks = [q - shift - 1 - offset for q in range(max(1, b[j]), b[j + 1]) if q - shift - 1 - offset >= 0]
+            vals.append(sum(float(lp[k]) for k in ks) / len(ks) if ks else float("nan"))
+        vals.append(float(lp[n - 1 - shift - 1 - offset]))
+        return vals
+
+    sources = range(CROSS_SEGMENTS - 2, CROSS_SEGMENTS) if warmup else range(CROSS_SEGMENTS)
+    total = 0.0
+    with torch.no_grad():
+        out = model.model(input_ids=ids, use_cache=True)
+        cache = out.past_key_values
+        base = node_means(next_logprobs(torch, model, out.last_hidden_state[:, :n - 1], ids[0, 1:]), 0, 0, 0)
+        for i in sources:
+            keep = torch.cat([ids[:, :b[i]], ids[:, b[i + 1]:]], dim=1)
+            start = max(0, b[i] - 1)
+            h = model.model(input_ids=keep[:, start:], past_key_values=cropped(cache, start, n),
+                            use_cache=True).last_hidden_state
+            lp = next_logprobs(torch, model, h[:, :-1], keep[0, start + 1:])
+            vals = node_means(lp, start, b[i + 1] - b[i], i + 1)
+            for bv, v in zip(base[i + 1:], vals):
+                if bv == bv and v == v:
+                    total += bv - v
+    return total
+
+
+def capture_hooks(model, store, grad):
+    """Hooks putting every layer's resid_pre (the layer's input), attn_out and mlp_out into store[(site,
+    layer)], keeping their gradients when grad is set. Returns the handles."""
+    handles = []
+
+    def keep(key, t):
+        if grad:
+            t.retain_grad()
+        store[key] = t
+
+    for l, layer in enumerate(model.model.layers):
+        def pre(mod, args, kwargs, l=l):
+            keep(("resid_pre", l), args[0] if args else kwargs["hidden_states"])
+
+        def attn(mod, args, out, l=l):
+            keep(("attn_out", l), out[0] if isinstance(out, tuple) else out)
+
+        def mlp(mod, args, out, l=l):
+            keep(("mlp_out", l), out)
+
+        handles.append(layer.register_forward_pre_hook(pre, with_kwargs=True))
+        handles.append(layer.self_attn.register_forward_hook(attn))
+        handles.append(layer.mlp.register_forward_hook(mlp))
+    return handles
+
+
+def corrupted_ids(torch, model, ids):
+    """ids with segment CORRUPT_SEGMENT rewritten: each id moved to the next (mod vocab)."""
+    b = cross_bounds(ids.shape[1])
+    x = ids.clone()
+    x[0, b[CORRUPT_SEGMENT]:b[CORRUPT_SEGMENT + 1]] = (x[0, b[CORRUPT_SEGMENT]:b[CORRUPT_SEGMENT + 1]] + 1) % model.config.vocab_size
+    return x
+
+
+def target_logprob(torch, model, logits, target):
+    return float(torch.log_softmax(logits.float(), dim=-1)[0, -1, target])
+
+
+def atp(torch, model, ids, segments, warmup):
+    """Attribution patching from ids (clean) into the corrupted ids: the clean run's resid_pre, attn_out
+    and mlp_out of every layer, the corrupted run's gradients of log p(target) at the same sites, and
+    per site, layer and segment the sum of (clean - corrupted) x gradient. Returns the sum of the cells."""
+    n = ids.shape[1]
+    b = cross_bounds(n)
+    target = int(ids[0, n - 1])
+    clean, corrupt = {}, {}
+    for p in model.parameters():
+        p.requires_grad_(False)
+    hs = capture_hooks(model, clean, False)
+    with torch.no_grad():
+        model(input_ids=ids[:, :n - 1], logits_to_keep=1, use_cache=False)
+    for h in hs:
+        h.remove()
+    hs = capture_hooks(model, corrupt, True)
+    x = corrupted_ids(torch, model, ids)
+    emb = model.get_input_embeddings()(x[:, :n - 1]).detach().requires_grad_(True)
+    logits = model(inputs_embeds=emb, logits_to_keep=1, use_cache=False).logits
+    lp = torch.log_softmax(logits[0, -1].float(), dim=-1)[target]
+    lp.backward()
+    for h in hs:
+        h.remove()
+    total = 0.0
+    with torch.no_grad():
+        for key, c in clean.items():
+            d = (c - corrupt[key]) * corrupt[key].grad  # [1, pos, d_model]
+            per_pos = d[0].sum(dim=-1)
+            for s in range(CROSS_SEGMENTS):
+                total += float(per_pos[b[s]:b[s + 1]].sum())
+    return total
+
+
+def patch(torch, model, ids, segments, warmup):
+    """Activation patching of the clean ids into the corrupted ones at resid_pre of the first, middle and
+    last layer over each segment, each patched run after the corrupted run's cached keys and values
+    before the segment. Returns the sum of the patched runs' changes in log p(target)."""
+    n = ids.shape[1]
+    b = cross_bounds(n)
+    target = int(ids[0, n - 1])
+    L = model.config.num_hidden_layers
+    x = corrupted_ids(torch, model, ids)
+    segs = range(CROSS_SEGMENTS - 2, CROSS_SEGMENTS) if warmup else range(CROSS_SEGMENTS)
+    total = 0.0
+    with torch.no_grad():
+        hidden = model(input_ids=ids[:, :n - 1], output_hidden_states=True, logits_to_keep=1,
+                       use_cache=False).hidden_states  # hidden[l] is layer l's input, resid_pre
+        out = model(input_ids=x[:, :n - 1], logits_to_keep=1, use_cache=True)
+        cache, base = out.past_key_values, target_logprob(torch, model, out.logits, target)
+        for l in (0, L // 2, L - 1):
+            for s in segs:
+                start, end = b[s], b[s + 1]
+                vals = hidden[l][:, start:end]
+
+                def pre(mod, args, kwargs):
+                    h = args[0] if args else kwargs["hidden_states"]
+                    h = h.clone()
+                    h[:, :end - start] = vals
+                    if args:
+                        return (h,) + tuple(args[1:]), kwargs
+                    kwargs["hidden_states"] = h
+                    return args, kwargs
+
+                handle = model.model.layers[l].register_forward_pre_hook(pre, with_kwargs=True)
+                try:
+                    out = model(input_ids=x[:, start:n - 1], past_key_values=cropped(cache, start, n - 1),
+                                logits_to_keep=1, use_cache=True)
+                finally:
+                    handle.remove()
+                total += target_logprob(torch, model, out.logits, target) - base
+    return total
+
+
 def cpu_seconds():
     """User plus system CPU time of this process, all threads."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
 
 
-JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate, "shared": shared, "matmul": matmul}
+JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate, "shared": shared, "matmul": matmul,
+        "matrix": matrix, "atp": atp, "patch": patch}
 
 
 def run(req, res):
@@ -132,11 +310,13 @@ def run(req, res):
         fn(torch, model, ids, segments, True)
         res["warmup_s"] = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), cpu_seconds()
-    fn(torch, model, ids, segments, False)
+    check = fn(torch, model, ids, segments, False)
     res["seconds"] = time.perf_counter() - t0
     res["cpu_s"] = cpu_seconds() - c0
+    if check is not None:
+        res["check"] = check
     if req.get("warmup"):
-        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5, "matmul": 0.1}.get(job["kind"], 1.0)
+        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5, "matmul": 0.1, "matrix": 0.1, "patch": 0.1}.get(job["kind"], 1.0)
         res["compile_s"] = max(0.0, res["warmup_s"] - res["seconds"] * frac)
 
 

@@ -63,6 +63,17 @@ Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/
             each capturing every layer's resid_post (agentlens: batches of 4096 positions)
   matmul    10 MLP-shaped matmul pairs on N rows ([N,576]x[576,1536], then back), on the
             backend and with torch.matmul (the tuned sgemm): achieved GFLOP/s under the table
+  matrix    the segment × segment deletion matrix (attribute --method matrix) of N tokens,
+            the last the target and the rest cut into 20 equal segments: a base pass scoring
+            every next token, then one pass per deleted segment after the base's keys and
+            values before it, scoring every later segment
+  atp       attribution patching (attribute --method atp) into the same tokens with segment
+            10 rewritten: clean forward, corrupted forward and backward, resid_pre, attn_out
+            and mlp_out of every layer × 20 segments
+  patch     activation patching of that pair at resid_pre of the first, middle and last
+            layer × 20 segments (60 runs after the corrupted run's keys and values)
+            The cross-turn jobs' results are summed in both engines and printed under the
+            table, to show both did the same work.
 The default is forward:512/1k/4k,gradient:1k/4k.
 
 Every job runs in a child process of its own (this binary, re-executed), after an untimed
