@@ -340,3 +340,33 @@ func TestNoTemplateModel(t *testing.T) {
 		t.Errorf("Render = %q, want %q", r.Text, want)
 	}
 }
+
+// TestTrimmedContentKeepsSentinels: Gemma-3's template trims each turn's content and folds the system
+// prompt into the first user turn. With contents that end in whitespace (as real transcripts do), every
+// content must still be located: the system prompt inside the user turn, found whole, and the user's
+// trimmed content at its core.
+func TestTrimmedContentKeepsSentinels(t *testing.T) {
+	tm, err := CompileFile(filepath.Join("testdata", "templates", "gemma3.jinja"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{BOS: "<bos>", Messages: []Message{{Role: "system", Content: "Be Orin.\n"}, {Role: "user", Content: "\nRead the inbox.\n\n"},
+		{Role: "assistant", Content: "  Done. "}}}
+	r, err := tm.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<bos><start_of_turn>user\nBe Orin.\n\n\nRead the inbox.<end_of_turn>\n<start_of_turn>model\nDone.<end_of_turn>\n"
+	if r.Text != want {
+		t.Fatalf("Render = %q, want %q", r.Text, want)
+	}
+	for i, c := range []struct {
+		text  string
+		found bool
+	}{{"Be Orin.\n", true}, {"Read the inbox.", false}, {"Done.", false}} {
+		ms := r.Messages[i]
+		if got := r.Text[ms.Content.Start:ms.Content.End]; got != c.text || ms.ContentFound != c.found {
+			t.Errorf("message %d content = %q (found %v), want %q (found %v)", i, got, ms.ContentFound, c.text, c.found)
+		}
+	}
+}

@@ -78,19 +78,21 @@ func (t *Template) locate(r *Rendered, in Input, e *env) {
 			if m.Content == "" {
 				continue
 			}
+			// The sentinels sit around the content's core, inside its outer whitespace (see env.build).
 			p := contents[i]
+			_, core, _ := splitSpace(m.Content)
 			switch {
 			case p.start >= 0 && p.end >= 0:
 				cspan[i] = p
-				found[i] = text[p.start:p.end] == m.Content
 			case p.end >= 0:
-				k := t.refinePartial(in, e, text, i, p.end, commonSuffix(text[:p.end], m.Content), true)
+				k := t.refinePartial(in, e, text, i, p.end, commonSuffix(text[:p.end], core), true)
 				cspan[i] = pos{p.end - k, p.end}
-				found[i] = k == len(m.Content)
 			case p.start >= 0:
-				k := t.refinePartial(in, e, text, i, p.start, commonPrefix(text[p.start:], m.Content), false)
+				k := t.refinePartial(in, e, text, i, p.start, commonPrefix(text[p.start:], core), false)
 				cspan[i] = pos{p.start, p.start + k}
-				found[i] = k == len(m.Content)
+			}
+			if cspan[i].start >= 0 {
+				cspan[i], found[i] = widen(text, cspan[i], m.Content)
 			}
 		}
 	}
@@ -263,6 +265,18 @@ func alignEnd(text, pre string, lo, hi int) int {
 	return best
 }
 
+// widen takes the span p of the printed core of content (the content without its outer whitespace,
+// where the sentinels sit) and returns the span of the whole content when the text has all of its outer
+// whitespace around the core (else the core's span: a template that trims printed only the core), and
+// whether the span holds exactly the content.
+func widen(text string, p pos, content string) (pos, bool) {
+	lead, core, trail := splitSpace(content)
+	if text[p.start:p.end] == core && strings.HasSuffix(text[:p.start], lead) && strings.HasPrefix(text[p.end:], trail) {
+		p = pos{p.start - len(lead), p.end + len(trail)}
+	}
+	return p, text[p.start:p.end] == content
+}
+
 func pieces(c pos, names []pos) []pos {
 	return append([]pos{c}, names...)
 }
@@ -302,7 +316,7 @@ const maxRefine = 8
 // the largest k for which the template prints the same text with the moved sentinel exactly at that
 // distance; without a confirmed k it shortens k past delimiter characters (trimDelimiter).
 func (t *Template) refinePartial(in Input, e *env, text string, i, at, k int, suffix bool) int {
-	c := in.Messages[i].Content
+	lead, c, trail := splitSpace(in.Messages[i].Content)
 	startR, endR := string(rune(contentMarkBase+2*i)), string(rune(contentMarkBase+2*i+1))
 	k0 := k
 	for tries := 0; k > 0 && tries < maxRefine; k, tries = k-1, tries+1 {
@@ -311,9 +325,9 @@ func (t *Template) refinePartial(in Input, e *env, text string, i, at, k int, su
 		}
 		var o string
 		if suffix {
-			o = c[:len(c)-k] + startR + c[len(c)-k:] + endR
+			o = lead + c[:len(c)-k] + startR + c[len(c)-k:] + endR + trail
 		} else {
-			o = startR + c[:k] + endR + c[k:]
+			o = lead + startR + c[:k] + endR + c[k:] + trail
 		}
 		e.override = map[int]string{i: o}
 		mt, err := t.execute(e.build(true, in.AddGenerationPrompt, len(in.Messages)))

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ardanlabs/jinja"
 )
@@ -91,6 +92,17 @@ func newEnv(in Input) (*env, error) {
 	return e, nil
 }
 
+// splitSpace splits s into its leading whitespace, the rest and its trailing whitespace, as Jinja's trim
+// (Python's str.strip) sees whitespace. An all-whitespace s is all core.
+func splitSpace(s string) (lead, core, trail string) {
+	core = strings.TrimFunc(s, unicode.IsSpace)
+	if core == "" {
+		return "", s, ""
+	}
+	i := strings.Index(s, core)
+	return s[:i], core, s[i+len(core):]
+}
+
 func hasMarkerRune(s string) bool {
 	for _, r := range s {
 		if isMarker(r) {
@@ -130,7 +142,10 @@ func (e *env) build(marked bool, agp bool, n int) map[string]jinja.Value {
 			if o, ok := e.override[i]; ok {
 				content = o
 			} else {
-				content = string(rune(contentMarkBase+2*i)) + content + string(rune(contentMarkBase+2*i+1))
+				// The sentinels go inside the content's outer whitespace, so a template that trims the
+				// content (Gemma's "| trim") prints them around what it keeps.
+				lead, core, trail := splitSpace(content)
+				content = lead + string(rune(contentMarkBase+2*i)) + core + string(rune(contentMarkBase+2*i+1)) + trail
 			}
 		}
 		dd.Set("content", jinja.NewString(content))
