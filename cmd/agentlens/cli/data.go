@@ -141,7 +141,10 @@ lengths are reported.`,
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Model, "model", "m", "", "GGUF model `path` or cached model name (smollm2, gemma3) for token lengths")
+	cmd.Flags().StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
+	// --template was this command's name for it before every model command took --chat-template.
 	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
+	_ = cmd.Flags().MarkDeprecated("template", "use --chat-template")
 	return cmd
 }
 

@@ -59,7 +59,8 @@ func TestNewCmdDataStats(t *testing.T) {
 		wantUsage string
 	}{
 		{name: "dir", args: []string{dir}, want: dataStatsOptions{Dir: dir}},
-		{name: "template", args: []string{dir, "--template", "t.jinja"}, want: dataStatsOptions{Dir: dir, Template: "t.jinja"}},
+		{name: "template", args: []string{dir, "--chat-template", "t.jinja"}, want: dataStatsOptions{Dir: dir, Template: "t.jinja"}},
+		{name: "deprecated --template", args: []string{dir, "--template", "t.jinja"}, want: dataStatsOptions{Dir: dir, Template: "t.jinja"}},
 		{name: "missing dir", args: []string{filepath.Join(dir, "nope")}, wantUsage: "not a dataset directory"},
 		{name: "not a model", args: []string{dir, "--model", "llama"}, wantUsage: "--model llama: not a file"},
 		{name: "no dir", args: nil, wantUsage: "accepts 1 arg"},

@@ -113,7 +113,10 @@ in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_cal
 	cmd.Flags().StringVar(&format, "format", "", "recording `format` (default: detected)")
 	cmd.Flags().StringVar(&opts.ID, "id", "", "show only the episode with this `id`")
 	cmd.Flags().StringVarP(&opts.Model, "model", "m", "", "GGUF model `path` or cached model name (smollm2, gemma3) for token spans")
+	cmd.Flags().StringVar(&opts.Template, "chat-template", "", "chat template `file` (overrides the model's)")
+	// --template was this command's name for it before every model command took --chat-template.
 	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
+	_ = cmd.Flags().MarkDeprecated("template", "use --chat-template")
 	cmd.Flags().BoolVar(&opts.GenPrompt, "generation-prompt", false, "render with the assistant generation prompt")
 	cmd.Flags().StringVar(&style, "tool-call-style", "", "write tool calls and reasoning the template drops as text: `xml` or json")
 	opts.addSegmentRuleFlag(cmd)

@@ -42,7 +42,7 @@ func TestNewCmdTraceShow(t *testing.T) {
 		{name: "model not fetched", args: []string{"x.json", "-m", "gemma3"}, wantErr: "agentlens model fetch gemma3"},
 		{name: "not a model", args: []string{"x.json", "--model", "llama"}, wantUsage: true},
 		{name: "bad format", args: []string{"x.json", "--format", "csv"}, wantUsage: true},
-		{name: "tool-call style", args: []string{"x.json", "--template", "t.jinja", "--tool-call-style", "json"}, want: traceShowOptions{Episode: "x.json", Template: "t.jinja", Style: trace.ToolCallsJSON}},
+		{name: "tool-call style", args: []string{"x.json", "--chat-template", "t.jinja", "--tool-call-style", "json"}, want: traceShowOptions{Episode: "x.json", Template: "t.jinja", Style: trace.ToolCallsJSON}},
 		{name: "bad tool-call style", args: []string{"x.json", "--tool-call-style", "yaml"}, wantUsage: true},
 		{name: "no episode", args: nil, wantUsage: true},
 		{name: "two episodes", args: []string{"a", "b"}, wantUsage: true},
