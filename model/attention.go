@@ -22,13 +22,14 @@ type Attention struct {
 	t      int
 	layers []int
 	q, k   map[int][]float32 // layer → [pos, head_index, d_head], [pos, kv_head_index, d_head]
+	logits []float32         // the last position's
 
 	mu  sync.Mutex
 	lse map[int][]float32 // layer → row log-sum-exps [head_index, pos], computed on first use
 }
 
 // Attention runs tokens forward once and keeps the rotated queries and keys of the given layers (nil:
-// every layer), from which Weighted reads attention patterns.
+// every layer), from which Weighted reads attention patterns, and the last position's logits.
 func (m *Model) Attention(tokens []int, layers []int) (*Attention, error) {
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("%w: attention of no tokens", ErrBadInput)
@@ -52,12 +53,17 @@ func (m *Model) Attention(tokens []int, layers []int) (*Attention, error) {
 	if err != nil {
 		return nil, fmt.Errorf("attention: %w", err)
 	}
+	a.logits = res.Logits.Data
 	for _, l := range a.layers {
 		a.q[l] = res.Cache[hook.At(hook.RotQ, l)].Data
 		a.k[l] = res.Cache[hook.At(hook.RotK, l)].Data
 	}
 	return a, nil
 }
+
+// Logits returns the logits [d_vocab] at the last position of the run (the prediction of the token
+// after it).
+func (a *Attention) Logits() []float32 { return a.logits }
 
 // Len returns the number of positions.
 func (a *Attention) Len() int { return a.t }
