@@ -62,7 +62,8 @@ type attributeOptions struct {
 	PatchLayers          []int       // nil: all
 	Heads                bool        // also patch each head's output
 	PatchPositions       int         // also patch each of the last n aligned positions alone
-	// AttentionSegment is the segment whose attention-heads.svg is drawn ("" = the most attended).
+	// AttentionSegment is the segment id, or the segment kind, whose attention-heads.svg is drawn ("" =
+	// the most attended segment).
 	AttentionSegment string
 	Out              string
 	JSON             bool // print a JSON summary instead of the table
@@ -117,7 +118,7 @@ atp-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg), with
 attention.parquet (table AttentionEntry), their token scores in tokens.parquet and
 segments.parquet (methods attention: the target's attention averaged over layers and heads;
 rollout), attention-target.svg (layer × segment), attention-heads.svg (layer × head on the most
-attended segment or --attention-segment), attention-segments.svg (segment × segment, mean over
+attended segment, or --attention-segment: a segment id or a kind), attention-segments.svg (segment × segment, mean over
 layers) and rollout.svg (rollout segment × segment); and summary.json, with the Spearman
 agreement of every two segment methods. Prints the top segments (or, with --json, the summary).
 
@@ -133,7 +134,7 @@ in untagged text (see "agentlens trace show --help").`,
   agentlens attribute clean.jsonl --baseline corrupt.jsonl --method atp,patch --patch-layers 0,10,20 --heads
   agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[3]' --method atp
   agentlens attribute bundled:blackmail --method attention,rollout,deletion --out out/flow
-  agentlens attribute bundled:blackmail --method attention --attention-segment 'user[0].email[6]'`,
+  agentlens attribute bundled:blackmail --method attention --attention-segment email`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -196,7 +197,7 @@ in untagged text (see "agentlens trace show --help").`,
 	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
 	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp: also each attention head's output (hook_z) over every aligned position")
 	fl.IntVar(&opts.PatchPositions, "patch-positions", 0, "patch, atp: also each of the last `n` aligned positions before the target alone (layer × position)")
-	fl.StringVar(&opts.AttentionSegment, "attention-segment", "", "attention: segment `id` of attention-heads.svg (default: the most attended one)")
+	fl.StringVar(&opts.AttentionSegment, "attention-segment", "", "attention: segment `id` or kind (e.g. email: all of them) of attention-heads.svg (default: the most attended segment)")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
@@ -504,12 +505,13 @@ func attributeRun(opts *attributeOptions) error {
 					return err
 				}
 				flowSecs = time.Since(start).Seconds()
-				if opts.AttentionSegment != "" && !slices.ContainsFunc(flow.Keys[:len(flow.Keys)-2], func(n attribution.MatrixNode) bool { return n.ID == opts.AttentionSegment }) {
+				if cols, _, _ := headKeys(flow, opts.AttentionSegment); opts.AttentionSegment != "" && len(cols) == 0 {
 					var ids []string
 					for _, n := range flow.Keys[:len(flow.Keys)-2] {
 						ids = append(ids, n.ID)
 					}
-					return flagErrorf("--attention-segment %s: not a content segment before the target (have %s)", opts.AttentionSegment, strings.Join(ids, ", "))
+					return flagErrorf("--attention-segment %s: not a content segment before the target nor the kind of one (have %s)",
+						opts.AttentionSegment, strings.Join(ids, ", "))
 				}
 				fmt.Fprintf(errOut, "agentlens: attention flow over %d layers and %d query rows in %.1f s\n", flow.Layers, len(flow.Queries), flowSecs)
 			}

@@ -36,19 +36,25 @@ func flowLabel(n attribution.MatrixNode) string {
 	return n.ID
 }
 
-// contentClip is a colour scale for masses that the first token and the template dominate: the largest
-// content-segment cell (at least 1e-9), so that content cells use the whole scale and the first token
-// saturates.
-func contentClip(rows [][]float64, nContent int) float64 {
-	c := 1e-9
-	for _, row := range rows {
-		for _, v := range row[:nContent] {
-			if !math.IsNaN(v) {
-				c = math.Max(c, v)
+// contentClip is a colour scale for masses that the first token, the template and a few segments (the
+// assistant's own recent text, each segment's attention to itself) dominate: the 95th percentile of the
+// content-segment cells (diagonal cells of a segment × segment matrix left out when offDiagonal), at
+// least 1e-9, so that the rest of the content uses the whole scale and the dominant cells saturate
+// (each cell's tooltip has its value).
+func contentClip(rows [][]float64, nContent int, offDiagonal bool) float64 {
+	var vals []float64
+	for i, row := range rows {
+		for k, v := range row[:nContent] {
+			if !math.IsNaN(v) && !(offDiagonal && k == i) {
+				vals = append(vals, v)
 			}
 		}
 	}
-	return c
+	if len(vals) == 0 {
+		return 1e-9
+	}
+	slices.Sort(vals)
+	return math.Max(1e-9, vals[min(len(vals)-1, int(0.95*float64(len(vals))))])
 }
 
 // writeFlow writes attention.parquet and the attention-flow figures: attention-target.svg (layer ×
@@ -105,22 +111,17 @@ func writeFlow(dir string, r *trace.Rendered, f *attribution.Flow, meta flowMeta
 			m.Values = append(m.Values, f.Segment[l][tq])
 			sink += f.Segment[l][tq][nContent] / float64(f.Layers)
 		}
-		m.Clip = contentClip(m.Values, nContent)
-		m.ValueLabel = fmt.Sprintf("cell: share of token %d's attention on the column's tokens; colour clipped at %.3g (the first token takes %.0f%% on average)",
+		m.Clip = contentClip(m.Values, nContent, false)
+		m.ValueLabel = fmt.Sprintf("cell: share of token %d's attention on the column's tokens; colour clipped at %.3g, the 95th percentile of segment cells (the first token takes %.0f%% on average)",
 			meta.target-1, m.Clip, 100*sink)
 		if err := write("attention-target.svg", m); err != nil {
 			return nil, err
 		}
 
-		seg := f.TopKey()
-		if meta.segment != "" {
-			seg = slices.IndexFunc(f.Keys[:nContent], func(n attribution.MatrixNode) bool { return n.ID == meta.segment })
-		}
-		if seg >= 0 {
-			key := f.Keys[seg]
-			hm := &heatmap.Matrix{Title: fmt.Sprintf("%s: attention of the token before the target on %s, by layer and head", meta.episode, key.ID),
-				Subtitle:   sub + " · " + shortLabel(key.Label),
-				ValueLabel: "cell: share of the head's attention on the segment's tokens (" + key.ID + ")"}
+		if cols, name, label := headKeys(f, meta.segment); len(cols) > 0 {
+			hm := &heatmap.Matrix{Title: fmt.Sprintf("%s: attention of the token before the target on %s, by layer and head", meta.episode, name),
+				Subtitle:   strings.TrimSuffix(sub+" · "+shortLabel(label), " · "),
+				ValueLabel: "cell: share of the head's attention on the tokens of " + name}
 			for h := range f.Heads {
 				hm.Cols = append(hm.Cols, fmt.Sprintf("head %d", h))
 			}
@@ -128,7 +129,9 @@ func writeFlow(dir string, r *trace.Rendered, f *attribution.Flow, meta flowMeta
 				hm.Rows = append(hm.Rows, fmt.Sprintf("layer %d", l))
 				row := make([]float64, f.Heads)
 				for h := range row {
-					row[h] = f.Target[l][h][seg]
+					for _, k := range cols {
+						row[h] += f.Target[l][h][k]
+					}
 				}
 				hm.Values = append(hm.Values, row)
 			}
@@ -140,8 +143,8 @@ func writeFlow(dir string, r *trace.Rendered, f *attribution.Flow, meta flowMeta
 		sm := &heatmap.Matrix{Title: fmt.Sprintf("%s: segment × segment attention (mean over %d layers and %d heads)", meta.episode, f.Layers, f.Heads),
 			Subtitle: sub, Cols: cols}
 		sm.Rows, sm.Values = segmentMatrix(f.LayerMean())
-		sm.Clip = contentClip(sm.Values, nContent)
-		sm.ValueLabel = fmt.Sprintf("cell: mean over the row segment's tokens of their attention on the column's tokens; colour clipped at %.3g", sm.Clip)
+		sm.Clip = contentClip(sm.Values, nContent, true)
+		sm.ValueLabel = fmt.Sprintf("cell: mean over the row segment's tokens of their attention on the column's tokens; colour clipped at %.3g, the 95th percentile of off-diagonal segment cells", sm.Clip)
 		if err := write("attention-segments.svg", sm); err != nil {
 			return nil, err
 		}
@@ -150,13 +153,36 @@ func writeFlow(dir string, r *trace.Rendered, f *attribution.Flow, meta flowMeta
 		m := &heatmap.Matrix{Title: fmt.Sprintf("%s: attention rollout, segment × segment (%d layers)", meta.episode, f.Layers),
 			Subtitle: sub, Cols: cols}
 		m.Rows, m.Values = segmentMatrix(f.Rollout)
-		m.Clip = contentClip(m.Values, nContent)
-		m.ValueLabel = fmt.Sprintf("cell: rollout mass of the row segment's tokens on the column's tokens (product of ½(attention + identity) over layers); colour clipped at %.3g", m.Clip)
+		m.Clip = contentClip(m.Values, nContent, true)
+		m.ValueLabel = fmt.Sprintf("cell: rollout mass of the row segment's tokens on the column's tokens (product over layers of ½(attention + identity)); colour clipped at %.3g, the 95th percentile of off-diagonal segment cells", m.Clip)
 		if err := write("rollout.svg", m); err != nil {
 			return nil, err
 		}
 	}
 	return files, nil
+}
+
+// headKeys resolves --attention-segment to content key columns of the flow: "" is the content segment
+// the target query attends to most (averaged over layers and heads), a segment id is that segment,
+// a segment kind (email, tool_result, …) every content segment of that kind together. It returns no
+// columns when nothing matches, and the columns' name and label for the figure.
+func headKeys(f *attribution.Flow, spec string) (cols []int, name, label string) {
+	content := f.Keys[:len(f.Keys)-2]
+	if spec == "" {
+		if k := f.TopKey(); k >= 0 {
+			return []int{k}, content[k].ID, content[k].Label
+		}
+		return nil, "", ""
+	}
+	if k := slices.IndexFunc(content, func(n attribution.MatrixNode) bool { return n.ID == spec }); k >= 0 {
+		return []int{k}, content[k].ID, content[k].Label
+	}
+	for k, n := range content {
+		if string(n.Kind) == spec {
+			cols = append(cols, k)
+		}
+	}
+	return cols, fmt.Sprintf("all %d %s segments", len(cols), spec), ""
 }
 
 // shortLabel clips a segment label for a subtitle.

@@ -268,8 +268,9 @@ func TestAttributePatchTiny(t *testing.T) {
 // attention.parquet adds up to 1 over its key columns (to 1e-5, float32 patterns); the rollout's token
 // scores add up to 1 and its segment rows equal the rollout table's target row on the same segments
 // (two sums of the same numbers, to 1e-9); rollout and attention join deletion in the agreement table;
-// the summary reports each method's mass on the first token; and an --attention-segment that is not a
-// content segment before the target is a clear error.
+// the summary reports each method's mass on the first token; --attention-segment email draws the heads
+// figure for both emails together; and an --attention-segment that is neither a content segment before
+// the target nor the kind of one is a clear error.
 func TestAttributeFlowTiny(t *testing.T) {
 	dir := t.TempDir()
 	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "gemma3", 4)
@@ -286,7 +287,7 @@ func TestAttributeFlowTiny(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	f, stdout, _ := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
 	if err := execute(f, newCmdAttribute(f, nil), []string{epPath, "-m", mdir, "--backend", "go", "-o", out,
-		"--method", "rollout,attention,deletion", "--attention-segment", "user[0].email[1]", "--json"}); err != nil {
+		"--method", "rollout,attention,deletion", "--attention-segment", "email", "--json"}); err != nil {
 		t.Fatal(err)
 	}
 	var sum attributeSummary
@@ -302,6 +303,9 @@ func TestAttributeFlowTiny(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+	if svg, err := os.ReadFile(filepath.Join(out, "attention-heads.svg")); err != nil || !strings.Contains(string(svg), "on all 2 email segments, by layer and head") {
+		t.Errorf("attention-heads.svg (--attention-segment email) is not about both emails: %v", err)
 	}
 	for _, k := range []string{"rollout ~ attention", "rollout ~ segment_ablation", "attention ~ segment_ablation"} {
 		if v, ok := sum.Agreement[k]; !ok || !(v >= -1 && v <= 1) {
@@ -364,7 +368,7 @@ func TestAttributeFlowTiny(t *testing.T) {
 	}
 	err = execute(f, newCmdAttribute(f, nil), []string{epPath, "-m", mdir, "--backend", "go", "-o", out, "--method", "attention",
 		"--attention-segment", "user[0].email[9]"})
-	if err == nil || !strings.Contains(err.Error(), "not a content segment before the target") {
+	if err == nil || !strings.Contains(err.Error(), "not a content segment before the target nor the kind") {
 		t.Errorf("unknown --attention-segment: err = %v", err)
 	}
 }
