@@ -33,7 +33,8 @@ const (
 
 // FlowOptions configure AttentionFlow.
 type FlowOptions struct {
-	// Progress, if set, is called after each layer.
+	// Progress, if set, is called with done = 0 after the forward pass, then after each layer's
+	// pattern pass.
 	Progress func(done, total int)
 }
 
@@ -144,6 +145,9 @@ func AttentionFlow(m *model.Model, r *trace.Rendered, target int, opts FlowOptio
 		return nil, fmt.Errorf("attention flow: %w", err)
 	}
 	f.Value = MetricValue(a.Logits(), f.Metric)
+	if opts.Progress != nil {
+		opts.Progress(0, d.NLayers)
+	}
 	f.Target = make([][][]float64, d.NLayers)
 	f.Segment = make([][][]float64, d.NLayers)
 	f.TargetTokens = make([]float64, T)

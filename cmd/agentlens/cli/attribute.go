@@ -499,8 +499,15 @@ func attributeRun(opts *attributeOptions) error {
 		case methodAttn, methodRollout:
 			if flow == nil {
 				prog := newETAProgress(opts.IO, "attention flow: layer", 0)
+				var forward float64
 				flow, err = attribution.AttentionFlow(s.Model, r, tg.Token, attribution.FlowOptions{
-					Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
+					Progress: func(d, n int) {
+						if d == 0 { // the forward pass is done: the ETA counts the pattern passes
+							forward, prog.start = time.Since(start).Seconds(), time.Now()
+						}
+						prog.total = n
+						prog.update(d, "")
+					}})
 				if err != nil {
 					return err
 				}
@@ -513,7 +520,8 @@ func attributeRun(opts *attributeOptions) error {
 					return flagErrorf("--attention-segment %s: not a content segment before the target nor the kind of one (have %s)",
 						opts.AttentionSegment, strings.Join(ids, ", "))
 				}
-				fmt.Fprintf(errOut, "agentlens: attention flow over %d layers and %d query rows in %.1f s\n", flow.Layers, len(flow.Queries), flowSecs)
+				fmt.Fprintf(errOut, "agentlens: attention flow over %d layers and %d query rows in %.1f s (forward pass %.1f s, %d pattern passes %.1f s)\n",
+					flow.Layers, len(flow.Queries), flowSecs, forward, flow.Layers, flowSecs-forward)
 			}
 			res, err := flow.Result(meth)
 			if err != nil {
