@@ -117,10 +117,11 @@ atp-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg), with
 --patch-positions layer × position (patch-SITE-positions.svg); for attention and rollout:
 attention.parquet (table AttentionEntry), their token scores in tokens.parquet and
 segments.parquet (methods attention: the target's attention averaged over layers and heads;
-rollout), attention-target.svg (layer × segment), attention-heads.svg (layer × head on the most
-attended segment, or --attention-segment: a segment id or a kind), attention-segments.svg (segment × segment, mean over
-layers) and rollout.svg (rollout segment × segment); and summary.json, with the Spearman
-agreement of every two segment methods. Prints the top segments (or, with --json, the summary).
+rollout), attention-target.svg (layer × segment), attention-heads.svg (layer × head on the
+most attended segment, or --attention-segment: a segment id or kind), attention-segments.svg
+(segment × segment, mean over layers) and rollout.svg (rollout segment × segment); and
+summary.json, with the Spearman agreement of every two segment methods. Prints the top
+segments (or, with --json, the summary).
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
 token:<index> (see "agentlens trace show").
