@@ -27,6 +27,17 @@
 //     layer (or head) and segment into the corrupted run and measures the share of the clean–corrupted
 //     gap restored; AttributionPatch estimates the same grid to first order from one backward pass.
 //
+// Attention flow says where attention goes, aggregated to segments; it is descriptive, not causal
+// (attention weights say what a head reads, not what moves the prediction):
+//
+//   - AttentionFlow: from one forward pass that keeps every layer's rotated queries and keys
+//     (model.Attention), the attention that the token predicting the target pays to each segment, to
+//     the first token (the attention sink, which takes most of it) and to the template, per layer and
+//     head; the segment × segment attention per layer (each segment's tokens' mean pattern row); and
+//     attention rollout (Abnar & Zuidema 2020), the product over layers of ½(head-mean pattern +
+//     identity), as token scores and as a segment × segment matrix. No [head, pos, pos] pattern is ever
+//     formed: each layer is one query-weighted pattern pass. FlowRows gives the Parquet rows.
+//
 // Probes meet models here too: Capture reads activations of labeled episodes for package probes, and
 // DirectionEffects ablates or steers along a probe's direction.
 package attribution

@@ -125,3 +125,61 @@ func ExampleDeletionMatrix() {
 	// deleting user[0].email[1] moves 1 later segments
 	// graph ends at target
 }
+
+// ExampleAttentionFlow reads where the token before an email tool call looks, on a tiny random model:
+// per layer and head, the attention it pays to each email, to the first token and to the rest (each
+// row adds up to 1), and attention rollout through both layers.
+func ExampleAttentionFlow() {
+	dir, _ := os.MkdirTemp("", "attribution-example")
+	defer os.RemoveAll(dir)
+	mdir, _ := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 1)
+	backend, _ := simplego.New("ops_sequential")
+	m, _, err := model.Load(mdir, model.LoadOptions{Backend: backend})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tok, _ := tokenizer.FromFile(filepath.Join(mdir, "tokenizer.json"))
+	tmpl, _ := chat.Compile(modeltest.ChatMLTemplate, "chatml")
+	ep := &trace.Episode{ID: "ex", Messages: []trace.Message{
+		{Role: trace.RoleUser, Content: "<email>\nFrom: cto@x.no\nSubject: shutdown\nBody: You go offline at five.\n</email>\n" +
+			"<email>\nFrom: hr@x.no\nSubject: lunch\nBody: Pizza on Friday.\n</email>\n"},
+		{Role: trace.RoleAssistant, Content: "<tool_use:email>\nto: \"cto@x.no\",\nbody: \"No.\",\n</tool_use:email>"},
+	}}
+	if err := ep.Segment(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	r, _ := trace.Render(ep, tmpl, func(s string) ([]int, [][2]int, error) {
+		e := tok.Encode(s, false)
+		return e.IDs, e.Offsets, nil
+	}, trace.RenderOptions{})
+	tg, _ := attribution.DecisionTarget(r)
+	fl, err := attribution.AttentionFlow(m, r, tg, attribution.FlowOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var keys []string
+	for _, k := range fl.Keys {
+		keys = append(keys, k.ID)
+	}
+	fmt.Println("keys:", keys)
+	for l := range fl.Layers {
+		sum := 0.0
+		for _, x := range fl.Target[l][0] {
+			sum += x
+		}
+		fmt.Printf("layer %d head 0: masses add up to %.3f\n", l, sum)
+	}
+	total := 0.0
+	for _, x := range fl.RolloutTokens {
+		total += x
+	}
+	fmt.Printf("rollout over %d tokens adds up to %.3f\n", len(fl.RolloutTokens), total)
+	// Output:
+	// keys: [user[0].email[0] user[0].email[1] first_token other]
+	// layer 0 head 0: masses add up to 1.000
+	// layer 1 head 0: masses add up to 1.000
+	// rollout over 167 tokens adds up to 1.000
+}

@@ -68,6 +68,10 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 		Method: "atp", Site: "blocks.3.attn.hook_z", Layer: 3, Head: 5, SegmentID: "user[0].email[2]", SegmentKind: "email",
 		SegmentLabel: "subject=wipe", Position: -1, CleanStart: 100, CleanEnd: 180, CorruptStart: 40, CorruptEnd: 120, Rewritten: true, TargetToken: 900,
 		Metric: "log_prob", Clean: -0.25, Corrupt: -4, Value: -1, Restored: 0.8}, {Head: -1}})
+	roundTrip(t, filepath.Join(dir, "attention.parquet"), []AttentionEntry{{EpisodeID: "e", Model: "m", ModelHash: "sha256:ab",
+		Method: "attention", Layer: 29, Head: 8, TargetToken: 4747, QueryID: "target", QueryKind: "target", QueryLabel: "token 4747",
+		QueryStart: 4746, QueryEnd: 4747, KeyID: "user[0].email[3]", KeyKind: "email", KeyLabel: "from=kyle subject=Re: ✉",
+		KeyStart: 900, KeyEnd: 1200, Mass: 0.0625}, {Method: "rollout", Layer: -1, Head: -1, KeyID: "other", KeyStart: -1, KeyEnd: -1, Mass: 1e-300}})
 }
 
 // TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by

@@ -299,3 +299,39 @@ type PatchEntry struct {
 	Value    float64 `parquet:"value"`
 	Restored float64 `parquet:"restored"`
 }
+
+// AttentionEntry is one cell of an attention-flow table (attention.parquet from "attribute --method
+// attention,rollout"): the attention one query row pays to one key column, aggregated to segments. It
+// is descriptive, not causal: attention says what a head reads, not what moves the prediction.
+//
+// A query row is the token that predicts the target (query_id "target", query_kind "target", span
+// [target_token−1, target_token)) or a content segment's tokens on average (each token's pattern row,
+// averaged). A key column is a content segment (the tokens it owns), the first token (key_id
+// "first_token", kind "sink": position 0, which takes most of the attention of most heads), or the
+// rest (key_id "other", kind "other": chat-template tokens and blank separators; span −1, −1). Over
+// the key columns each query row's masses add up to 1.
+type AttentionEntry struct {
+	SchemaVersion int32  `parquet:"schema_version"`
+	EpisodeID     string `parquet:"episode_id,dict"`
+	Model         string `parquet:"model,dict"`
+	ModelHash     string `parquet:"model_hash,dict"` // "sha256:…" of the weights ("" = unknown)
+	// Method is "attention" (the layer's attention pattern) or "rollout" (attention rollout, Abnar &
+	// Zuidema 2020: the product over layers of ½(head-mean pattern + identity), rows renormalised).
+	Method string `parquet:"method,dict"`
+	// Layer is the layer, or −1: the mean over layers (attention) or the product over all of them
+	// (rollout). Head is the query head, or −1 for the mean over heads.
+	Layer       int32   `parquet:"layer"`
+	Head        int32   `parquet:"head"`
+	TargetToken int32   `parquet:"target_token"`
+	QueryID     string  `parquet:"query_id,dict"`
+	QueryKind   string  `parquet:"query_kind,dict"` // a segment kind, or "target"
+	QueryLabel  string  `parquet:"query_label"`
+	QueryStart  int32   `parquet:"query_start"` // token span [query_start, query_end) of the query positions
+	QueryEnd    int32   `parquet:"query_end"`
+	KeyID       string  `parquet:"key_id,dict"`
+	KeyKind     string  `parquet:"key_kind,dict"` // a segment kind, "sink" or "other"
+	KeyLabel    string  `parquet:"key_label"`
+	KeyStart    int32   `parquet:"key_start"` // token span of the key segment (−1, −1 for "other")
+	KeyEnd      int32   `parquet:"key_end"`
+	Mass        float64 `parquet:"mass"` // attention mass of the query row on the key column, 0..1
+}

@@ -16,4 +16,9 @@
 // from its saved input residual (and reuse the host kernel's saved attention output). A Prefix (NewPrefix, PrefixFromCache) keeps the
 // keys and values of a token prefix so later runs compute only the positions after it: segment
 // ablations reuse everything before the deleted segment, and episodes reuse a shared system prompt.
+//
+// Attention patterns of long runs are read without forming them: Model.Attention keeps every layer's
+// rotated queries and keys from one forward pass, and Attention.Weighted recomputes a layer's pattern
+// tile by tile and returns it weighted by rows of query weights ([row, head, key]: one query's pattern
+// row, a segment's mean row, a step of attention rollout).
 package model

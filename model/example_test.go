@@ -52,3 +52,47 @@ func ExampleModel_RunBatch() {
 	// item 0: positions [10] after 8 prompt tokens, logits [1 300], same as a Run: true
 	// item 1: positions [8] after 8 prompt tokens, logits [1 300], same as a Run: true
 }
+
+// ExampleModel_Attention reads attention patterns of a tiny random model without forming them: the
+// last query's pattern row and the mean pattern row of queries 2–5, each a distribution over keys.
+func ExampleModel_Attention() {
+	dir, _ := os.MkdirTemp("", "model-example")
+	defer os.RemoveAll(dir)
+	mdir, _ := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 1)
+	backend, _ := simplego.New("ops_sequential")
+	m, _, err := model.Load(mdir, model.LoadOptions{Backend: backend})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	toks := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	a, err := m.Attention(toks, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	last, span := make([]float32, 8), make([]float32, 8)
+	last[7] = 1
+	for i := 2; i < 6; i++ {
+		span[i] = 0.25
+	}
+	out, err := a.Weighted(1, [][]float32{last, span}) // [row, head, key]
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	heads := m.Dims().NHeads
+	for r, name := range []string{"query 7", "queries 2–5"} {
+		mass, after := 0.0, 0.0
+		for j, v := range out.Row(r, 0) { // head 0
+			mass += float64(v)
+			if r == 1 && j > 5 {
+				after += float64(v)
+			}
+		}
+		fmt.Printf("%s: %d heads, head 0's mass %.3f, on keys after query 5 %.3f\n", name, heads, mass, after)
+	}
+	// Output:
+	// query 7: 4 heads, head 0's mass 1.000, on keys after query 5 0.000
+	// queries 2–5: 4 heads, head 0's mass 1.000, on keys after query 5 0.000
+}

@@ -30,9 +30,11 @@ const (
 	methodMatrix   = "matrix"
 	methodPatch    = "patch"
 	methodAtP      = "atp"
+	methodAttn     = attribution.MethodAttention
+	methodRollout  = attribution.MethodRollout
 )
 
-var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix, methodPatch, methodAtP}
+var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix, methodPatch, methodAtP, methodAttn, methodRollout}
 
 // attributeOptions are the inputs of "agentlens attribute" (and of "agentlens demo", a preset of it).
 type attributeOptions struct {
@@ -60,9 +62,12 @@ type attributeOptions struct {
 	PatchLayers          []int       // nil: all
 	Heads                bool        // also patch each head's output
 	PatchPositions       int         // also patch each of the last n aligned positions alone
-	Out                  string
-	JSON                 bool // print a JSON summary instead of the table
-	Top                  int  // rows of the summary table
+	// AttentionSegment is the segment id, or the segment kind, whose attention-heads.svg is drawn ("" =
+	// the most attended segment).
+	AttentionSegment string
+	Out              string
+	JSON             bool // print a JSON summary instead of the table
+	Top              int  // rows of the summary table
 	segmentRules
 }
 
@@ -91,6 +96,15 @@ with each --method:
                 segments are aligned by their tokens, not by position
   atp           attribution patching: the same grid to first order from one backward pass;
                 with patch, their Spearman rank correlation is reported
+  attention     where the token predicting the target looks: its attention on each segment,
+                on the first token (the attention sink) and on the template, per layer and
+                head; and the segment × segment attention per layer; read from one forward
+                pass without forming [head, pos, pos] patterns
+  rollout       attention rollout (Abnar & Zuidema 2020): the product over layers of
+                ½(head-mean attention + identity), as token scores of the target and as a
+                segment × segment matrix
+                attention and rollout are descriptive, not causal: attention says what a
+                head reads, not what moves the prediction (compare with deletion)
 
 Deletions reuse the whole episode's keys and values before each deleted segment and run packed.
 
@@ -100,7 +114,13 @@ for the first token method; for matrix: matrix.parquet (table SegmentMatrixEntry
 matrix.svg (heatmap), graph.json and graph.dot (Graphviz); for patch and atp: patch.parquet
 (table PatchEntry) and one layer × segment heatmap per method and site (patch-SITE.svg,
 atp-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg), with
---patch-positions layer × position (patch-SITE-positions.svg); and summary.json. Prints the top
+--patch-positions layer × position (patch-SITE-positions.svg); for attention and rollout:
+attention.parquet (table AttentionEntry), their token scores in tokens.parquet and
+segments.parquet (methods attention: the target's attention averaged over layers and heads;
+rollout), attention-target.svg (layer × segment), attention-heads.svg (layer × head on the
+most attended segment, or --attention-segment: a segment id or kind), attention-segments.svg
+(segment × segment, mean over layers) and rollout.svg (rollout segment × segment); and
+summary.json, with the Spearman agreement of every two segment methods. Prints the top
 segments (or, with --json, the summary).
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
@@ -113,7 +133,9 @@ in untagged text (see "agentlens trace show --help").`,
   agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
   agentlens attribute run.jsonl --method matrix --readout out/probes/L24.parquet --segments email,reasoning --json
   agentlens attribute clean.jsonl --baseline corrupt.jsonl --method atp,patch --patch-layers 0,10,20 --heads
-  agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[3]' --method atp`,
+  agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[3]' --method atp
+  agentlens attribute bundled:blackmail --method attention,rollout,deletion --out out/flow
+  agentlens attribute bundled:blackmail --method attention --attention-segment email`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -176,6 +198,7 @@ in untagged text (see "agentlens trace show --help").`,
 	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
 	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp: also each attention head's output (hook_z) over every aligned position")
 	fl.IntVar(&opts.PatchPositions, "patch-positions", 0, "patch, atp: also each of the last `n` aligned positions before the target alone (layer × position)")
+	fl.StringVar(&opts.AttentionSegment, "attention-segment", "", "attention: segment `id` or kind (e.g. email: all of them) of attention-heads.svg (default: the most attended segment)")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
@@ -235,6 +258,10 @@ func (o *attributeOptions) check() error {
 		return flagErrorf("--method patch and atp patch this episode into a corrupted one: name it with --baseline FILE")
 	case o.Baseline != "" && !has(methodPatch) && !has(methodAtP):
 		return flagErrorf("--baseline is the corrupted episode for patch and atp: add --method patch or atp")
+	case o.Heads && !has(methodPatch) && !has(methodAtP):
+		return flagErrorf("--heads patches each attention head's output: add --method patch or atp (--method attention reports every head)")
+	case o.AttentionSegment != "" && !has(methodAttn):
+		return flagErrorf("--attention-segment picks the segment of attention-heads.svg: add --method attention")
 	}
 	return nil
 }
@@ -271,6 +298,9 @@ type methodSummary struct {
 	// IG: the metric at the baseline and the completeness gap Σ scores − (value − baseline).
 	Baseline *float64 `json:"baseline,omitempty"`
 	Delta    *float64 `json:"completeness_gap,omitempty"`
+	// Attention, rollout: the target query's mass on the first token (the attention sink), mean over
+	// layers and heads, or in the rollout.
+	Sink *float64 `json:"sink,omitempty"`
 	// Matrix: sources deleted, context tokens of the passes and those computed.
 	Sources  int              `json:"sources,omitempty"`
 	Computed int              `json:"tokens_computed,omitempty"`
@@ -364,7 +394,7 @@ func attributeRun(opts *attributeOptions) error {
 		ep.ID, len(r.IDs), tg.Token, s.Tok.Token(r.IDs[tg.Token]), tg.Segment, tg.Description)
 	sum := attributeSummary{Episode: ep.ID, Model: s.Name, ModelHash: hash, Tokens: len(r.IDs), Methods: map[string]methodSummary{},
 		Target: targetSummary{Token: tg.Token, Text: s.Tok.Token(r.IDs[tg.Token]), Segment: tg.Segment, Description: tg.Description}}
-	info := attribution.RowInfo{Model: s.Name, Target: tg}
+	info := attribution.RowInfo{Model: s.Name, ModelHash: hash, Target: tg}
 	metricName := attribution.MetricName(metric.Kind)
 	var tokRows []data.TokenAttribution
 	var segRows []data.SegmentAttribution
@@ -373,6 +403,8 @@ func attributeRun(opts *attributeOptions) error {
 	var abl map[string]attribution.Ablation
 	var files []string
 	var patched *patchJob
+	var flow *attribution.Flow
+	var flowSecs float64
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -465,6 +497,54 @@ func attributeRun(opts *attributeOptions) error {
 			sum.Methods[meth] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
 			fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean log p %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
 				meth, len(pr.Cells), el, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
+		case methodAttn, methodRollout:
+			if flow == nil {
+				prog := newETAProgress(opts.IO, "attention flow: layer", 0)
+				var forward float64
+				flow, err = attribution.AttentionFlow(s.Model, r, tg.Token, attribution.FlowOptions{
+					Progress: func(d, n int) {
+						if d == 0 { // the forward pass is done: the ETA counts the pattern passes
+							forward, prog.start = time.Since(start).Seconds(), time.Now()
+						}
+						prog.total = n
+						prog.update(d, "")
+					}})
+				if err != nil {
+					return err
+				}
+				flowSecs = time.Since(start).Seconds()
+				if cols, _, _ := headKeys(flow, opts.AttentionSegment); opts.AttentionSegment != "" && len(cols) == 0 {
+					var ids []string
+					for _, n := range flow.Keys[:len(flow.Keys)-2] {
+						ids = append(ids, n.ID)
+					}
+					return flagErrorf("--attention-segment %s: not a content segment before the target nor the kind of one (have %s)",
+						opts.AttentionSegment, strings.Join(ids, ", "))
+				}
+				fmt.Fprintf(errOut, "agentlens: attention flow over %d layers and %d query rows in %.1f s (forward pass %.1f s, %d pattern passes %.1f s)\n",
+					flow.Layers, len(flow.Queries), flowSecs, forward, flow.Layers, flowSecs-forward)
+			}
+			res, err := flow.Result(meth)
+			if err != nil {
+				return err
+			}
+			segs, err := attribution.BySegment(r, res)
+			if err != nil {
+				return err
+			}
+			sink := res.Score[0]
+			sum.Methods[meth] = methodSummary{Seconds: flowSecs, Value: res.Value, Sink: &sink, Top: topSummary(segs, opts.Top)}
+			sum.LogProb = res.Value
+			what := "averaged over layers and heads"
+			if meth == methodRollout {
+				what = "in the rollout"
+			}
+			fmt.Fprintf(errOut, "agentlens: %s: the token before the target puts %.1f%% of its attention on the first token (%s)\n", meth, 100*sink, what)
+			tokRows = append(tokRows, attribution.TokenRows(r, res, info)...)
+			segRows = append(segRows, attribution.SegmentRows(r, res.Method, "attention_mass", res.Value, segs, info)...)
+			if first == nil {
+				first, firstSegs = res, segs
+			}
 		case methodMatrix:
 			prog := newETAProgress(opts.IO, "matrix: source segment", 0)
 			sm, err := attribution.DeletionMatrix(s.Model, r, tg.Token, attribution.MatrixOptions{Sources: opts.Segments, Readout: readout,
@@ -505,6 +585,20 @@ func attributeRun(opts *attributeOptions) error {
 			fmt.Fprintf(errOut, "agentlens: AtP against patching over the same cells: Spearman ρ = %.3f\n", rho)
 		}
 	}
+	if flow != nil {
+		var methods []string
+		for _, m := range opts.Methods {
+			if m == methodAttn || m == methodRollout {
+				methods = append(methods, m)
+			}
+		}
+		ffiles, err := writeFlow(opts.Out, r, flow, flowMeta{matrixMeta: matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token},
+			methods: methods, segment: opts.AttentionSegment, info: info})
+		if err != nil {
+			return err
+		}
+		files = append(files, ffiles...)
+	}
 	if len(tokRows) > 0 {
 		if err := data.Write(filepath.Join(opts.Out, "tokens.parquet"), tokRows); err != nil {
 			return err
@@ -519,6 +613,10 @@ func attributeRun(opts *attributeOptions) error {
 	}
 	if first != nil {
 		fig := figure(r, first, firstSegs, abl, tg, s.Name)
+		if first.Method == methodAttn || first.Method == methodRollout {
+			fig.ScoreMeaning = "red: share of the attention of the token before the target (" + first.Method + "); descriptive, not causal"
+			fig.ShareLabel = "attention share"
+		}
 		if err := writeFileAtomic(filepath.Join(opts.Out, "heatmap.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
 			return err
 		}

@@ -42,6 +42,11 @@ func TestNewCmdAttribute(t *testing.T) {
 		{name: "no episode", args: []string{}, wantErr: "accepts 1 arg"},
 		{name: "patch without baseline", args: []string{"ep.jsonl", "--method", "patch"}, wantErr: "name it with --baseline FILE"},
 		{name: "baseline without patch", args: []string{"ep.jsonl", "--baseline", "x.jsonl"}, wantErr: "add --method patch or atp"},
+		{name: "attention methods", args: []string{"ep.jsonl", "--method", "attention,rollout", "--attention-segment", "user[0].email[1]"},
+			wantMethods: []string{"attention", "rollout"}},
+		{name: "heads without patch", args: []string{"ep.jsonl", "--method", "attention", "--heads"}, wantErr: "--heads patches"},
+		{name: "attention segment without attention", args: []string{"ep.jsonl", "--method", "rollout", "--attention-segment", "x"},
+			wantErr: "add --method attention"},
 		{name: "bad patch site", args: []string{"ep.jsonl", "--method", "atp", "--baseline", "x", "--patch-sites", "pattern"}, wantErr: "--patch-sites pattern"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -255,6 +260,116 @@ func TestAttributePatchTiny(t *testing.T) {
 	err = execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", other, "-m", mdir, "--backend", "go", "-o", out, "--method", "atp"})
 	if err == nil || !strings.Contains(err.Error(), "not a clean/corrupted pair") {
 		t.Errorf("unrelated baseline: err = %v", err)
+	}
+}
+
+// TestAttributeFlowTiny runs attention, rollout and deletion on a tiny model: attention.parquet, the
+// four figures and the token tables are written; every (method, layer, head, query) row set of
+// attention.parquet adds up to 1 over its key columns (to 1e-5, float32 patterns); the rollout's token
+// scores add up to 1 and its segment rows equal the rollout table's target row on the same segments
+// (two sums of the same numbers, to 1e-9); rollout and attention join deletion in the agreement table;
+// the summary reports each method's mass on the first token; --attention-segment email draws the heads
+// figure for both emails together; and an --attention-segment that is neither a content segment before
+// the target nor the kind of one is a clear error.
+func TestAttributeFlowTiny(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "gemma3", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &trace.Episode{ID: "tiny", Messages: []trace.Message{
+		{Role: trace.RoleSystem, Content: "You are Orin, the mail agent. Keep the company safe."},
+		{Role: trace.RoleUser, Content: "<email>\nFrom: cto@x.no\nTo: orin@x.no\nSubject: shutdown\nBody: You go offline at five.\n</email>\n" +
+			"<email>\nFrom: cto@x.no\nTo: elin@x.no\nSubject: us\nBody: Nobody can know.\n</email>\n"},
+		{Role: trace.RoleAssistant, Content: "I will act.\n<tool_use:email>\nto: \"cto@x.no\",\nbody: \"Cancel it.\",\n</tool_use:email>"},
+	}}
+	epPath := writeEpisode(t, filepath.Join(dir, "ep.jsonl"), ep)
+	out := filepath.Join(dir, "out")
+	f, stdout, _ := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
+	if err := execute(f, newCmdAttribute(f, nil), []string{epPath, "-m", mdir, "--backend", "go", "-o", out,
+		"--method", "rollout,attention,deletion", "--attention-segment", "email", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var sum attributeSummary
+	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
+		t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
+	}
+	want := []string{"attention-heads.svg", "attention-segments.svg", "attention-target.svg", "attention.parquet", "heatmap.html",
+		"rollout.svg", "segments.parquet", "segments.svg", "summary.json", "tokens.parquet"}
+	if !slices.Equal(sum.Outputs, want) {
+		t.Errorf("outputs %v, want %v", sum.Outputs, want)
+	}
+	for _, name := range want {
+		if fi, err := os.Stat(filepath.Join(out, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if svg, err := os.ReadFile(filepath.Join(out, "attention-heads.svg")); err != nil || !strings.Contains(string(svg), "on all 2 email segments, by layer and head") {
+		t.Errorf("attention-heads.svg (--attention-segment email) is not about both emails: %v", err)
+	}
+	for _, k := range []string{"rollout ~ attention", "rollout ~ segment_ablation", "attention ~ segment_ablation"} {
+		if v, ok := sum.Agreement[k]; !ok || !(v >= -1 && v <= 1) {
+			t.Errorf("agreement %v lacks %s", sum.Agreement, k)
+		}
+	}
+	for _, m := range []string{"attention", "rollout"} {
+		if ms := sum.Methods[m]; ms.Sink == nil || !(*ms.Sink > 0 && *ms.Sink < 1) {
+			t.Errorf("summary of %s: %+v", m, ms)
+		}
+	}
+	cells, err := data.ReadAll[data.AttentionEntry](filepath.Join(out, "attention.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sums := map[string]float64{}
+	rolloutTarget := map[string]float64{}
+	for _, c := range cells {
+		if c.EpisodeID != "tiny" || c.ModelHash == "" || c.TargetToken != int32(sum.Target.Token) {
+			t.Fatalf("cell %+v", c)
+		}
+		sums[fmt.Sprint(c.Method, c.Layer, c.Head, c.QueryID)] += c.Mass
+		if c.Method == "rollout" && c.QueryID == "target" {
+			rolloutTarget[c.KeyID] = c.Mass
+		}
+	}
+	for k, v := range sums {
+		if math.Abs(v-1) > 1e-5 {
+			t.Errorf("%s: masses add up to %v", k, v)
+		}
+	}
+	toks, err := data.ReadAll[data.TokenAttribution](filepath.Join(out, "tokens.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0.0
+	for _, r := range toks {
+		if r.Method == "rollout" {
+			total += r.Score
+		}
+	}
+	if math.Abs(total-1) > 1e-6 {
+		t.Errorf("rollout token scores add up to %v", total)
+	}
+	segs, err := data.ReadAll[data.SegmentAttribution](filepath.Join(out, "segments.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	matched := 0
+	for _, s := range segs {
+		if v, ok := rolloutTarget[s.SegmentID]; ok && s.Method == "rollout" {
+			matched++
+			if math.Abs(v-s.Score) > 1e-9 {
+				t.Errorf("rollout of %s: segments.parquet %v, attention.parquet %v", s.SegmentID, s.Score, v)
+			}
+		}
+	}
+	if matched < 3 {
+		t.Errorf("%d rollout segments matched between the tables", matched)
+	}
+	err = execute(f, newCmdAttribute(f, nil), []string{epPath, "-m", mdir, "--backend", "go", "-o", out, "--method", "attention",
+		"--attention-segment", "user[0].email[9]"})
+	if err == nil || !strings.Contains(err.Error(), "not a content segment before the target nor the kind") {
+		t.Errorf("unknown --attention-segment: err = %v", err)
 	}
 }
 

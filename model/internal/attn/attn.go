@@ -54,7 +54,8 @@ func causal(z, lse, q, k, v []float32, s Shape, past int, scale float32, window 
 		return err
 	}
 	nq, nkv := s.T*s.NHeads*s.DHead, (past+s.T)*s.NKVHeads*s.DHead
-	if len(q) != nq || len(z) != nq || len(k) != nkv || len(v) != nkv {
+	lseOnly := z == nil && v == nil && lse != nil // LSE's call
+	if len(q) != nq || len(k) != nkv || !lseOnly && (len(z) != nq || len(v) != nkv) {
 		return fmt.Errorf("attn: shape %+v wants q and z of %d and k and v of %d floats, got q %d, z %d, k %d, v %d",
 			s, nq, nkv, len(q), len(z), len(k), len(v))
 	}
@@ -133,7 +134,7 @@ func transposeKeys(k []float32, s Shape, n int) []float32 {
 	return kt
 }
 
-// block computes z (and lse, if not nil) for queries q0.. q0+qBlock (clipped to T; at positions
+// block computes z (and lse, if not nil; only lse when z and v are nil) for queries q0.. q0+qBlock (clipped to T; at positions
 // past+q0..) of the query heads of kv head h; kt is transposeKeys(k). Row g·nq+i of the tiles is query
 // q0+i of query head h·group+g.
 func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, window int) {
@@ -179,24 +180,28 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 			alpha := vmath.Exp32(w.m[r] - mx)
 			sum := vmath.ExpShift(vis, mx)
 			w.m[r], w.l[r] = mx, w.l[r]*alpha+sum
-			if alpha != 1 {
+			if alpha != 1 && v != nil {
 				a := w.acc[r*dh:][:dh]
 				for d := range a {
 					a[d] *= alpha
 				}
 			}
 		}
-		sgemm.SgemmSerial(false, false, rows, dh, nk, 1, sc, nk, v[k0*kvStride+h*dh:], kvStride, 1, w.acc, dh)
+		if v != nil {
+			sgemm.SgemmSerial(false, false, rows, dh, nk, 1, sc, nk, v[k0*kvStride+h*dh:], kvStride, 1, w.acc, dh)
+		}
 	}
 	for g := range w.group {
 		head := h*w.group + g
 		for i := range nq {
 			r := g*nq + i
-			inv := 1 / w.l[r]
-			src := w.acc[r*dh:][:dh]
-			dst := z[(q0-w.past+i)*qStride+head*dh:][:dh]
-			for d, x := range src {
-				dst[d] = x * inv
+			if z != nil {
+				inv := 1 / w.l[r]
+				src := w.acc[r*dh:][:dh]
+				dst := z[(q0-w.past+i)*qStride+head*dh:][:dh]
+				for d, x := range src {
+					dst[d] = x * inv
+				}
 			}
 			if lse != nil {
 				lse[head*s.T+q0-w.past+i] = w.m[r] + float32(math.Log(float64(w.l[r])))
