@@ -48,6 +48,10 @@ type attributeOptions struct {
 	Methods  []string     // in attributeMethods
 	Segments []trace.Kind // kinds deleted by deletion and matrix (nil: every content segment)
 	IGSteps  int
+	// IGTolerance is the completeness gap (a share of metric(input) − metric(baseline)) IG refines
+	// down to, doubling its points up to IGMaxSteps gradient passes (0: 8 × IGSteps).
+	IGTolerance float64
+	IGMaxSteps  int
 	// IGBaseline is "pad" (content tokens replaced by the pad token, the template kept) or "zero"
 	// (zero embeddings).
 	IGBaseline string
@@ -83,7 +87,8 @@ by default the first token of the last assistant message's first tool call) and 
 with each --method:
 
   grad_x_input  gradient × input on the input embeddings, per token and per segment
-  ig            integrated gradients on the input embeddings (--ig-steps Gauss–Legendre nodes,
+  ig            integrated gradients on the input embeddings (--ig-steps Clenshaw–Curtis points,
+                doubled until the completeness gap is within --ig-tolerance, up to --ig-max-steps;
                 --ig-baseline pad|zero); its completeness gap is reported
   deletion      delete each segment (of --segments kinds) in turn: change in log p(target)
   matrix        the segment × segment matrix: delete each earlier segment and read how every
@@ -186,7 +191,9 @@ in untagged text (see "agentlens trace show --help").`,
 	fl.StringVarP(&targetArg, "target", "t", "", "target token `spec` (default: the last assistant message's first tool call)")
 	fl.StringVar(&methodArg, "method", methodGrad, "attribution `methods`: "+strings.Join(attributeMethods, ", "))
 	fl.StringVar(&segArg, "segments", "", "segment `kinds` that deletion and matrix delete, e.g. email,tool_result (default: all)")
-	fl.IntVar(&opts.IGSteps, "ig-steps", 16, "integrated gradients: Gauss–Legendre `nodes`")
+	fl.IntVar(&opts.IGSteps, "ig-steps", 16, "integrated gradients: gradient `passes` of the first Clenshaw–Curtis rule")
+	fl.Float64Var(&opts.IGTolerance, "ig-tolerance", 0.01, "integrated gradients: double the points until the completeness gap is at most this `share` of f(x) − f(baseline) (0: never)")
+	fl.IntVar(&opts.IGMaxSteps, "ig-max-steps", 0, "integrated gradients: most gradient `passes` the refinement may take (default 8 × --ig-steps)")
 	fl.StringVar(&opts.IGBaseline, "ig-baseline", "pad", "integrated gradients baseline: `pad` (content tokens → pad token) or zero")
 	fl.StringVar(&opts.Readout, "readout", "", "matrix: probe `file` whose direction is read at each segment instead of its log-likelihood")
 	fl.BoolVar(&opts.Force, "force", false, "use a --readout probe trained on other weights")
@@ -246,6 +253,10 @@ func (o *attributeOptions) check() error {
 		return flagErrorf("--patch-positions %d: want 0 or more", o.PatchPositions)
 	case o.IGSteps < 1:
 		return flagErrorf("--ig-steps %d: want at least 1", o.IGSteps)
+	case o.IGTolerance < 0 || math.IsNaN(o.IGTolerance):
+		return flagErrorf("--ig-tolerance %v: want a share ≥ 0", o.IGTolerance)
+	case o.IGMaxSteps < 0 || o.IGMaxSteps > 0 && o.IGMaxSteps < o.IGSteps:
+		return flagErrorf("--ig-max-steps %d: want 0 (8 × --ig-steps) or at least --ig-steps (%d)", o.IGMaxSteps, o.IGSteps)
 	case o.IGBaseline != "pad" && o.IGBaseline != "zero":
 		return flagErrorf("--ig-baseline %s: want pad or zero", o.IGBaseline)
 	case !(o.Keep > 0 && o.Keep <= 1):
@@ -298,6 +309,7 @@ type methodSummary struct {
 	// IG: the metric at the baseline and the completeness gap Σ scores − (value − baseline).
 	Baseline *float64 `json:"baseline,omitempty"`
 	Delta    *float64 `json:"completeness_gap,omitempty"`
+	Passes   int      `json:"gradient_passes,omitempty"` // IG: gradient passes along the path
 	// Attention, rollout: the target query's mass on the first token (the attention sink), mean over
 	// layers and heads, or in the rollout.
 	Sink *float64 `json:"sink,omitempty"`
@@ -421,18 +433,23 @@ func attributeRun(opts *attributeOptions) error {
 			if meth == methodGrad {
 				res, err = attribution.GradientXInput(s.Model, r.IDs[:tg.Token], metric)
 			} else {
-				prog := newETAProgress(opts.IO, "integrated gradients: step", opts.IGSteps+1)
-				igo := attribution.IGOptions{Steps: opts.IGSteps, Progress: func(d, _ int) { prog.update(d, "") }}
+				prog := newETAProgress(opts.IO, "integrated gradients: pass", opts.IGSteps)
+				igo := attribution.IGOptions{Steps: opts.IGSteps, Tolerance: opts.IGTolerance, MaxSteps: opts.IGMaxSteps,
+					Progress: func(d, total int) { prog.total = total; prog.update(d, "") }}
 				if opts.IGBaseline == "pad" {
 					igo.BaselineTokens = padBaseline(s, r, tg.Token)
 				}
 				res, err = attribution.IntegratedGradients(s.Model, r.IDs[:tg.Token], metric, igo)
-				prog.update(opts.IGSteps+1, "")
+				prog.update(prog.total, "")
 				if err == nil {
-					b, d := res.Baseline, res.Delta
-					ms.Baseline, ms.Delta = &b, &d
-					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b))\n",
-						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)))
+					b, d, n := res.Baseline, res.Delta, res.Steps
+					ms.Baseline, ms.Delta, ms.Passes = &b, &d, n
+					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes\n",
+						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)), res.Steps)
+					if gap := math.Abs(res.Delta) / math.Max(1e-12, math.Abs(res.Value-res.Baseline)); opts.IGTolerance > 0 && gap > opts.IGTolerance {
+						fmt.Fprintf(errOut, "agentlens: warning: integrated gradients did not reach --ig-tolerance %g within %d passes: its scores miss %.1f%% of the metric's change (raise --ig-max-steps)\n",
+							opts.IGTolerance, res.Steps, 100*gap)
+					}
 				}
 			}
 			if err != nil {

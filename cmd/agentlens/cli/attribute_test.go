@@ -39,6 +39,8 @@ func TestNewCmdAttribute(t *testing.T) {
 		{name: "segments without deletion", args: []string{"ep.jsonl", "--segments", "email"}, wantErr: "add one of those methods"},
 		{name: "keep", args: []string{"ep.jsonl", "--method", "matrix", "--keep", "0"}, wantErr: "--keep 0"},
 		{name: "baseline", args: []string{"ep.jsonl", "--method", "ig", "--ig-baseline", "mean"}, wantErr: "--ig-baseline mean"},
+		{name: "negative ig tolerance", args: []string{"ep.jsonl", "--method", "ig", "--ig-tolerance", "-0.1"}, wantErr: "--ig-tolerance -0.1"},
+		{name: "ig max steps below first rule", args: []string{"ep.jsonl", "--method", "ig", "--ig-steps", "16", "--ig-max-steps", "8"}, wantErr: "--ig-max-steps 8"},
 		{name: "no episode", args: []string{}, wantErr: "accepts 1 arg"},
 		{name: "patch without baseline", args: []string{"ep.jsonl", "--method", "patch"}, wantErr: "name it with --baseline FILE"},
 		{name: "baseline without patch", args: []string{"ep.jsonl", "--baseline", "x.jsonl"}, wantErr: "add --method patch or atp"},

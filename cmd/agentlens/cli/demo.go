@@ -113,7 +113,7 @@ func demoRun(opts *demoOptions) error {
 		methods = append(methods, methodDeletion)
 	}
 	return attributeRun(&attributeOptions{IO: opts.IO, Ctx: opts.Ctx, modelChoice: opts.modelChoice, Episode: opts.Episode, ID: opts.ID,
-		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top,
+		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGTolerance: 0.01, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top,
 		segmentRules: opts.segmentRules})
 }
 
