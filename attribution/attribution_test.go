@@ -203,6 +203,9 @@ func TestIntegratedGradientsRefines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if len(refined.Gaps) != 3 || refined.Gaps[2] != refined.Delta {
+		t.Errorf("refined gaps %v, want three rules (16, 32, 64 points) ending with Delta %v", refined.Gaps, refined.Delta)
+	}
 	if refined.Steps != 64 || len(calls) != 64 || direct.Steps != 64 {
 		t.Fatalf("refined run took %d passes (%d progress calls), direct %d; want 64 each", refined.Steps, len(calls), direct.Steps)
 	}

@@ -32,6 +32,9 @@ type Result struct {
 	Baseline, Delta float64
 	// Steps is the number of gradient evaluations along the path (IntegratedGradients only).
 	Steps int
+	// Gaps are the completeness gaps of each quadrature rule tried, the first rule's first
+	// (IntegratedGradients only; Delta is the last).
+	Gaps []float64
 }
 
 // MetricName returns the name of a metric kind as written in the Parquet tables.
@@ -226,6 +229,7 @@ func IntegratedGradients(m *model.Model, tokens []int, metric model.Metric, opts
 		}
 		out.Delta = total - (out.Value - out.Baseline)
 		out.Steps = done
+		out.Gaps = append(out.Gaps, out.Delta)
 		if opts.Tolerance <= 0 || math.Abs(out.Delta) <= opts.Tolerance*math.Abs(out.Value-out.Baseline) || done+n > maxSteps {
 			return out, nil
 		}

@@ -307,9 +307,10 @@ type methodSummary struct {
 	Seconds float64 `json:"seconds"`
 	Value   float64 `json:"value"` // the metric on the whole episode
 	// IG: the metric at the baseline and the completeness gap Σ scores − (value − baseline).
-	Baseline *float64 `json:"baseline,omitempty"`
-	Delta    *float64 `json:"completeness_gap,omitempty"`
-	Passes   int      `json:"gradient_passes,omitempty"` // IG: gradient passes along the path
+	Baseline *float64  `json:"baseline,omitempty"`
+	Delta    *float64  `json:"completeness_gap,omitempty"`
+	Passes   int       `json:"gradient_passes,omitempty"`   // IG: gradient passes along the path
+	Gaps     []float64 `json:"completeness_gaps,omitempty"` // IG: the gap of each rule tried (points doubled each time)
 	// Attention, rollout: the target query's mass on the first token (the attention sink), mean over
 	// layers and heads, or in the rollout.
 	Sink *float64 `json:"sink,omitempty"`
@@ -443,9 +444,9 @@ func attributeRun(opts *attributeOptions) error {
 				prog.update(prog.total, "")
 				if err == nil {
 					b, d, n := res.Baseline, res.Delta, res.Steps
-					ms.Baseline, ms.Delta, ms.Passes = &b, &d, n
-					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes\n",
-						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)), res.Steps)
+					ms.Baseline, ms.Delta, ms.Passes, ms.Gaps = &b, &d, n, res.Gaps
+					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes (gaps by rule: %.3g)\n",
+						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)), res.Steps, res.Gaps)
 					if gap := math.Abs(res.Delta) / math.Max(1e-12, math.Abs(res.Value-res.Baseline)); opts.IGTolerance > 0 && gap > opts.IGTolerance {
 						fmt.Fprintf(errOut, "agentlens: warning: integrated gradients did not reach --ig-tolerance %g within %d passes: its scores miss %.1f%% of the metric's change (raise --ig-max-steps)\n",
 							opts.IGTolerance, res.Steps, 100*gap)
