@@ -16,4 +16,8 @@
 // from its saved input residual (and reuse the host kernel's saved attention output). A Prefix (NewPrefix, PrefixFromCache) keeps the
 // keys and values of a token prefix so later runs compute only the positions after it: segment
 // ablations reuse everything before the deleted segment, and episodes reuse a shared system prompt.
+//
+// PatternEffects estimates patches of a layer's queries or keys through the attention pattern,
+// recomputed exactly on the host from a run's hook_q, hook_k, hook_v and the gradient at hook_z (AtP*'s
+// fix for attention saturation); RotateQK is the host RoPE it uses.
 package model

@@ -6,7 +6,8 @@
 // Causal is what model uses for forward attention when no attention scores or pattern are asked for;
 // gradients use CausalLSE, which also keeps each query row's log-sum-exp, and Backward, the flash
 // backward pass that recomputes the probabilities tile by tile from it (dq, dk, dv without the
-// [head, query, key] matrices).
+// [head, query, key] matrices). PatternDelta, on the same tiles, gives how patched keys or queries
+// change Σ dz·z through the softmax alone (AtP*'s attention step), for many patches in one pass.
 // The two row operations of the online softmax (row maximum; e^(x−max) in place with the row's sum)
 // run in AVX2+FMA assembly on amd64 (exp_amd64.s) and in Go elsewhere (exp32, a Cephes-style
 // float32 exponential within 2 ulp).
