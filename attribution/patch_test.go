@@ -124,7 +124,8 @@ func TestAlign(t *testing.T) {
 //   - at resid_pre of layer 0 (the embeddings), patching the rewritten email restores the clean metric
 //     exactly (restored = 1: that is running the clean tokens), and patching any other segment changes
 //     nothing (restored = 0: the same tokens have the same embeddings);
-//   - every cell equals a full run (no prefix) with the same patch.
+//   - every cell equals a full run (no prefix) with the same patch, queries and keys (hook_q, hook_k:
+//     before RoPE, so the run rotates them at the corrupted positions) as well as the residual sites.
 func TestPatchPlanted(t *testing.T) {
 	f := load(t)
 	clean, _, rewritten := patchEpisodes(t, f)
@@ -145,7 +146,7 @@ func TestPatchPlanted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := attribution.Patch(f.m, al, attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.MLPOut}, LastPositions: 4})
+	res, err := attribution.Patch(f.m, al, attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.MLPOut, hook.K, hook.Q}, LastPositions: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,9 @@ func TestPatchPlanted(t *testing.T) {
 		}
 		ct := cr.Cache[c.Site]
 		row := ct.Numel() / ct.Shape[1]
-		vals := model.NewTensor(1, T, row)
+		shape := slices.Clone(ct.Shape)
+		shape[1] = T
+		vals := model.NewTensor(shape...)
 		var pos []int
 		for k := range seg.Clean.Len() {
 			copy(vals.Data[(seg.Corrupt.Start+k)*row:], ct.Data[(seg.Clean.Start+k)*row:(seg.Clean.Start+k+1)*row])
@@ -196,8 +199,8 @@ func TestPatchPlanted(t *testing.T) {
 			t.Errorf("%s × %s (position %d): %v, full patched run %v", c.Site, seg.ID, c.Position, c.Value, want)
 		}
 	}
-	if positions != 2*2*4 {
-		t.Errorf("%d single-position cells, want 2 sites × 2 layers × 4 positions", positions)
+	if positions != 4*2*4 {
+		t.Errorf("%d single-position cells, want 4 sites × 2 layers × 4 positions", positions)
 	}
 }
 
