@@ -559,9 +559,31 @@ type PatchComparison struct {
 	FalseNegatives []PatchCell
 }
 
-// ComparePatch compares an estimate with measured patching over the cells of the given sites (nil: every
-// site) that both grids hold, matched by site, head, segment and position.
-func ComparePatch(est, measured *PatchResult, sites []hook.Site) PatchComparison {
+// Identity reports whether patching the cell changes nothing by construction: a segment (or one
+// position of it) that, with everything before it, is the same tokens at the same positions in both
+// renderings (before the first edit), so the model, being causal, computes the same activations there
+// in both runs. Its measured and estimated effects are 0 (patching's up to float rounding); left in a
+// rank correlation, such cells tie and inflate it. Per-head cells (every aligned position) are never
+// identities here.
+func (al *Alignment) Identity(c PatchCell) bool {
+	if c.Segment < 0 || c.Segment >= len(al.Segments) {
+		return false
+	}
+	s := al.Segments[c.Segment]
+	if !s.Aligned || s.Clean.Start != s.Corrupt.Start {
+		return false
+	}
+	end := s.Clean.End
+	if c.Position >= 0 {
+		end = c.Position + 1
+	}
+	return end <= len(al.Clean.IDs) && end <= len(al.Corrupt.IDs) && slices.Equal(al.Clean.IDs[:end], al.Corrupt.IDs[:end])
+}
+
+// ComparePatch compares an estimate with measured patching over the cells that both grids hold (matched
+// by site, head, segment and position) and that keep accepts (nil: every cell), e.g. one site's, or
+// those that are not Alignment.Identity.
+func ComparePatch(est, measured *PatchResult, keep func(PatchCell) bool) PatchComparison {
 	type key struct {
 		site                  hook.Name
 		head, segment, offset int
@@ -576,7 +598,7 @@ func ComparePatch(est, measured *PatchResult, sites []hook.Site) PatchComparison
 	biggest := 0.0
 	for _, c := range measured.Cells {
 		e, ok := byKey[k(c)]
-		if !ok || sites != nil && !slices.Contains(sites, c.Site.Site) {
+		if !ok || keep != nil && !keep(c) {
 			continue
 		}
 		a, b = append(a, e.Restored), append(b, c.Restored)

@@ -246,3 +246,57 @@ func TestAttributionPatch(t *testing.T) {
 		t.Errorf("AtP vs patching: Spearman ρ = %.3f, want ≥ 0.75", rho)
 	}
 }
+
+// TestIdentityCells: with the first email deleted, the system prompt and the user's "New mail:" (and each
+// of their positions) sit before the edit, the same tokens at the same places, so patching it is the identity: patching moves
+// the metric by under 1e-5 (prefix runs sum in another order) and AtP and AtP* estimate under 1e-5
+// (the clean run's and the gradient pass's activations differ in rounding only). Segments after the
+// edit are not identities, and some of their cells move the metric.
+func TestIdentityCells(t *testing.T) {
+	f := load(t)
+	clean, deleted, _ := patchEpisodes(t, f)
+	al, err := attribution.Align(clean, deleted, target(t, clean), target(t, deleted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.K, hook.Q}, LastPositions: 2}
+	real, err := attribution.Patch(f.m, al, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atp, star, err := attribution.AttributionPatchStar(f.m, al, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := -1
+	for _, sg := range al.Segments {
+		if sg.ID == "user[0].email[0]" {
+			edit = sg.Clean.Start
+		}
+	}
+	identities, moved := 0, 0
+	for i, c := range real.Cells {
+		sg := al.Segments[c.Segment]
+		if want := sg.Clean.End <= edit; al.Identity(c) != want {
+			t.Errorf("%s %s position %d: Identity %v, want %v", c.Site, sg.ID, c.Position, al.Identity(c), want)
+		}
+		if !al.Identity(c) {
+			if math.Abs(c.Value-real.Corrupt) > 1e-3 {
+				moved++
+			}
+			continue
+		}
+		identities++
+		for _, v := range []float64{c.Value, atp.Cells[i].Value, star.Cells[i].Value} {
+			if math.Abs(v-real.Corrupt) > 1e-5 {
+				t.Errorf("identity cell %s %s: patching %v, AtP %v, AtP* %v, corrupted %v", c.Site, sg.ID, c.Value, atp.Cells[i].Value, star.Cells[i].Value, real.Corrupt)
+			}
+		}
+	}
+	if identities != 2*3*2 || moved == 0 {
+		t.Errorf("%d identity cells (want 2 segments × 3 sites × 2 layers), %d other cells that move the metric", identities, moved)
+	}
+	if al.Identity(attribution.PatchCell{Segment: -1, Head: 0}) {
+		t.Error("a per-head cell is an identity")
+	}
+}
