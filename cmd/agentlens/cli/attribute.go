@@ -266,10 +266,10 @@ type attributeSummary struct {
 	LogProb   float64                  `json:"log_prob"` // log p(target token)
 	Methods   map[string]methodSummary `json:"methods"`
 	Path      []string                 `json:"path,omitempty"` // matrix: the widest path into the target
-	// PatchSpearman is the rank correlation of AtP's and patching's restored shares over their cells.
+	// PatchSpearman is the rank correlation of AtP's and patching's restored shares over all their cells.
 	PatchSpearman *float64 `json:"atp_patch_spearman,omitempty"`
 	// PatchAgreement compares each estimate (atp, atp*) with patching, over all cells and per query and
-	// key site.
+	// key site, without the identity patches (cells before the first edit).
 	PatchAgreement []patchAgreement `json:"patch_agreement,omitempty"`
 	// Agreement is the Spearman correlation of every two segment methods' signed scores over the
 	// segments both scored, keyed "a ~ b".
@@ -535,22 +535,23 @@ func attributeRun(opts *attributeOptions) error {
 		fmt.Fprintf(errOut, "agentlens: agreement over segments, Spearman ρ(%s) = %.3f\n", k, sum.Agreement[k])
 	}
 	if patched != nil {
-		pfiles, agree, err := patched.write(opts.Out, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token})
+		pfiles, rho, agree, err := patched.write(opts.Out, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token})
 		if err != nil {
 			return err
 		}
 		files = append(files, pfiles...)
 		sum.PatchAgreement = agree
+		if !math.IsNaN(rho) {
+			sum.PatchSpearman = &rho
+			fmt.Fprintf(errOut, "agentlens: AtP against patching over the same cells: Spearman ρ = %.3f\n", rho)
+		}
 		for _, a := range agree {
-			if a.Method == "atp" && a.Site == "all" && a.Spearman != nil {
-				sum.PatchSpearman = a.Spearman
-			}
 			rho := math.NaN()
 			if a.Spearman != nil {
 				rho = *a.Spearman
 			}
-			fmt.Fprintf(errOut, "agentlens: %s against patching over %d cells (%s): Spearman ρ = %.3f; %d of %d large cells missed\n",
-				a.Method, a.Cells, a.Site, rho, len(a.FalseNegatives), a.Large)
+			fmt.Fprintf(errOut, "agentlens: %s against patching over %d cells (%s; %d identity patches left out): Spearman ρ = %.3f; %d of %d large cells missed\n",
+				a.Method, a.Cells, a.Site, a.IdentityLeftOut, rho, len(a.FalseNegatives), a.Large)
 		}
 	}
 	if len(tokRows) > 0 {

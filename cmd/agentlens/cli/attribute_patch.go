@@ -112,12 +112,15 @@ func newPatchJob(errOut io.Writer, s *session, baseEp *trace.Episode, clean *tra
 }
 
 // patchAgreement is one estimate's agreement with patching in summary.json: over all cells (Site
-// "all") or one site's cells (a hook site suffix, e.g. "attn.hook_k").
+// "all") or one site's cells (a hook site suffix, e.g. "attn.hook_k"), leaving out the cells whose
+// patch is the identity (attribution.Alignment.Identity: segments before the first edit, whose
+// activations are the same in both runs; their zeros would tie and inflate the correlation).
 type patchAgreement struct {
-	Method   string   `json:"method"` // atp or atp*
-	Site     string   `json:"site"`
-	Cells    int      `json:"cells"`
-	Spearman *float64 `json:"spearman,omitempty"` // absent when undefined (fewer than two cells, a constant side)
+	Method          string   `json:"method"` // atp or atp*
+	Site            string   `json:"site"`
+	Cells           int      `json:"cells"`
+	IdentityLeftOut int      `json:"identity_cells_left_out"`
+	Spearman        *float64 `json:"spearman,omitempty"` // absent when undefined (fewer than two cells, a constant side)
 	// Large counts the cells where patching restores at least a quarter of the largest |share|;
 	// FalseNegatives lists those the estimate misses (under a quarter of the share, or the wrong sign).
 	Large          int      `json:"large"`
@@ -125,9 +128,10 @@ type patchAgreement struct {
 }
 
 // write writes patch.parquet, the heatmaps of every result and, with patching and an estimate, the
-// scatter of each estimate against patching; it returns the files and each estimate's agreement with
-// patching over all cells and per query and key site.
-func (j *patchJob) write(dir string, meta matrixMeta) ([]string, []patchAgreement, error) {
+// scatter of each estimate against patching; it returns the files, the Spearman correlation of AtP's
+// and patching's restored shares over all their cells (NaN without both), and each estimate's
+// agreement with patching over all cells and per query and key site, identity patches left out.
+func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, []patchAgreement, error) {
 	al := j.al
 	var rows []data.PatchEntry
 	var files []string
@@ -146,12 +150,12 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, []patchAgreemen
 		}
 		figs, err := j.figures(dir, pr, meta)
 		if err != nil {
-			return nil, nil, err
+			return nil, 0, nil, err
 		}
 		files = append(files, figs...)
 	}
 	if err := data.Write(filepath.Join(dir, "patch.parquet"), rows); err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
 	files = append(files, "patch.parquet")
 	var measured *attribution.PatchResult
@@ -164,21 +168,36 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, []patchAgreemen
 		}
 	}
 	if measured == nil || len(estimates) == 0 {
-		return files, nil, nil
+		return files, math.NaN(), nil, nil
 	}
+	rho := math.NaN()
 	var agree []patchAgreement
 	for _, est := range estimates {
-		scopes := [][]hook.Site{nil}
+		if est.Method == "atp" {
+			rho = attribution.ComparePatch(est, measured, nil).Spearman
+		}
+		scopes := []hook.Site{-1} // −1: every site
 		for _, s := range []hook.Site{hook.K, hook.Q} {
 			if slices.ContainsFunc(measured.Cells, func(c attribution.PatchCell) bool { return c.Site.Site == s }) {
-				scopes = append(scopes, []hook.Site{s})
+				scopes = append(scopes, s)
 			}
 		}
-		for _, sites := range scopes {
-			cmp := attribution.ComparePatch(est, measured, sites)
-			a := patchAgreement{Method: est.Method, Site: "all", Cells: cmp.Cells, Large: cmp.Large}
-			if sites != nil {
-				a.Site = sites[0].String()
+		for _, site := range scopes {
+			left := 0
+			keep := func(c attribution.PatchCell) bool {
+				if site >= 0 && c.Site.Site != site {
+					return false
+				}
+				if al.Identity(c) {
+					left++
+					return false
+				}
+				return true
+			}
+			cmp := attribution.ComparePatch(est, measured, keep)
+			a := patchAgreement{Method: est.Method, Site: "all", Cells: cmp.Cells, IdentityLeftOut: left, Large: cmp.Large}
+			if site >= 0 {
+				a.Site = site.String()
 			}
 			if !math.IsNaN(cmp.Spearman) {
 				rho := cmp.Spearman
@@ -194,9 +213,9 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, []patchAgreemen
 	if err := writeFileAtomic(filepath.Join(dir, name), func(f *os.File) error {
 		return heatmap.WriteCurvesSVG(f, j.scatter(measured, estimates, meta))
 	}); err != nil {
-		return nil, nil, err
+		return nil, 0, nil, err
 	}
-	return append(files, name), agree, nil
+	return append(files, name), rho, agree, nil
 }
 
 // cellName names a cell for the summary: site, and the segment or head or position.
