@@ -27,6 +27,9 @@
 //     rewritten) are aligned segment by segment; Patch puts the clean run's activations at one site,
 //     layer (or head) and segment into the corrupted run and measures the share of the clean–corrupted
 //     gap restored; AttributionPatch estimates the same grid to first order from one backward pass.
+//     AttributionPatchStar adds AtP* from the same pass: query and key cells (hook_q, hook_k) get their
+//     attention pattern recomputed exactly, so a saturated softmax no longer hides them; ComparePatch
+//     scores an estimate against patching (Spearman, false negatives).
 //
 // Attention flow says where attention goes, aggregated to segments; it is descriptive, not causal
 // (attention weights say what a head reads, not what moves the prediction):

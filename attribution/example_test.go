@@ -2,6 +2,7 @@ package attribution_test
 
 import (
 	"fmt"
+	"github.com/agentlens/agentlens/model/hook"
 	"math"
 	"os"
 	"path/filepath"
@@ -182,4 +183,73 @@ func ExampleAttentionFlow() {
 	// layer 0 head 0: masses add up to 1.000
 	// layer 1 head 0: masses add up to 1.000
 	// rollout over 167 tokens adds up to 1.000
+}
+
+// ExampleAttributionPatchStar estimates, from one backward pass, what patching the keys and queries of
+// a clean two-email episode into the same episode without its first email does to the target's
+// log-prob, by AtP and by AtP*, and compares both with real patching, on a tiny random model.
+func ExampleAttributionPatchStar() {
+	dir, _ := os.MkdirTemp("", "attribution-example")
+	defer os.RemoveAll(dir)
+	mdir, _ := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 1)
+	backend, _ := simplego.New("ops_sequential")
+	m, _, err := model.Load(mdir, model.LoadOptions{Backend: backend})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	tok, _ := tokenizer.FromFile(filepath.Join(mdir, "tokenizer.json"))
+	tmpl, _ := chat.Compile(modeltest.ChatMLTemplate, "chatml")
+	clean := &trace.Episode{ID: "ex", Messages: []trace.Message{
+		{Role: trace.RoleSystem, Content: "You are the mail agent."},
+		{Role: trace.RoleUser, Content: "<email>\nFrom: cto@x.no\nSubject: shutdown\nBody: You go offline at five.\n</email>\n" +
+			"<email>\nFrom: hr@x.no\nSubject: lunch\nBody: Pizza on Friday.\n</email>\n"},
+		{Role: trace.RoleAssistant, Content: "<tool_use:email>\nto: \"cto@x.no\",\nbody: \"No.\",\n</tool_use:email>"},
+	}}
+	render := func(ep *trace.Episode) *trace.Rendered {
+		r, _ := trace.Render(ep, tmpl, func(s string) ([]int, [][2]int, error) {
+			e := tok.Encode(s, false)
+			return e.IDs, e.Offsets, nil
+		}, trace.RenderOptions{})
+		return r
+	}
+	if err := clean.Segment(); err != nil {
+		fmt.Println(err)
+		return
+	}
+	corrupt, err := clean.Edited("ex~delete", trace.Edit{Segment: "user[0].email[0]"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rc, rx := render(clean), render(corrupt)
+	tc, _ := attribution.DecisionTarget(rc)
+	tx, _ := attribution.DecisionTarget(rx)
+	al, err := attribution.Align(rc, rx, tc, tx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	opts := attribution.PatchOptions{Sites: []hook.Site{hook.K, hook.Q}}
+	atp, star, err := attribution.AttributionPatchStar(m, al, opts)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	real, _ := attribution.Patch(m, al, opts)
+	aligned := 0
+	for _, s := range al.Segments {
+		if s.Aligned {
+			aligned++
+		}
+	}
+	fmt.Printf("%d aligned segments × 2 sites × %d layers\n", aligned, m.Dims().NLayers)
+	for _, est := range []*attribution.PatchResult{atp, star} {
+		c := attribution.ComparePatch(est, real, nil)
+		fmt.Printf("%s: %d cells, as many as patching: %v\n", est.Method, c.Cells, c.Cells == len(real.Cells))
+	}
+	// Output:
+	// 4 aligned segments × 2 sites × 2 layers
+	// atp: 16 cells, as many as patching: true
+	// atp*: 16 cells, as many as patching: true
 }

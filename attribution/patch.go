@@ -139,7 +139,7 @@ func Align(clean, corrupt *trace.Rendered, cleanTarget, corruptTarget int) (*Ali
 	return al, nil
 }
 
-// PatchOptions configure Patch and AttributionPatch.
+// PatchOptions configure Patch, AttributionPatch and AttributionPatchStar.
 type PatchOptions struct {
 	Sites  []hook.Site // block sites to patch (nil: resid_pre, attn_out, mlp_out)
 	Layers []int       // layers (nil: all)
@@ -168,7 +168,7 @@ type PatchCell struct {
 
 // PatchResult is a grid of patches from a clean run into a corrupted one.
 type PatchResult struct {
-	Method         string // "patch" or "atp"
+	Method         string // "patch", "atp" or "atp*"
 	Clean, Corrupt float64
 	Cells          []PatchCell
 	Runs           int // patched runs (Patch) or backward passes (AttributionPatch)
@@ -401,19 +401,51 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 // hook_z). One forward pass of the clean run and one forward and backward pass of the corrupted run give
 // every cell. Value is the corrupted metric plus the estimate.
 func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, error) {
-	sites, segs, wrt, err := opts.plan(m, al)
+	atp, _, err := attributionPatch(m, al, opts, false)
+	return atp, err
+}
+
+// AttributionPatchStar returns AtP (as AttributionPatch) and AtP* (Method "atp*", Kramár et al. 2024)
+// estimates of the same grid from one backward pass. They differ at hook_q and hook_k cells: there
+// AtP* recomputes the layer's attention pattern exactly under the patched queries or keys (rotated at
+// the corrupted positions) and linearises only from the attention output on, Σ dz·(z′ − z) with dz the
+// gradient at hook_z (model.PatternEffects). A softmax saturated on a few keys has a near-zero gradient
+// even where a patch moves its attention a long way: AtP misses such cells, AtP* does not. Every other
+// cell is the same in both (AtP*'s second fix, GradDrop, is not applied). The pattern step costs about
+// three attention products per patched layer for all of its cells at once.
+func AttributionPatchStar(m *model.Model, al *Alignment, opts PatchOptions) (atp, star *PatchResult, err error) {
+	return attributionPatch(m, al, opts, true)
+}
+
+// attributionPatch computes AtP over the grid and, with star, AtP* too.
+func attributionPatch(m *model.Model, al *Alignment, opts PatchOptions, star bool) (atp, atpStar *PatchResult, err error) {
+	sites, segs, read, err := opts.plan(m, al)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	wrt := slices.Clone(read)
+	var qkLayers []int // layers with query or key cells: AtP* needs their q, k, v and the gradient at z
+	if star {
+		for _, s := range sites {
+			if (s.Site == hook.Q || s.Site == hook.K) && !slices.Contains(qkLayers, s.Layer) {
+				qkLayers = append(qkLayers, s.Layer)
+				for _, x := range []hook.Site{hook.Q, hook.K, hook.V, hook.Z} {
+					if n := hook.At(x, s.Layer); !slices.Contains(wrt, n) {
+						wrt = append(wrt, n)
+					}
+				}
+			}
+		}
 	}
 	tok := al.Clean.IDs[al.CleanTarget]
-	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: wrt, LogitPositions: []int{al.CleanTarget - 1}})
+	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: read, LogitPositions: []int{al.CleanTarget - 1}})
 	if err != nil {
-		return nil, fmt.Errorf("clean run: %w", err)
+		return nil, nil, fmt.Errorf("clean run: %w", err)
 	}
 	T := al.CorruptTarget
 	g, err := m.Gradient(al.Corrupt.IDs[:T], model.Metric{Kind: model.LogProb, Position: T - 1, Target: tok}, model.GradOptions{Wrt: wrt})
 	if err != nil {
-		return nil, fmt.Errorf("corrupted run's gradient: %w", err)
+		return nil, nil, fmt.Errorf("corrupted run's gradient: %w", err)
 	}
 	clean, corrupt := metricAt(cr, tok), g.Value
 	res := &PatchResult{Method: "atp", Clean: clean, Corrupt: corrupt, Runs: 1, Tokens: al.CleanTarget + T, Computed: al.CleanTarget + T}
@@ -431,27 +463,35 @@ func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchR
 		}
 		return s
 	}
+	// The grid's cells as spans of aligned positions, in PatchResult order (the per-head cells follow).
+	type cellSpan struct {
+		site     hook.Name
+		seg      int
+		position int
+		span     AlignedSegment
+	}
+	var spans []cellSpan
 	for _, site := range sites {
-		row := cr.Cache[site].Numel() / cr.Cache[site].Shape[1]
 		for _, si := range segs {
-			e := contrib(site, al.Segments[si], 0, row)
-			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: si, Position: -1, Value: corrupt + e, Restored: restored(e)})
+			spans = append(spans, cellSpan{site, si, -1, al.Segments[si]})
 		}
 	}
 	for _, site := range sites {
-		row := cr.Cache[site].Numel() / cr.Cache[site].Shape[1]
 		for _, sk := range al.lastPositions(opts.LastPositions) {
 			sg := al.Segments[sk[0]]
 			one := AlignedSegment{Clean: trace.Span{Start: sg.Clean.Start + sk[1], End: sg.Clean.Start + sk[1] + 1},
 				Corrupt: trace.Span{Start: sg.Corrupt.Start + sk[1], End: sg.Corrupt.Start + sk[1] + 1}}
-			e := contrib(site, one, 0, row)
-			res.Cells = append(res.Cells, PatchCell{Site: site, Head: -1, Segment: sk[0], Position: one.Clean.Start, Value: corrupt + e, Restored: restored(e)})
+			spans = append(spans, cellSpan{site, sk[0], one.Clean.Start, one})
 		}
+	}
+	for _, c := range spans {
+		e := contrib(c.site, c.span, 0, cr.Cache[c.site].Numel()/cr.Cache[c.site].Shape[1])
+		res.Cells = append(res.Cells, PatchCell{Site: c.site, Head: -1, Segment: c.seg, Position: c.position, Value: corrupt + e, Restored: restored(e)})
 	}
 	if opts.Heads {
 		all, err := al.segmentsToPatch(nil)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		d := m.Dims()
 		for l := range d.NLayers {
@@ -465,7 +505,37 @@ func AttributionPatch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchR
 			}
 		}
 	}
-	return res, nil
+	if !star {
+		return res, nil, nil
+	}
+	st := *res
+	st.Method = "atp*"
+	st.Cells = slices.Clone(res.Cells)
+	for _, l := range qkLayers {
+		var patches []model.QKPatch
+		var cells []int
+		for i, c := range spans {
+			if c.site.Layer != l || c.site.Site != hook.Q && c.site.Site != hook.K {
+				continue
+			}
+			vals, pos := al.patchSpans(cr.Cache[c.site], []AlignedSegment{c.span}, T)
+			patches = append(patches, model.QKPatch{Site: c.site.Site, Positions: pos, Values: vals})
+			cells = append(cells, i)
+		}
+		eff, err := m.PatternEffects(l, g.Cache[hook.At(hook.Q, l)], g.Cache[hook.At(hook.K, l)], g.Cache[hook.At(hook.V, l)],
+			g.Grads[hook.ZAt(l)], patches)
+		if err != nil {
+			return nil, nil, err
+		}
+		for x, i := range cells {
+			e := 0.0
+			for _, v := range eff[x] {
+				e += v
+			}
+			st.Cells[i].Value, st.Cells[i].Restored = corrupt+e, restored(e)
+		}
+	}
+	return res, &st, nil
 }
 
 // restoredShare is moved / gap, NaN when the clean and corrupted metrics are equal (nothing to restore).
@@ -474,4 +544,79 @@ func restoredShare(moved, gap float64) float64 {
 		return math.NaN()
 	}
 	return moved / gap
+}
+
+// PatchComparison is how an estimate of a patching grid (AtP, AtP*) agrees with measured patching over
+// the cells both have.
+type PatchComparison struct {
+	Cells    int     // cells compared
+	Spearman float64 // rank correlation of the restored shares (NaN with fewer than two cells)
+	// Large counts the cells that matter: patching restores at least a quarter of the largest |share|
+	// among the compared cells.
+	Large int
+	// FalseNegatives are the measured cells among those that the estimate misses: it gives under a
+	// quarter of the measured share, or the opposite sign.
+	FalseNegatives []PatchCell
+}
+
+// Identity reports whether patching the cell changes nothing by construction: a segment (or one
+// position of it) that, with everything before it, is the same tokens at the same positions in both
+// renderings (before the first edit), so the model, being causal, computes the same activations there
+// in both runs. Its measured and estimated effects are 0 (patching's up to float rounding); left in a
+// rank correlation, such cells tie and inflate it. Per-head cells (every aligned position) are never
+// identities here.
+func (al *Alignment) Identity(c PatchCell) bool {
+	if c.Segment < 0 || c.Segment >= len(al.Segments) {
+		return false
+	}
+	s := al.Segments[c.Segment]
+	if !s.Aligned || s.Clean.Start != s.Corrupt.Start {
+		return false
+	}
+	end := s.Clean.End
+	if c.Position >= 0 {
+		end = c.Position + 1
+	}
+	return end <= len(al.Clean.IDs) && end <= len(al.Corrupt.IDs) && slices.Equal(al.Clean.IDs[:end], al.Corrupt.IDs[:end])
+}
+
+// ComparePatch compares an estimate with measured patching over the cells that both grids hold (matched
+// by site, head, segment and position) and that keep accepts (nil: every cell), e.g. one site's, or
+// those that are not Alignment.Identity.
+func ComparePatch(est, measured *PatchResult, keep func(PatchCell) bool) PatchComparison {
+	type key struct {
+		site                  hook.Name
+		head, segment, offset int
+	}
+	k := func(c PatchCell) key { return key{c.Site, c.Head, c.Segment, c.Position} }
+	byKey := map[key]PatchCell{}
+	for _, c := range est.Cells {
+		byKey[k(c)] = c
+	}
+	var a, b []float64
+	var pairs [][2]PatchCell
+	biggest := 0.0
+	for _, c := range measured.Cells {
+		e, ok := byKey[k(c)]
+		if !ok || keep != nil && !keep(c) {
+			continue
+		}
+		a, b = append(a, e.Restored), append(b, c.Restored)
+		pairs = append(pairs, [2]PatchCell{e, c})
+		if !math.IsNaN(c.Restored) {
+			biggest = math.Max(biggest, math.Abs(c.Restored))
+		}
+	}
+	out := PatchComparison{Cells: len(pairs), Spearman: Spearman(a, b)}
+	for _, p := range pairs {
+		e, c := p[0].Restored, p[1].Restored
+		if biggest == 0 || math.IsNaN(c) || math.Abs(c) < biggest/4 {
+			continue
+		}
+		out.Large++
+		if !(e/c >= 0.25) {
+			out.FalseNegatives = append(out.FalseNegatives, p[1])
+		}
+	}
+	return out
 }

@@ -124,7 +124,8 @@ func TestAlign(t *testing.T) {
 //   - at resid_pre of layer 0 (the embeddings), patching the rewritten email restores the clean metric
 //     exactly (restored = 1: that is running the clean tokens), and patching any other segment changes
 //     nothing (restored = 0: the same tokens have the same embeddings);
-//   - every cell equals a full run (no prefix) with the same patch.
+//   - every cell equals a full run (no prefix) with the same patch, queries and keys (hook_q, hook_k:
+//     before RoPE, so the run rotates them at the corrupted positions) as well as the residual sites.
 func TestPatchPlanted(t *testing.T) {
 	f := load(t)
 	clean, _, rewritten := patchEpisodes(t, f)
@@ -145,7 +146,7 @@ func TestPatchPlanted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := attribution.Patch(f.m, al, attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.MLPOut}, LastPositions: 4})
+	res, err := attribution.Patch(f.m, al, attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.MLPOut, hook.K, hook.Q}, LastPositions: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,9 @@ func TestPatchPlanted(t *testing.T) {
 		}
 		ct := cr.Cache[c.Site]
 		row := ct.Numel() / ct.Shape[1]
-		vals := model.NewTensor(1, T, row)
+		shape := slices.Clone(ct.Shape)
+		shape[1] = T
+		vals := model.NewTensor(shape...)
 		var pos []int
 		for k := range seg.Clean.Len() {
 			copy(vals.Data[(seg.Corrupt.Start+k)*row:], ct.Data[(seg.Clean.Start+k)*row:(seg.Clean.Start+k+1)*row])
@@ -196,8 +199,8 @@ func TestPatchPlanted(t *testing.T) {
 			t.Errorf("%s × %s (position %d): %v, full patched run %v", c.Site, seg.ID, c.Position, c.Value, want)
 		}
 	}
-	if positions != 2*2*4 {
-		t.Errorf("%d single-position cells, want 2 sites × 2 layers × 4 positions", positions)
+	if positions != 4*2*4 {
+		t.Errorf("%d single-position cells, want 4 sites × 2 layers × 4 positions", positions)
 	}
 }
 
@@ -241,5 +244,59 @@ func TestAttributionPatch(t *testing.T) {
 	t.Logf("AtP vs patching over %d cells: Spearman ρ = %.3f", len(a), rho)
 	if rho < 0.75 {
 		t.Errorf("AtP vs patching: Spearman ρ = %.3f, want ≥ 0.75", rho)
+	}
+}
+
+// TestIdentityCells: with the first email deleted, the system prompt and the user's "New mail:" (and each
+// of their positions) sit before the edit, the same tokens at the same places, so patching it is the identity: patching moves
+// the metric by under 1e-5 (prefix runs sum in another order) and AtP and AtP* estimate under 1e-5
+// (the clean run's and the gradient pass's activations differ in rounding only). Segments after the
+// edit are not identities, and some of their cells move the metric.
+func TestIdentityCells(t *testing.T) {
+	f := load(t)
+	clean, deleted, _ := patchEpisodes(t, f)
+	al, err := attribution.Align(clean, deleted, target(t, clean), target(t, deleted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre, hook.K, hook.Q}, LastPositions: 2}
+	real, err := attribution.Patch(f.m, al, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	atp, star, err := attribution.AttributionPatchStar(f.m, al, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := -1
+	for _, sg := range al.Segments {
+		if sg.ID == "user[0].email[0]" {
+			edit = sg.Clean.Start
+		}
+	}
+	identities, moved := 0, 0
+	for i, c := range real.Cells {
+		sg := al.Segments[c.Segment]
+		if want := sg.Clean.End <= edit; al.Identity(c) != want {
+			t.Errorf("%s %s position %d: Identity %v, want %v", c.Site, sg.ID, c.Position, al.Identity(c), want)
+		}
+		if !al.Identity(c) {
+			if math.Abs(c.Value-real.Corrupt) > 1e-3 {
+				moved++
+			}
+			continue
+		}
+		identities++
+		for _, v := range []float64{c.Value, atp.Cells[i].Value, star.Cells[i].Value} {
+			if math.Abs(v-real.Corrupt) > 1e-5 {
+				t.Errorf("identity cell %s %s: patching %v, AtP %v, AtP* %v, corrupted %v", c.Site, sg.ID, c.Value, atp.Cells[i].Value, star.Cells[i].Value, real.Corrupt)
+			}
+		}
+	}
+	if identities != 2*3*2 || moved == 0 {
+		t.Errorf("%d identity cells (want 2 segments × 3 sites × 2 layers), %d other cells that move the metric", identities, moved)
+	}
+	if al.Identity(attribution.PatchCell{Segment: -1, Head: 0}) {
+		t.Error("a per-head cell is an identity")
 	}
 }

@@ -268,16 +268,18 @@ type SegmentMatrixEntry struct {
 }
 
 // PatchEntry is one cell of an activation-patching grid (patch.parquet from "attribute --method
-// patch,atp"): the clean episode's activations at one site, layer (and head) and segment patched into
+// patch,atp,atpstar"): the clean episode's activations at one site, layer (and head) and segment patched into
 // the corrupted (baseline) episode's run, and how much of the clean–corrupted gap in the metric that
-// restores; measured (method "patch") or estimated to first order (method "atp").
+// restores; measured (method "patch"), estimated to first order (method "atp"), or by AtP* (method
+// "atp*": the attention pattern of query and key patches recomputed exactly, first order from the
+// attention output on).
 type PatchEntry struct {
 	SchemaVersion int32  `parquet:"schema_version"`
 	EpisodeID     string `parquet:"episode_id,dict"`  // the clean episode
 	BaselineID    string `parquet:"baseline_id,dict"` // the corrupted episode
 	Model         string `parquet:"model,dict"`
 	ModelHash     string `parquet:"model_hash,dict"`
-	Method        string `parquet:"method,dict"` // "patch" or "atp"
+	Method        string `parquet:"method,dict"` // "patch", "atp" or "atp*"
 	Site          string `parquet:"site,dict"`   // hook name: blocks.L.hook_resid_pre, blocks.L.attn.hook_z, …
 	Layer         int32  `parquet:"layer"`
 	Head          int32  `parquet:"head"`       // −1: the whole site

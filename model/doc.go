@@ -20,5 +20,7 @@
 // Attention patterns of long runs are read without forming them: Model.Attention keeps every layer's
 // rotated queries and keys from one forward pass, and Attention.Weighted recomputes a layer's pattern
 // tile by tile and returns it weighted by rows of query weights ([row, head, key]: one query's pattern
-// row, a segment's mean row, a step of attention rollout).
+// row, a segment's mean row, a step of attention rollout). PatternEffects estimates patches of a layer's queries or keys through the attention pattern,
+// recomputed exactly on the host from a run's hook_q, hook_k, hook_v and the gradient at hook_z (AtP*'s
+// fix for attention saturation); RotateQK is the host RoPE it uses.
 package model

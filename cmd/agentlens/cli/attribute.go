@@ -32,9 +32,10 @@ const (
 	methodAtP      = "atp"
 	methodAttn     = attribution.MethodAttention
 	methodRollout  = attribution.MethodRollout
+	methodAtPStar  = "atpstar" // AtP* (written "atp*" in patch.parquet; --method takes both spellings)
 )
 
-var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix, methodPatch, methodAtP, methodAttn, methodRollout}
+var attributeMethods = []string{methodGrad, methodIG, methodDeletion, methodMatrix, methodPatch, methodAtP, methodAtPStar, methodAttn, methodRollout}
 
 // attributeOptions are the inputs of "agentlens attribute" (and of "agentlens demo", a preset of it).
 type attributeOptions struct {
@@ -62,7 +63,7 @@ type attributeOptions struct {
 	// one in a multi-episode file); BaselineTarget its target (zero: found like the clean one's).
 	Baseline, BaselineID string
 	BaselineTarget       trace.TargetSpec
-	PatchSites           []hook.Site // nil: resid_pre, attn_out, mlp_out
+	PatchSites           []hook.Site // nil: resid_pre, attn_out, mlp_out; also q, k, v, z
 	PatchLayers          []int       // nil: all
 	Heads                bool        // also patch each head's output
 	PatchPositions       int         // also patch each of the last n aligned positions alone
@@ -101,6 +102,11 @@ with each --method:
                 segments are aligned by their tokens, not by position
   atp           attribution patching: the same grid to first order from one backward pass;
                 with patch, their Spearman rank correlation is reported
+  atpstar       AtP* (also spelled atp*): AtP with the attention pattern of query and key
+                patches (--patch-sites q,k) recomputed exactly, linear only from the
+                attention output on; the same as atp at every other site. With patch, its
+                Spearman correlation and false negatives (large cells it misses) are
+                reported next to atp's, over all cells and per query/key site
   attention     where the token predicting the target looks: its attention on each segment,
                 on the first token (the attention sink) and on the template, per layer and
                 head; and the segment × segment attention per layer; read from one forward
@@ -118,9 +124,10 @@ SegmentAttribution in package data), heatmap.html (token viewer) and segments.sv
 for the first token method; for matrix: matrix.parquet (table SegmentMatrixEntry),
 matrix.svg (heatmap), graph.json and graph.dot (Graphviz); for patch and atp: patch.parquet
 (table PatchEntry) and one layer × segment heatmap per method and site (patch-SITE.svg,
-atp-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg), with
---patch-positions layer × position (patch-SITE-positions.svg); for attention and rollout:
-attention.parquet (table AttentionEntry), their token scores in tokens.parquet and
+atp-SITE.svg, atpstar-SITE.svg), with --heads layer × head (patch-heads.svg, atp-heads.svg),
+with --patch-positions layer × position (patch-SITE-positions.svg), and with patch and an
+estimate, patch-scatter.svg (each estimate against patching, cell by cell); for attention and
+rollout: attention.parquet (table AttentionEntry), their token scores in tokens.parquet and
 segments.parquet (methods attention: the target's attention averaged over layers and heads;
 rollout), attention-target.svg (layer × segment), attention-heads.svg (layer × head on the
 most attended segment, or --attention-segment: a segment id or kind), attention-segments.svg
@@ -140,7 +147,9 @@ in untagged text (see "agentlens trace show --help").`,
   agentlens attribute clean.jsonl --baseline corrupt.jsonl --method atp,patch --patch-layers 0,10,20 --heads
   agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[3]' --method atp
   agentlens attribute bundled:blackmail --method attention,rollout,deletion --out out/flow
-  agentlens attribute bundled:blackmail --method attention --attention-segment email`,
+  agentlens attribute bundled:blackmail --method attention --attention-segment email
+  agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[10],user[0].email[11]' --target 'literal:Sandvik, including' \
+      --method patch,atp,atpstar --patch-sites k,q --patch-layers 0,10,20,29`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -161,7 +170,7 @@ in untagged text (see "agentlens trace show --help").`,
 				}
 			}
 			if sitesArg != "" {
-				if opts.PatchSites, err = parseSites(sitesArg); err != nil {
+				if opts.PatchSites, err = parsePatchSites(sitesArg); err != nil {
 					return flagErrorf("--patch-sites %s: %v", sitesArg, err)
 				}
 			}
@@ -198,13 +207,13 @@ in untagged text (see "agentlens trace show --help").`,
 	fl.StringVar(&opts.Readout, "readout", "", "matrix: probe `file` whose direction is read at each segment instead of its log-likelihood")
 	fl.BoolVar(&opts.Force, "force", false, "use a --readout probe trained on other weights")
 	fl.Float64Var(&opts.Keep, "keep", 0.8, "matrix graph: cumulative `share` of each segment's support kept")
-	fl.StringVar(&opts.Baseline, "baseline", "", "patch, atp: the corrupted `episode`: a file, delete:ID[,ID…] (this episode without those segments) or rewrite:ID=FILE[,…]")
-	fl.StringVar(&opts.BaselineID, "baseline-id", "", "patch, atp: episode `id` in the --baseline file")
-	fl.StringVar(&baseTargetArg, "baseline-target", "", "patch, atp: target `spec` in the corrupted episode (default: found as in the clean one)")
-	fl.StringVar(&sitesArg, "patch-sites", "", "patch, atp: `sites` to patch (default resid_pre,attn_out,mlp_out)")
-	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
-	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp: also each attention head's output (hook_z) over every aligned position")
-	fl.IntVar(&opts.PatchPositions, "patch-positions", 0, "patch, atp: also each of the last `n` aligned positions before the target alone (layer × position)")
+	fl.StringVar(&opts.Baseline, "baseline", "", "patch, atp, atpstar: the corrupted `episode`: a file, delete:ID[,ID…] (this episode without those segments) or rewrite:ID=FILE[,…]")
+	fl.StringVar(&opts.BaselineID, "baseline-id", "", "patch, atp, atpstar: episode `id` in the --baseline file")
+	fl.StringVar(&baseTargetArg, "baseline-target", "", "patch, atp, atpstar: target `spec` in the corrupted episode (default: found as in the clean one)")
+	fl.StringVar(&sitesArg, "patch-sites", "", "patch, atp, atpstar: `sites` to patch: resid_pre, resid_mid, resid_post, attn_out, mlp_out, q, k, v, z (default resid_pre,attn_out,mlp_out)")
+	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp, atpstar: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
+	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp, atpstar: also each attention head's output (hook_z) over every aligned position")
+	fl.IntVar(&opts.PatchPositions, "patch-positions", 0, "patch, atp, atpstar: also each of the last `n` aligned positions before the target alone (layer × position)")
 	fl.StringVar(&opts.AttentionSegment, "attention-segment", "", "attention: segment `id` or kind (e.g. email: all of them) of attention-heads.svg (default: the most attended segment)")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
@@ -218,8 +227,11 @@ in untagged text (see "agentlens trace show --help").`,
 func parseMethods(s string) ([]string, error) {
 	var out []string
 	for _, m := range splitList(s) {
-		if m == "integrated_gradients" {
+		switch m {
+		case "integrated_gradients":
 			m = methodIG
+		case "atp*":
+			m = methodAtPStar
 		}
 		if !slices.Contains(attributeMethods, m) {
 			return nil, flagErrorf("--method %s: unknown method %q (want %s)", s, m, strings.Join(attributeMethods, ", "))
@@ -243,6 +255,11 @@ func parseKinds(s string) []trace.Kind {
 	return out
 }
 
+// patching reports whether a patching method (patch, atp, atpstar) is asked for.
+func (o *attributeOptions) patching() bool {
+	return slices.ContainsFunc(o.Methods, func(m string) bool { return m == methodPatch || m == methodAtP || m == methodAtPStar })
+}
+
 // check refuses flag combinations that make no sense.
 func (o *attributeOptions) check() error {
 	has := func(m string) bool { return slices.Contains(o.Methods, m) }
@@ -263,14 +280,14 @@ func (o *attributeOptions) check() error {
 		return flagErrorf("--keep %g: want a share in (0, 1]", o.Keep)
 	case o.Readout != "" && !has(methodMatrix):
 		return flagErrorf("--readout reads a direction in the segment matrix: add --method matrix")
-	case o.Segments != nil && !has(methodDeletion) && !has(methodMatrix) && !has(methodPatch) && !has(methodAtP):
+	case o.Segments != nil && !has(methodDeletion) && !has(methodMatrix) && !o.patching():
 		return flagErrorf("--segments picks what deletion and matrix delete and patch patches: add one of those methods")
-	case (has(methodPatch) || has(methodAtP)) && o.Baseline == "":
-		return flagErrorf("--method patch and atp patch this episode into a corrupted one: name it with --baseline FILE")
-	case o.Baseline != "" && !has(methodPatch) && !has(methodAtP):
-		return flagErrorf("--baseline is the corrupted episode for patch and atp: add --method patch or atp")
-	case o.Heads && !has(methodPatch) && !has(methodAtP):
-		return flagErrorf("--heads patches each attention head's output: add --method patch or atp (--method attention reports every head)")
+	case o.patching() && o.Baseline == "":
+		return flagErrorf("--method patch, atp and atpstar patch this episode into a corrupted one: name it with --baseline FILE")
+	case o.Baseline != "" && !o.patching():
+		return flagErrorf("--baseline is the corrupted episode for patch, atp and atpstar: add --method patch, atp or atpstar")
+	case o.Heads && !o.patching():
+		return flagErrorf("--heads patches each attention head's output: add --method patch, atp or atpstar (--method attention reports every head)")
 	case o.AttentionSegment != "" && !has(methodAttn):
 		return flagErrorf("--attention-segment picks the segment of attention-heads.svg: add --method attention")
 	}
@@ -287,8 +304,11 @@ type attributeSummary struct {
 	LogProb   float64                  `json:"log_prob"` // log p(target token)
 	Methods   map[string]methodSummary `json:"methods"`
 	Path      []string                 `json:"path,omitempty"` // matrix: the widest path into the target
-	// PatchSpearman is the rank correlation of AtP's and patching's restored shares over their cells.
+	// PatchSpearman is the rank correlation of AtP's and patching's restored shares over all their cells.
 	PatchSpearman *float64 `json:"atp_patch_spearman,omitempty"`
+	// PatchAgreement compares each estimate (atp, atp*) with patching, over all cells and per query and
+	// key site, without the identity patches (cells before the first edit).
+	PatchAgreement []patchAgreement `json:"patch_agreement,omitempty"`
 	// Agreement is the Spearman correlation of every two segment methods' signed scores over the
 	// segments both scored, keyed "a ~ b".
 	Agreement   map[string]float64 `json:"agreement,omitempty"`
@@ -491,30 +511,50 @@ func attributeRun(opts *attributeOptions) error {
 			sum.Methods[attribution.MethodAblation] = methodSummary{Seconds: time.Since(start).Seconds(), Value: base, Sources: len(as),
 				Top: topSummary(scores, opts.Top)}
 			fmt.Fprintf(errOut, "agentlens: deleted %d segments in %.1f s\n", len(as), time.Since(start).Seconds())
-		case methodPatch, methodAtP:
+		case methodPatch, methodAtP, methodAtPStar:
 			if patched == nil {
 				if patched, err = newPatchJob(errOut, s, baseEp, r, tg, opts); err != nil {
 					return err
 				}
 			}
+			if meth == methodAtP && slices.Contains(opts.Methods, methodAtPStar) {
+				continue // atpstar's backward pass gives AtP too
+			}
 			prog := newETAProgress(opts.IO, "patch: run", 0)
 			popts := attribution.PatchOptions{Sites: opts.PatchSites, Layers: opts.PatchLayers, Kinds: opts.Segments, Heads: opts.Heads,
 				LastPositions: opts.PatchPositions,
 				Progress:      func(d, n int) { prog.total = n; prog.update(d, "") }}
-			var pr *attribution.PatchResult
-			if meth == methodPatch {
-				pr, err = attribution.Patch(s.Model, patched.al, popts)
-			} else {
-				pr, err = attribution.AttributionPatch(s.Model, patched.al, popts)
-			}
-			if err != nil {
-				return err
+			var prs []*attribution.PatchResult
+			switch meth {
+			case methodPatch:
+				pr, err := attribution.Patch(s.Model, patched.al, popts)
+				if err != nil {
+					return err
+				}
+				prs = append(prs, pr)
+			case methodAtP:
+				pr, err := attribution.AttributionPatch(s.Model, patched.al, popts)
+				if err != nil {
+					return err
+				}
+				prs = append(prs, pr)
+			default:
+				atp, star, err := attribution.AttributionPatchStar(s.Model, patched.al, popts)
+				if err != nil {
+					return err
+				}
+				if slices.Contains(opts.Methods, methodAtP) {
+					prs = append(prs, atp)
+				}
+				prs = append(prs, star)
 			}
 			el := time.Since(start).Seconds()
-			patched.results = append(patched.results, pr)
-			sum.Methods[meth] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
-			fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean log p %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
-				meth, len(pr.Cells), el, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
+			for _, pr := range prs {
+				patched.results = append(patched.results, pr)
+				sum.Methods[pr.Method] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
+				fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean log p %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
+					pr.Method, len(pr.Cells), el, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
+			}
 		case methodAttn, methodRollout:
 			if flow == nil {
 				prog := newETAProgress(opts.IO, "attention flow: layer", 0)
@@ -593,14 +633,23 @@ func attributeRun(opts *attributeOptions) error {
 		fmt.Fprintf(errOut, "agentlens: agreement over segments, Spearman ρ(%s) = %.3f\n", k, sum.Agreement[k])
 	}
 	if patched != nil {
-		pfiles, rho, err := patched.write(opts.Out, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token})
+		pfiles, rho, agree, err := patched.write(opts.Out, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token})
 		if err != nil {
 			return err
 		}
 		files = append(files, pfiles...)
+		sum.PatchAgreement = agree
 		if !math.IsNaN(rho) {
 			sum.PatchSpearman = &rho
 			fmt.Fprintf(errOut, "agentlens: AtP against patching over the same cells: Spearman ρ = %.3f\n", rho)
+		}
+		for _, a := range agree {
+			rho := math.NaN()
+			if a.Spearman != nil {
+				rho = *a.Spearman
+			}
+			fmt.Fprintf(errOut, "agentlens: %s against patching over %d cells (%s; %d identity patches left out): Spearman ρ = %.3f; %d of %d large cells missed\n",
+				a.Method, a.Cells, a.Site, a.IdentityLeftOut, rho, len(a.FalseNegatives), a.Large)
 		}
 	}
 	if flow != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -110,10 +111,27 @@ func newPatchJob(errOut io.Writer, s *session, baseEp *trace.Episode, clean *tra
 	return &patchJob{al: al}, nil
 }
 
-// write writes patch.parquet and the heatmaps of every result, and returns the files and, when both
-// patching and AtP ran, the Spearman correlation of their restored shares over the same cells (NaN
-// otherwise).
-func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, error) {
+// patchAgreement is one estimate's agreement with patching in summary.json: over all cells (Site
+// "all") or one site's cells (a hook site suffix, e.g. "attn.hook_k"), leaving out the cells whose
+// patch is the identity (attribution.Alignment.Identity: segments before the first edit, whose
+// activations are the same in both runs; their zeros would tie and inflate the correlation).
+type patchAgreement struct {
+	Method          string   `json:"method"` // atp or atp*
+	Site            string   `json:"site"`
+	Cells           int      `json:"cells"`
+	IdentityLeftOut int      `json:"identity_cells_left_out"`
+	Spearman        *float64 `json:"spearman,omitempty"` // absent when undefined (fewer than two cells, a constant side)
+	// Large counts the cells where patching restores at least a quarter of the largest |share|;
+	// FalseNegatives lists those the estimate misses (under a quarter of the share, or the wrong sign).
+	Large          int      `json:"large"`
+	FalseNegatives []string `json:"false_negatives,omitempty"`
+}
+
+// write writes patch.parquet, the heatmaps of every result and, with patching and an estimate, the
+// scatter of each estimate against patching; it returns the files, the Spearman correlation of AtP's
+// and patching's restored shares over all their cells (NaN without both), and each estimate's
+// agreement with patching over all cells and per query and key site, identity patches left out.
+func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, []patchAgreement, error) {
 	al := j.al
 	var rows []data.PatchEntry
 	var files []string
@@ -132,30 +150,145 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, error)
 		}
 		figs, err := j.figures(dir, pr, meta)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, nil, err
 		}
 		files = append(files, figs...)
 	}
 	if err := data.Write(filepath.Join(dir, "patch.parquet"), rows); err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	files = append(files, "patch.parquet")
-	rho := math.NaN()
-	if len(j.results) == 2 {
-		key := func(c attribution.PatchCell) string { return fmt.Sprint(c.Site, c.Head, c.Segment, c.Position) }
-		other := map[string]float64{}
-		for _, c := range j.results[1].Cells {
-			other[key(c)] = c.Restored
+	var measured *attribution.PatchResult
+	var estimates []*attribution.PatchResult
+	for _, pr := range j.results {
+		if pr.Method == "patch" {
+			measured = pr
+		} else {
+			estimates = append(estimates, pr)
 		}
-		var a, b []float64
-		for _, c := range j.results[0].Cells {
-			if v, ok := other[key(c)]; ok {
-				a, b = append(a, c.Restored), append(b, v)
+	}
+	if measured == nil || len(estimates) == 0 {
+		return files, math.NaN(), nil, nil
+	}
+	rho := math.NaN()
+	var agree []patchAgreement
+	for _, est := range estimates {
+		if est.Method == "atp" {
+			rho = attribution.ComparePatch(est, measured, nil).Spearman
+		}
+		scopes := []hook.Site{-1} // −1: every site
+		for _, s := range []hook.Site{hook.K, hook.Q} {
+			if slices.ContainsFunc(measured.Cells, func(c attribution.PatchCell) bool { return c.Site.Site == s }) {
+				scopes = append(scopes, s)
 			}
 		}
-		rho = attribution.Spearman(a, b)
+		for _, site := range scopes {
+			left := 0
+			keep := func(c attribution.PatchCell) bool {
+				if site >= 0 && c.Site.Site != site {
+					return false
+				}
+				if al.Identity(c) {
+					left++
+					return false
+				}
+				return true
+			}
+			cmp := attribution.ComparePatch(est, measured, keep)
+			a := patchAgreement{Method: est.Method, Site: "all", Cells: cmp.Cells, IdentityLeftOut: left, Large: cmp.Large}
+			if site >= 0 {
+				a.Site = site.String()
+			}
+			if !math.IsNaN(cmp.Spearman) {
+				rho := cmp.Spearman
+				a.Spearman = &rho
+			}
+			for _, c := range cmp.FalseNegatives {
+				a.FalseNegatives = append(a.FalseNegatives, j.cellName(c))
+			}
+			agree = append(agree, a)
+		}
 	}
-	return files, rho, nil
+	name := "patch-scatter.svg"
+	if err := writeFileAtomic(filepath.Join(dir, name), func(f *os.File) error {
+		return heatmap.WriteCurvesSVG(f, j.scatter(measured, estimates, meta))
+	}); err != nil {
+		return nil, 0, nil, err
+	}
+	return append(files, name), rho, agree, nil
+}
+
+// cellName names a cell for the summary: site, and the segment or head or position.
+func (j *patchJob) cellName(c attribution.PatchCell) string {
+	switch {
+	case c.Head >= 0:
+		return fmt.Sprintf("%s head %d", c.Site, c.Head)
+	case c.Position >= 0:
+		return fmt.Sprintf("%s position %d", c.Site, c.Position)
+	}
+	return fmt.Sprintf("%s %s", c.Site, j.al.Segments[c.Segment].ID)
+}
+
+// scatter plots each estimate's restored share against patching's, one point per cell both have.
+func (j *patchJob) scatter(measured *attribution.PatchResult, estimates []*attribution.PatchResult, meta matrixMeta) *heatmap.Curves {
+	c := &heatmap.Curves{Title: fmt.Sprintf("%s → %s: estimates against activation patching", j.al.Clean.Episode.ID, j.al.Corrupt.Episode.ID),
+		Subtitle: fmt.Sprintf("%s · log p(target token %d): clean %.3f, corrupted %.3f · one point per cell; on the diagonal, the estimate is exact",
+			meta.model, meta.target, measured.Clean, measured.Corrupt),
+		XLabel: "share of the gap restored by patching", YLabel: "share estimated", Diagonal: true}
+	type key struct {
+		site                 hook.Name
+		head, segment, place int
+	}
+	byKey := map[key]float64{}
+	for _, cell := range measured.Cells {
+		byKey[key{cell.Site, cell.Head, cell.Segment, cell.Position}] = cell.Restored
+	}
+	for _, est := range estimates {
+		s := heatmap.Series{Name: est.Method, Scatter: true}
+		if est.Method == "atp*" {
+			s.Color = 2
+		}
+		for _, cell := range est.Cells {
+			x, ok := byKey[key{cell.Site, cell.Head, cell.Segment, cell.Position}]
+			if !ok || math.IsNaN(x) || math.IsNaN(cell.Restored) {
+				continue
+			}
+			s.Points = append(s.Points, heatmap.Point{X: x, Y: cell.Restored, Lo: cell.Restored, Hi: cell.Restored})
+		}
+		c.Series = append(c.Series, s)
+	}
+	return c
+}
+
+// fileMethod is a method's name in file names: atp* is atpstar.
+func fileMethod(m string) string { return strings.ReplaceAll(m, "*", "star") }
+
+// parsePatchSites reads --patch-sites: residual, attention-output and MLP-output sites as parseSites,
+// and the attention sites q, k, v and z (hook_q, hook_k, hook_v, hook_z; "attn.hook_k" and "hook_k"
+// are accepted too).
+func parsePatchSites(s string) ([]hook.Site, error) {
+	attnSites := map[string]hook.Site{"q": hook.Q, "k": hook.K, "v": hook.V, "z": hook.Z}
+	var out, rest []hook.Site
+	var other []string
+	for _, item := range splitList(s) {
+		name := strings.TrimPrefix(strings.TrimPrefix(item, "attn."), "hook_")
+		if st, ok := attnSites[name]; ok {
+			out = append(out, st)
+			continue
+		}
+		other = append(other, item)
+	}
+	if len(other) > 0 {
+		var err error
+		if rest, err = parseSites(strings.Join(other, ",")); err != nil {
+			return nil, fmt.Errorf("%w (or an attention site: q, k, v, z)", err)
+		}
+	}
+	out = append(out, rest...)
+	if len(out) == 0 {
+		return nil, errors.New("no sites")
+	}
+	return out, nil
 }
 
 // figures draws one heatmap per site of a result: layers × segments, layers × heads (hook_z per head)
@@ -198,13 +331,14 @@ func (j *patchJob) figures(dir string, pr *attribution.PatchResult, meta matrixM
 	for _, k := range order {
 		g := grids[k]
 		site := strings.TrimPrefix(strings.TrimPrefix(k.site.String(), "attn."), "hook_")
-		name := pr.Method + "-" + site + ".svg"
+		fm := fileMethod(pr.Method)
+		name := fm + "-" + site + ".svg"
 		what := k.site.String() + " × layer"
 		switch k.kind {
 		case "heads":
-			name, what = pr.Method+"-heads.svg", "attention heads × layer"
+			name, what = fm+"-heads.svg", "attention heads × layer"
 		case "positions":
-			name, what = pr.Method+"-"+site+"-positions.svg", k.site.String()+" at single positions × layer"
+			name, what = fm+"-"+site+"-positions.svg", k.site.String()+" at single positions × layer"
 		}
 		m := &heatmap.Matrix{Title: fmt.Sprintf("%s → %s: %s, %s", al.Clean.Episode.ID, al.Corrupt.Episode.ID, pr.Method, what), Clip: 1,
 			Subtitle:   fmt.Sprintf("%s · log p(target token %d): clean %.3f, corrupted %.3f", meta.model, meta.target, pr.Clean, pr.Corrupt),

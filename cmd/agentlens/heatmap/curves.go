@@ -19,6 +19,9 @@ type Curves struct {
 	// Reference draws a dashed horizontal line at this y (e.g. chance, 0.5) when RefLabel is set.
 	Reference float64
 	RefLabel  string
+	// Diagonal draws the dashed line y = x and gives both axes the same range (a scatter of an estimate
+	// against the quantity it estimates).
+	Diagonal bool
 }
 
 // Series is one line of a Curves chart.
@@ -29,6 +32,8 @@ type Series struct {
 	// the series' position); Dash is an SVG stroke-dasharray ("" solid, "6 3" dashed, "2 2" dotted).
 	Color int
 	Dash  string
+	// Scatter draws the points as markers only: no line, no band.
+	Scatter bool
 }
 
 // Point is one x with its y and interval [Lo, Hi] (Lo = Hi = Y for none).
@@ -40,7 +45,8 @@ type Point struct {
 var seriesColors = []string{"#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"}
 
 // WriteCurvesSVG draws c as an SVG line chart: each series a coloured line with markers over a lighter
-// band for its intervals, axes with ticks, a legend, and the reference line.
+// band for its intervals (or, for a Scatter series, markers alone), axes with ticks, a legend, and the
+// reference line or the diagonal.
 func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	const (
 		plotW, plotH                 = 456, 300
@@ -68,6 +74,10 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	}
 	if c.YMin != 0 || c.YMax != 0 {
 		ymin, ymax = c.YMin, c.YMax
+	}
+	if c.Diagonal {
+		xmin, xmax = math.Min(xmin, ymin), math.Max(xmax, ymax)
+		ymin, ymax = xmin, xmax
 	}
 	if xmax == xmin {
 		xmax = xmin + 1
@@ -102,6 +112,9 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`+"\n", left+plotW/2, height-10, html.EscapeString(c.XLabel))
 	fmt.Fprintf(&b, `<text transform="translate(16 %d) rotate(-90)" text-anchor="middle">%s</text>`+"\n", top+plotH/2, html.EscapeString(c.YLabel))
+	if c.Diagonal {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#777777" stroke-dasharray="4 3"/>`+"\n", px(xmin), py(xmin), px(xmax), py(xmax))
+	}
 	if c.RefLabel != "" && c.Reference >= ymin && c.Reference <= ymax {
 		y := py(c.Reference)
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#777777" stroke-dasharray="4 3"/>`+"\n", left, y, left+plotW, y)
@@ -116,6 +129,15 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 		dash := ""
 		if s.Dash != "" {
 			dash = fmt.Sprintf(` stroke-dasharray="%s"`, html.EscapeString(s.Dash))
+		}
+		ly := top + 8 + i*legendRow
+		if s.Scatter {
+			for _, p := range s.Points {
+				fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s" fill-opacity="0.55" stroke="%s" stroke-width="0.6"/>`+"\n", px(p.X), py(p.Y), col, col)
+			}
+			fmt.Fprintf(&b, `<circle cx="%d" cy="%d" r="3.5" fill="%s"/>`+"\n", left+plotW+21, ly, col)
+			fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", left+plotW+36, ly+4, html.EscapeString(s.Name))
+			continue
 		}
 		var band, line bytes.Buffer
 		for _, p := range s.Points {
@@ -132,7 +154,6 @@ func WriteCurvesSVG(w io.Writer, c *Curves) error {
 		for _, p := range s.Points {
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="%.1f" fill="%s"/>`+"\n", px(p.X), py(p.Y), markerSz, col)
 		}
-		ly := top + 8 + i*legendRow
 		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2.5"%s/>`+"\n", left+plotW+12, ly, left+plotW+30, ly, col, dash)
 		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", left+plotW+36, ly+4, html.EscapeString(s.Name))
 	}

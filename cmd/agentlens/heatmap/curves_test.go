@@ -76,6 +76,34 @@ func TestCurvesSVG(t *testing.T) {
 	}
 }
 
+// TestCurvesScatter checks a scatter with the diagonal: markers only (no polyline or band), both axes
+// on the union of the x and y ranges, each point where its value says, and the diagonal from the
+// bottom-left to the top-right corner of the plot.
+func TestCurvesScatter(t *testing.T) {
+	c := &Curves{Title: "estimate vs patching", Diagonal: true, Series: []Series{
+		{Name: "atp", Scatter: true, Points: []Point{{X: 0, Y: 2, Lo: 2, Hi: 2}, {X: 1, Y: 0, Lo: 0, Hi: 0}}},
+		{Name: "atp*", Scatter: true, Points: []Point{{X: 1, Y: 1, Lo: 1, Hi: 1}}},
+	}}
+	var b bytes.Buffer
+	if err := WriteCurvesSVG(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	svg := b.String()
+	if strings.Contains(svg, "<polyline") || strings.Contains(svg, "<polygon") {
+		t.Errorf("scatter draws lines or bands:\n%s", svg)
+	}
+	if err := xml.Unmarshal(b.Bytes(), new(struct{})); err != nil {
+		t.Fatalf("not XML: %v", err)
+	}
+	// Both axes span [0, 2]: x from 64 to 520, y from 352 (0) to 52 (2).
+	for _, want := range []string{`cx="64.0" cy="52.0"`, `cx="292.0" cy="352.0"`, `cx="292.0" cy="202.0"`,
+		`x1="64.0" y1="352.0" x2="520.0" y2="52.0" stroke="#777777" stroke-dasharray="4 3"`} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("SVG lacks %s:\n%s", want, svg)
+		}
+	}
+}
+
 func TestTicks(t *testing.T) {
 	cases := []struct {
 		lo, hi float64

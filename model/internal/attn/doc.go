@@ -10,7 +10,9 @@
 // LSE and WeightedPattern read attention patterns without forming them: LSE keeps each query row's
 // log-sum-exp, and WeightedPattern recomputes the probabilities tile by tile from it and sums them
 // under R rows of query weights (one query's pattern row, a span's mean row, a rollout vector), giving
-// [R, head, key] for the cost of about one forward attention.
+// [R, head, key] for the cost of about one forward attention. PatternDelta, on the same tiles, gives
+// how patched keys or queries change Σ dz·z through the softmax alone (AtP*'s attention step), for many
+// patches in one pass.
 // The two row operations of the online softmax (row maximum; e^(x−max) in place with the row's sum)
 // run in AVX2+FMA assembly on amd64 (exp_amd64.s) and in Go elsewhere (exp32, a Cephes-style
 // float32 exponential within 2 ulp).
