@@ -21,17 +21,33 @@ import (
 	"github.com/agentlens/agentlens/trace/chat"
 )
 
+// loadModel loads a model file or directory on the pure-Go backend (sequential ops: see
+// ENGINEERING-NOTES on SimpleGo's scheduler).
+func loadModel(path string) (*model.Model, *model.Source, error) {
+	b, err := simplego.New("ops_sequential")
+	if err != nil {
+		return nil, nil, err
+	}
+	return model.Load(path, model.LoadOptions{Backend: b})
+}
+
+// mustLoadModel is loadModel for a test.
+func mustLoadModel(t *testing.T, path string) (*model.Model, *model.Source) {
+	t.Helper()
+	m, src, err := loadModel(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, src
+}
+
 // tiny is a tiny random llama with its tokenizer, loaded once.
 var tiny = sync.OnceValues(func() (*fixture, error) {
 	dir, err := modeltest.Write(filepath.Join(tempRoot, "llama"), "llama", 7)
 	if err != nil {
 		return nil, err
 	}
-	b, err := simplego.New("ops_sequential")
-	if err != nil {
-		return nil, err
-	}
-	m, _, err := model.Load(dir, model.LoadOptions{Backend: b})
+	m, _, err := loadModel(dir)
 	if err != nil {
 		return nil, err
 	}

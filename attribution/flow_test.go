@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends/simplego"
 
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/model"
@@ -23,14 +22,7 @@ func familyModel(t *testing.T, fam string) *model.Model {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := simplego.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _, err := model.Load(dir, model.LoadOptions{Backend: b})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := mustLoadModel(t, dir)
 	return m
 }
 

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends/simplego"
 
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/internal/testutil"
@@ -21,14 +20,7 @@ import (
 // gradient×input must give it the largest share among the emails.
 func TestRealPlantedEmail(t *testing.T) {
 	path := testutil.ModelPath(t, "SmolLM2-135M-Instruct.Q4_1.gguf")
-	b, err := simplego.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, src, err := model.Load(path, model.LoadOptions{Backend: b})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, src := mustLoadModel(t, path)
 	tok, err := tokenizer.FromGGUFMetadata(src.GGUFMeta)
 	if err != nil {
 		t.Fatal(err)

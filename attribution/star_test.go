@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/gomlx/backends/simplego"
 
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/model"
@@ -37,14 +36,7 @@ func sharpModel(t *testing.T, gain float32) *model.Model {
 	if err := safetensors.Write(filepath.Join(dir, "model.safetensors"), ts, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
-	b, err := simplego.New("ops_sequential")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _, err := model.Load(dir, model.LoadOptions{Backend: b})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _ := mustLoadModel(t, dir)
 	return m
 }
 
