@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 
-
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"

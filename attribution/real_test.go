@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/model"

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"
