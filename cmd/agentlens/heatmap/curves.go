@@ -19,6 +19,9 @@ type Curves struct {
 	// Reference draws a dashed horizontal line at this y (e.g. chance, 0.5) when RefLabel is set.
 	Reference float64
 	RefLabel  string
+	// Diagonal draws the dashed line y = x and gives both axes the same range (a scatter of an estimate
+	// against the quantity it estimates).
+	Diagonal bool
 }
 
 // Series is one line of a Curves chart.
@@ -29,6 +32,8 @@ type Series struct {
 	// the series' position); Dash is an SVG stroke-dasharray ("" solid, "6 3" dashed, "2 2" dotted).
 	Color int
 	Dash  string
+	// Scatter draws the points as markers only: no line, no band.
+	Scatter bool
 }
 
 // Point is one x with its y and interval [Lo, Hi] (Lo = Hi = Y for none).
