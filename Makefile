@@ -5,7 +5,7 @@
 #   make test        fetch, go vet, CGO_ENABLED=0 go build, go test (real-model tests included)
 #   make test-short  go test -short: no downloads, no real-model tests
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
-#                    write out/demo/{tokens,segments}.parquet, heatmap.html and segments.svg
+#                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
 #   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON), tables into README.md
 #   make fmt / vet   gofmt the tree / go vet it

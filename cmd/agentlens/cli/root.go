@@ -74,8 +74,8 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdData(f),
 		newCmdCapture(f, nil),
 		newCmdProbe(f),
-		// Later commands register here, each newCmdX(f, nil) in its own file (next: "figure", in
-		// group groupAnalysis).
+		newCmdHeatmap(f, nil),
+		// Later commands register here, each newCmdX(f, nil) in its own file, in group groupAnalysis.
 	)
 	return cmd
 }
