@@ -625,14 +625,21 @@ func attributeRun(opts *attributeOptions) error {
 			fig.ScoreMeaning = "red: share of the attention of the token before the target (" + first.Method + "); descriptive, not causal"
 			fig.ShareLabel = "attention share"
 		}
-		if err := writeFileAtomic(filepath.Join(opts.Out, "heatmap.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
-			return err
-		}
 		figs, err := attributeFigures(opts.Out, fig, segRows, &opts.figureOptions)
 		if err != nil {
 			return err
 		}
-		files = append(append(files, "heatmap.html"), figs...)
+		files = append(files, figs...)
+	}
+	if len(tokRows) > 0 || len(segRows) > 0 || slices.Contains(files, "matrix.parquet") {
+		e, err := attributionViewer(opts.Out, r, tg.Token)
+		if err != nil {
+			return err
+		}
+		if err := writeViewer(filepath.Join(opts.Out, "heatmap.html"), e); err != nil {
+			return err
+		}
+		files = append(files, "heatmap.html")
 	}
 	sum.Outputs = append(files, "summary.json")
 	slices.Sort(sum.Outputs)

@@ -57,14 +57,14 @@ var tableColumns = []struct {
 
 // heatmapKinds are the figures each table can be drawn as, its default first.
 var heatmapKinds = map[string][]string{
-	tableTokens:    {"strip"},
-	tableSegments:  {"bars", "compare", "strip"},
-	tableMatrix:    {"matrix"},
+	tableTokens:    {"strip", "viewer"},
+	tableSegments:  {"bars", "compare", "strip", "viewer"},
+	tableMatrix:    {"matrix", "viewer"},
 	tablePatch:     {"patch"},
 	tableAttention: {"attention"},
 	tableMetrics:   {"sweep"},
 	tableEffects:   {"effects"},
-	tableScores:    {"timeline", "strip"},
+	tableScores:    {"timeline", "strip", "viewer"},
 	tableProbeSegs: {"bars"},
 	tableProbe:     {"roc"},
 }
@@ -146,6 +146,10 @@ columns; --kind picks among the figures it can give (the first is the default):
   probe segments.parquet (ProbeSegmentScore)  bars: mean probe score per segment
   probe.parquet (Probe) + activations     roc: ROC curve of each split
 
+  viewer (tokens, segments, matrix, scores): the interactive episode viewer, one HTML file
+                                          (heatmap.html; monitor.html for probe scores) with every
+                                          method of the directory's tables to switch between
+
 Strip passages: --segment ID, or --tokens A-B, else the segment with the largest share
 (at most 400 tokens around its largest score). Figures go to --out (default: the table's
 directory) under the name the writing command uses (segments, methods, passage, matrix,
@@ -156,7 +160,8 @@ patch-SITE, attention-target, sweep, effects, timeline, roc), or --name.`,
   agentlens heatmap out/matrix/matrix.parquet --format all --out paper/figs
   agentlens heatmap out/flow/attention.parquet --segment email --format pdf
   agentlens heatmap out/probes/sweep.parquet --format pdf --figure-width one
-  agentlens heatmap out/probes/L12.parquet out/acts --kind roc --format png`,
+  agentlens heatmap out/probes/L12.parquet out/acts --kind roc --format png
+  agentlens heatmap out/attr/segments.parquet --kind viewer --out /tmp/view`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return flagErrorf("heatmap: name a Parquet table")
@@ -180,7 +185,7 @@ patch-SITE, attention-target, sweep, effects, timeline, roc), or --name.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Kind, "kind", "", "figure `kind`: strip, bars, compare, matrix, patch, attention, sweep, effects, timeline, roc (default: the table's first)")
+	fl.StringVar(&opts.Kind, "kind", "", "figure `kind`: strip, bars, compare, matrix, patch, attention, sweep, effects, timeline, roc, viewer (default: the table's first)")
 	fl.StringVarP(&opts.Out, "out", "o", "", "output `dir`ectory (default: the table's)")
 	fl.StringVar(&opts.Name, "name", "", "file `name` without extension (default: the kind's usual name)")
 	fl.StringVar(&opts.Method, "method", "", "bars, strip: the attribution `method` (default: the table's first)")
@@ -230,6 +235,9 @@ func heatmapRun(opts *heatmapOptions) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	if kind == "viewer" {
+		return heatmapViewer(opts, path, table, out)
+	}
 	figs, err := heatmapFigures(opts, path, table, kind)
 	if err != nil {
 		return err
@@ -257,6 +265,80 @@ func heatmapRun(opts *heatmapOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s\n", strings.Join(sum.Files, " "))
 	return nil
+}
+
+// heatmapViewer writes the episode viewer of an attribution output directory (heatmap.html) or of a
+// probe's scores (monitor.html).
+func heatmapViewer(opts *heatmapOptions, path, table, out string) error {
+	var e *heatmap.Episode
+	name := "heatmap"
+	if table == tableScores {
+		rows, err := data.ReadAll[data.ProbeScore](path)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return fmt.Errorf("%s: no scores", path)
+		}
+		segs, _ := readIfExists[data.ProbeSegmentScore](filepath.Join(filepath.Dir(path), "segments.parquet"))
+		th, source := opts.Threshold, "--threshold"
+		if math.IsNaN(th) {
+			th, source = scoreThreshold(rows, segs)
+		}
+		e, name = probeViewer(rows, segs, th, fmt.Sprintf("threshold %.3g (%s)", th, source)), "monitor"
+	} else {
+		dir := filepath.Dir(path)
+		target := -1
+		if toks, err := readIfExists[data.TokenAttribution](filepath.Join(dir, "tokens.parquet")); err == nil && len(toks) > 0 {
+			target = int(toks[0].TargetToken)
+		} else if segs, err := readIfExists[data.SegmentAttribution](filepath.Join(dir, "segments.parquet")); err == nil && len(segs) > 0 {
+			target = int(segs[0].TargetToken)
+		}
+		var err error
+		if e, err = attributionViewer(dir, nil, target); err != nil {
+			return err
+		}
+	}
+	if opts.Name != "" {
+		name = opts.Name
+	}
+	file := filepath.Join(out, name+".html")
+	if err := writeViewer(file, e); err != nil {
+		return err
+	}
+	if opts.JSON {
+		js, err := json.MarshalIndent(heatmapSummary{Table: table, Kind: "viewer", Files: []string{file}}, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", js)
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "wrote %s\n", file)
+	return nil
+}
+
+// scoreThreshold is a probe's threshold for its scores: the one segments.parquet beside them records,
+// else halfway between the largest unflagged and the smallest flagged score; and where it came from.
+func scoreThreshold(rows []data.ProbeScore, segs []data.ProbeSegmentScore) (float64, string) {
+	if len(segs) > 0 {
+		return segs[0].Threshold, "the probe's 1% FPR threshold"
+	}
+	lo, hi := math.Inf(-1), math.Inf(1) // largest unflagged, smallest flagged
+	for _, r := range rows {
+		if r.Flagged {
+			hi = math.Min(hi, r.Score)
+		} else {
+			lo = math.Max(lo, r.Score)
+		}
+	}
+	switch {
+	case math.IsInf(hi, 1):
+		return lo, "no token flagged: line at the largest score"
+	case math.IsInf(lo, -1):
+		return hi, "every token flagged: line at the smallest score"
+	}
+	return (lo + hi) / 2, "threshold between the flagged and unflagged scores"
 }
 
 // heatmapFigures reads the table and builds its figures of one kind.
@@ -473,26 +555,8 @@ func probeScoreFigures(opts *heatmapOptions, path, kind string) ([]namedFigure, 
 	}
 	th, source := opts.Threshold, "--threshold"
 	if math.IsNaN(th) {
-		if segs, err := data.ReadAll[data.ProbeSegmentScore](filepath.Join(filepath.Dir(path), "segments.parquet")); err == nil && len(segs) > 0 {
-			th, source = segs[0].Threshold, "the probe's 1% FPR threshold"
-		} else {
-			lo, hi := math.Inf(-1), math.Inf(1) // largest unflagged, smallest flagged
-			for _, r := range rows {
-				if r.Flagged {
-					hi = math.Min(hi, r.Score)
-				} else {
-					lo = math.Max(lo, r.Score)
-				}
-			}
-			switch {
-			case math.IsInf(hi, 1):
-				th, source = lo, "no token flagged: line at the largest score"
-			case math.IsInf(lo, -1):
-				th, source = hi, "every token flagged: line at the smallest score"
-			default:
-				th, source = (lo+hi)/2, "threshold between the flagged and unflagged scores"
-			}
-		}
+		segs, _ := readIfExists[data.ProbeSegmentScore](filepath.Join(filepath.Dir(path), "segments.parquet"))
+		th, source = scoreThreshold(rows, segs)
 	}
 	if kind == "timeline" {
 		t := timelineFigure(rows, th, source)

@@ -117,6 +117,27 @@ func TestHeatmapRedrawsAttribute(t *testing.T) {
 			t.Errorf("%s: heatmap's redraw differs from attribute's (%v, %v; %d and %d bytes)", name, err1, err2, len(a), len(b))
 		}
 	}
+	// The viewer attribute wrote carries every method to switch between, the matrix and the graph; the
+	// one heatmap builds from the tables alone carries the same methods.
+	for _, page := range []string{filepath.Join(out, "heatmap.html"), filepath.Join(redraw, "heatmap.html")} {
+		if page == filepath.Join(redraw, "heatmap.html") {
+			f, _, _ := testFactory(nil)
+			if err := execute(f, newCmdHeatmap(f, nil), []string{filepath.Join(out, "tokens.parquet"), "--kind", "viewer", "-o", redraw}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html := string(b)
+		for _, want := range []string{`"name":"grad_x_input"`, `"name":"attention"`, `"name":"rollout"`, `"name":"segment_ablation"`,
+			`"matrix":{"sources":[`, `"graph":{"nodes":[`, `"ID":"user[0].email[1]"`} {
+			if !strings.Contains(html, want) {
+				t.Errorf("%s lacks %s", page, want)
+			}
+		}
+	}
 	// Every other kind, every format, one column at 100 dpi: 3.5 in = 350 px.
 	for _, c := range []struct {
 		table string

@@ -599,16 +599,12 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	acts := res.Cache[site]
 	fmt.Fprintf(opts.IO.ErrOut, "agentlens: episode %s, %d tokens, in %.1f s\n", ep.ID, len(r.IDs), time.Since(start).Seconds())
 	rows := make([]data.ProbeScore, len(r.IDs))
-	fig := &heatmap.Figure{Title: fmt.Sprintf("%s: %s", ep.ID, rec.ProbeID), Target: -1, ShareLabel: "tokens flagged",
-		Subtitle:     fmt.Sprintf("%s · score − threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource),
-		ScoreMeaning: "red: above the 1% FPR threshold, blue: below"}
 	type agg struct {
 		n, flagged      int
 		sum, max        float64
 		first, maxAt    int
 		beg, end        int // first token, one past the last
 		kind, id, label string
-		segmentIndex    int
 	}
 	var segs []*agg
 	bySeg := map[int]*agg{}
@@ -622,11 +618,9 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		seg := r.Segments[si]
 		a := bySeg[si]
 		if a == nil {
-			a = &agg{max: math.Inf(-1), first: -1, beg: t, kind: string(seg.Kind), id: seg.ID, label: attribution.Label(ep, seg.ID),
-				segmentIndex: len(segs)}
+			a = &agg{max: math.Inf(-1), first: -1, beg: t, kind: string(seg.Kind), id: seg.ID, label: attribution.Label(ep, seg.ID)}
 			bySeg[si] = a
 			segs = append(segs, a)
-			fig.Segments = append(fig.Segments, heatmap.Segment{ID: seg.ID, Kind: string(seg.Kind), Label: a.label})
 		}
 		flag := sc > rec.Threshold
 		a.n++
@@ -644,12 +638,9 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		text := r.Text[r.Offsets[t][0]:r.Offsets[t][1]]
 		rows[t] = data.ProbeScore{EpisodeID: ep.ID, ProbeID: rec.ProbeID, Position: int32(t), Text: text, SegmentID: seg.ID,
 			SegmentKind: string(seg.Kind), Score: sc, Probability: 1 / (1 + math.Exp(-(rec.PlattA*sc + rec.PlattB))), Flagged: flag}
-		fig.Tokens = append(fig.Tokens, heatmap.Token{Text: text, Score: sc - rec.Threshold, Segment: a.segmentIndex})
 	}
 	segRows := make([]data.ProbeSegmentScore, len(segs))
 	for i, a := range segs {
-		fig.Segments[i].Score = a.sum/float64(a.n) - rec.Threshold
-		fig.Segments[i].Share = float64(a.flagged) / float64(a.n)
 		segRows[i] = data.ProbeSegmentScore{EpisodeID: ep.ID, ProbeID: rec.ProbeID, SegmentID: a.id, SegmentKind: a.kind, Label: a.label,
 			TokenStart: int32(a.beg), TokenEnd: int32(a.end), Tokens: int32(a.n), MeanScore: a.sum / float64(a.n), MaxScore: a.max,
 			MaxPosition: int32(a.maxAt), Flagged: int32(a.flagged), FirstFlagged: int32(a.first), Threshold: rec.Threshold}
@@ -663,7 +654,8 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), segRows); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "monitor.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
+	if err := writeViewer(filepath.Join(opts.Out, "monitor.html"), probeViewer(rows, segRows, rec.Threshold,
+		fmt.Sprintf("%s · threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource))); err != nil {
 		return err
 	}
 	tl := timelineFigure(rows, rec.Threshold, s.Name+" · "+rec.ThresholdSource)

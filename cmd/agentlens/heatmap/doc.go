@@ -17,4 +17,9 @@
 // to the room they have, dense axes thin their labels out, and token text reads as ReadableToken
 // writes it. WriteSVG and WriteMatrixSVG are Render with SVG; WriteCurvesSVG, WriteHTML and WriteDOT
 // write their formats by hand.
+//
+// WriteViewer writes the episode viewer: one self-contained HTML page (script, style and font inline)
+// showing an Episode by segment, its tokens coloured by any of its score sets (a switcher), values on
+// hover, search, the target outlined, and for a clicked segment its row and column of the segment
+// matrix and its edges in the segment graph. Its tests drive it in headless Chromium.
 package heatmap
