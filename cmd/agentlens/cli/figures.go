@@ -272,7 +272,7 @@ func comparisonFigure(segs []data.SegmentAttribution) (*heatmap.Comparison, erro
 	r0 := segs[0]
 	c := &heatmap.Comparison{Title: fmt.Sprintf("%s → token %d: segment attribution by method", r0.EpisodeID, r0.TargetToken),
 		Subtitle: fmt.Sprintf("%s · %s = %.4f · each panel on its own axis", r0.Model, r0.Metric, r0.MetricValue), Methods: methods, Target: -1,
-		Note: "Bars right of zero support the target; the target's segment is in bold; colours are segment kinds."}
+		Note: "Bars right of zero support the target; colours are segment kinds; – marks a segment a method did not score."}
 	index := map[string]int{}
 	for i, r := range order {
 		index[r.SegmentID] = i
@@ -280,6 +280,9 @@ func comparisonFigure(segs []data.SegmentAttribution) (*heatmap.Comparison, erro
 		if r.SegmentID == r0.TargetSegment {
 			c.Target = i
 		}
+	}
+	if c.Target >= 0 {
+		c.Note += " Bold: the segment holding the target token."
 	}
 	for _, m := range methods {
 		scores := make([]float64, len(order))

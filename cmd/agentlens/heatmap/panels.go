@@ -232,10 +232,10 @@ func (pc *panelChart) layout(st Style) (vg.Length, func(draw.Canvas), error) {
 					break
 				}
 				ry := rowsY + vg.Length(r)*rowH
-				if math.IsNaN(v) {
-					ns := textStyle(fs*0.8, false, color.Gray{0x88})
+				if math.IsNaN(v) { // not scored by this method: a faint dash on the axis
+					ns := textStyle(fs*0.8, false, color.Gray{0xb0})
 					ns.YAlign = draw.YCenter
-					p.text(px(0)+0.2*fs, ry+rowH/2, "n/a", ns)
+					p.text(px(0)+0.2*fs, ry+rowH/2, "–", ns)
 					continue
 				}
 				x1, x2 := px(0), px(v)
