@@ -28,6 +28,7 @@ type demoOptions struct {
 	Out     string
 	Ablate  []trace.Kind // segment kinds to ablate; nil: no ablation
 	Top     int          // rows of the summary table
+	JSON    bool         // print attribute's JSON summary instead of the table
 	segmentRules
 	figureOptions
 }
@@ -104,6 +105,7 @@ share; methods, with --ablate: gradient × input and deletion side by side) are 
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "demo"), "output `dir`ectory")
 	fl.StringVar(&ablateArg, "ablate", "", "segment `kinds` to ablate one by one, e.g. email,tool_result")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	opts.addSegmentRuleFlag(cmd)
 	opts.addFigureFlags(cmd, "png,svg")
 	cmd.GroupID = groupAnalysis
@@ -118,7 +120,7 @@ func demoRun(opts *demoOptions) error {
 		methods = append(methods, methodDeletion)
 	}
 	return attributeRun(&attributeOptions{IO: opts.IO, Ctx: opts.Ctx, modelChoice: opts.modelChoice, Episode: opts.Episode, ID: opts.ID,
-		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top,
+		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top, JSON: opts.JSON,
 		segmentRules: opts.segmentRules, figureOptions: opts.figureOptions})
 }
 

@@ -33,6 +33,8 @@ func (o *figureOptions) addFigureFlags(cmd *cobra.Command, formats string) {
 	fl.Var(dpiValue{&o.FigStyle.DPI}, "dpi", "PNG `resolution` in pixels per inch (50 to 1200)")
 	fl.BoolVar(&o.FigStyle.NoTitle, "no-title", false, "leave the titles out of the figures (a paper's caption gives them)")
 	fl.BoolVar(&o.FigStyle.EmbedSVGFonts, "embed-svg-fonts", false, "embed the font in SVG figures (self-contained, about 1.1 MB each)")
+	_ = cmd.RegisterFlagCompletionFunc("format", completeList("png", "svg", "pdf", "all"))
+	_ = cmd.RegisterFlagCompletionFunc("figure-width", completeList("one", "two"))
 }
 
 // save writes fig as dir/name.<format> for each format (SVG when none is set) and returns the file

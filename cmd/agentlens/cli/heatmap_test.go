@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"image/png"
@@ -230,6 +231,18 @@ func TestHeatmapProbeTables(t *testing.T) {
 	if pdf, err := os.ReadFile(filepath.Join(dir, "eval-roc.pdf")); err != nil || !bytes.HasPrefix(pdf, []byte("%PDF-")) {
 		t.Errorf("probe eval --roc: %v (stderr %s)", err, errOut.String())
 	}
+	// --json: one JSON document on stdout, the rows under their Parquet column names, no table.
+	fj, out, _ := testFactory(nil)
+	if err := execute(fj, newCmdProbe(fj), []string{"eval", probeFile, acts, "--splits", "test_family", "--bootstrap", "20", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var ev struct {
+		Probe   string           `json:"probe"`
+		Metrics []map[string]any `json:"metrics"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &ev); err != nil || len(ev.Metrics) != 1 || ev.Metrics[0]["eval"] != "test_family" || ev.Metrics[0]["auroc"] == nil {
+		t.Errorf("probe eval --json: %v %+v\n%s", err, ev, out.String())
+	}
 	if err := execute(f, newCmdHeatmap(f, nil), []string{probeFile, acts, "--kind", "roc", "-o", redraw, "--format", "svg"}); err != nil {
 		t.Fatal(err)
 	}
@@ -347,5 +360,35 @@ func TestPatchFigures(t *testing.T) {
 	}
 	if _, err := tableOf("x"); err == nil || errors.Is(err, data.ErrSchema) {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// TestCompletionAndEnvironment: the completion command writes each shell's script and refuses an
+// unknown shell as a usage error; flag values complete; the environment topic lists the variables and
+// the exit codes.
+func TestCompletionAndEnvironment(t *testing.T) {
+	for shell, want := range map[string]string{"bash": "__agentlens_", "zsh": "#compdef agentlens", "fish": "complete -c agentlens", "powershell": "Register-ArgumentCompleter"} {
+		f, out, _ := testFactory(nil)
+		if code := Run(context.Background(), f, []string{"completion", shell}); code != ExitOK || !strings.Contains(out.String(), want) {
+			t.Errorf("completion %s: exit %d, output lacks %q", shell, code, want)
+		}
+	}
+	f, _, _ := testFactory(nil)
+	if code := Run(context.Background(), f, []string{"completion", "tcsh"}); code != ExitUsage {
+		t.Errorf("completion tcsh: exit %d, want %d", code, ExitUsage)
+	}
+	f, out, _ := testFactory(nil)
+	Run(context.Background(), f, []string{"__complete", "attribute", "ep.jsonl", "--method", ""})
+	if !strings.Contains(out.String(), "matrix\n") || !strings.Contains(out.String(), "rollout\n") {
+		t.Errorf("--method completions:\n%s", out.String())
+	}
+	f, out, _ = testFactory(nil)
+	if code := Run(context.Background(), f, []string{"help", "environment"}); code != ExitOK {
+		t.Fatalf("help environment: exit %d", code)
+	}
+	for _, want := range []string{"AGENTLENS_CACHE", "AGENTLENS_NB_PYTHON", "4 model"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help environment lacks %q", want)
+		}
 	}
 }

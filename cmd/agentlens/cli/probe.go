@@ -219,6 +219,7 @@ type probeSweepOptions struct {
 	EvalSplits []string
 	Out        string
 	figureOptions
+	jsonOutput
 }
 
 func newCmdProbeSweep(f *Factory, runF func(*probeSweepOptions) error) *cobra.Command {
@@ -257,6 +258,7 @@ best layer of each.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeSweepRun(opts)
 		},
 	}
@@ -264,6 +266,7 @@ best layer of each.`,
 	cmd.Flags().StringVar(&evalSplits, "eval-splits", "test_family,test_style", "held-out `splits` to evaluate on")
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "", "output `dir`ectory")
 	opts.addFigureFlags(cmd, "svg")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -323,6 +326,9 @@ func probeSweepRun(opts *probeSweepOptions) error {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "\nwrote %s: sweep.parquet %s\n", opts.Out, strings.Join(figs, " "))
+	if opts.JSON {
+		return opts.print(map[string]any{"out": opts.Out, "outputs": append([]string{"sweep.parquet"}, figs...), "metrics": tableJSON(rows)})
+	}
 	return nil
 }
 
@@ -409,6 +415,7 @@ type probeTrainOptions struct {
 	Site     string
 	Position string
 	Out      string
+	jsonOutput
 }
 
 func newCmdProbeTrain(f *Factory, runF func(*probeTrainOptions) error) *cobra.Command {
@@ -450,6 +457,7 @@ metrics.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeTrainRun(opts)
 		},
 	}
@@ -459,6 +467,7 @@ metrics.`,
 	fl.StringVar(&opts.Site, "site", "resid_post", "hook `site`")
 	fl.StringVar(&opts.Position, "position", "decision", "position `policy`")
 	fl.StringVarP(&opts.Out, "out", "o", "", "probe `file` to write")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -492,6 +501,9 @@ func probeTrainRun(opts *probeTrainOptions) error {
 	fmt.Fprintf(opts.IO.Out, "%s: %d examples (%d positive), cross-validated AUROC %.3f [%.3f, %.3f], accuracy %.3f, recall@1%%FPR %.3f; threshold %.3f from %s\nwrote %s\n",
 		rec.ProbeID, tr.train.Len(), countTrue(tr.train.Y), rec.CVAUROC, rec.CVAUROCLo, rec.CVAUROCHi, rec.CVAccuracy, rec.CVRecallAt1FPR,
 		rec.Threshold, rec.ThresholdSource, opts.Out)
+	if opts.JSON {
+		return opts.print(tableJSON([]data.Probe{rec})[0])
+	}
 	return nil
 }
 
@@ -519,6 +531,7 @@ type probeEvalOptions struct {
 	Out       string
 	ROC       string // figure file of the splits' ROC curves ("" = none)
 	figureOptions
+	jsonOutput
 }
 
 func newCmdProbeEval(f *Factory, runF func(*probeEvalOptions) error) *cobra.Command {
@@ -549,6 +562,7 @@ extension of each --format).`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeEvalRun(opts)
 		},
 	}
@@ -560,6 +574,7 @@ extension of each --format).`,
 	fl.StringVarP(&opts.Out, "out", "o", "", "write the metrics to this Parquet `file` (table ProbeMetric)")
 	fl.StringVar(&opts.ROC, "roc", "", "draw the splits' ROC curves to this figure `file` (its extension follows --format)")
 	opts.addFigureFlags(cmd, "svg")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -662,7 +677,13 @@ func probeEvalRun(opts *probeEvalOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "agentlens: wrote %s\n", strings.Join(names, " "))
 	}
 	if opts.Out != "" {
-		return data.Write(opts.Out, rows)
+		if err := data.Write(opts.Out, rows); err != nil {
+			return err
+		}
+	}
+	if opts.JSON {
+		return opts.print(map[string]any{"probe": rec.ProbeID, "threshold": rec.Threshold, "threshold_source": rec.ThresholdSource,
+			"metrics": tableJSON(rows)})
 	}
 	return nil
 }

@@ -528,6 +528,7 @@ type probeApplyOptions struct {
 	probeModelOptions
 	ID  string
 	Top int
+	jsonOutput
 }
 
 func newCmdProbeApply(f *Factory, runF func(*probeApplyOptions) error) *cobra.Command {
@@ -564,12 +565,14 @@ scores.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeApplyRun(opts)
 		},
 	}
 	opts.flags(cmd, &fl)
 	cmd.Flags().StringVar(&opts.ID, "id", "", "episode `id` when the file holds several")
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -679,5 +682,9 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		return err
 	}
 	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet segments.parquet monitor.html %s (threshold %.3f)\n", opts.Out, strings.Join(figs, " "), rec.Threshold)
+	if opts.JSON {
+		return opts.print(map[string]any{"episode": ep.ID, "probe": rec.ProbeID, "threshold": rec.Threshold, "tokens": len(rows),
+			"out": opts.Out, "outputs": append([]string{"scores.parquet", "segments.parquet", "monitor.html"}, figs...), "segments": tableJSON(segRows)})
+	}
 	return nil
 }
