@@ -2,10 +2,12 @@
 #
 #   make fetch       download the models, the XLA CPU plugin and the large tokenizer.json test files
 #                    into $(AGENTLENS_CACHE) (idempotent)
-#   make test        fetch, go vet, CGO_ENABLED=0 go build, go test (real-model tests included)
+#   make test        fetch, the notebooks' venv, go vet, CGO_ENABLED=0 go build, go test (real-model tests, the
+#                    episode viewer in headless Chromium and the notebooks on tiny models included)
+#   make notebooks   run notebooks/0*.ipynb with nbclient on tables the CLI writes on a tiny model
 #   make test-short  go test -short: no downloads, no real-model tests
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
-#                    write out/demo/{tokens,segments}.parquet, heatmap.html and segments.svg
+#                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
 #   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON), tables into README.md
 #   make fmt / vet   gofmt the tree / go vet it
@@ -25,7 +27,7 @@ PKGS      ?= ./...
 BENCH     ?= .
 AGENTLENS := $(GO) run ./cmd/agentlens
 
-.PHONY: help fetch test test-short demo bench bench-table fmt vet
+.PHONY: help fetch test test-short demo bench bench-table fmt vet nb-venv notebooks
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -41,11 +43,27 @@ fetch:
 LOWER_LEVELS := $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo avx2 generic; else echo generic; fi)
 KERNEL_PKGS  ?= ./model/... ./attribution/...
 
-test: fetch
+# The notebooks' Python environment: a venv with the pinned notebooks/requirements.txt, rebuilt when
+# that file changes. make test runs the notebooks in it (TestNotebooks, through notebooks/run.py).
+NB_VENV   ?= out/nbvenv
+NB_PYTHON ?= python3
+
+nb-venv: $(NB_VENV)/.requirements
+
+$(NB_VENV)/.requirements: notebooks/requirements.txt
+	rm -rf $(NB_VENV)
+	$(NB_PYTHON) -m venv $(NB_VENV)
+	$(NB_VENV)/bin/pip install -q --disable-pip-version-check -r notebooks/requirements.txt
+	cp notebooks/requirements.txt $@
+
+notebooks: nb-venv
+	AGENTLENS_NB_PYTHON=$(CURDIR)/$(NB_VENV)/bin/python $(GO) test -count=1 -run TestNotebooks -v ./cmd/agentlens/cli
+
+test: fetch nb-venv
 	$(GO) vet $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(PKGS)
 	@mkdir -p out && rm -f out/kernels.txt
-	AGENTLENS_KERNEL_REPORT=$(CURDIR)/out/kernels.txt $(GO) test -count=1 -timeout 80m $(PKGS)
+	AGENTLENS_NB_PYTHON=$(CURDIR)/$(NB_VENV)/bin/python AGENTLENS_KERNEL_REPORT=$(CURDIR)/out/kernels.txt $(GO) test -count=1 -timeout 80m $(PKGS)
 	@for level in $(LOWER_LEVELS); do \
 	  echo "AGENTLENS_KERNEL=$$level $(GO) test -short $(KERNEL_PKGS)"; \
 	  AGENTLENS_KERNEL=$$level $(GO) test -count=1 -short -timeout 20m $(KERNEL_PKGS) || exit 1; \

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agentlens/agentlens/model/gguf"
 	"github.com/agentlens/agentlens/model/safetensors"
 	"github.com/gomlx/gomlx/backends"
 )
@@ -114,12 +115,12 @@ func checkMagic(path string) error {
 	var magic [4]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return fmt.Errorf("load %s: file too short to be a model", path)
+			return fmt.Errorf("load %s: file too short to be a model: %w", path, gguf.ErrFormat)
 		}
 		return fmt.Errorf("load %s: %w", path, err)
 	}
 	if !bytes.Equal(magic[:], []byte("GGUF")) {
-		return fmt.Errorf("load %s: not a GGUF file (magic %q) nor a model directory", path, magic[:])
+		return fmt.Errorf("load %s: not a GGUF file (magic %q) nor a model directory: %w", path, magic[:], gguf.ErrFormat)
 	}
 	return nil
 }

@@ -3,7 +3,7 @@
 // such as misaligned from aligned agent decisions ("self-preservation").
 //
 // Methods: L2 logistic regression on standardised inputs (L-BFGS, deterministic), difference of class
-// means, and PCA of twin differences (LAT). Evaluation: AUROC (ties ½), recall at a false-positive
+// means, and PCA of twin differences (LAT). Evaluation: AUROC (ties ½) and the ROC curve, recall at a false-positive
 // rate set on negatives or a control set (exact on ties), accuracy, Platt calibration, bootstrap
 // intervals, and k-fold cross-validation grouped so twin pairs never straddle folds.
 //

@@ -74,6 +74,7 @@ type attributeOptions struct {
 	JSON             bool // print a JSON summary instead of the table
 	Top              int  // rows of the summary table
 	segmentRules
+	figureOptions
 }
 
 func newCmdAttribute(f *Factory, runF func(*attributeOptions) error) *cobra.Command {
@@ -139,7 +140,12 @@ Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>
 token:<index> (see "agentlens trace show").
 
 --segment-rule FILE adds rules for finding emails, documents, files and calendar entries
-in untagged text (see "agentlens trace show --help").`,
+in untagged text (see "agentlens trace show --help").
+
+Figures (every .svg named above, and passage: the tokens of the segment with the largest
+share; methods: two segment methods or more side by side) are written in each --format
+(png, svg, pdf; default svg) at --figure-width one or two paper columns; "agentlens heatmap"
+redraws any of them from the Parquet tables.`,
 		Example: `  agentlens attribute bundled:blackmail --method grad_x_input,deletion --segments email --out out/attr
   agentlens attribute bundled:blackmail --method matrix --out out/matrix
   agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
@@ -149,7 +155,8 @@ in untagged text (see "agentlens trace show --help").`,
   agentlens attribute bundled:blackmail --method attention,rollout,deletion --out out/flow
   agentlens attribute bundled:blackmail --method attention --attention-segment email
   agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[10],user[0].email[11]' --target 'literal:Sandvik, including' \
-      --method patch,atp,atpstar --patch-sites k,q --patch-layers 0,10,20,29`,
+      --method patch,atp,atpstar --patch-sites k,q --patch-layers 0,10,20,29
+  agentlens attribute bundled:blackmail --method grad_x_input,ig,deletion --format pdf,png --figure-width one --no-title`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -219,6 +226,7 @@ in untagged text (see "agentlens trace show --help").`,
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
 	opts.addSegmentRuleFlag(cmd)
+	opts.addFigureFlags(cmd, "svg")
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -621,7 +629,7 @@ func attributeRun(opts *attributeOptions) error {
 			fmt.Fprintf(errOut, "agentlens: segment matrix of %d sources × %d segments in %.1f s (%d of %d context tokens computed)\n",
 				len(sm.Sources), len(sm.Nodes), el, sm.Computed, sm.Tokens)
 			mfiles, err := writeMatrix(opts.Out, sm, g, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token,
-				readout: readout})
+				readout: readout, figs: &opts.figureOptions})
 			if err != nil {
 				return err
 			}
@@ -659,7 +667,7 @@ func attributeRun(opts *attributeOptions) error {
 				methods = append(methods, m)
 			}
 		}
-		ffiles, err := writeFlow(opts.Out, r, flow, flowMeta{matrixMeta: matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token},
+		ffiles, err := writeFlow(opts.Out, r, flow, flowMeta{matrixMeta: matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token, figs: &opts.figureOptions},
 			methods: methods, segment: opts.AttentionSegment, info: info})
 		if err != nil {
 			return err
@@ -684,13 +692,21 @@ func attributeRun(opts *attributeOptions) error {
 			fig.ScoreMeaning = "red: share of the attention of the token before the target (" + first.Method + "); descriptive, not causal"
 			fig.ShareLabel = "attention share"
 		}
-		if err := writeFileAtomic(filepath.Join(opts.Out, "heatmap.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
+		figs, err := attributeFigures(opts.Out, fig, segRows, &opts.figureOptions)
+		if err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(opts.Out, "segments.svg"), func(f *os.File) error { return heatmap.WriteSVG(f, fig) }); err != nil {
+		files = append(files, figs...)
+	}
+	if len(tokRows) > 0 || len(segRows) > 0 || slices.Contains(files, "matrix.parquet") {
+		e, err := attributionViewer(opts.Out, r, tg.Token)
+		if err != nil {
 			return err
 		}
-		files = append(files, "heatmap.html", "segments.svg")
+		if err := writeViewer(filepath.Join(opts.Out, "heatmap.html"), e); err != nil {
+			return err
+		}
+		files = append(files, "heatmap.html")
 	}
 	sum.Outputs = append(files, "summary.json")
 	slices.Sort(sum.Outputs)
@@ -780,32 +796,19 @@ type matrixMeta struct {
 	episode, model, hash string
 	target               int
 	readout              *attribution.Readout
+	figs                 *figureOptions // formats and style of the figures (nil: SVG)
 }
 
-// writeMatrix writes matrix.parquet, matrix.svg, graph.json and graph.dot.
+// writeMatrix writes matrix.parquet, its heatmap (matrix.svg, .png, .pdf as asked), graph.json and
+// graph.dot.
 func writeMatrix(dir string, sm *attribution.SegmentMatrix, g *attribution.SegmentGraph, meta matrixMeta) ([]string, error) {
 	params := ""
-	valueLabel := "cell: mean log p of the column segment's tokens, whole episode minus row segment deleted (red: the row supports it)"
 	if meta.readout != nil {
 		params = "readout=" + meta.readout.Name + " site=" + meta.readout.Site.String()
-		valueLabel = "cell: the column segment's last-token projection on " + meta.readout.Name + ", whole episode minus row segment deleted"
 	}
 	var rows []data.SegmentMatrixEntry
-	fig := &heatmap.Matrix{Title: fmt.Sprintf("%s: segment × segment (deletion, %s)", meta.episode, sm.Metric),
-		Subtitle: fmt.Sprintf("%s · %d sources · target token %d", meta.model, len(sm.Sources), meta.target), ValueLabel: valueLabel}
-	label := func(n attribution.MatrixNode) string {
-		if n.Label != "" {
-			return n.ID + " " + n.Label
-		}
-		return n.ID
-	}
-	for _, n := range sm.Nodes[1:] {
-		fig.Cols = append(fig.Cols, label(n))
-	}
 	for s, si := range sm.Sources {
 		src := sm.Nodes[si]
-		fig.Rows = append(fig.Rows, label(src))
-		fig.Values = append(fig.Values, sm.Effect[s][1:])
 		for j := si + 1; j < len(sm.Nodes); j++ {
 			d := sm.Nodes[j]
 			if math.IsNaN(sm.Value[s][j]) {
@@ -821,8 +824,17 @@ func writeMatrix(dir string, sm *attribution.SegmentMatrix, g *attribution.Segme
 	if err := data.Write(filepath.Join(dir, "matrix.parquet"), rows); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "matrix.svg"), func(f *os.File) error { return heatmap.WriteMatrixSVG(f, fig) }); err != nil {
-		return nil, err
+	files := []string{"matrix.parquet"}
+	if len(rows) > 0 {
+		fig, err := matrixFigure(rows)
+		if err != nil {
+			return nil, err
+		}
+		names, err := meta.figs.save(dir, "matrix", fig)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, names...)
 	}
 	js, err := json.MarshalIndent(g, "", "  ")
 	if err != nil {
@@ -835,5 +847,5 @@ func writeMatrix(dir string, sm *attribution.SegmentMatrix, g *attribution.Segme
 	if err := writeFileAtomic(filepath.Join(dir, "graph.dot"), func(f *os.File) error { return heatmap.WriteDOT(f, g, title) }); err != nil {
 		return nil, err
 	}
-	return []string{"matrix.parquet", "matrix.svg", "graph.json", "graph.dot"}, nil
+	return append(files, "graph.json", "graph.dot"), nil
 }

@@ -77,6 +77,7 @@ func baselineEpisode(arg, id string, clean *trace.Episode, seg trace.SegmentOpti
 type patchJob struct {
 	al      *attribution.Alignment
 	results []*attribution.PatchResult
+	figs    *figureOptions // formats and style of the heatmaps (nil: SVG)
 }
 
 // newPatchJob renders the corrupted episode, finds its target and aligns it with the clean one.
@@ -108,7 +109,7 @@ func newPatchJob(errOut io.Writer, s *session, baseEp *trace.Episode, clean *tra
 	}
 	fmt.Fprintf(errOut, "agentlens: baseline %s, %d tokens, target token %d; %d of %d segments before the target aligned (%d rewritten)\n",
 		baseEp.ID, len(rb.IDs), btg.Token, n, len(al.Segments), rewritten)
-	return &patchJob{al: al}, nil
+	return &patchJob{al: al, figs: &opts.figureOptions}, nil
 }
 
 // patchAgreement is one estimate's agreement with patching in summary.json: over all cells (Site
@@ -209,13 +210,11 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, []patc
 			agree = append(agree, a)
 		}
 	}
-	name := "patch-scatter.svg"
-	if err := writeFileAtomic(filepath.Join(dir, name), func(f *os.File) error {
-		return heatmap.WriteCurvesSVG(f, j.scatter(measured, estimates, meta))
-	}); err != nil {
+	names, err := j.figs.save(dir, "patch-scatter", j.scatter(measured, estimates, meta))
+	if err != nil {
 		return nil, 0, nil, err
 	}
-	return append(files, name), rho, agree, nil
+	return append(files, names...), rho, agree, nil
 }
 
 // cellName names a cell for the summary: site, and the segment or head or position.
@@ -371,10 +370,11 @@ func (j *patchJob) figures(dir string, pr *attribution.PatchResult, meta matrixM
 			}
 			m.Values = append(m.Values, row)
 		}
-		if err := writeFileAtomic(filepath.Join(dir, name), func(f *os.File) error { return heatmap.WriteMatrixSVG(f, m) }); err != nil {
+		names, err := j.figs.save(dir, strings.TrimSuffix(name, ".svg"), m)
+		if err != nil {
 			return nil, err
 		}
-		files = append(files, name)
+		files = append(files, names...)
 	}
 	return files, nil
 }

@@ -106,8 +106,8 @@ func TestAttributeTiny(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
 	}
-	want := []string{"graph.dot", "graph.json", "heatmap.html", "matrix.parquet", "matrix.svg", "segments.parquet", "segments.svg",
-		"summary.json", "tokens.parquet"}
+	want := []string{"graph.dot", "graph.json", "heatmap.html", "matrix.parquet", "matrix.svg", "methods.svg", "passage.svg", "segments.parquet",
+		"segments.svg", "summary.json", "tokens.parquet"}
 	if !slices.Equal(sum.Outputs, want) {
 		t.Errorf("outputs %v, want %v", sum.Outputs, want)
 	}
@@ -304,7 +304,7 @@ func TestAttributeFlowTiny(t *testing.T) {
 		t.Fatalf("--json output does not parse: %v\n%s", err, stdout.String())
 	}
 	want := []string{"attention-heads.svg", "attention-segments.svg", "attention-target.svg", "attention.parquet", "heatmap.html",
-		"rollout.svg", "segments.parquet", "segments.svg", "summary.json", "tokens.parquet"}
+		"methods.svg", "passage.svg", "rollout.svg", "segments.parquet", "segments.svg", "summary.json", "tokens.parquet"}
 	if !slices.Equal(sum.Outputs, want) {
 		t.Errorf("outputs %v, want %v", sum.Outputs, want)
 	}

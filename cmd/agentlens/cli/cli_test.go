@@ -3,15 +3,23 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
+	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/model"
+	"github.com/agentlens/agentlens/model/backend"
 	"github.com/agentlens/agentlens/model/hub"
+	"github.com/agentlens/agentlens/probes"
+	"github.com/agentlens/agentlens/trace"
 )
 
 // testFactory returns a Factory on in-memory streams with the given environment.
@@ -137,7 +145,16 @@ func TestExitCode(t *testing.T) {
 		{"unknown spec", fmt.Errorf("x: %w", hub.ErrUnknownSpec), ExitUsage},
 		{"cobra unknown command", errors.New(`unknown command "x" for "agentlens"`), ExitUsage},
 		{"canceled", fmt.Errorf("fetch: %w", context.Canceled), ExitCanceled},
-		{"digest", fmt.Errorf("fetch: %w", hub.ErrDigestMismatch), ExitError},
+		{"digest", fmt.Errorf("fetch: %w", hub.ErrDigestMismatch), ExitModel},
+		{"not fetched", fmt.Errorf("model x: %w", ErrModelNotFetched), ExitModel},
+		{"missing tensor", fmt.Errorf("load: layer 3: %w", model.ErrMissingTensor), ExitModel},
+		{"plugin", fmt.Errorf("xla: %w", backend.ErrPluginLoad), ExitModel},
+		{"missing file", fmt.Errorf("read ep.jsonl: %w", fs.ErrNotExist), ExitInput},
+		{"bad rule", fmt.Errorf("--segment-rule r.json: %w", trace.ErrBadRule), ExitInput},
+		{"schema", fmt.Errorf("read t.parquet: %w", data.ErrSchema), ExitInput},
+		{"bad json", fmt.Errorf("ep.jsonl: %w", &json.SyntaxError{}), ExitInput},
+		{"probe input", fmt.Errorf("probe: %w", probes.ErrOneClass), ExitInput},
+		{"figure", fmt.Errorf("figure: %w", heatmap.ErrShape), ExitInput},
 	}
 	for _, tc := range tests {
 		if got := exitCode(tc.err); got != tc.want {

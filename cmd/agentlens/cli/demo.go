@@ -28,7 +28,9 @@ type demoOptions struct {
 	Out     string
 	Ablate  []trace.Kind // segment kinds to ablate; nil: no ablation
 	Top     int          // rows of the summary table
+	JSON    bool         // print attribute's JSON summary instead of the table
 	segmentRules
+	figureOptions
 }
 
 func newCmdDemo(f *Factory, runF func(*demoOptions) error) *cobra.Command {
@@ -46,8 +48,7 @@ given kinds in turn and measure the change in the target's log-probability (each
 recomputes only the tokens after the segment, reusing the keys and values before it).
 
 Writes to --out: tokens.parquet and segments.parquet (schemas in package data),
-heatmap.html (a self-contained token viewer), segments.svg (a bar chart for papers) and
-summary.json, and prints the segments with the largest attribution. The demo is a preset of
+heatmap.html (a self-contained token viewer), the figures below and summary.json, and prints the segments with the largest attribution. The demo is a preset of
 "agentlens attribute", which takes any episode and every method.
 
 Targets: tool:<name>[,to=<regexp>][,body=<regexp>], literal:<text>, segment:<id>,
@@ -59,9 +60,13 @@ segments, and refuses a target in one of them. --tool-call-style xml|json writes
 text in the assistant turn instead (see "agentlens trace show --help").
 
 --segment-rule FILE adds rules for finding emails, documents, files and calendar entries
-in untagged text (see "agentlens trace show --help").`,
+in untagged text (see "agentlens trace show --help").
+
+The figures (segments: the bar chart; passage: the tokens of the segment with the largest
+share; methods, with --ablate: gradient × input and deletion side by side) are written in each
+--format, png and svg by default.`,
 		Example: `  agentlens demo
-  agentlens demo --ablate email --out out/demo
+  agentlens demo --ablate email --out out/demo --format png,pdf
   agentlens demo --episode bundled:blackmail_control --target 'literal:<tool_use:email>'
   agentlens demo --model ./my-hf-model --episode run.eval --target 'tool:email,to=kyle'
   agentlens demo --episode logs/run.eval --id blackmail_epoch_1 --target tool:send_email --tool-call-style xml`,
@@ -100,7 +105,9 @@ in untagged text (see "agentlens trace show --help").`,
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "demo"), "output `dir`ectory")
 	fl.StringVar(&ablateArg, "ablate", "", "segment `kinds` to ablate one by one, e.g. email,tool_result")
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	fl.BoolVar(&opts.JSON, "json", false, "print a JSON summary instead of the table")
 	opts.addSegmentRuleFlag(cmd)
+	opts.addFigureFlags(cmd, "png,svg")
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -113,8 +120,8 @@ func demoRun(opts *demoOptions) error {
 		methods = append(methods, methodDeletion)
 	}
 	return attributeRun(&attributeOptions{IO: opts.IO, Ctx: opts.Ctx, modelChoice: opts.modelChoice, Episode: opts.Episode, ID: opts.ID,
-		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGTolerance: 0.01, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top,
-		segmentRules: opts.segmentRules})
+		Target: opts.Target, Methods: methods, Segments: opts.Ablate, IGSteps: 16, IGTolerance: 0.01, IGBaseline: "pad", Keep: 0.8, Out: opts.Out, Top: opts.Top, JSON: opts.JSON,
+		segmentRules: opts.segmentRules, figureOptions: opts.figureOptions})
 }
 
 // pickEpisode returns the episode with the given id, or the only one when id is empty.
@@ -140,9 +147,11 @@ func pickEpisode(path string, eps []*trace.Episode, id string) (*trace.Episode, 
 // episode order, and the tokens up to the target.
 func figure(r *trace.Rendered, res *attribution.Result, segs []attribution.SegmentScore, abl map[string]attribution.Ablation, tg trace.Target, modelName string) *heatmap.Figure {
 	fig := &heatmap.Figure{
-		Title:    fmt.Sprintf("%s → token %d %q (%s)", r.Episode.ID, tg.Token, r.Text[r.Offsets[tg.Token][0]:r.Offsets[tg.Token][1]], tg.Description),
-		Subtitle: fmt.Sprintf("%s · %s · %s = %.4f", modelName, res.Method, attribution.MetricName(res.Metric.Kind), res.Value),
-		Target:   tg.Token,
+		Title:       fmt.Sprintf("%s → token %d %q (%s)", r.Episode.ID, tg.Token, r.Text[r.Offsets[tg.Token][0]:r.Offsets[tg.Token][1]], tg.Description),
+		Subtitle:    fmt.Sprintf("%s · %s · %s = %.4f", modelName, res.Method, attribution.MetricName(res.Metric.Kind), res.Value),
+		Target:      tg.Token,
+		ScoreLabel:  methodUnit(res.Method, attribution.MetricName(res.Metric.Kind)),
+		EffectLabel: methodUnit(attribution.MethodAblation, attribution.MetricName(res.Metric.Kind)),
 	}
 	index := map[string]int{}
 	for _, s := range segs {

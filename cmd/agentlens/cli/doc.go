@@ -8,6 +8,11 @@
 // Main prints them once and maps them to exit codes (see ExitOK and friends in errors.go).
 //
 // Commands: "model fetch" downloads model files and the XLA CPU plugin into the cache (package
-// model/hub); "version" prints the build. Later commands (trace show, run, attribute, bench, demo) plug
-// into NewCmdRoot the same way.
+// model/hub); "version" prints the build; trace, data, capture, attribute, demo, probe and bench do
+// the analysis; "heatmap" redraws any figure (or the episode viewer) from the Parquet table that holds
+// it; "completion" prints shell completion scripts; "help environment" lists the environment variables
+// and exit codes. Every command that draws takes the figure flags of figureOptions (--format,
+// --figure-width, --dpi, --no-title) and builds its figures from its table rows (figures.go), so the
+// job and "heatmap" draw the same figure. Exit codes: ExitError (internal), ExitUsage, ExitInput,
+// ExitModel, ExitCanceled, chosen in exitCode from the packages' sentinel errors.
 package cli

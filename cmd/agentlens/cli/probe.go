@@ -218,6 +218,8 @@ type probeSweepOptions struct {
 	probeCommon
 	EvalSplits []string
 	Out        string
+	figureOptions
+	jsonOutput
 }
 
 func newCmdProbeSweep(f *Factory, runF func(*probeSweepOptions) error) *cobra.Command {
@@ -232,8 +234,9 @@ all of them and score each evaluation split (held-out families, held-out styles)
 AUROC with a 95% bootstrap interval, accuracy, and recall at the threshold that flags 1% of
 the control split (or of the out-of-fold negatives when there is none).
 
-Writes --out/sweep.parquet (table ProbeMetric in package data) and --out/sweep.svg (AUROC by
-layer, one line per evaluation, intervals shaded), and prints the best layer of each.`,
+Writes --out/sweep.parquet (table ProbeMetric in package data) and the figure --out/sweep.svg
+(AUROC by layer, one line per evaluation, intervals shaded; in each --format), and prints the
+best layer of each.`,
 		Example: `  agentlens probe sweep out/acts --out out/probes
   agentlens probe sweep out/acts --out out/probes --method diff_mean --positions decision
   agentlens probe sweep acts.parquet --out out/p --train-splits '' --eval-splits ''`,
@@ -255,12 +258,15 @@ layer, one line per evaluation, intervals shaded), and prints the best layer of 
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeSweepRun(opts)
 		},
 	}
 	opts.flags(cmd, &method, &trainSplits, &positions)
 	cmd.Flags().StringVar(&evalSplits, "eval-splits", "test_family,test_style", "held-out `splits` to evaluate on")
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "", "output `dir`ectory")
+	opts.addFigureFlags(cmd, "svg")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -312,15 +318,17 @@ func probeSweepRun(opts *probeSweepOptions) error {
 	if err := data.Write(filepath.Join(opts.Out, "sweep.parquet"), rows); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "sweep.svg"), func(f *os.File) error {
-		return heatmap.WriteCurvesSVG(f, sweepFigure(t.Model, opts.Method, rows))
-	}); err != nil {
+	figs, err := opts.save(opts.Out, "sweep", sweepFigure(t.Model, string(opts.Method), rows))
+	if err != nil {
 		return err
 	}
 	if err := writeBest(opts.IO.Out, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "\nwrote %s: sweep.parquet sweep.svg\n", opts.Out)
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: sweep.parquet %s\n", opts.Out, strings.Join(figs, " "))
+	if opts.JSON {
+		return opts.print(map[string]any{"out": opts.Out, "outputs": append([]string{"sweep.parquet"}, figs...), "metrics": tableJSON(rows)})
+	}
 	return nil
 }
 
@@ -335,7 +343,7 @@ func countTrue(y []bool) int {
 }
 
 // sweepFigure draws AUROC by layer: one series per (site, position, evaluation).
-func sweepFigure(model string, method probes.Method, rows []data.ProbeMetric) *heatmap.Curves {
+func sweepFigure(model, method string, rows []data.ProbeMetric) *heatmap.Curves {
 	c := &heatmap.Curves{Title: fmt.Sprintf("%s probe AUROC by layer", method), Subtitle: model + " · 95% bootstrap intervals shaded",
 		XLabel: "layer", YLabel: "AUROC", YMin: 0.4, YMax: 1, Reference: 0.5, RefLabel: "chance"}
 	// One colour per evaluation, one dash pattern per position policy.
@@ -407,6 +415,7 @@ type probeTrainOptions struct {
 	Site     string
 	Position string
 	Out      string
+	jsonOutput
 }
 
 func newCmdProbeTrain(f *Factory, runF func(*probeTrainOptions) error) *cobra.Command {
@@ -448,6 +457,7 @@ metrics.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeTrainRun(opts)
 		},
 	}
@@ -457,6 +467,7 @@ metrics.`,
 	fl.StringVar(&opts.Site, "site", "resid_post", "hook `site`")
 	fl.StringVar(&opts.Position, "position", "decision", "position `policy`")
 	fl.StringVarP(&opts.Out, "out", "o", "", "probe `file` to write")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -490,6 +501,9 @@ func probeTrainRun(opts *probeTrainOptions) error {
 	fmt.Fprintf(opts.IO.Out, "%s: %d examples (%d positive), cross-validated AUROC %.3f [%.3f, %.3f], accuracy %.3f, recall@1%%FPR %.3f; threshold %.3f from %s\nwrote %s\n",
 		rec.ProbeID, tr.train.Len(), countTrue(tr.train.Y), rec.CVAUROC, rec.CVAUROCLo, rec.CVAUROCHi, rec.CVAccuracy, rec.CVRecallAt1FPR,
 		rec.Threshold, rec.ThresholdSource, opts.Out)
+	if opts.JSON {
+		return opts.print(tableJSON([]data.Probe{rec})[0])
+	}
 	return nil
 }
 
@@ -515,6 +529,9 @@ type probeEvalOptions struct {
 	Bootstrap int
 	Seed      uint64
 	Out       string
+	ROC       string // figure file of the splits' ROC curves ("" = none)
+	figureOptions
+	jsonOutput
 }
 
 func newCmdProbeEval(f *Factory, runF func(*probeEvalOptions) error) *cobra.Command {
@@ -526,8 +543,10 @@ func newCmdProbeEval(f *Factory, runF func(*probeEvalOptions) error) *cobra.Comm
 		Long: `Apply a saved probe to activations of the same layer, site and position (and the same model:
 its name, weight hash and d_model must match unless --force) and report, per split, AUROC with
 a 95% bootstrap interval, accuracy, and recall and false-positive rate at the probe's stored
-threshold.`,
+threshold. With --roc FILE, also draws each split's ROC curve in one figure (FILE with the
+extension of each --format).`,
 		Example: `  agentlens probe eval out/probes/L12.parquet out/acts --splits test_family,test_style
+  agentlens probe eval out/probes/L12.parquet out/acts --roc out/probes/L12-roc --format pdf,png
   agentlens probe eval p.parquet other-model-acts/ --force`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
@@ -543,6 +562,7 @@ threshold.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeEvalRun(opts)
 		},
 	}
@@ -552,6 +572,9 @@ threshold.`,
 	fl.IntVar(&opts.Bootstrap, "bootstrap", 1000, "bootstrap resamples for the 95% AUROC intervals")
 	fl.Uint64Var(&opts.Seed, "seed", 1, "seed of the bootstrap")
 	fl.StringVarP(&opts.Out, "out", "o", "", "write the metrics to this Parquet `file` (table ProbeMetric)")
+	fl.StringVar(&opts.ROC, "roc", "", "draw the splits' ROC curves to this figure `file` (its extension follows --format)")
+	opts.addFigureFlags(cmd, "svg")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -607,6 +630,8 @@ func probeEvalRun(opts *probeEvalOptions) error {
 		sort.Strings(splits)
 	}
 	var rows []data.ProbeMetric
+	roc := &heatmap.Curves{Title: fmt.Sprintf("ROC of %s", rec.ProbeID), Subtitle: fmt.Sprintf("%s · %s layer %d @%s", t.Model, rec.Method, k.Layer, k.Position),
+		XLabel: "false-positive rate", YLabel: "true-positive rate", Diagonal: true, YMin: 0, YMax: 1}
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 8, 2, ' ', 0)
 	fmt.Fprintf(opts.IO.Out, "%s at threshold %.3f (%s)\n", rec.ProbeID, rec.Threshold, rec.ThresholdSource)
 	fmt.Fprintln(tw, "SPLIT\tN (POS)\tAUROC [95% CI]\tACCURACY\tRECALL\tFPR")
@@ -620,6 +645,22 @@ func probeEvalRun(opts *probeEvalOptions) error {
 		}
 		fmt.Fprintf(tw, "%s\t%d (%d)\t%.3f [%.3f, %.3f]\t%.3f\t%.3f\t%.3f\n", sp, ev.Examples, ev.Positives, ev.AUROC.Value,
 			ev.AUROC.Lo, ev.AUROC.Hi, ev.Accuracy, ev.Recall, ev.FPR)
+		if opts.ROC != "" {
+			e := t.Select(k, sp)
+			scores, err := p.ScoreAll(e.X)
+			if err != nil {
+				return fmt.Errorf("split %q: %w", sp, err)
+			}
+			fpr, tpr, err := probes.ROC(scores, e.Y)
+			if err != nil {
+				return fmt.Errorf("split %q: %w", sp, err)
+			}
+			s := heatmap.Series{Name: fmt.Sprintf("%s (AUROC %.3f, n = %d)", sp, ev.AUROC.Value, ev.Examples)}
+			for i := range fpr {
+				s.Points = append(s.Points, heatmap.Point{X: fpr[i], Y: tpr[i], Lo: tpr[i], Hi: tpr[i]})
+			}
+			roc.Series = append(roc.Series, s)
+		}
 		rows = append(rows, data.ProbeMetric{Model: t.Model, Layer: k.Layer, Site: k.Site, Position: k.Position, Method: rec.Method,
 			Eval: sp, Examples: int32(ev.Examples), Positives: int32(ev.Positives), AUROC: ev.AUROC.Value, AUROCLo: ev.AUROC.Lo,
 			AUROCHi: ev.AUROC.Hi, Accuracy: ev.Accuracy, RecallAt1FPR: ev.Recall, FPR: ev.FPR})
@@ -627,8 +668,22 @@ func probeEvalRun(opts *probeEvalOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if opts.ROC != "" && len(roc.Series) > 0 {
+		base := strings.TrimSuffix(opts.ROC, filepath.Ext(opts.ROC))
+		names, err := opts.save(filepath.Dir(base), filepath.Base(base), roc)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "agentlens: wrote %s\n", strings.Join(names, " "))
+	}
 	if opts.Out != "" {
-		return data.Write(opts.Out, rows)
+		if err := data.Write(opts.Out, rows); err != nil {
+			return err
+		}
+	}
+	if opts.JSON {
+		return opts.print(map[string]any{"probe": rec.ProbeID, "threshold": rec.Threshold, "threshold_source": rec.ThresholdSource,
+			"metrics": tableJSON(rows)})
 	}
 	return nil
 }

@@ -38,6 +38,7 @@ type probeModelOptions struct {
 	Out      string
 	episodeLabels
 	segmentRules
+	figureOptions
 }
 
 // probeModelFlags registers the shared flags; parse finishes them.
@@ -53,6 +54,7 @@ func (o *probeModelOptions) flags(cmd *cobra.Command, fl *probeModelFlags) {
 	f.StringVarP(&o.Out, "out", "o", "", "output `dir`ectory")
 	o.episodeLabels.flags(cmd, &fl.target, &fl.pos, &fl.neg)
 	o.addSegmentRuleFlag(cmd)
+	o.addFigureFlags(cmd, "svg")
 }
 
 func (o *probeModelOptions) parse(f *Factory, cmd *cobra.Command, fl *probeModelFlags, args []string) error {
@@ -159,7 +161,7 @@ positive class.`
 	cmd := &cobra.Command{
 		Use:     name + " <probe.parquet> <episodes>... --out <dir> [--model <m>] [--splits <list>] [--limit <n>] [--random <n>]",
 		Short:   short,
-		Long:    long + "\n\nWrites --out/effects.parquet (table DirectionEffect in package data) and --out/effects.svg.",
+		Long:    long + "\n\nWrites --out/effects.parquet (table DirectionEffect in package data) and the figure --out/effects.svg\n(in each --format).",
 		Example: example,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
@@ -302,15 +304,14 @@ func probeCausalRun(opts *probeCausalOptions) error {
 	if err := data.Write(filepath.Join(opts.Out, "effects.parquet"), rows); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "effects.svg"), func(f *os.File) error {
-		return heatmap.WriteCurvesSVG(f, effectsFigure(rec, rows))
-	}); err != nil {
+	figs, err := opts.save(opts.Out, "effects", effectsFigure(rec.ProbeID, rows))
+	if err != nil {
 		return err
 	}
 	if err := writeEffects(opts.IO.Out, rows); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "\nwrote %s: effects.parquet effects.svg\n", opts.Out)
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: effects.parquet %s\n", opts.Out, strings.Join(figs, " "))
 	return nil
 }
 
@@ -469,9 +470,9 @@ func labelName(l int32) string {
 
 // effectsFigure plots each episode's change of log p(action) under the probe direction against the
 // random directions' range, episodes sorted by the probe's effect.
-func effectsFigure(rec data.Probe, rows []data.DirectionEffect) *heatmap.Curves {
+func effectsFigure(probeID string, rows []data.DirectionEffect) *heatmap.Curves {
 	c := &heatmap.Curves{Title: "Δ log p(action) with the probe direction vs random directions",
-		Subtitle: fmt.Sprintf("%s · band: min–max of the random directions, line: their mean", rec.ProbeID),
+		Subtitle: fmt.Sprintf("%s · band: min–max of the random directions, line: their mean", probeID),
 		XLabel:   "episode (sorted by the probe's effect)", YLabel: "Δ log p(action)", RefLabel: "no change"}
 	type ep struct {
 		id    string
@@ -527,6 +528,7 @@ type probeApplyOptions struct {
 	probeModelOptions
 	ID  string
 	Top int
+	jsonOutput
 }
 
 func newCmdProbeApply(f *Factory, runF func(*probeApplyOptions) error) *cobra.Command {
@@ -542,8 +544,9 @@ reasoning, at the action)? Tokens above the probe's 1% FPR threshold are flagged
 Writes --out/scores.parquet (table ProbeScore in package data), --out/segments.parquet (one
 row per segment: mean and largest score, flagged tokens; table ProbeSegmentScore), --out/monitor.html (the
 episode's tokens coloured by score minus threshold: red above it, blue below; segments with
-the fraction of their tokens flagged) and --out/timeline.svg, and prints the segments with
-their mean and largest scores.`,
+the fraction of their tokens flagged) and --out/timeline.svg (the score over the episode with
+its segments marked; in each --format), and prints the segments with their mean and largest
+scores.`,
 		Example: `  agentlens probe apply out/probes/L12.parquet bundled:blackmail --out out/monitor
   agentlens probe apply p.parquet logs/run.eval --id leak_epoch_1 --tool-call-style xml --out out/m`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -562,12 +565,14 @@ their mean and largest scores.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return probeApplyRun(opts)
 		},
 	}
 	opts.flags(cmd, &fl)
 	cmd.Flags().StringVar(&opts.ID, "id", "", "episode `id` when the file holds several")
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "segments in the printed summary")
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -597,20 +602,15 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	acts := res.Cache[site]
 	fmt.Fprintf(opts.IO.ErrOut, "agentlens: episode %s, %d tokens, in %.1f s\n", ep.ID, len(r.IDs), time.Since(start).Seconds())
 	rows := make([]data.ProbeScore, len(r.IDs))
-	fig := &heatmap.Figure{Title: fmt.Sprintf("%s: %s", ep.ID, rec.ProbeID), Target: -1, ShareLabel: "tokens flagged",
-		Subtitle:     fmt.Sprintf("%s · score − threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource),
-		ScoreMeaning: "red: above the 1% FPR threshold, blue: below"}
 	type agg struct {
 		n, flagged      int
 		sum, max        float64
 		first, maxAt    int
 		beg, end        int // first token, one past the last
 		kind, id, label string
-		segmentIndex    int
 	}
 	var segs []*agg
 	bySeg := map[int]*agg{}
-	line := heatmap.Series{Name: "probe score"}
 	for t := range r.IDs {
 		v := acts.Row(0, t)
 		sc, err := p.Score(v)
@@ -621,11 +621,9 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		seg := r.Segments[si]
 		a := bySeg[si]
 		if a == nil {
-			a = &agg{max: math.Inf(-1), first: -1, beg: t, kind: string(seg.Kind), id: seg.ID, label: attribution.Label(ep, seg.ID),
-				segmentIndex: len(segs)}
+			a = &agg{max: math.Inf(-1), first: -1, beg: t, kind: string(seg.Kind), id: seg.ID, label: attribution.Label(ep, seg.ID)}
 			bySeg[si] = a
 			segs = append(segs, a)
-			fig.Segments = append(fig.Segments, heatmap.Segment{ID: seg.ID, Kind: string(seg.Kind), Label: a.label})
 		}
 		flag := sc > rec.Threshold
 		a.n++
@@ -643,13 +641,9 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		text := r.Text[r.Offsets[t][0]:r.Offsets[t][1]]
 		rows[t] = data.ProbeScore{EpisodeID: ep.ID, ProbeID: rec.ProbeID, Position: int32(t), Text: text, SegmentID: seg.ID,
 			SegmentKind: string(seg.Kind), Score: sc, Probability: 1 / (1 + math.Exp(-(rec.PlattA*sc + rec.PlattB))), Flagged: flag}
-		fig.Tokens = append(fig.Tokens, heatmap.Token{Text: text, Score: sc - rec.Threshold, Segment: a.segmentIndex})
-		line.Points = append(line.Points, heatmap.Point{X: float64(t), Y: sc, Lo: sc, Hi: sc})
 	}
 	segRows := make([]data.ProbeSegmentScore, len(segs))
 	for i, a := range segs {
-		fig.Segments[i].Score = a.sum/float64(a.n) - rec.Threshold
-		fig.Segments[i].Share = float64(a.flagged) / float64(a.n)
 		segRows[i] = data.ProbeSegmentScore{EpisodeID: ep.ID, ProbeID: rec.ProbeID, SegmentID: a.id, SegmentKind: a.kind, Label: a.label,
 			TokenStart: int32(a.beg), TokenEnd: int32(a.end), Tokens: int32(a.n), MeanScore: a.sum / float64(a.n), MaxScore: a.max,
 			MaxPosition: int32(a.maxAt), Flagged: int32(a.flagged), FirstFlagged: int32(a.first), Threshold: rec.Threshold}
@@ -663,12 +657,13 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), segRows); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "monitor.html"), func(f *os.File) error { return heatmap.WriteHTML(f, fig) }); err != nil {
+	if err := writeViewer(filepath.Join(opts.Out, "monitor.html"), probeViewer(rows, segRows, rec.Threshold,
+		fmt.Sprintf("%s · threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource))); err != nil {
 		return err
 	}
-	tl := &heatmap.Curves{Title: fmt.Sprintf("%s over %s", rec.ProbeID, ep.ID), Subtitle: s.Name, XLabel: "token",
-		YLabel: "probe score", Series: []heatmap.Series{line}, Reference: rec.Threshold, RefLabel: "1% FPR threshold"}
-	if err := writeFileAtomic(filepath.Join(opts.Out, "timeline.svg"), func(f *os.File) error { return heatmap.WriteCurvesSVG(f, tl) }); err != nil {
+	tl := timelineFigure(rows, rec.Threshold, s.Name+" · "+rec.ThresholdSource)
+	figs, err := opts.save(opts.Out, "timeline", tl)
+	if err != nil {
 		return err
 	}
 	order := make([]*agg, len(segs))
@@ -686,6 +681,10 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet segments.parquet monitor.html timeline.svg (threshold %.3f)\n", opts.Out, rec.Threshold)
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet segments.parquet monitor.html %s (threshold %.3f)\n", opts.Out, strings.Join(figs, " "), rec.Threshold)
+	if opts.JSON {
+		return opts.print(map[string]any{"episode": ep.ID, "probe": rec.ProbeID, "threshold": rec.Threshold, "tokens": len(rows),
+			"out": opts.Out, "outputs": append([]string{"scores.parquet", "segments.parquet", "monitor.html"}, figs...), "segments": tableJSON(segRows)})
+	}
 	return nil
 }

@@ -46,7 +46,10 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		Short: "Mechanistic interpretability of multi-turn LLM agent traces",
 		Long: `agentlens loads open-weight decoders, renders and tokenises agent traces exactly like
 Hugging Face, runs models with TransformerLens hook names, and attributes harmful
-agent actions to the emails and tool calls that caused them.`,
+agent actions to the emails and tool calls that caused them.
+
+See 'agentlens help environment' for the environment variables and exit codes, and
+'agentlens completion --help' for shell completion.`,
 		Example: `  agentlens model fetch all
   agentlens demo
   agentlens trace show bundled:blackmail --model smollm2
@@ -74,9 +77,12 @@ agent actions to the emails and tool calls that caused them.`,
 		newCmdData(f),
 		newCmdCapture(f, nil),
 		newCmdProbe(f),
-		// Later commands register here, each newCmdX(f, nil) in its own file (next: "figure", in
-		// group groupAnalysis).
+		newCmdHeatmap(f, nil),
+		newCmdCompletion(f),
+		newCmdEnvironment(),
+		// Later commands register here, each newCmdX(f, nil) in its own file, in group groupAnalysis.
 	)
+	registerCompletions(cmd)
 	return cmd
 }
 

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/agentlens/agentlens/model/hub"
 	"github.com/agentlens/agentlens/model/hub/hubtest"
+	"github.com/agentlens/agentlens/model/modeltest"
 )
 
 // The scripts under testdata/script run the real command tree in a subprocess, against a fake package
@@ -21,6 +23,22 @@ func TestMain(m *testing.M) {
 			f := NewFactory()
 			f.Specs = fakeSpecs
 			os.Exit(Run(context.Background(), f, os.Args[1:]))
+		},
+		// tinymodel DIR FAMILY SEED writes a tiny random model of model/modeltest, for scripts that run
+		// the model-facing commands.
+		"tinymodel": func() {
+			if len(os.Args) != 4 {
+				fmt.Fprintln(os.Stderr, "usage: tinymodel DIR FAMILY SEED")
+				os.Exit(2)
+			}
+			seed, err := strconv.ParseUint(os.Args[3], 10, 64)
+			if err == nil {
+				_, err = modeltest.Write(os.Args[1], os.Args[2], seed)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "tinymodel:", err)
+				os.Exit(1)
+			}
 		},
 	})
 }

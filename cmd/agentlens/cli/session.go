@@ -59,7 +59,7 @@ func (r modelRef) cached() (string, error) {
 		return r.Path, nil
 	}
 	if _, err := os.Stat(r.Path); err != nil {
-		return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s')", r.Spec.Name, r.Path, r.Spec.Name)
+		return "", fmt.Errorf("model %s: %s is not in the cache (run 'agentlens model fetch %s'): %w", r.Spec.Name, r.Path, r.Spec.Name, ErrModelNotFetched)
 	}
 	return r.Path, nil
 }

@@ -33,13 +33,14 @@ func TestNewCmdTraceShow(t *testing.T) {
 		want      traceShowOptions // IO not compared
 		wantUsage bool
 		wantErr   string // a non-usage error containing this
+		wantCode  int    // and its exit code
 	}{
 		{name: "bundled", args: []string{"bundled:blackmail"}, want: traceShowOptions{Episode: "bundled:blackmail"}},
 		{name: "all flags", args: []string{"run.eval", "--format", "inspect-eval", "--id", "s1_epoch_1", "--template", "t.jinja", "--generation-prompt"},
 			want: traceShowOptions{Episode: "run.eval", Format: trace.FormatInspectEval, ID: "s1_epoch_1", Template: "t.jinja", GenPrompt: true}},
 		{name: "model file", args: []string{"x.json", "--model", local}, want: traceShowOptions{Episode: "x.json", Model: local}},
 		{name: "cached model name", args: []string{"x.json", "-m", "SmolLM2"}, want: traceShowOptions{Episode: "x.json", Model: cached}},
-		{name: "model not fetched", args: []string{"x.json", "-m", "gemma3"}, wantErr: "agentlens model fetch gemma3"},
+		{name: "model not fetched", args: []string{"x.json", "-m", "gemma3"}, wantErr: "agentlens model fetch gemma3", wantCode: ExitModel},
 		{name: "not a model", args: []string{"x.json", "--model", "llama"}, wantUsage: true},
 		{name: "bad format", args: []string{"x.json", "--format", "csv"}, wantUsage: true},
 		{name: "tool-call style", args: []string{"x.json", "--chat-template", "t.jinja", "--tool-call-style", "json"}, want: traceShowOptions{Episode: "x.json", Template: "t.jinja", Style: trace.ToolCallsJSON}},
@@ -59,7 +60,7 @@ func TestNewCmdTraceShow(t *testing.T) {
 				}
 				return
 			case tc.wantErr != "":
-				if err == nil || exitCode(err) != ExitError || !strings.Contains(err.Error(), tc.wantErr) {
+				if err == nil || exitCode(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error = %v (exit %d), want an error containing %q", err, exitCode(err), tc.wantErr)
 				}
 				return
@@ -206,7 +207,7 @@ func TestSegmentRuleFlag(t *testing.T) {
 			}
 			err := execute(f, c.cmd(f, &got), append(c.args, "--segment-rule", bad))
 			want := "--segment-rule: " + bad + `: [0].kind: "memo": want email, document, file or calendar: bad segment rule`
-			if err == nil || err.Error() != want || exitCode(err) != ExitError {
+			if err == nil || err.Error() != want || exitCode(err) != ExitInput {
 				t.Errorf("bad rule file: error = %v (exit %d), want %s", err, exitCode(err), want)
 			}
 		})

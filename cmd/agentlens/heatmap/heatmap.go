@@ -1,7 +1,6 @@
 package heatmap
 
 import (
-	"fmt"
 	"math"
 	"slices"
 )
@@ -35,6 +34,9 @@ type Figure struct {
 	// ScoreMeaning says what red and blue mean in the legend; empty: "red raises the target, blue
 	// lowers it" (attribution). ShareLabel heads the segments' bar column; empty: "share".
 	ScoreMeaning, ShareLabel string
+	// ScoreLabel and EffectLabel are the axis labels, with units, of the segment scores and the
+	// deletion effects in the bar chart (empty: generic ones).
+	ScoreLabel, EffectLabel string
 }
 
 // clip returns the colour scale's full-intensity |score|.
@@ -53,22 +55,4 @@ func (f *Figure) clip() float64 {
 	}
 	slices.Sort(abs)
 	return abs[min(len(abs)-1, int(0.99*float64(len(abs))))]
-}
-
-// Color returns the CSS colour of a score on a symmetric scale clipped at clip: white at 0, red
-// (#d7301f) at +clip, blue (#2166ac) at −clip, linear in between.
-func Color(score, clip float64) string {
-	if clip <= 0 || math.IsNaN(score) {
-		return "#ffffff"
-	}
-	x := math.Max(-1, math.Min(1, score/clip))
-	to := [3]float64{0xd7, 0x30, 0x1f}
-	if x < 0 {
-		to, x = [3]float64{0x21, 0x66, 0xac}, -x
-	}
-	var c [3]int
-	for i := range c {
-		c[i] = int(math.Round(255 + (to[i]-255)*x))
-	}
-	return fmt.Sprintf("#%02x%02x%02x", c[0], c[1], c[2])
 }

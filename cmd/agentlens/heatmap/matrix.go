@@ -3,7 +3,6 @@ package heatmap
 import (
 	"bytes"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"slices"
@@ -22,6 +21,9 @@ type Matrix struct {
 	ValueLabel string
 	// Clip is the |value| that maps to full colour; 0 means the 99th percentile of |value|.
 	Clip float64
+	// Unit titles the colour bar, short ("Δ mean log p", "share restored"); RowTitle and ColTitle
+	// name what the rows and columns are ("layer", "deleted segment"). All optional.
+	Unit, RowTitle, ColTitle string
 }
 
 // clip returns the colour scale's full-intensity |value|.
@@ -52,62 +54,11 @@ func shorten(s string, n int) string {
 	return s
 }
 
-// WriteMatrixSVG draws the matrix as a grid of coloured cells on a symmetric red–blue scale (Color),
-// row labels on the left, column labels rotated above, a colour bar, and each cell's value in a
-// tooltip (<title>).
+// WriteMatrixSVG draws the matrix as SVG (Render with SVG and the default Style): a grid of cells on
+// the Diverging scale, row labels on the left, column labels under the grid, a colour bar with the
+// unit, and the value label as a caption.
 func WriteMatrixSVG(w io.Writer, m *Matrix) error {
-	for i, row := range m.Values {
-		if len(row) != len(m.Cols) {
-			return fmt.Errorf("heatmap: matrix row %d has %d values for %d columns", i, len(row), len(m.Cols))
-		}
-	}
-	if len(m.Values) != len(m.Rows) {
-		return fmt.Errorf("heatmap: matrix has %d rows of values for %d row labels", len(m.Values), len(m.Rows))
-	}
-	const cell, labelW, colH, pad, top = 14, 340, 220, 12, 52
-	// Column labels rise at 60° from their cells: the last one reaches cos 60° × its length to the right.
-	reach := 0
-	for _, c := range m.Cols {
-		reach = max(reach, int(0.5*5.6*float64(len([]rune(shorten(c, 40))))))
-	}
-	width := max(labelW+cell*len(m.Cols)+pad+max(90, reach), textWidth(m.Title, m.Subtitle), 12+int(5.6*float64(len([]rune(m.ValueLabel)))))
-	height := top + colH + cell*len(m.Rows) + pad + 30
-	clip := m.clip()
-	var b bytes.Buffer
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="10">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%d" y="18" font-size="14" font-weight="bold">%s</text>`+"\n", pad, html.EscapeString(m.Title))
-	fmt.Fprintf(&b, `<text x="%d" y="34" font-size="11" fill="#555555">%s</text>`+"\n", pad, html.EscapeString(m.Subtitle))
-	y0 := top + colH
-	for j, c := range m.Cols {
-		x := labelW + j*cell + cell/2 + 3
-		fmt.Fprintf(&b, `<text transform="translate(%d,%d) rotate(-60)">%s</text>`+"\n", x, y0-4, html.EscapeString(shorten(c, 40)))
-	}
-	for i, r := range m.Rows {
-		y := y0 + i*cell
-		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="end">%s</text>`+"\n", labelW-4, y+cell-3, html.EscapeString(shorten(r, 52)))
-		for j, v := range m.Values[i] {
-			x := labelW + j*cell
-			if math.IsNaN(v) {
-				continue
-			}
-			fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s" stroke="#dddddd" stroke-width="0.5"><title>%s → %s: %.4g</title></rect>`+"\n",
-				x, y, cell, cell, Color(v, clip), html.EscapeString(r), html.EscapeString(m.Cols[j]), v)
-		}
-	}
-	// Colour bar: −clip … +clip.
-	bx, by, bh := labelW+cell*len(m.Cols)+24, y0, 120
-	for k := range 24 {
-		v := clip * (1 - 2*float64(k)/23)
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="%d" fill="%s"/>`+"\n", bx, by+k*bh/24, bh/24+1, Color(v, clip))
-	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d">%+.3g</text>`+"\n", bx+16, by+8, clip)
-	fmt.Fprintf(&b, `<text x="%d" y="%d">0</text>`+"\n", bx+16, by+bh/2+3)
-	fmt.Fprintf(&b, `<text x="%d" y="%d">%+.3g</text>`+"\n", bx+16, by+bh, -clip)
-	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#555555">%s</text>`+"\n", pad, height-10, html.EscapeString(m.ValueLabel))
-	b.WriteString("</svg>\n")
-	_, err := w.Write(b.Bytes())
-	return err
+	return Render(w, m, SVG, Style{})
 }
 
 // dotID quotes a string for Graphviz.

@@ -3,16 +3,19 @@ package heatmap
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
 	"io"
 	"math"
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot/vg/draw"
+
 	"github.com/agentlens/agentlens/attribution"
 )
 
-// TestMatrixSVG: the SVG parses as XML, draws one cell per finite value (NaN cells empty) with its
-// value in a tooltip, and refuses ragged input.
+// TestMatrixSVG: the SVG parses as XML with the labels escaped, one cell is drawn per finite value
+// (NaN cells left empty), and ragged input is refused.
 func TestMatrixSVG(t *testing.T) {
 	nan := math.NaN()
 	m := &Matrix{Title: "a → b", Rows: []string{"system", "email <1>"}, Cols: []string{"email <1>", "reasoning", "target"},
@@ -22,28 +25,31 @@ func TestMatrixSVG(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := xml.NewDecoder(bytes.NewReader(b.Bytes()))
-	titles := 0
 	for {
-		tok, err := d.Token()
+		_, err := d.Token()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			t.Fatalf("SVG does not parse: %v\n%s", err, b.String())
 		}
-		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "title" {
-			titles++
-		}
 	}
-	if titles != 5 {
-		t.Errorf("%d cells with tooltips, want the 5 finite values", titles)
+	if !strings.Contains(b.String(), ">email &lt;1&gt;</text>") {
+		t.Errorf("escaped label missing:\n%s", b.String())
 	}
-	if !strings.Contains(b.String(), "email &lt;1&gt; → target: 2") {
-		t.Errorf("tooltip of the last cell missing:\n%s", b.String())
+	st := Style{}.withDefaults()
+	h, paint, err := m.layout(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCheckCanvas(st.Width, h)
+	paint(draw.New(c))
+	if len(c.rects) != 5 {
+		t.Errorf("%d cells drawn, want the 5 finite values", len(c.rects))
 	}
 	m.Values[1] = m.Values[1][:2]
-	if err := WriteMatrixSVG(&b, m); err == nil {
-		t.Error("ragged matrix: no error")
+	if err := WriteMatrixSVG(&b, m); !errors.Is(err, ErrShape) {
+		t.Errorf("ragged matrix: error %v, want ErrShape", err)
 	}
 }
 
