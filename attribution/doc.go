@@ -7,9 +7,9 @@
 //
 //   - GradientXInput: Σ_d ∂metric/∂x·x over the input embeddings, one forward and one backward pass.
 //   - IntegratedGradients: gradient×input averaged along the straight path from a baseline embedding
-//     (zeros by default) to the input, by Clenshaw–Curtis quadrature; its scores add up to
+//     (zeros by default) to the input, by composite Clenshaw–Curtis quadrature; its scores add up to
 //     metric(input) − metric(baseline) (completeness) up to Result.Delta, and IGOptions.Tolerance
-//     doubles the quadrature's points (reusing every gradient taken) until that gap is small.
+//     halves the path's intervals where that gap is largest until it is small.
 //
 // Segment-level results come from BySegment (sums of token scores over each segment of a
 // trace.Rendered, counting only positions that the target can see) and from AblateSegments (the

@@ -50,7 +50,7 @@ type attributeOptions struct {
 	Segments []trace.Kind // kinds deleted by deletion and matrix (nil: every content segment)
 	IGSteps  int
 	// IGTolerance is the completeness gap (a share of metric(input) − metric(baseline)) IG refines
-	// down to, doubling its points up to IGMaxSteps gradient passes (0: 8 × IGSteps).
+	// its path down to, up to IGMaxSteps gradient passes (0: 8 × IGSteps).
 	IGTolerance float64
 	IGMaxSteps  int
 	// IGBaseline is "pad" (content tokens replaced by the pad token, the template kept) or "zero"
@@ -89,8 +89,9 @@ by default the first token of the last assistant message's first tool call) and 
 with each --method:
 
   grad_x_input  gradient × input on the input embeddings, per token and per segment
-  ig            integrated gradients on the input embeddings (--ig-steps Clenshaw–Curtis points,
-                doubled until the completeness gap is within --ig-tolerance, up to --ig-max-steps;
+  ig            integrated gradients on the input embeddings (--ig-steps gradient passes,
+                then the path's intervals halved where the completeness gap is largest until
+                it is within --ig-tolerance, up to --ig-max-steps passes;
                 --ig-baseline pad|zero); its completeness gap is reported
   deletion      delete each segment (of --segments kinds) in turn: change in log p(target)
   matrix        the segment × segment matrix: delete each earlier segment and read how every
@@ -207,8 +208,8 @@ redraws any of them from the Parquet tables.`,
 	fl.StringVarP(&targetArg, "target", "t", "", "target token `spec` (default: the last assistant message's first tool call)")
 	fl.StringVar(&methodArg, "method", methodGrad, "attribution `methods`: "+strings.Join(attributeMethods, ", "))
 	fl.StringVar(&segArg, "segments", "", "segment `kinds` that deletion and matrix delete, e.g. email,tool_result (default: all)")
-	fl.IntVar(&opts.IGSteps, "ig-steps", 16, "integrated gradients: gradient `passes` of the first Clenshaw–Curtis rule")
-	fl.Float64Var(&opts.IGTolerance, "ig-tolerance", 0.01, "integrated gradients: double the points until the completeness gap is at most this `share` of f(x) − f(baseline) (0: never)")
+	fl.IntVar(&opts.IGSteps, "ig-steps", 16, "integrated gradients: gradient `passes` of the first rule (Clenshaw–Curtis, 4 passes per interval of the path)")
+	fl.Float64Var(&opts.IGTolerance, "ig-tolerance", 0.01, "integrated gradients: refine the path until the intervals' completeness gaps add up to at most this `share` of |f(x) − f(baseline)| (0: never)")
 	fl.IntVar(&opts.IGMaxSteps, "ig-max-steps", 0, "integrated gradients: most gradient `passes` the refinement may take (default 8 × --ig-steps)")
 	fl.StringVar(&opts.IGBaseline, "ig-baseline", "pad", "integrated gradients baseline: `pad` (content tokens → pad token) or zero")
 	fl.StringVar(&opts.Readout, "readout", "", "matrix: probe `file` whose direction is read at each segment instead of its log-likelihood")
@@ -338,7 +339,7 @@ type methodSummary struct {
 	Baseline *float64  `json:"baseline,omitempty"`
 	Delta    *float64  `json:"completeness_gap,omitempty"`
 	Passes   int       `json:"gradient_passes,omitempty"`   // IG: gradient passes along the path
-	Gaps     []float64 `json:"completeness_gaps,omitempty"` // IG: the gap of each rule tried (points doubled each time)
+	Gaps     []float64 `json:"completeness_gaps,omitempty"` // IG: the gap after the first rule and after each refinement
 	// Attention, rollout: the target query's mass on the first token (the attention sink), mean over
 	// layers and heads, or in the rollout.
 	Sink *float64 `json:"sink,omitempty"`
@@ -473,7 +474,7 @@ func attributeRun(opts *attributeOptions) error {
 				if err == nil {
 					b, d, n := res.Baseline, res.Delta, res.Steps
 					ms.Baseline, ms.Delta, ms.Passes, ms.Gaps = &b, &d, n, res.Gaps
-					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes (gaps by rule: %.3g)\n",
+					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes (gap after each refinement: %.3g)\n",
 						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)), res.Steps, res.Gaps)
 					if gap := math.Abs(res.Delta) / math.Max(1e-12, math.Abs(res.Value-res.Baseline)); opts.IGTolerance > 0 && gap > opts.IGTolerance {
 						fmt.Fprintf(errOut, "agentlens: warning: integrated gradients did not reach --ig-tolerance %g within %d passes: its scores miss %.1f%% of the metric's change (raise --ig-max-steps)\n",
