@@ -15,8 +15,7 @@
 // blue–white–red scale centred at zero (Diverging, ColorBrewer's RdBu), segment kinds the Okabe–Ito
 // palette (KindColor); both read for colour-blind readers. Labels are cut with an ellipsis or wrapped
 // to the room they have, dense axes thin their labels out, and token text reads as ReadableToken
-// writes it. WriteSVG and WriteMatrixSVG are Render with SVG; WriteCurvesSVG, WriteHTML and WriteDOT
-// write their formats by hand.
+// writes it. WriteSVG and WriteMatrixSVG are Render with SVG; WriteDOT writes Graphviz text.
 //
 // WriteViewer writes the episode viewer: one self-contained HTML page (script, style and font inline)
 // showing an Episode by segment, its tokens coloured by any of its score sets (a switcher), values on

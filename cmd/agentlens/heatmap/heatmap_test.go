@@ -128,29 +128,3 @@ func TestBarsToScale(t *testing.T) {
 	}
 }
 
-// TestHTMLViewer: one span per token with its text escaped, the target outlined, one row per segment,
-// and no external resource.
-func TestHTMLViewer(t *testing.T) {
-	var b bytes.Buffer
-	if err := WriteHTML(&b, sample()); err != nil {
-		t.Fatal(err)
-	}
-	s := b.String()
-	if n := strings.Count(s, `<span class="t`); n != 4 {
-		t.Errorf("%d token spans, want 4", n)
-	}
-	if n := strings.Count(s, `<tr class="s"`); n != 3 {
-		t.Errorf("%d segment rows, want 3", n)
-	}
-	if !strings.Contains(s, `<span class="t target" data-s="2" style="background:#67001f"`) {
-		t.Error("target token not outlined with the scale's full red (score 4 is the clip: the 99th percentile)")
-	}
-	if strings.Contains(s, "Hi <b>") || !strings.Contains(s, "Hi &lt;b&gt;") {
-		t.Error("token text not escaped")
-	}
-	for _, bad := range []string{"http://", "https://", "<link", "src="} {
-		if strings.Contains(s, bad) {
-			t.Errorf("page refers to an external resource (%q)", bad)
-		}
-	}
-}
