@@ -127,4 +127,3 @@ func TestBarsToScale(t *testing.T) {
 		}
 	}
 }
-
