@@ -2,11 +2,17 @@ package cli
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"testing"
+
+	"github.com/agentlens/agentlens/model/hub"
+	"github.com/agentlens/agentlens/model/hub/hubtest"
 )
 
 // decodeOne decodes stdout of a --json run into v and fails unless it holds exactly one JSON document
@@ -50,5 +56,38 @@ func TestVersionJSON(t *testing.T) {
 	if k.CPU == "" || k.Using == "" || k.SGEMM == "" || k.VMath == "" ||
 		!bytes.Contains(text.Bytes(), []byte("cpu "+k.CPU+", using "+k.Using)) || !bytes.Contains(text.Bytes(), []byte("sgemm "+k.SGEMM+", vmath "+k.VMath)) {
 		t.Errorf("kernels %+v do not match the text form %q", k, text)
+	}
+}
+
+// TestModelFetchJSON fetches from the fake index of the scripts: --json lists each file with the size
+// and sha256 of the bytes on disk, fetched the first time and complete the second.
+func TestModelFetchJSON(t *testing.T) {
+	srv := hubtest.NewServer(fakeFiles()...)
+	defer srv.Close()
+	f, out, _ := testFactory(map[string]string{EnvCache: t.TempDir(), hub.EnvIndexURL: srv.URL})
+	f.Specs = fakeSpecs
+	type doc struct {
+		Files []fetchedFile `json:"files"`
+	}
+	for _, want := range []string{"fetched", "complete"} {
+		out.Reset()
+		if err := execute(f, newCmdModel(f), []string{"fetch", "smollm2", "gemma3", "--json"}); err != nil {
+			t.Fatal(err)
+		}
+		var got doc
+		decodeOne(t, out.Bytes(), &got)
+		if len(got.Files) != 2 || got.Files[0].Name != "smollm2" || got.Files[1].Name != "gemma3" {
+			t.Fatalf("model fetch --json = %+v, want smollm2 and gemma3", got)
+		}
+		for _, fl := range got.Files {
+			b, err := os.ReadFile(fl.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(b)
+			if fl.Status != want || fl.Bytes != int64(len(b)) || fl.SHA256 != hex.EncodeToString(sum[:]) {
+				t.Errorf("%s: %+v, want status %s, %d bytes, sha256 %x", fl.Name, fl, want, len(b), sum)
+			}
+		}
 	}
 }
