@@ -6,13 +6,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/agentlens/agentlens/internal/bench"
 	"github.com/agentlens/agentlens/model/hub"
 	"github.com/agentlens/agentlens/model/hub/hubtest"
+	"github.com/agentlens/agentlens/model/modeltest"
 )
 
 // decodeOne decodes stdout of a --json run into v and fails unless it holds exactly one JSON document
@@ -88,6 +94,48 @@ func TestModelFetchJSON(t *testing.T) {
 			if fl.Status != want || fl.Bytes != int64(len(b)) || fl.SHA256 != hex.EncodeToString(sum[:]) {
 				t.Errorf("%s: %+v, want status %s, %d bytes, sha256 %x", fl.Name, fl, want, len(b), sum)
 			}
+		}
+	}
+}
+
+// TestBenchJSON runs bench on a tiny random model through the agentlens that TestMain puts on $PATH
+// (each job is a child process of it): --json prints the report's rows, the table goes only to --out.
+func TestBenchJSON(t *testing.T) {
+	exe, err := exec.LookPath("agentlens")
+	if err != nil {
+		t.Fatalf("TestMain installs agentlens on $PATH: %v", err)
+	}
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, out, errOut := testFactory(nil)
+	run := func(o *benchOptions) error { o.Executable = exe; return benchRun(o) }
+	md := filepath.Join(dir, "bench.md")
+	if err := execute(f, newCmdBench(f, run), []string{"--model", mdir, "--jobs", "forward:16,gradient:8", "--no-torch",
+		"--backend", "go", "--threads", "1", "--out", md, "--json"}); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errOut)
+	}
+	var got benchSummary
+	decodeOne(t, out.Bytes(), &got)
+	if got.Threads != 1 || got.Backend != "go" || len(got.Rows) != 2 || got.Rows[0].Job != "forward:16" || got.Rows[1].Job != "gradient:8" {
+		t.Fatalf("bench --json = %+v", got)
+	}
+	table, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range got.Rows {
+		a := r.Agentlens
+		job := bench.Job{Kind: bench.Kind(r.Kind), Tokens: r.Tokens}
+		if a.Error != "" || a.Seconds <= 0 || a.PeakRSS <= 0 || r.Torch != nil || r.Ratio != nil ||
+			math.Abs(r.TokensPerS-float64(job.Work())/a.Seconds) > 1e-9*r.TokensPerS {
+			t.Errorf("row %+v", r)
+		}
+		// The row of the table --out wrote: job, backend, tokens, then its seconds.
+		if cell := fmt.Sprintf("| %s | go | %d |", r.Kind, r.Tokens); !bytes.Contains(table, []byte(cell)) {
+			t.Errorf("the table lacks %q:\n%s", cell, table)
 		}
 	}
 }
