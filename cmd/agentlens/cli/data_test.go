@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace/chat"
 )
 
@@ -221,5 +222,33 @@ func TestDataJSON(t *testing.T) {
 	}
 	if r := st.FamilyLabel[len(st.FamilyLabel)-1]; r.Family != "control" || r.Splits["control"] != 6 {
 		t.Errorf("last family × label row = %+v, want control with 6 in split control", r)
+	}
+
+	// With --model (a tiny random model's tokenizer), the token lengths of the table, per family and in all.
+	mdir, err := modeltest.Write(filepath.Join(t.TempDir(), "tiny"), "qwen2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := execute(f, newCmdData(f), []string{"stats", dir, "--model", mdir}); err != nil {
+		t.Fatal(err)
+	}
+	table = out.String()
+	out.Reset()
+	if err := execute(f, newCmdData(f), []string{"stats", dir, "--model", mdir, "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	st = dataStatsSummary{}
+	decodeOne(t, out.Bytes(), &st)
+	if st.Tokens == nil || st.Tokens.All.Episodes != 78 || len(st.Tokens.Families) != 10 || st.Episodes != 78 {
+		t.Fatalf("data stats --model --json: %+v, want token lengths of 78 episodes in 10 families", st.Tokens)
+	}
+	for fam, q := range st.Tokens.Families {
+		if row := fmt.Sprintf("| %s | %s |\n", fam, lengthCells(q)); !strings.Contains(table, row) {
+			t.Errorf("token row %q of --json is not in the table:\n%s", row, table)
+		}
+	}
+	if row := fmt.Sprintf("| all | %s |\n", lengthCells(st.Tokens.All)); !strings.Contains(table, row) || st.Tokens.All.Min > st.Tokens.All.Max {
+		t.Errorf("token row %q of --json is not in the table:\n%s", row, table)
 	}
 }
