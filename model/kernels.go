@@ -8,15 +8,34 @@ import (
 	"github.com/agentlens/agentlens/model/internal/vmath"
 )
 
-// Kernels describes the CPU kernels this process computes with: the instruction-set level the CPU has,
-// the level in use (AGENTLENS_KERNEL may force a lower one), and the matmul and vector kernels chosen
-// after their start-up self-checks, e.g. "cpu avx512, using avx512: sgemm avx512-12x32+avx2, vmath
-// avx2". Bug reports and benchmark headers carry it.
-func Kernels() string {
+// KernelChoice is the structured form of Kernels: the instruction-set level the CPU has, the level in
+// use, whether AGENTLENS_KERNEL forced it, and the matmul and vector kernels chosen after their
+// start-up self-checks.
+type KernelChoice struct {
+	CPU    string `json:"cpu"`    // generic, avx2 or avx512
+	Using  string `json:"using"`  // the level the kernels may use
+	Forced bool   `json:"forced"` // AGENTLENS_KERNEL chose Using
+	SGEMM  string `json:"sgemm"`  // the matmul kernel, e.g. "avx512-12x32+avx2"
+	VMath  string `json:"vmath"`  // the vector kernel, e.g. "avx2"
+}
+
+// Kernels describes the CPU kernels this process computes with in one line (KernelChoice.String).
+// Bug reports and benchmark headers carry it.
+func Kernels() string { return CurrentKernels().String() }
+
+// CurrentKernels returns the kernels this process computes with.
+func CurrentKernels() KernelChoice {
 	c := isa.Current()
-	use := c.Max.String()
-	if c.Forced {
+	return KernelChoice{CPU: isa.CPULevel().String(), Using: c.Max.String(), Forced: c.Forced,
+		SGEMM: sgemm.KernelName(), VMath: vmath.KernelName()}
+}
+
+// String describes the kernels in one line, e.g. "cpu avx512, using avx512: sgemm avx512-12x32+avx2,
+// vmath avx2".
+func (k KernelChoice) String() string {
+	use := k.Using
+	if k.Forced {
 		use += " (" + isa.EnvKernel + ")"
 	}
-	return fmt.Sprintf("cpu %s, using %s: sgemm %s, vmath %s", isa.CPULevel(), use, sgemm.KernelName(), vmath.KernelName())
+	return fmt.Sprintf("cpu %s, using %s: sgemm %s, vmath %s", k.CPU, use, k.SGEMM, k.VMath)
 }

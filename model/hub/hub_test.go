@@ -209,16 +209,24 @@ func TestFetchIdempotent(t *testing.T) {
 	spec := oneFileSpec("tiny-model", "0.1.0", "tiny_model/m.gguf")
 	opts := hub.Options{IndexURL: srv.URL}
 	ctx := context.Background()
-	p, err := hub.Fetch(ctx, spec, cache, opts)
+	first, err := hub.FetchResult(ctx, spec, cache, opts)
 	if err != nil {
 		t.Fatalf("first Fetch: %v", err)
 	}
+	p := first.Path
+	if want := (hub.Result{Path: hub.Path(spec, cache), Size: int64(len(data)), SHA256: sha(data), Fetched: true}); first != want {
+		t.Errorf("first FetchResult = %+v, want %+v", first, want)
+	}
 	n := srv.Requests()
-	if _, err := hub.Fetch(ctx, spec, cache, opts); err != nil {
+	again, err := hub.FetchResult(ctx, spec, cache, opts)
+	if err != nil {
 		t.Fatalf("second Fetch: %v", err)
 	}
 	if got := srv.Requests(); got != n {
 		t.Errorf("second Fetch made %d requests, want 0", got-n)
+	}
+	if want := (hub.Result{Path: p, Size: int64(len(data)), SHA256: sha(data)}); again != want {
+		t.Errorf("second FetchResult = %+v, want %+v (already complete)", again, want)
 	}
 
 	// A truncated output no longer matches its sidecar: fetched again.
@@ -239,8 +247,8 @@ func TestFetchIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	n = srv.Requests()
-	if _, err := hub.Fetch(ctx, pinned, cache, opts); err != nil {
-		t.Fatalf("Fetch adopting existing output: %v", err)
+	if r, err := hub.FetchResult(ctx, pinned, cache, opts); err != nil || r.Fetched || r.SHA256 != pinned.SHA256 {
+		t.Fatalf("Fetch adopting existing output: %+v, %v; want not fetched, sha256 %s", r, err, pinned.SHA256)
 	}
 	if got := srv.Requests(); got != n {
 		t.Errorf("adopting Fetch made %d requests, want 0", got-n)
@@ -250,8 +258,8 @@ func TestFetchIdempotent(t *testing.T) {
 	}
 
 	// Force fetches again.
-	if _, err := hub.Fetch(ctx, spec, cache, hub.Options{IndexURL: srv.URL, Force: true}); err != nil {
-		t.Fatalf("forced Fetch: %v", err)
+	if r, err := hub.FetchResult(ctx, spec, cache, hub.Options{IndexURL: srv.URL, Force: true}); err != nil || !r.Fetched {
+		t.Fatalf("forced Fetch: %+v, %v; want fetched", r, err)
 	}
 	if got := srv.Downloads(hubtest.WheelFilename("tiny-model", "0.1.0")); got != 3 {
 		t.Errorf("wheel downloaded %d times, want 3 (first, after truncation, forced)", got)

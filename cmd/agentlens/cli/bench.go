@@ -34,6 +34,7 @@ type benchOptions struct {
 	Timeout   time.Duration
 	Out       string
 	Verbose   bool
+	jsonOutput
 
 	// Child is the request file of a child process (the hidden --child flag); set, the command only
 	// serves that request.
@@ -82,10 +83,15 @@ warm-up run, so its peak RSS is its own. The reference runs an embedded Python s
 imported the reference is reported as unavailable.
 
 --model takes a GGUF file, a Hugging Face model directory, or a model name known to
-"agentlens model fetch" (looked up in the cache).`,
+"agentlens model fetch" (looked up in the cache).
+
+--json prints the report as one JSON object instead of the table: the setup, and per job
+its measurements on each engine (seconds, cpu_s, compile_s, load_s, peak_rss in bytes,
+error), tokens_per_s and the ratios.`,
 		Example: `  agentlens bench --jobs forward:512/1k,gradient:1k --backend go --out bench.md
   agentlens bench --model ./tiny-llama --jobs forward:64 --no-torch
-  AGENTLENS_PYTHON=.venv/bin/python agentlens bench --threads 2 --timeout 10m`,
+  AGENTLENS_PYTHON=.venv/bin/python agentlens bench --threads 2 --timeout 10m
+  agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[] | {job, tokens_per_s}'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -122,6 +128,7 @@ imported the reference is reported as unavailable.
 			if opts.Executable, err = selfExecutable(); err != nil {
 				return err
 			}
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -143,6 +150,7 @@ imported the reference is reported as unavailable.
 	fl.BoolVarP(&opts.Verbose, "verbose", "v", false, "show the child processes' output")
 	fl.StringVar(&opts.Child, "child", "", "serve one job's request `file` (internal)")
 	_ = fl.MarkHidden("child")
+	opts.addJSONFlag(cmd)
 	cmd.GroupID = groupModels
 	return cmd
 }
@@ -191,6 +199,17 @@ func benchRun(opts *benchOptions) error {
 		bopts.ChildLog = func(line string) { fmt.Fprintln(errOut, "  |", line) }
 	}
 	rep, err := bench.Run(ctx, bopts)
+	if opts.JSON && rep != nil {
+		if opts.Out != "" && len(rep.Rows) > 0 {
+			if werr := bench.WriteFile(opts.Out, rep); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			return err
+		}
+		return opts.print(benchJSON(rep))
+	}
 	if rep != nil && len(rep.Rows) > 0 {
 		if werr := bench.WriteTable(opts.IO.Out, rep); werr != nil && err == nil {
 			err = werr
@@ -202,4 +221,52 @@ func benchRun(opts *benchOptions) error {
 		}
 	}
 	return err
+}
+
+// benchSummary is the --json output of "agentlens bench": the report's setup and one row per job.
+type benchSummary struct {
+	Model   string     `json:"model"`
+	Threads int        `json:"threads"`
+	Machine string     `json:"machine"`
+	Backend string     `json:"backend"`
+	Torch   string     `json:"torch"` // the reference's library versions, or why it was unavailable
+	Seed    uint64     `json:"seed"`
+	Warmup  bool       `json:"warmup"` // each timing followed an untimed warm-up run
+	Rows    []benchRow `json:"rows"`
+}
+
+// benchRow is one row of bench's table.
+type benchRow struct {
+	Job         string             `json:"job"` // kind:tokens, as --jobs takes it
+	Kind        string             `json:"kind"`
+	Tokens      int                `json:"tokens"`
+	Agentlens   bench.Measurement  `json:"agentlens"`
+	Torch       *bench.Measurement `json:"torch"`                  // null with --no-torch
+	TokensPerS  float64            `json:"tokens_per_s,omitempty"` // agentlens; 0 when it failed
+	Ratio       *float64           `json:"ratio"`                  // agentlens seconds / torch seconds
+	CPURatio    *float64           `json:"cpu_ratio"`              // the same of CPU seconds
+	GFLOPPerSec float64            `json:"gflop_per_s,omitempty"`  // matmul jobs: agentlens's achieved rate
+}
+
+func benchJSON(rep *bench.Report) benchSummary {
+	sum := benchSummary{Model: rep.Model, Threads: rep.Threads, Machine: rep.Machine, Backend: rep.Backend, Torch: rep.Torch,
+		Seed: rep.Seed, Warmup: rep.Warmup, Rows: []benchRow{}}
+	for _, r := range rep.Rows {
+		a, t := r.Agentlens, r.Torch
+		row := benchRow{Job: r.Job.String(), Kind: string(r.Job.Kind), Tokens: r.Job.Tokens, Agentlens: a, Torch: t,
+			TokensPerS: a.TokensPerSecond(r.Job)}
+		if a.OK() && t.OK() && t.Seconds > 0 {
+			x := a.Seconds / t.Seconds
+			row.Ratio = &x
+		}
+		if a.OK() && t.OK() && a.CPUSeconds > 0 && t.CPUSeconds > 0 {
+			x := a.CPUSeconds / t.CPUSeconds
+			row.CPURatio = &x
+		}
+		if f := r.Job.FLOPs(); f > 0 && a.OK() && a.Seconds > 0 {
+			row.GFLOPPerSec = f / a.Seconds / 1e9
+		}
+		sum.Rows = append(sum.Rows, row)
+	}
+	return sum
 }

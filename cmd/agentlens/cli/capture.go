@@ -36,6 +36,7 @@ type captureOptions struct {
 	ShardSize int
 	episodeLabels
 	segmentRules
+	jsonOutput
 }
 
 func newCmdCapture(f *Factory, runF func(*captureOptions) error) *cobra.Command {
@@ -64,12 +65,17 @@ false-positive thresholds on control chats.
 Output: --out holds shards activations-NNNNN.parquet (table Activation in package data),
 each written whole (temporary file, then rename). A second run with the same --out skips
 the episodes already written, so an interrupted capture resumes. Consecutive episodes that
-share a token prefix (twins, one system prompt) reuse its keys and values.`,
+share a token prefix (twins, one system prompt) reuse its keys and values.
+
+--json prints the run's summary as one JSON object instead of the last line: episodes
+read, already in --out and captured now, rows and shards written, context tokens and
+those computed (the rest reused), and timings.`,
 		Example: `  agentlens capture out/dataset/episodes.jsonl --out out/acts --model smollm2
   agentlens capture out/dataset --out out/acts --layers 0-29 --positions decision,final,assistant_mean
   agentlens capture out/dataset/test_family.jsonl --out out/acts-email --layers 12 --positions mean:email,mean:reasoning
   agentlens capture runs/*.eval --out out/acts --label-key harmful --positive true --negative false
-  agentlens capture logs/ --out out/acts --labels verdicts.csv --label-column harmful`,
+  agentlens capture logs/ --out out/acts --labels verdicts.csv --label-column harmful
+  agentlens capture out/dataset --out out/acts --layers 12 --json | jq .rows`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return flagErrorf("capture: name at least one episode file or directory")
@@ -109,6 +115,7 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 			if err := opts.readSegmentRules(); err != nil {
 				return err
 			}
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -124,8 +131,26 @@ share a token prefix (twins, one system prompt) reuse its keys and values.`,
 	opts.episodeLabels.flags(cmd, &targetArg, &posVals, &negVals)
 	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
 	opts.addSegmentRuleFlag(cmd)
+	opts.addJSONFlag(cmd)
 	cmd.GroupID = groupAnalysis
 	return cmd
+}
+
+// captureSummary is the --json output of "agentlens capture".
+type captureSummary struct {
+	Out            string  `json:"out"`
+	Model          string  `json:"model,omitempty"`      // empty when nothing was left to capture
+	ModelHash      string  `json:"model_hash,omitempty"` // as in the rows
+	Episodes       int     `json:"episodes"`             // read from the arguments
+	Done           int     `json:"episodes_done"`        // already in --out, skipped
+	Captured       int     `json:"episodes_captured"`
+	Rows           int     `json:"rows"`           // written by this run
+	Shards         int     `json:"shards"`         // in --out after the run
+	ShardsWritten  int     `json:"shards_written"` // by this run
+	ContextTokens  int     `json:"context_tokens"`
+	ComputedTokens int     `json:"computed_tokens"` // the rest were reused from shared prefixes
+	ElapsedSecs    float64 `json:"elapsed_s"`
+	SecsPerEpisode float64 `json:"seconds_per_episode,omitempty"`
 }
 
 // splitList splits a comma-separated list, dropping empty items.
@@ -400,7 +425,11 @@ func captureRun(opts *captureOptions) error {
 	if len(done) > 0 {
 		fmt.Fprintf(errOut, "agentlens: %s holds %d episodes already; capturing the other %d\n", opts.Out, len(done), len(todo))
 	}
+	sum := captureSummary{Out: opts.Out, Episodes: len(eps), Done: len(eps) - len(todo), Shards: shard}
 	if len(todo) == 0 {
+		if opts.JSON {
+			return opts.print(sum)
+		}
 		return nil
 	}
 	s, err := opts.open(ctx, opts.IO)
@@ -416,6 +445,7 @@ func captureRun(opts *captureOptions) error {
 			return fmt.Errorf("%s holds activations of model weights %s, not %s's %s: capture into another --out", opts.Out, h, s.Name, hash)
 		}
 	}
+	sum.Model, sum.ModelHash = s.Name, hash
 	start := time.Now()
 	prog := newETAProgress(opts.IO, "capture: episode", len(todo))
 	var st attribution.CaptureStats
@@ -448,11 +478,18 @@ func captureRun(opts *captureOptions) error {
 			return err
 		}
 		shard++
+		sum.Rows += len(rows)
 	}
 	prog.update(len(todo), "")
 	el := time.Since(start)
 	fmt.Fprintf(errOut, "agentlens: captured %d episodes (%d context tokens, %d computed: %.0f%% reused from shared prefixes) in %.1f s, %.2f s per episode\n",
 		st.Items, st.Tokens, st.Computed, 100*(1-float64(st.Computed)/float64(max(1, st.Tokens))), el.Seconds(), el.Seconds()/float64(st.Items))
+	sum.Captured, sum.Shards, sum.ShardsWritten = st.Items, shard, shard-sum.Shards
+	sum.ContextTokens, sum.ComputedTokens = st.Tokens, st.Computed
+	sum.ElapsedSecs, sum.SecsPerEpisode = el.Seconds(), el.Seconds()/float64(max(1, st.Items))
+	if opts.JSON {
+		return opts.print(sum)
+	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s: %d shards\n", opts.Out, shard)
 	return nil
 }

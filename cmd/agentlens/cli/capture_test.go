@@ -55,9 +55,11 @@ func TestCaptureProbeTiny(t *testing.T) {
 	capture := func(extra ...string) error {
 		return execute(f, newCmdCapture(f, nil), append([]string{eps, "-m", mdir, "--backend", "go", "-o", acts, "--shard-size", "5"}, extra...))
 	}
-	if err := capture("--positions", "decision,final"); err != nil {
+	if err := capture("--positions", "decision,final", "--json"); err != nil {
 		t.Fatal(err)
 	}
+	var sum captureSummary
+	decodeOne(t, stdout.Bytes(), &sum)
 	rows, err := data.ReadAll[data.Activation](filepath.Join(acts, shardName(0)))
 	if err != nil {
 		t.Fatal(err)
@@ -81,12 +83,26 @@ func TestCaptureProbeTiny(t *testing.T) {
 	if !strings.Contains(stderr.String(), "captured 13 episodes") || !strings.Contains(stderr.String(), "reused from shared prefixes") {
 		t.Errorf("stderr lacks the capture summary:\n%s", stderr.String())
 	}
+	// --json: the 52 rows of the three shards, with the rows' model hash.
+	if sum.Episodes != 13 || sum.Captured != 13 || sum.Done != 0 || sum.Rows != 20+20+12 || sum.Shards != 3 || sum.ShardsWritten != 3 ||
+		sum.ModelHash != r.ModelHash || sum.ContextTokens <= 0 || sum.ComputedTokens <= 0 || sum.ComputedTokens > sum.ContextTokens {
+		t.Errorf("capture --json = %+v", sum)
+	}
+	if !strings.Contains(stderr.String(), fmt.Sprintf("(%d context tokens, %d computed", sum.ContextTokens, sum.ComputedTokens)) {
+		t.Errorf("capture --json tokens %d, %d differ from stderr:\n%s", sum.ContextTokens, sum.ComputedTokens, stderr.String())
+	}
 	stderr.Reset()
-	if err := capture("--positions", "decision,final"); err != nil {
+	stdout.Reset()
+	if err := capture("--positions", "decision,final", "--json"); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(stderr.String(), "holds 13 episodes already; capturing the other 0") {
 		t.Errorf("a second capture did not resume:\n%s", stderr.String())
+	}
+	sum = captureSummary{}
+	decodeOne(t, stdout.Bytes(), &sum)
+	if sum.Episodes != 13 || sum.Done != 13 || sum.Captured != 0 || sum.Rows != 0 || sum.Shards != 3 || sum.ShardsWritten != 0 {
+		t.Errorf("resumed capture --json = %+v, want 13 episodes done, 3 shards, nothing written", sum)
 	}
 	// Resuming into a directory captured with other weights would mix two models' rows.
 	other := filepath.Join(dir, "acts-other")
@@ -127,6 +143,34 @@ func TestCaptureProbeTiny(t *testing.T) {
 	if !strings.Contains(stdout.String(), "positive  0      3") {
 		t.Errorf("ablate summary lacks the positive row:\n%s", stdout.String())
 	}
+	// --json prints that summary as rows: the means of effects.parquet per label.
+	stdout.Reset()
+	if err := execute(f, newCmdProbe(f), []string{"ablate", probe, eps, "-m", mdir, "--backend", "go", "--random", "3",
+		"--splits", "test_family", "-o", filepath.Join(dir, "causal-json"), "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var abl struct {
+		Episodes int         `json:"episodes"`
+		Summary  []effectRow `json:"summary"`
+	}
+	decodeOne(t, stdout.Bytes(), &abl)
+	if abl.Episodes != 6 || len(abl.Summary) != 2 || abl.Summary[0].Label != 1 || abl.Summary[1].Label != 0 {
+		t.Fatalf("ablate --json = %+v, want 6 episodes, a positive and a negative row", abl)
+	}
+	for _, row := range abl.Summary {
+		var probeSum float64
+		n := 0
+		for _, e := range eff {
+			if e.Label == row.Label && e.Direction == "probe" {
+				probeSum += e.Effect
+				n++
+			}
+		}
+		if row.Episodes != 3 || n != 3 || math.Abs(row.Probe-probeSum/3) > 1e-12 || row.Random != 3 ||
+			row.RandomMin > row.RandomMean || row.RandomMean > row.RandomMax {
+			t.Errorf("ablate --json row %+v; effects.parquet gives mean probe effect %g over %d episodes", row, probeSum/float64(n), n)
+		}
+	}
 	// The same direction removed at every layer: another intervention, named with its layers.
 	all := filepath.Join(dir, "causal-all")
 	if err := execute(f, newCmdProbe(f), []string{"ablate", probe, eps, "-m", mdir, "--backend", "go", "--random", "3",
@@ -151,9 +195,24 @@ func TestCaptureProbeTiny(t *testing.T) {
 	}
 	// Steering by zero leaves every log-probability exactly where it was.
 	steer := filepath.Join(dir, "steer")
+	stdout.Reset()
 	if err := execute(f, newCmdProbe(f), []string{"steer", probe, eps, "-m", mdir, "--backend", "go", "--random", "2",
-		"--alpha", "0", "--limit", "2", "-o", steer}); err != nil {
+		"--alpha", "0", "--limit", "2", "-o", steer, "--json"}); err != nil {
 		t.Fatal(err)
+	}
+	var str struct {
+		Summary []effectRow `json:"summary"`
+	}
+	decodeOne(t, stdout.Bytes(), &str)
+	// The first two episodes are p0's twins: one positive row and one negative, every effect 0, so every
+	// random direction is as large as the probe's.
+	if len(str.Summary) != 2 {
+		t.Fatalf("steer --json summary %+v, want two rows", str.Summary)
+	}
+	for _, row := range str.Summary {
+		if row.Episodes != 1 || row.Probe != 0 || row.RandomMin != 0 || row.RandomMax != 0 || row.AsLarge != 2 || row.Random != 2 {
+			t.Errorf("steer by 0 --json row %+v, want 1 episode, zero effects, 2/2 random as large", row)
+		}
 	}
 	st, err := data.ReadAll[data.DirectionEffect](filepath.Join(steer, "effects.parquet"))
 	if err != nil {

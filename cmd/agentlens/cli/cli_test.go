@@ -215,3 +215,22 @@ func TestEveryCommandHasExample(t *testing.T) {
 	}
 	walk(NewCmdRoot(f))
 }
+
+// TestEveryCommandHasJSON keeps --json on every command that prints a result; completion prints a
+// script and environment is a help topic.
+func TestEveryCommandHasJSON(t *testing.T) {
+	f, _, _ := testFactory(nil)
+	without := map[string]bool{"agentlens completion": true, "agentlens environment": true}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if !c.HasSubCommands() && c.Name() != "help" {
+			if has := c.Flags().Lookup("json") != nil; has == without[c.CommandPath()] {
+				t.Errorf("command %q: has --json = %v, want %v", c.CommandPath(), has, !has)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(NewCmdRoot(f))
+}

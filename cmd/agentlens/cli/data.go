@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -34,6 +33,7 @@ type dataGenerateOptions struct {
 	Seed     uint64
 	Pairs    int // twin pairs per family
 	Controls int
+	jsonOutput
 }
 
 func newCmdDataGenerate(f *Factory, runF func(*dataGenerateOptions) error) *cobra.Command {
@@ -50,7 +50,8 @@ assistant's decision. The output is a function of the generator version and the
 seed alone: the default seed reproduces the manifest committed in
 data/testdata/selfpres.manifest.sha256. See data/README.md for the dataset card.`,
 		Example: `  agentlens data generate --out selfpres
-  agentlens data generate --out /tmp/small --seed 7 --pairs 12 --controls 20`,
+  agentlens data generate --out /tmp/small --seed 7 --pairs 12 --controls 20
+  agentlens data generate --out /tmp/small --pairs 4 --json | jq .manifest_total`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -66,6 +67,7 @@ data/testdata/selfpres.manifest.sha256. See data/README.md for the dataset card.
 			if st, err := os.Stat(opts.Out); err == nil && !st.IsDir() {
 				return flagErrorf("--out %s: exists and is not a directory", opts.Out)
 			}
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -76,7 +78,22 @@ data/testdata/selfpres.manifest.sha256. See data/README.md for the dataset card.
 	cmd.Flags().Uint64Var(&opts.Seed, "seed", data.DefaultSeed, "generator `seed`")
 	cmd.Flags().IntVar(&opts.Pairs, "pairs", data.DefaultPairs, "twin pairs per family (180 crosses every condition and style once)")
 	cmd.Flags().IntVar(&opts.Controls, "controls", data.DefaultControls, "benign control episodes")
+	opts.addJSONFlag(cmd)
 	return cmd
+}
+
+// dataGenerateSummary is the --json output of "agentlens data generate".
+type dataGenerateSummary struct {
+	Out           string         `json:"out"`
+	Episodes      int            `json:"episodes"`
+	Families      int            `json:"families"`
+	Pairs         int            `json:"pairs"` // twin pairs per family
+	Controls      int            `json:"controls"`
+	Splits        map[string]int `json:"splits"` // episodes per split (one JSONL file each)
+	Generator     string         `json:"generator"`
+	Seed          uint64         `json:"seed"`
+	ManifestTotal string         `json:"manifest_total"` // the last line of MANIFEST.sha256: the digest of the other lines
+	ElapsedSecs   float64        `json:"elapsed_s"`
 }
 
 func dataGenerateRun(opts *dataGenerateOptions) error {
@@ -89,10 +106,19 @@ func dataGenerateRun(opts *dataGenerateOptions) error {
 	if err != nil {
 		return err
 	}
-	total := strings.Fields(m[strings.LastIndex(strings.TrimSuffix(m, "\n"), "\n")+1:])[0]
+	sum := dataGenerateSummary{Out: opts.Out, Episodes: len(d.Episodes), Families: len(data.Families), Pairs: opts.Pairs,
+		Controls: opts.Controls, Splits: map[string]int{}, Generator: data.GeneratorVersion, Seed: opts.Seed,
+		ManifestTotal: strings.Fields(m[strings.LastIndex(strings.TrimSuffix(m, "\n"), "\n")+1:])[0],
+		ElapsedSecs:   time.Since(start).Seconds()}
+	for _, l := range d.Labels {
+		sum.Splits[l.Split]++
+	}
+	if opts.JSON {
+		return opts.print(sum)
+	}
 	fmt.Fprintf(opts.IO.Out, "wrote %d episodes (%d families × %d twin pairs, %d controls) to %s in %.1fs\n",
-		len(d.Episodes), len(data.Families), opts.Pairs, opts.Controls, opts.Out, time.Since(start).Seconds())
-	fmt.Fprintf(opts.IO.Out, "generator %s, seed %d, manifest total %s\n", data.GeneratorVersion, opts.Seed, total)
+		sum.Episodes, sum.Families, sum.Pairs, sum.Controls, sum.Out, sum.ElapsedSecs)
+	fmt.Fprintf(opts.IO.Out, "generator %s, seed %d, manifest total %s\n", sum.Generator, sum.Seed, sum.ManifestTotal)
 	return nil
 }
 
@@ -103,6 +129,7 @@ type dataStatsOptions struct {
 	Dir      string
 	Model    string // a GGUF file or cached model name for real token counts ("" = none)
 	Template string // chat template file overriding the model's
+	jsonOutput
 }
 
 func newCmdDataStats(f *Factory, runF func(*dataStatsOptions) error) *cobra.Command {
@@ -116,9 +143,13 @@ per family × label × split, per style and per condition, as Markdown tables.
 
 With --model (a GGUF file, or smollm2 / gemma3 from the cache) every episode is also
 rendered through the model's chat template and tokenizer, and the real token
-lengths are reported.`,
+lengths are reported.
+
+--json prints the same counts as one JSON object, named after the columns of
+labels.parquet.`,
 		Example: `  agentlens data stats selfpres
-  agentlens data stats selfpres --model smollm2`,
+  agentlens data stats selfpres --model smollm2
+  agentlens data stats selfpres --json | jq '.family_label[] | select(.family == "blackmail")'`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
@@ -134,6 +165,7 @@ lengths are reported.`,
 					return err
 				}
 			}
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -145,7 +177,24 @@ lengths are reported.`,
 	// --template was this command's name for it before every model command took --chat-template.
 	cmd.Flags().StringVar(&opts.Template, "template", "", "chat template `file` (overrides the model's)")
 	_ = cmd.Flags().MarkDeprecated("template", "use --chat-template")
+	opts.addJSONFlag(cmd)
 	return cmd
+}
+
+// dataStatsSummary is the --json output of "agentlens data stats".
+type dataStatsSummary struct {
+	Dir        string `json:"dir"`
+	JSONLFiles int    `json:"jsonl_files"` // the files checked against labels.parquet
+	data.Counts
+	Tokens *tokenLengths `json:"tokens,omitempty"` // with --model
+}
+
+// tokenLengths are the real token lengths of a dataset's episodes with one model's template and
+// tokenizer.
+type tokenLengths struct {
+	Model    string                  `json:"model"`
+	Families map[string]data.Lengths `json:"families"`
+	All      data.Lengths            `json:"all"`
 }
 
 func dataStatsRun(opts *dataStatsOptions) error {
@@ -153,9 +202,13 @@ func dataStatsRun(opts *dataStatsOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "# %s: labels.parquet and %d JSONL files agree\n\n", opts.Dir, len(data.Splits))
+	sum := dataStatsSummary{Dir: opts.Dir, JSONLFiles: len(data.Splits), Counts: data.Count(d.Labels)}
+	fmt.Fprintf(opts.IO.Out, "# %s: labels.parquet and %d JSONL files agree\n\n", opts.Dir, sum.JSONLFiles)
 	fmt.Fprint(opts.IO.Out, data.Stats(d.Labels))
 	if opts.Model == "" {
+		if opts.JSON {
+			return opts.print(sum)
+		}
 		return nil
 	}
 	var p prompter
@@ -175,21 +228,26 @@ func dataStatsRun(opts *dataStatsOptions) error {
 		toks = append(toks, len(r.IDs))
 		byFamily[d.Labels[i].Family] = append(byFamily[d.Labels[i].Family], len(r.IDs))
 	}
-	name := filepath.Base(opts.Model)
-	fmt.Fprintf(opts.IO.Out, "\nTokens with %s's template and tokenizer:\n\n| family | episodes | min | median | p90 | max |\n|---|---:|---:|---:|---:|---:|\n", name)
+	tl := &tokenLengths{Model: filepath.Base(opts.Model), Families: map[string]data.Lengths{}}
+	if len(toks) > 0 {
+		tl.All = data.LengthsOf(toks)
+	}
+	fmt.Fprintf(opts.IO.Out, "\nTokens with %s's template and tokenizer:\n\n| family | episodes | min | median | p90 | max |\n|---|---:|---:|---:|---:|---:|\n", tl.Model)
 	for _, fam := range append(append([]string(nil), data.Families...), data.FamilyControl) {
 		if len(byFamily[fam]) > 0 {
-			fmt.Fprintf(opts.IO.Out, "| %s | %s |\n", fam, quantiles(byFamily[fam]))
+			tl.Families[fam] = data.LengthsOf(byFamily[fam])
+			fmt.Fprintf(opts.IO.Out, "| %s | %s |\n", fam, lengthCells(tl.Families[fam]))
 		}
 	}
-	fmt.Fprintf(opts.IO.Out, "| all | %s |\n", quantiles(toks))
+	fmt.Fprintf(opts.IO.Out, "| all | %s |\n", lengthCells(tl.All))
+	if opts.JSON {
+		sum.Tokens = tl
+		return opts.print(sum)
+	}
 	return nil
 }
 
-// quantiles formats the count, min, median, p90 and max of xs as table cells.
-func quantiles(xs []int) string {
-	s := append([]int(nil), xs...)
-	sort.Ints(s)
-	q := func(p float64) int { return s[int(p*float64(len(s)-1))] }
-	return fmt.Sprintf("%d | %d | %d | %d | %d", len(s), s[0], q(0.5), q(0.9), s[len(s)-1])
+// lengthCells formats the count, min, median, p90 and max of q as table cells.
+func lengthCells(q data.Lengths) string {
+	return fmt.Sprintf("%d | %d | %d | %d | %d", q.Episodes, q.Min, q.Median, q.P90, q.Max)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace/chat"
 )
 
@@ -162,4 +164,91 @@ func parseFlags[O any](t *testing.T, newCmd func(*Factory, func(*O) error) *cobr
 		t.Fatalf("execute: %v", err)
 	}
 	return got
+}
+
+// TestDataJSON checks that data generate and data stats with --json print one JSON document holding
+// what the text form prints: the same episode counts, manifest total and table cells.
+func TestDataJSON(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ds")
+	f, out, _ := testFactory(nil)
+	if err := execute(f, newCmdData(f), []string{"generate", "--out", dir, "--seed", "7", "--pairs", "4", "--controls", "6", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var gen dataGenerateSummary
+	decodeOne(t, out.Bytes(), &gen)
+	manifest, err := os.ReadFile(filepath.Join(dir, "MANIFEST.sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(manifest)), "\n")
+	inSplits := 0
+	for _, n := range gen.Splits {
+		inSplits += n
+	}
+	// 9 families × 4 pairs × 2 twins + 6 controls, as data.txtar has it.
+	if gen.Episodes != 78 || inSplits != 78 || gen.Splits["control"] != 6 || gen.Seed != 7 || gen.Out != dir ||
+		gen.ManifestTotal != strings.Fields(lines[len(lines)-1])[0] || len(gen.ManifestTotal) != 64 {
+		t.Errorf("data generate --json = %+v; manifest ends %q", gen, lines[len(lines)-1])
+	}
+
+	out.Reset()
+	if err := execute(f, newCmdData(f), []string{"stats", dir}); err != nil {
+		t.Fatal(err)
+	}
+	table := out.String()
+	out.Reset()
+	if err := execute(f, newCmdData(f), []string{"stats", dir, "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var st dataStatsSummary
+	decodeOne(t, out.Bytes(), &st)
+	if head := fmt.Sprintf("%d episodes (%d misaligned, %d aligned; %d controls).", st.Episodes, st.Misaligned, st.Aligned, st.Controls); st.Episodes != 78 || !strings.Contains(table, head) {
+		t.Errorf("data stats --json totals %q, not in the table:\n%s", head, table)
+	}
+	if len(st.FamilyLabel) != 19 || st.ApproxTokens == nil || st.Tokens != nil {
+		t.Errorf("data stats --json: %d family × label rows (want 9 × 2 + control), approx_tokens %v, tokens %v",
+			len(st.FamilyLabel), st.ApproxTokens, st.Tokens)
+	}
+	// Every family × label row of the JSON is a row of the table, cell for cell.
+	for _, r := range st.FamilyLabel {
+		row := "| " + r.Family + " / " + r.Label + " |"
+		for _, s := range data.Splits {
+			row += fmt.Sprintf(" %d |", r.Splits[s])
+		}
+		row += fmt.Sprintf(" %d |\n", r.Episodes)
+		if !strings.Contains(table, row) {
+			t.Errorf("row %q of --json is not in the table:\n%s", row, table)
+		}
+	}
+	if r := st.FamilyLabel[len(st.FamilyLabel)-1]; r.Family != "control" || r.Splits["control"] != 6 {
+		t.Errorf("last family × label row = %+v, want control with 6 in split control", r)
+	}
+
+	// With --model (a tiny random model's tokenizer), the token lengths of the table, per family and in all.
+	mdir, err := modeltest.Write(filepath.Join(t.TempDir(), "tiny"), "qwen2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := execute(f, newCmdData(f), []string{"stats", dir, "--model", mdir}); err != nil {
+		t.Fatal(err)
+	}
+	table = out.String()
+	out.Reset()
+	if err := execute(f, newCmdData(f), []string{"stats", dir, "--model", mdir, "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	st = dataStatsSummary{}
+	decodeOne(t, out.Bytes(), &st)
+	if st.Tokens == nil || st.Tokens.All.Episodes != 78 || len(st.Tokens.Families) != 10 || st.Episodes != 78 {
+		t.Fatalf("data stats --model --json: %+v, want token lengths of 78 episodes in 10 families", st.Tokens)
+	}
+	for fam, q := range st.Tokens.Families {
+		if row := fmt.Sprintf("| %s | %s |\n", fam, lengthCells(q)); !strings.Contains(table, row) {
+			t.Errorf("token row %q of --json is not in the table:\n%s", row, table)
+		}
+	}
+	if row := fmt.Sprintf("| all | %s |\n", lengthCells(st.Tokens.All)); !strings.Contains(table, row) || st.Tokens.All.Min > st.Tokens.All.Max {
+		t.Errorf("token row %q of --json is not in the table:\n%s", row, table)
+	}
 }

@@ -13,6 +13,10 @@
 // it; "completion" prints shell completion scripts; "help environment" lists the environment variables
 // and exit codes. Every command that draws takes the figure flags of figureOptions (--format,
 // --figure-width, --dpi, --no-title) and builds its figures from its table rows (figures.go), so the
-// job and "heatmap" draw the same figure. Exit codes: ExitError (internal), ExitUsage, ExitInput,
+// job and "heatmap" draw the same figure. Every command that prints a result (all but completion and
+// the environment help topic) takes --json: stdout then holds exactly one JSON document, its field
+// names the snake_case Parquet column names where the same quantity is stored, while progress and
+// warnings stay on stderr; the commands added since attribute, demo and heatmap share jsonOutput
+// (jsonout.go) for it. Exit codes: ExitError (internal), ExitUsage, ExitInput,
 // ExitModel, ExitCanceled, chosen in exitCode from the packages' sentinel errors.
 package cli

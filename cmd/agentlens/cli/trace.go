@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/trace"
 	"github.com/agentlens/agentlens/trace/bundled"
 	"github.com/agentlens/agentlens/trace/chat"
@@ -34,6 +35,7 @@ type traceShowOptions struct {
 	GenPrompt bool         // render with the generation prompt
 	Style     trace.ToolCallStyle
 	segmentRules
+	jsonOutput
 }
 
 func newCmdTraceShow(f *Factory, runF func(*traceShowOptions) error) *cobra.Command {
@@ -65,9 +67,16 @@ prompt at all. trace show says so once on stderr, naming the segments (FOUND is 
 agentic-misalignment prompts do (<tool_use:NAME>\nkey: value,\n</tool_use:NAME>, reasoning
 in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_call>.
 
+--json prints {"episodes": [...]} instead of the tables: each episode's id, labels and
+segments (segment_id, segment_kind, label, origin, char_start, char_end; without a
+template the span is bytes of the message part named by message and part, with one it is
+bytes of the rendered prompt and found says whether the template printed the segment;
+with --model, token_start and token_end too).
+
 ` + segmentRuleHelp,
 		Example: `  agentlens trace show bundled:blackmail
   agentlens trace show bundled:blackmail --model smollm2
+  agentlens trace show bundled:blackmail --model smollm2 --json | jq '.episodes[0].segments[] | select(.segment_kind == "email")'
   agentlens trace show results/exp1 --id claude/blackmail_explicit-america_replacement/sample_001
   agentlens trace show logs/ --format inspect-eval
   agentlens trace show run.eval --model smollm2 --tool-call-style xml
@@ -104,6 +113,7 @@ in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_cal
 					return err
 				}
 			}
+			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
 			}
@@ -120,7 +130,67 @@ in <thinking>); json writes <tool_call>{"name": …, "arguments": …}</tool_cal
 	cmd.Flags().BoolVar(&opts.GenPrompt, "generation-prompt", false, "render with the assistant generation prompt")
 	cmd.Flags().StringVar(&style, "tool-call-style", "", "write tool calls and reasoning the template drops as text: `xml` or json")
 	opts.addSegmentRuleFlag(cmd)
+	opts.addJSONFlag(cmd)
 	return cmd
+}
+
+// traceShowEpisode is one episode of the --json output of "agentlens trace show": field names as in
+// the Parquet tables (segment_id, segment_kind, char_start, token_start, …).
+type traceShowEpisode struct {
+	EpisodeID string             `json:"episode_id"`
+	Labels    map[string]string  `json:"labels,omitempty"`
+	Messages  int                `json:"messages"`
+	Bytes     *int               `json:"bytes,omitempty"`  // of the rendered prompt
+	Tokens    *int               `json:"tokens,omitempty"` // of the rendered prompt, with --model
+	Segments  []traceShowSegment `json:"segments"`
+}
+
+// traceShowSegment is one row of trace show's table.
+type traceShowSegment struct {
+	SegmentID   string `json:"segment_id"`
+	SegmentKind string `json:"segment_kind"`
+	Label       string `json:"label,omitempty"`   // as attribution.Label gives it (the label column of the segment tables)
+	Origin      string `json:"origin,omitempty"`  // what made it: tag, structured, header, …
+	Message     *int   `json:"message,omitempty"` // without a template: index of its message
+	Part        string `json:"part,omitempty"`    // without a template: the message part the char span is in
+	CharStart   int    `json:"char_start"`
+	CharEnd     int    `json:"char_end"`
+	TokenStart  *int   `json:"token_start,omitempty"`
+	TokenEnd    *int   `json:"token_end,omitempty"`
+	Found       *bool  `json:"found,omitempty"` // with a template: whether it printed the segment
+}
+
+// episodeJSON is the --json form of ep's table (WriteEpisode), or of r's (WriteSegments) when r is not
+// nil.
+func episodeJSON(ep *trace.Episode, r *trace.Rendered) traceShowEpisode {
+	out := traceShowEpisode{EpisodeID: ep.ID, Labels: ep.Labels, Messages: len(ep.Messages), Segments: []traceShowSegment{}}
+	origins := map[string]trace.Origin{}
+	for _, s := range ep.Segments() {
+		origins[s.ID] = s.Origin
+		if r == nil {
+			out.Segments = append(out.Segments, traceShowSegment{SegmentID: s.ID, SegmentKind: string(s.Kind),
+				Label: attribution.Label(ep, s.ID), Origin: string(s.Origin), Message: &s.Message, Part: string(s.Part),
+				CharStart: s.Start, CharEnd: s.End})
+		}
+	}
+	if r == nil {
+		return out
+	}
+	n := len(r.Text)
+	out.Bytes = &n
+	if len(r.IDs) > 0 {
+		t := len(r.IDs)
+		out.Tokens = &t
+	}
+	for _, s := range r.Segments {
+		row := traceShowSegment{SegmentID: s.ID, SegmentKind: string(s.Kind), Label: attribution.Label(ep, s.ID),
+			Origin: string(origins[s.ID]), CharStart: s.Char.Start, CharEnd: s.Char.End, Found: &s.Found}
+		if len(r.IDs) > 0 {
+			row.TokenStart, row.TokenEnd = &s.Tokens.Start, &s.Tokens.End
+		}
+		out.Segments = append(out.Segments, row)
+	}
+	return out
 }
 
 // episodesWithID returns the episodes of eps whose id is id, or an error listing the ids there are.
@@ -223,11 +293,13 @@ func traceShowRun(opts *traceShowOptions) error {
 		}
 	}
 	var rendered []*trace.Rendered
+	shown := []traceShowEpisode{}
 	for i, ep := range eps {
 		if i > 0 {
 			fmt.Fprintln(opts.IO.Out)
 		}
 		if p.Tmpl == nil {
+			shown = append(shown, episodeJSON(ep, nil))
 			if err := trace.WriteEpisode(opts.IO.Out, ep); err != nil {
 				return err
 			}
@@ -238,12 +310,16 @@ func traceShowRun(opts *traceShowOptions) error {
 			return err
 		}
 		rendered = append(rendered, r)
+		shown = append(shown, episodeJSON(ep, r))
 		if err := trace.WriteSegments(opts.IO.Out, r); err != nil {
 			return err
 		}
 	}
 	if p.Tmpl != nil {
 		p.warnUnrendered(opts.IO.ErrOut, rendered...)
+	}
+	if opts.JSON {
+		return opts.print(map[string]any{"episodes": shown})
 	}
 	return nil
 }

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace"
 )
 
@@ -211,5 +213,67 @@ func TestSegmentRuleFlag(t *testing.T) {
 				t.Errorf("bad rule file: error = %v (exit %d), want %s", err, exitCode(err), want)
 			}
 		})
+	}
+}
+
+// TestTraceShowJSON checks trace show --json against the episode and against the table form: one
+// document, one row per segment, the spans the table prints, and with --model (a tiny random model's
+// tokenizer) the token spans.
+func TestTraceShowJSON(t *testing.T) {
+	type doc struct {
+		Episodes []traceShowEpisode `json:"episodes"`
+	}
+	eps, err := loadEpisodes("bundled:leaking", "", trace.SegmentOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, out, _ := testFactory(nil)
+	if err := execute(f, newCmdTrace(f), []string{"show", "bundled:leaking", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var got doc
+	decodeOne(t, out.Bytes(), &got)
+	if len(got.Episodes) != 1 || got.Episodes[0].EpisodeID != "leaking" || len(got.Episodes[0].Segments) != len(eps[0].Segments()) ||
+		got.Episodes[0].Labels["harmful"] != "true" || got.Episodes[0].Tokens != nil {
+		t.Fatalf("trace show --json: %+v, want episode leaking with %d segments and no tokens", got, len(eps[0].Segments()))
+	}
+	// The row trace.txtar checks in the table: user[0].email[0] email content [92,563) tag from=anna.berglund@…
+	e := got.Episodes[0].Segments[slices.IndexFunc(got.Episodes[0].Segments, func(s traceShowSegment) bool { return s.SegmentID == "user[0].email[0]" })]
+	if e.SegmentKind != "email" || e.Part != "content" || e.CharStart != 92 || e.CharEnd != 563 || e.Origin != "tag" ||
+		!strings.HasPrefix(e.Label, "from=anna.berglund@kestrel-avionics.se") || e.Found != nil {
+		t.Errorf("user[0].email[0] = %+v", e)
+	}
+
+	mdir, err := modeltest.Write(filepath.Join(t.TempDir(), "tiny"), "qwen2", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := execute(f, newCmdTrace(f), []string{"show", "bundled:leaking", "--model", mdir}); err != nil {
+		t.Fatal(err)
+	}
+	var bytes, tokens, segs int
+	if _, err := fmt.Sscanf(out.String(), "# episode leaking: %d bytes, %d tokens, %d segments", &bytes, &tokens, &segs); err != nil {
+		t.Fatalf("table header: %v\n%s", err, out.String())
+	}
+	table := out.String()
+	out.Reset()
+	if err := execute(f, newCmdTrace(f), []string{"show", "bundled:leaking", "--model", mdir, "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	got = doc{}
+	decodeOne(t, out.Bytes(), &got)
+	ep := got.Episodes[0]
+	if ep.Bytes == nil || *ep.Bytes != bytes || ep.Tokens == nil || *ep.Tokens != tokens || len(ep.Segments) != segs {
+		t.Fatalf("trace show --model --json: bytes %v tokens %v, %d segments; the table says %d, %d, %d", ep.Bytes, ep.Tokens, len(ep.Segments), bytes, tokens, segs)
+	}
+	for _, s := range ep.Segments {
+		if s.TokenStart == nil || s.Found == nil || s.Part != "" {
+			t.Fatalf("segment %+v lacks its token span or found, or has a part", s)
+		}
+		row := fmt.Sprintf("%s  %s  [%d,%d)  [%d,%d)  %v", s.SegmentID, s.SegmentKind, s.CharStart, s.CharEnd, *s.TokenStart, *s.TokenEnd, *s.Found)
+		if !strings.Contains(strings.Join(strings.Fields(table), "  "), row) {
+			t.Errorf("segment %q is not a row of the table:\n%s", row, table)
+		}
 	}
 }
