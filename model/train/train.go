@@ -275,8 +275,8 @@ func New(c Config, backend backends.Backend) (*Trainer, error) {
 		x := Forward(c, tokens, cos, sin, mask, ws) // [batch, pos, d_model]
 		B, T := tokens.Shape().Dimensions[0], tokens.Shape().Dimensions[1]
 		rows := graph.DotGeneral(sel, []int{1}, nil, graph.Reshape(x, B*T, c.DModel), []int{0}, nil) // [n, d_model]
-		logits := linear(rows, ws[len(ws)-1])                                                         // [n, d_vocab]
-		lp := graph.ReduceSum(graph.Mul(graph.LogSoftmax(logits, -1), onehot), -1)                    // [n]
+		logits := linear(rows, ws[len(ws)-1])                                                        // [n, d_vocab]
+		lp := graph.ReduceSum(graph.Mul(graph.LogSoftmax(logits, -1), onehot), -1)                   // [n]
 		total := graph.MaxScalar(graph.ReduceAllSum(weight), 1e-9)
 		loss := graph.Div(graph.Neg(graph.ReduceAllSum(graph.Mul(lp, weight))), total)
 		grads := graph.Gradient(loss, ws...)
