@@ -15,7 +15,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"github.com/gomlx/gomlx/backends/simplego"
+
 	_ "github.com/agentlens/agentlens/model/internal/autodiff" // usable VJPs for DotGeneral, Rsqrt, Slice
+	"github.com/agentlens/agentlens/model/internal/fastdot"
 	"github.com/agentlens/agentlens/model/safetensors"
 )
 
@@ -267,6 +270,10 @@ type Trainer struct {
 func New(c Config, backend backends.Backend) (*Trainer, error) {
 	if c.DHead%2 != 0 || c.DModel <= 0 || c.NLayers <= 0 || c.DVocab <= 0 {
 		return nil, fmt.Errorf("%w: config %+v", ErrBadInput, c)
+	}
+	if _, ok := backend.(*simplego.Backend); ok {
+		// As in package model: the sgemm-backed DotGeneral is ~10× SimpleGo's own (same results).
+		_ = fastdot.Install()
 	}
 	t := &Trainer{c: c, backend: backend}
 	e, err := graph.NewExec(backend, func(in []*graph.Node) []*graph.Node {
