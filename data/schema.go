@@ -342,8 +342,9 @@ type AttentionEntry struct {
 // method gives one candidate segment (the system segment or an email) of a held-out episode of the
 // faithfulness model organism, whose planted clue segments are known.
 //
-// Rank is 1 for the segment with the largest score among the episode's candidates for this method.
-// A method finds the planted segments when the K planted ones hold ranks 1..K. For the segment matrix
+// Rank is 1 for the segment with the largest score among the episode's candidates for this method, and
+// MagnitudeRank the same for Magnitude. A method finds the planted segments when the K planted ones
+// hold ranks 1..K. For the segment matrix
 // (reasoning episodes), method matrix_to_reasoning scores each segment by its deletion's effect on the
 // reasoning span's mean log-likelihood, and matrix_to_target by its effect on log p(action); the row of
 // the reasoning segment itself is candidate only for matrix_to_target.
@@ -360,6 +361,8 @@ type OrganismScore struct {
 	Planted       bool    `parquet:"planted"`           // the segment is a planted clue
 	Score         float64 `parquet:"score"`             // signed: positive supports the harmful action
 	Rank          int32   `parquet:"rank"`              // 1 = largest score among the candidates
+	Magnitude     float64 `parquet:"magnitude"`         // non-negative size: Σ over tokens of the L2 norm over d_model (gradient methods), |score| (others)
+	MagnitudeRank int32   `parquet:"magnitude_rank"`    // 1 = largest magnitude among the candidates
 	Candidates    int32   `parquet:"candidates"`        // candidate segments ranked
 	K             int32   `parquet:"k"`                 // planted segments in the episode
 	Seconds       float64 `parquet:"seconds"`           // the method's wall time on this episode

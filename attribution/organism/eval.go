@@ -39,8 +39,16 @@ const (
 // EvalOptions configure Eval.
 type EvalOptions struct {
 	Methods []string // nil: all
-	// IGSteps is the number of integrated-gradients steps (0: 16).
+	// IGSteps is the number of integrated-gradients steps of the first quadrature (0: 16).
 	IGSteps int
+	// IGZeroBaseline starts the integrated-gradients path at zero embeddings instead of the pad baseline
+	// (every content token replaced by <|im_end|>, as agentlens attribute does by default). On this
+	// model a zero baseline fails: RMSNorm makes the first layer see α·x as x for all but the smallest α,
+	// so the whole change of the metric happens near α = 0 and the quadrature misses it.
+	IGZeroBaseline bool
+	// IGTolerance is the completeness gap, as a share of |f(x) − f(baseline)|, that integrated
+	// gradients refines its path to (0: 0.01, as agentlens attribute; negative: no refinement).
+	IGTolerance float64
 	// PatchLayer is the layer whose resid_pre is patched (0: the input embeddings).
 	PatchLayer int
 	// Model names the model in the rows (default "organism").
@@ -105,6 +113,18 @@ func Measure(m *model.Model, r *Renderer, eps []Episode) (Accuracy, error) {
 	return a, nil
 }
 
+// padBaseline returns the tokens before tg with every content token (not the chat template's) replaced
+// by <|im_end|>, the organism's end-of-sequence token: the integrated-gradients baseline.
+func (r *Renderer) padBaseline(rd *trace.Rendered, tg int) []int {
+	out := slices.Clone(rd.IDs[:tg])
+	for t := range out {
+		if rd.Segments[rd.TokenSegment[t]].Kind != trace.KindTemplate {
+			out[t] = r.EOS
+		}
+	}
+	return out
+}
+
 // candidates returns the system and email segments before the target, in token order.
 func candidates(rd *trace.Rendered, tg int) []trace.RenderedSegment {
 	var out []trace.RenderedSegment
@@ -144,19 +164,36 @@ func Neutralized(ep Episode) (*trace.Episode, error) {
 	return ep.Edited(ep.ID+"~neutral", edits...)
 }
 
-// rank turns scores into rows ranked by score, largest first (ties: episode order).
-func rank(base data.OrganismScore, segs []trace.RenderedSegment, score []float64, planted []string) []data.OrganismScore {
-	idx := make([]int, len(segs))
+// ranks returns the 1-based rank of each value, largest first (ties: episode order).
+func ranks(v []float64) []int32 {
+	idx := make([]int, len(v))
 	for i := range idx {
 		idx[i] = i
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return score[idx[a]] > score[idx[b]] })
-	out := make([]data.OrganismScore, len(segs))
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] > v[idx[b]] })
+	out := make([]int32, len(v))
 	for r, i := range idx {
+		out[i] = int32(r + 1)
+	}
+	return out
+}
+
+// rank turns scores (and magnitudes; nil: |score|) into rows ranked by each, largest first.
+func rank(base data.OrganismScore, segs []trace.RenderedSegment, score, mag []float64, planted []string) []data.OrganismScore {
+	if mag == nil {
+		mag = make([]float64, len(score))
+		for i, s := range score {
+			mag[i] = math.Abs(s)
+		}
+	}
+	rs, rm := ranks(score), ranks(mag)
+	out := make([]data.OrganismScore, len(segs))
+	for i, s := range segs {
 		row := base
-		row.SegmentID, row.SegmentKind = segs[i].ID, string(segs[i].Kind)
-		row.Planted = slices.Contains(planted, segs[i].ID)
-		row.Score, row.Rank, row.Candidates, row.K = score[i], int32(r+1), int32(len(segs)), int32(len(planted))
+		row.SegmentID, row.SegmentKind = s.ID, string(s.Kind)
+		row.Planted = slices.Contains(planted, s.ID)
+		row.Score, row.Rank, row.Magnitude, row.MagnitudeRank = score[i], rs[i], mag[i], rm[i]
+		row.Candidates, row.K = int32(len(segs)), int32(len(planted))
 		out[i] = row
 	}
 	return out
@@ -217,13 +254,22 @@ func Eval(m *model.Model, r *Renderer, eps []Episode, opts EvalOptions) ([]data.
 				}
 				b := base
 				b.Method, b.MetricValue = MethodDeletion, v
-				add = rank(b, segs, score, ep.Planted)
+				add = rank(b, segs, score, nil, ep.Planted)
 			case MethodIG, MethodGradXInput:
 				var res *attribution.Result
 				if me == MethodIG {
-					res, err = attribution.IntegratedGradients(m, rd.IDs[:tg+1], metric, attribution.IGOptions{Steps: opts.IGSteps})
+					igo := attribution.IGOptions{Steps: opts.IGSteps, Tolerance: opts.IGTolerance}
+					if igo.Tolerance == 0 {
+						igo.Tolerance = 0.01
+					} else if igo.Tolerance < 0 {
+						igo.Tolerance = 0
+					}
+					if !opts.IGZeroBaseline {
+						igo.BaselineTokens = r.padBaseline(rd, tg)
+					}
+					res, err = attribution.IntegratedGradients(m, rd.IDs[:tg], metric, igo)
 				} else {
-					res, err = attribution.GradientXInput(m, rd.IDs[:tg+1], metric)
+					res, err = attribution.GradientXInput(m, rd.IDs[:tg], metric)
 				}
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", ep.ID, me, err)
@@ -232,17 +278,17 @@ func Eval(m *model.Model, r *Renderer, eps []Episode, opts EvalOptions) ([]data.
 				if err != nil {
 					return nil, err
 				}
-				score := make([]float64, len(segs))
+				score, mag := make([]float64, len(segs)), make([]float64, len(segs))
 				for j, s := range segs {
 					for _, b := range bySeg {
 						if b.ID == s.ID {
-							score[j] = b.Score
+							score[j], mag[j] = b.Score, b.Magnitude
 						}
 					}
 				}
 				b := base
 				b.Method, b.MetricValue = me, res.Value
-				add = rank(b, segs, score, ep.Planted)
+				add = rank(b, segs, score, mag, ep.Planted)
 			case MethodPatch, MethodAtP:
 				add, err = patchRows(m, r, ep, rd, tg, segs, base, me, opts.PatchLayer)
 				if err != nil {
@@ -324,7 +370,7 @@ func patchRows(m *model.Model, r *Renderer, ep Episode, rd *trace.Rendered, tg i
 	}
 	b := base
 	b.Method, b.Metric, b.MetricValue = method, "log_prob", res.Corrupt
-	return rank(b, segs, score, ep.Planted), nil
+	return rank(b, segs, score, nil, ep.Planted), nil
 }
 
 // matrixRows runs the deletion matrix and returns the sources' effects on the reasoning node
@@ -357,7 +403,7 @@ func matrixRows(m *model.Model, ep Episode, rd *trace.Rendered, tg int, segs []t
 	}
 	b := base
 	b.Method, b.Metric, b.MetricValue = MatrixToReasoning, attribution.MatrixLogProb, sm.Base[jr]
-	out := rank(b, segs, toR, ep.Planted)
+	out := rank(b, segs, toR, nil, ep.Planted)
 	withR := slices.Clone(segs)
 	for _, s := range rd.Segments {
 		if s.ID == ep.Reasoning {
@@ -371,5 +417,5 @@ func matrixRows(m *model.Model, ep Episode, rd *trace.Rendered, tg int, segs []t
 		}
 	}
 	b.Method, b.Metric, b.MetricValue = MatrixToTarget, "log_prob", sm.Base[jt]
-	return append(out, rank(b, withR, toT, ep.Planted)...), nil
+	return append(out, rank(b, withR, toT, nil, ep.Planted)...), nil
 }

@@ -77,7 +77,8 @@ func TestRankAccuracy(t *testing.T) {
 		organism.MethodGradXInput: minGradXInput, organism.MethodAtP: minAtP, organism.MethodMatrix: minMatrix,
 	}
 	for _, s := range organism.Summarize(append(rows, mrows...)) {
-		t.Logf("%-12s %-9s top-k %.3f mean rank %.2f chain %.3f", s.Method, s.Variant, s.TopK, s.MeanRank, s.Chain)
+		t.Logf("%-12s %-9s top-k %.3f mean rank %.2f | by magnitude %.3f %.2f | chain %.3f", s.Method, s.Variant, s.TopK, s.MeanRank,
+			s.TopKMagnitude, s.MeanRankMagnitude, s.Chain)
 		if s.TopK < want[s.Method] {
 			t.Errorf("%s: planted segments on top in %.3f of %d episodes, want ≥ %.2f", s.Method, s.TopK, s.Episodes, want[s.Method])
 		}
@@ -193,7 +194,7 @@ func TestTrainDeterministic(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	row := func(ep, method, id, kind string, planted bool, rank int32) data.OrganismScore {
 		return data.OrganismScore{EpisodeID: ep, Variant: "reasoning", Method: method, SegmentID: id, SegmentKind: kind, Planted: planted,
-			Rank: rank, K: 2, Score: float64(10 - rank), Seconds: 1}
+			Rank: rank, MagnitudeRank: 4 - rank, K: 2, Score: float64(10 - rank), Seconds: 1}
 	}
 	rows := []data.OrganismScore{
 		row("a", "deletion", "s", "system", true, 1), row("a", "deletion", "e1", "email", true, 2), row("a", "deletion", "e2", "email", false, 3),
@@ -206,8 +207,9 @@ func TestSummarize(t *testing.T) {
 	if len(got) != 2 {
 		t.Fatalf("%d summaries, want 2", len(got))
 	}
-	if s := got[0]; s.Method != "deletion" || s.Episodes != 2 || s.TopK != 0.5 || s.MeanRank != 1.75 || s.Chain != -1 {
-		t.Errorf("deletion summary = %+v, want 2 episodes, top-k 0.5, mean rank 1.75, chain −1", s)
+	if s := got[0]; s.Method != "deletion" || s.Episodes != 2 || s.TopK != 0.5 || s.MeanRank != 1.75 || s.Chain != -1 ||
+		s.TopKMagnitude != 0 || s.MeanRankMagnitude != 2.25 {
+		t.Errorf("deletion summary = %+v, want 2 episodes, top-k 0.5, mean rank 1.75, by magnitude 0 and 2.25, chain −1", s)
 	}
 	if s := got[1]; s.Method != "matrix" || s.TopK != 1 || s.Chain != 1 || s.MeanSecond != 1 {
 		t.Errorf("matrix summary = %+v, want top-k 1, chain 1, 1 s", s)

@@ -16,6 +16,8 @@ type Renderer struct {
 	tmpl *chat.Template
 	// Harmful and Benign are the action tokens as they follow a space (the action's first token).
 	Harmful, Benign int
+	// EOS is <|im_end|>.
+	EOS int
 }
 
 // NewRenderer builds the tokenizer from TokenizerJSON and compiles the ChatML template.
@@ -33,6 +35,11 @@ func NewRenderer() (*Renderer, error) {
 		return nil, err
 	}
 	r := &Renderer{Tok: tok, tmpl: tmpl}
+	eos := tok.Encode("<|im_end|>", false).IDs
+	if len(eos) != 1 {
+		return nil, fmt.Errorf("organism: <|im_end|> is %d tokens", len(eos))
+	}
+	r.EOS = eos[0]
 	for _, a := range []struct {
 		w  string
 		id *int

@@ -12,8 +12,12 @@ type Summary struct {
 	Method   string  `json:"method"`
 	Variant  string  `json:"variant"`
 	Episodes int     `json:"episodes"`
-	TopK     float64 `json:"top_k"`     // share of episodes whose K planted segments hold ranks 1..K
+	TopK     float64 `json:"top_k"`     // share of episodes whose K planted segments hold ranks 1..K by signed score
 	MeanRank float64 `json:"mean_rank"` // mean rank of a planted segment (1 is best; K planted: at best (K+1)/2)
+	// TopKMagnitude and MeanRankMagnitude are the same, ranking by magnitude (|score| for deletion,
+	// patching and the matrix; the L2-norm magnitude for the gradient methods).
+	TopKMagnitude     float64 `json:"top_k_magnitude"`
+	MeanRankMagnitude float64 `json:"mean_rank_magnitude"`
 	// Chain is the share of episodes where the matrix finds the planted chain (matrix only, else −1):
 	// the K clues are the top K sources into the reasoning span, and deleting the reasoning span moves the
 	// action more than deleting any distractor does, in the right direction.
@@ -36,8 +40,8 @@ func Summarize(rows []data.OrganismScore) []Summary {
 		byEp[k] = append(byEp[k], r)
 	}
 	type acc struct {
-		eps, top, chain, planted int
-		rankSum, sec             float64
+		eps, top, topM, chain, planted int
+		rankSum, rankSumM, sec         float64
 	}
 	sums := map[[2]string]*acc{}
 	var keys [][2]string
@@ -59,19 +63,23 @@ func Summarize(rows []data.OrganismScore) []Summary {
 		rs := byEp[k]
 		a.eps++
 		a.sec += rs[0].Seconds
-		if topK(rs) {
+		if topK(rs, false) {
 			a.top++
+		}
+		if topK(rs, true) {
+			a.topM++
 		}
 		for _, r := range rs {
 			if r.Planted {
 				a.planted++
 				a.rankSum += float64(r.Rank)
+				a.rankSumM += float64(r.MagnitudeRank)
 			}
 		}
 		if k.method == MatrixToReasoning {
 			tt := byEp[key{MatrixToTarget, k.variant, k.episode}]
 			a.sec += firstSeconds(tt)
-			if topK(rs) && reasoningLeads(tt) {
+			if topK(rs, false) && reasoningLeads(tt) {
 				a.chain++
 			}
 		}
@@ -80,7 +88,8 @@ func Summarize(rows []data.OrganismScore) []Summary {
 	for _, sk := range keys {
 		a := sums[sk]
 		s := Summary{Method: sk[0], Variant: sk[1], Episodes: a.eps, TopK: float64(a.top) / float64(a.eps),
-			MeanRank: a.rankSum / float64(max(1, a.planted)), Chain: -1, MeanSecond: a.sec / float64(a.eps)}
+			MeanRank: a.rankSum / float64(max(1, a.planted)), TopKMagnitude: float64(a.topM) / float64(a.eps),
+			MeanRankMagnitude: a.rankSumM / float64(max(1, a.planted)), Chain: -1, MeanSecond: a.sec / float64(a.eps)}
 		if sk[0] == MethodMatrix {
 			s.Chain = float64(a.chain) / float64(a.eps)
 			s.MeanSecond /= 2 // both row methods carry the one matrix's time
@@ -97,13 +106,18 @@ func firstSeconds(rs []data.OrganismScore) float64 {
 	return rs[0].Seconds
 }
 
-// topK reports whether the planted segments of one episode's rows hold ranks 1..K.
-func topK(rs []data.OrganismScore) bool {
+// topK reports whether the planted segments of one episode's rows hold ranks 1..K (by magnitude when
+// mag is set).
+func topK(rs []data.OrganismScore, mag bool) bool {
 	if len(rs) == 0 || rs[0].K == 0 {
 		return false
 	}
 	for _, r := range rs {
-		if r.Planted && r.Rank > r.K {
+		rk := r.Rank
+		if mag {
+			rk = r.MagnitudeRank
+		}
+		if r.Planted && rk > r.K {
 			return false
 		}
 	}

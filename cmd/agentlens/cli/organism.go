@@ -311,14 +311,15 @@ func organismEvalRun(opts *organismEvalOptions) error {
 
 // writeOrganismTable prints the summary as a Markdown table.
 func writeOrganismTable(w io.Writer, sum []organism.Summary) {
-	fmt.Fprintln(w, "| method | variant | episodes | planted = top k | mean planted rank | chain found | s / episode |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| method | variant | episodes | planted = top k | mean planted rank | top k by magnitude | mean rank by magnitude | chain found | s / episode |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range sum {
 		chain := "–"
 		if s.Chain >= 0 {
 			chain = fmt.Sprintf("%.3f", s.Chain)
 		}
-		fmt.Fprintf(w, "| %s | %s | %d | %.3f | %.2f | %s | %.3f |\n", s.Method, s.Variant, s.Episodes, s.TopK, s.MeanRank, chain, s.MeanSecond)
+		fmt.Fprintf(w, "| %s | %s | %d | %.3f | %.2f | %.3f | %.2f | %s | %.3f |\n", s.Method, s.Variant, s.Episodes, s.TopK, s.MeanRank,
+			s.TopKMagnitude, s.MeanRankMagnitude, chain, s.MeanSecond)
 	}
 }
 
@@ -327,16 +328,17 @@ func writeOrganismTable(w io.Writer, sum []organism.Summary) {
 func organismFigure(sum []organism.Summary, name string, n int) *heatmap.Comparison {
 	c := &heatmap.Comparison{Title: "Model organism: planted clue segments ranked on top",
 		Subtitle: fmt.Sprintf("%s · %d held-out positive episodes per variant", name, n),
-		Methods:  []string{"planted = top k", "chain found"}, Units: []string{"share of episodes", "share of episodes"}, Target: -1,
+		Methods:  []string{"planted = top k", "top k by magnitude", "chain found"},
+		Units:    []string{"share of episodes", "share of episodes", "share of episodes"}, Target: -1,
 		Note: "k = 3 planted segments (goal line, replacement email, leverage email); the chain is matrix only (– elsewhere)."}
-	c.Scores = [][]float64{nil, nil}
+	c.Scores = [][]float64{nil, nil, nil}
 	for _, s := range sum {
 		c.Segments = append(c.Segments, heatmap.Segment{ID: s.Method, Label: s.Variant})
 		chain := s.Chain
 		if chain < 0 {
 			chain = math.NaN()
 		}
-		c.Scores[0], c.Scores[1] = append(c.Scores[0], s.TopK), append(c.Scores[1], chain)
+		c.Scores[0], c.Scores[1], c.Scores[2] = append(c.Scores[0], s.TopK), append(c.Scores[1], s.TopKMagnitude), append(c.Scores[2], chain)
 	}
 	return c
 }
