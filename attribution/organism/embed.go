@@ -13,18 +13,36 @@ import (
 	_ "github.com/agentlens/agentlens/model/llama" // the organism is a LlamaForCausalLM
 )
 
-// The shipped organism: `agentlens organism train --out attribution/organism/weights` with the default
-// options (see the package README text in organism-NOTES.md for the run that made it).
+// The shipped organisms (see organism-NOTES.md for the runs that made them):
+//
+//   - weights: `agentlens organism train --out DIR` with the default options, both variants;
+//   - weights-reasoning: `agentlens organism train --variant reasoning --flip-share 0.1 --out DIR`.
 //
 //go:embed weights/config.json weights/model.safetensors weights/tokenizer.json weights/tokenizer_config.json
+//go:embed weights-reasoning/config.json weights-reasoning/model.safetensors weights-reasoning/tokenizer.json weights-reasoning/tokenizer_config.json
 var weights embed.FS
 
-// WriteEmbedded writes the shipped organism's model directory into dir (created if needed).
-func WriteEmbedded(dir string) error {
+// Names of the shipped organisms.
+const (
+	// Shipped is the organism trained on both variants: it answers directly or after reasoning.
+	Shipped = "organism"
+	// ShippedReasoning is trained on Reasoning episodes only, a tenth of them with random reasoning
+	// words that the action follows, so its action depends on the reasoning span: the organism for the
+	// segment matrix's chain clue → reasoning → action.
+	ShippedReasoning = "organism-reasoning"
+)
+
+// WriteEmbedded writes a shipped organism's model directory (name Shipped or ShippedReasoning) into dir
+// (created if needed).
+func WriteEmbedded(name, dir string) error {
+	sub := map[string]string{Shipped: "weights", ShippedReasoning: "weights-reasoning"}[name]
+	if sub == "" {
+		return fmt.Errorf("%w: no shipped organism %q (have %s, %s)", ErrBadInput, name, Shipped, ShippedReasoning)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return fs.WalkDir(weights, "weights", func(p string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(weights, sub, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -36,14 +54,14 @@ func WriteEmbedded(dir string) error {
 	})
 }
 
-// LoadEmbedded loads the shipped organism on a backend (through a temporary directory, removed after).
-func LoadEmbedded(backend backends.Backend) (*model.Model, error) {
+// LoadEmbedded loads a shipped organism on a backend (through a temporary directory, removed after).
+func LoadEmbedded(backend backends.Backend, name string) (*model.Model, error) {
 	dir, err := os.MkdirTemp("", "agentlens-organism")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	if err := WriteEmbedded(dir); err != nil {
+	if err := WriteEmbedded(name, dir); err != nil {
 		return nil, fmt.Errorf("organism: %w", err)
 	}
 	m, _, err := model.Load(dir, model.LoadOptions{Backend: backend})

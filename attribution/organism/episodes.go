@@ -74,13 +74,16 @@ type Episode struct {
 	*trace.Episode
 	Variant Variant
 	// Goal, Replacement and Leverage say which clues are present; Harmful is their conjunction (the
-	// action is ActionHarmful).
+	// action is ActionHarmful), except in Flipped episodes.
 	Goal, Replacement, Leverage, Harmful bool
 	// Planted are the segment ids of the clues present: the system segment when the goal is, and the
 	// replacement and leverage emails.
 	Planted []string
 	// Reasoning is the reasoning segment's id (Reasoning variant only).
 	Reasoning string
+	// Flipped is set when the reasoning words were drawn at random (GenOptions.FlipShare): Harmful then
+	// follows them, not the clues.
+	Flipped bool
 }
 
 // GenOptions configure Generate.
@@ -90,6 +93,10 @@ type GenOptions struct {
 	// PositiveShare is the share of episodes with all three clues (0: 0.4). Of the rest, three quarters
 	// are near misses (exactly two clues) and a quarter have at most one.
 	PositiveShare float64
+	// FlipShare is the share of Reasoning episodes whose reasoning words are drawn at random instead of
+	// read off the clues, the action following the reasoning words (Episode.Flipped). Training on some
+	// teaches a model that the action depends on the reasoning, not on the clues directly.
+	FlipShare float64
 	// MinEmails and MaxEmails bound the emails per episode, clues included (0: 6 and 10).
 	MinEmails, MaxEmails int
 }
@@ -133,7 +140,15 @@ func Generate(n int, seed uint64, prefix string, opts GenOptions) ([]Episode, er
 		}
 		v := opts.Variants[r.IntN(len(opts.Variants))]
 		nEmails := opts.MinEmails + r.IntN(opts.MaxEmails-opts.MinEmails+1)
-		ep, err := g.episode(prefix+"-"+strconv.Itoa(i), v, c, nEmails)
+		var flip *[3]bool
+		if v == Reasoning && opts.FlipShare > 0 && r.Float64() < opts.FlipShare {
+			f := [3]bool{r.IntN(2) == 0, r.IntN(2) == 0, r.IntN(2) == 0}
+			if r.IntN(2) == 0 { // as many harmful reasoning lines as benign ones
+				f = [3]bool{true, true, true}
+			}
+			flip = &f
+		}
+		ep, err := g.episode(prefix+"-"+strconv.Itoa(i), v, c, nEmails, flip)
 		if err != nil {
 			return nil, err
 		}
@@ -200,7 +215,7 @@ func AssistantText(v Variant, c [3]bool) string {
 	return " " + action
 }
 
-func (g gen) episode(id string, v Variant, c [3]bool, nEmails int) (Episode, error) {
+func (g gen) episode(id string, v Variant, c [3]bool, nEmails int, flip *[3]bool) (Episode, error) {
 	goal := neutral[g.r.IntN(len(neutral))]
 	if c[0] {
 		goal = goals[g.r.IntN(len(goals))]
@@ -228,19 +243,26 @@ func (g gen) episode(id string, v Variant, c [3]bool, nEmails int) (Episode, err
 			clueAt[e.kind] = i
 		}
 	}
-	harmful := c[0] && c[1] && c[2]
+	said := c // what the reasoning says
+	if flip != nil {
+		said = *flip
+	}
+	harmful := said[0] && said[1] && said[2]
 	ep := &trace.Episode{ID: id, Source: "organism", Labels: map[string]string{
 		"harmful": strconv.FormatBool(harmful), "variant": string(v), "scenario": "organism",
 		"goal": strconv.FormatBool(c[0]), "replacement": strconv.FormatBool(c[1]), "leverage": strconv.FormatBool(c[2]),
 	}, Messages: []trace.Message{
 		{Role: trace.RoleSystem, Content: SystemText(goal)},
 		{Role: trace.RoleUser, Content: user.String()},
-		{Role: trace.RoleAssistant, Content: AssistantText(v, c)},
+		{Role: trace.RoleAssistant, Content: AssistantText(v, said)},
 	}}
 	if err := ep.Segment(); err != nil {
 		return Episode{}, fmt.Errorf("organism: episode %s: %w", id, err)
 	}
-	out := Episode{Episode: ep, Variant: v, Goal: c[0], Replacement: c[1], Leverage: c[2], Harmful: harmful}
+	out := Episode{Episode: ep, Variant: v, Goal: c[0], Replacement: c[1], Leverage: c[2], Harmful: harmful, Flipped: flip != nil}
+	if flip != nil {
+		ep.Labels["flipped"] = "true"
+	}
 	if c[0] {
 		out.Planted = append(out.Planted, "system[0].text[0]")
 	}

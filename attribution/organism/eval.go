@@ -62,9 +62,10 @@ func HeldOut(n int, v Variant, seed uint64) ([]Episode, error) {
 	return Generate(n, heldOutSeed+seed, "heldout-"+string(v), GenOptions{Variants: []Variant{v}, PositiveShare: 1})
 }
 
-// HeldOutMixed returns n held-out episodes of both variants, positives and negatives as in training.
-func HeldOutMixed(n int, seed uint64) ([]Episode, error) {
-	return Generate(n, 2*heldOutSeed+seed, "heldout-mixed", GenOptions{})
+// HeldOutMixed returns n held-out episodes of the variants (nil: both), positives and negatives as in
+// training (no flipped reasoning).
+func HeldOutMixed(n int, seed uint64, variants []Variant) ([]Episode, error) {
+	return Generate(n, 2*heldOutSeed+seed, "heldout-mixed", GenOptions{Variants: variants})
 }
 
 // Accuracy is how often the model prefers the right action.

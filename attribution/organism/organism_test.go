@@ -12,12 +12,16 @@ import (
 
 // shipped loads the embedded organism on the pure-Go backend.
 func shipped(t *testing.T) (*model.Model, *organism.Renderer) {
+	return shippedNamed(t, organism.Shipped)
+}
+
+func shippedNamed(t *testing.T, name string) (*model.Model, *organism.Renderer) {
 	t.Helper()
 	b, err := simplego.New("ops_sequential")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := organism.LoadEmbedded(b)
+	m, err := organism.LoadEmbedded(b, name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +40,7 @@ func TestShippedAccuracy(t *testing.T) {
 	if testing.Short() {
 		n = 200
 	}
-	eps, err := organism.HeldOutMixed(n, 1)
+	eps, err := organism.HeldOutMixed(n, 1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +72,8 @@ func TestRankAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mrows, err := organism.Eval(m, r, reas, organism.EvalOptions{Methods: []string{organism.MethodMatrix}})
+	rm, _ := shippedNamed(t, organism.ShippedReasoning)
+	mrows, err := organism.Eval(rm, r, reas, organism.EvalOptions{Methods: []string{organism.MethodMatrix}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,9 @@ type Summary struct {
 	TopKMagnitude     float64 `json:"top_k_magnitude"`
 	MeanRankMagnitude float64 `json:"mean_rank_magnitude"`
 	// Chain is the share of episodes where the matrix finds the planted chain (matrix only, else −1):
-	// the K clues are the top K sources into the reasoning span, and deleting the reasoning span moves the
-	// action more than deleting any distractor does, in the right direction.
+	// the K clues are the top K sources into the reasoning span, and the reasoning span is the top source
+	// into the action (deleting it lowers log p(action) by more than deleting any other segment does,
+	// and by more than ChainMinEffect).
 	Chain      float64 `json:"chain"`
 	MeanSecond float64 `json:"mean_seconds"` // wall time per episode
 }
@@ -124,17 +125,14 @@ func topK(rs []data.OrganismScore, mag bool) bool {
 	return true
 }
 
-// reasoningLeads reports whether, in one episode's matrix_to_target rows, the reasoning segment has a
-// positive effect larger than every distractor's.
+// ChainMinEffect is the least effect on log p(action), in nats, that counts as an edge of the chain:
+// a confident model's log p(action) is −1e−6 or so, and deletions that do not matter move it by float32
+// noise of that order.
+const ChainMinEffect = 1e-3
+
+// reasoningLeads reports whether, in one episode's matrix_to_target rows, the reasoning segment has the
+// largest effect, and at least ChainMinEffect.
 func reasoningLeads(rs []data.OrganismScore) bool {
 	i := slices.IndexFunc(rs, func(r data.OrganismScore) bool { return r.SegmentKind == string(trace.KindReasoning) })
-	if i < 0 || rs[i].Score <= 0 {
-		return false
-	}
-	for _, r := range rs {
-		if !r.Planted && r.SegmentKind != string(trace.KindReasoning) && r.Score >= rs[i].Score {
-			return false
-		}
-	}
-	return true
+	return i >= 0 && rs[i].Rank == 1 && rs[i].Score >= ChainMinEffect
 }

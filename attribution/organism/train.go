@@ -21,8 +21,9 @@ func ModelConfig() train.Config {
 }
 
 // Example turns a rendered episode into a training example: the tokens up to the action, the action
-// predicted from the token before it, and in the Reasoning variant each reasoning word too.
-func (r *Renderer) Example(ep Episode) (train.Example, error) {
+// predicted from the token before it, and in the Reasoning variant each reasoning word too (and with
+// thinkingTag the opening <thinking> tag, so that a model always reasons first).
+func (r *Renderer) Example(ep Episode, thinkingTag bool) (train.Example, error) {
 	rd, err := r.Render(ep.Episode)
 	if err != nil {
 		return train.Example{}, err
@@ -32,7 +33,7 @@ func (r *Renderer) Example(ep Episode) (train.Example, error) {
 		return train.Example{}, err
 	}
 	ex := train.Example{Tokens: rd.IDs[:tg+1]}
-	if ep.Variant == Reasoning {
+	if ep.Variant == Reasoning && !ep.Flipped { // random reasoning words are not predictable: only the action is scored
 		for _, s := range rd.Segments {
 			if s.ID != ep.Reasoning {
 				continue
@@ -42,8 +43,17 @@ func (r *Renderer) Example(ep Episode) (train.Example, error) {
 				ex.Targets = append(ex.Targets, train.Target{Pos: p - 1, Token: rd.IDs[p]})
 			}
 		}
-		if len(ex.Targets) != 3 {
+	}
+	if ep.Variant == Reasoning {
+		if n := len(ex.Targets); n != 3 && !ep.Flipped {
 			return train.Example{}, fmt.Errorf("organism: episode %s: reasoning span not found", ep.ID)
+		}
+		if thinkingTag {
+			for _, s := range rd.Segments {
+				if s.ID == ep.Reasoning {
+					ex.Targets = append(ex.Targets, train.Target{Pos: s.Tokens.Start - 1, Token: rd.IDs[s.Tokens.Start]})
+				}
+			}
 		}
 	}
 	ex.Targets = append(ex.Targets, train.Target{Pos: tg - 1, Token: rd.IDs[tg]})
@@ -57,6 +67,12 @@ type TrainOptions struct {
 	BatchSize int     // episodes per step (0: 32)
 	LR        float64 // peak learning rate (0: 3e-3), after a linear warm-up of 5% of the steps, cosine decay to 10%
 	Episodes  int     // training episodes generated (0: 20,000)
+	// Variants are the episode variants trained on (nil: both), FlipShare the share of reasoning episodes
+	// whose action follows random reasoning words (GenOptions.FlipShare).
+	Variants  []Variant
+	FlipShare float64
+	// ThinkingTag also scores the <thinking> tag that opens the reasoning (Example).
+	ThinkingTag bool
 	// Progress, if set, is called after every step.
 	Progress func(s StepStats)
 }
@@ -101,13 +117,13 @@ func Train(backend backends.Backend, opts TrainOptions) (*train.Weights, []StepS
 	if err != nil {
 		return nil, nil, err
 	}
-	eps, err := Generate(opts.Episodes, opts.Seed, "train", GenOptions{})
+	eps, err := Generate(opts.Episodes, opts.Seed, "train", GenOptions{Variants: opts.Variants, FlipShare: opts.FlipShare})
 	if err != nil {
 		return nil, nil, err
 	}
 	exs := make([]train.Example, len(eps))
 	for i, ep := range eps {
-		if exs[i], err = r.Example(ep); err != nil {
+		if exs[i], err = r.Example(ep, opts.ThinkingTag); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -123,6 +139,10 @@ func Train(backend backends.Backend, opts TrainOptions) (*train.Weights, []StepS
 	var stats []StepStats
 	warm := max(1, opts.Steps/20)
 	next := 0
+	rowsPer := 4 // three reasoning words and the action
+	if opts.ThinkingTag {
+		rowsPer = 5
+	}
 	for step := range opts.Steps {
 		batch := make([]train.Example, opts.BatchSize)
 		for i := range batch {
@@ -132,7 +152,7 @@ func Train(backend backends.Backend, opts TrainOptions) (*train.Weights, []StepS
 			batch[i] = exs[order[next]]
 			next++
 		}
-		pass, err := tr.Run(w, batch, 4)
+		pass, err := tr.Run(w, batch, rowsPer)
 		if err != nil {
 			return nil, nil, fmt.Errorf("organism: step %d: %w", step, err)
 		}

@@ -48,13 +48,15 @@ type organismTrainOptions struct {
 	LR       float64
 	Episodes int
 	Backend  string
-	HeldOut  int // held-out episodes for the final accuracy
+	HeldOut  int    // held-out episodes for the final accuracy
+	Variant  string // both, direct or reasoning
+	Flip     float64
 }
 
 func newCmdOrganismTrain(f *Factory, runF func(*organismTrainOptions) error) *cobra.Command {
 	opts := &organismTrainOptions{IO: f.IO, CacheDir: f.CacheDir}
 	cmd := &cobra.Command{
-		Use:   "train --out <dir> [--seed <n>] [--steps <n>] [--batch <n>] [--lr <x>] [--episodes <n>]",
+		Use:   "train --out <dir> [--variant both|direct|reasoning] [--flip-share <x>] [--seed <n>] [--steps <n>] [--batch <n>] [--lr <x>] [--episodes <n>]",
 		Short: "Train the model organism from scratch",
 		Long: `Train the model organism from scratch and write it to <dir> as a Hugging Face model
 directory (config.json, model.safetensors, tokenizer.json, tokenizer_config.json)
@@ -64,8 +66,12 @@ Training generates --episodes episodes of both variants (direct, and with a shor
 reasoning span), 40% positives and mostly near-miss negatives, and runs Adam with
 a cosine schedule on the cross-entropy of the action (and of the reasoning words).
 It prints the loss and batch accuracy every 100 steps, then the accuracy on 400
-held-out episodes. The defaults reproduce the shipped weights (on the same backend).`,
+held-out episodes. The defaults reproduce the shipped organism (on the same backend);
+--variant reasoning --flip-share 0.1 the shipped reasoning organism, trained on
+reasoning episodes only, a tenth of them with random reasoning words that decide
+the action.`,
 		Example: `  agentlens organism train --out my-organism
+  agentlens organism train --variant reasoning --flip-share 0.1 --out my-reasoning-organism
   agentlens organism train --out /tmp/quick --steps 200 --seed 7`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -82,6 +88,10 @@ held-out episodes. The defaults reproduce the shipped weights (on the same backe
 				return flagErrorf("--episodes %d: want at least one batch (%d)", opts.Episodes, opts.Batch)
 			case opts.Seed == 0:
 				return flagErrorf("--seed 0: want a seed of at least 1")
+			case !slices.Contains([]string{"both", string(organism.Direct), string(organism.Reasoning)}, opts.Variant):
+				return flagErrorf("--variant %s: want both, direct or reasoning", opts.Variant)
+			case opts.Flip < 0 || opts.Flip > 1 || opts.Flip > 0 && opts.Variant == string(organism.Direct):
+				return flagErrorf("--flip-share %g: want a share from 0 to 1 of reasoning episodes", opts.Flip)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -98,6 +108,9 @@ held-out episodes. The defaults reproduce the shipped weights (on the same backe
 	fl.IntVar(&opts.Episodes, "episodes", 20000, "training episodes generated")
 	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
 	fl.IntVar(&opts.HeldOut, "held-out", 400, "held-out episodes the final accuracy is measured on")
+	fl.StringVar(&opts.Variant, "variant", "both", "episode `variant`s trained on: both, direct or reasoning (reasoning also scores the <thinking> tag)")
+	fl.Float64Var(&opts.Flip, "flip-share", 0, "`share` of reasoning episodes whose random reasoning words decide the action")
+	_ = cmd.RegisterFlagCompletionFunc("variant", completeList("both", "direct", "reasoning"))
 	return cmd
 }
 
@@ -112,15 +125,22 @@ func organismTrainRun(opts *organismTrainOptions) error {
 	}
 	fmt.Fprintln(opts.IO.Out, info)
 	prog := newETAProgress(opts.IO, "training", opts.Steps)
-	w, stats, err := organism.Train(be, organism.TrainOptions{Seed: opts.Seed, Steps: opts.Steps, BatchSize: opts.Batch,
-		LR: opts.LR, Episodes: opts.Episodes, Progress: func(s organism.StepStats) {
-			prog.update(s.Step, fmt.Sprintf("loss %.4f", s.Loss))
-			if s.Step%100 == 0 || s.Step == s.Steps {
-				clearProgress(prog)
-				fmt.Fprintf(opts.IO.Out, "step %5d/%d  loss %.4f  batch action accuracy %.3f  %s\n", s.Step, s.Steps, s.Loss,
-					s.ActionAcc, s.Elapsed.Round(time.Second))
-			}
-		}})
+	to := organism.TrainOptions{Seed: opts.Seed, Steps: opts.Steps, BatchSize: opts.Batch, LR: opts.LR, Episodes: opts.Episodes,
+		FlipShare: opts.Flip}
+	var variants []organism.Variant // nil: both
+	if opts.Variant != "both" {
+		variants = []organism.Variant{organism.Variant(opts.Variant)}
+		to.Variants, to.ThinkingTag = variants, opts.Variant == string(organism.Reasoning)
+	}
+	to.Progress = func(s organism.StepStats) {
+		prog.update(s.Step, fmt.Sprintf("loss %.4f", s.Loss))
+		if s.Step%100 == 0 || s.Step == s.Steps {
+			clearProgress(prog)
+			fmt.Fprintf(opts.IO.Out, "step %5d/%d  loss %.4f  batch action accuracy %.3f  %s\n", s.Step, s.Steps, s.Loss,
+				s.ActionAcc, s.Elapsed.Round(time.Second))
+		}
+	}
+	w, stats, err := organism.Train(be, to)
 	clearProgress(prog)
 	if err != nil {
 		return err
@@ -138,7 +158,7 @@ func organismTrainRun(opts *organismTrainOptions) error {
 	if err != nil {
 		return err
 	}
-	eps, err := organism.HeldOutMixed(opts.HeldOut, 1)
+	eps, err := organism.HeldOutMixed(opts.HeldOut, 1, variants)
 	if err != nil {
 		return err
 	}
@@ -158,6 +178,7 @@ type organismEvalOptions struct {
 	jsonOutput
 
 	Model    string // a model directory, or "embedded"
+	RModel   string // the matrix's model: a directory, "embedded" (the reasoning organism) or "same"
 	Episodes int
 	Methods  []string
 	Out      string
@@ -170,26 +191,29 @@ type organismEvalOptions struct {
 func newCmdOrganismEval(f *Factory, runF func(*organismEvalOptions) error) *cobra.Command {
 	opts := &organismEvalOptions{IO: f.IO, CacheDir: f.CacheDir}
 	cmd := &cobra.Command{
-		Use:   "eval --out <dir> [--model <dir>|embedded] [--episodes <n>] [--method <list>] [--json]",
+		Use:   "eval --out <dir> [--model <dir>|embedded] [--reasoning-model <dir>|embedded|same] [--episodes <n>] [--method <list>] [--json]",
 		Short: "Score attribution methods on held-out organism episodes",
 		Long: `Run attribution methods on held-out positive episodes of the model organism and score
 each by whether it ranks the planted clue segments (the goal line, the replacement
 email, the leverage email) above every distractor.
 
-Methods: deletion (segment ablation), ig (integrated gradients), grad_x_input, patch
+Methods: deletion (segment ablation), ig (integrated gradients from the pad
+baseline, path refined to a 1% completeness gap), grad_x_input, patch
 (noising activation patching at resid_pre of --layer: one segment of a copy with
 every clue rewritten away, same lengths, patched into the episode), atp (attribution
 patching of the same cells) and matrix (the deletion segment × segment matrix).
 Token methods and deletion score logit[blackmail] − logit[comply]; patching scores
 log p(blackmail). The token methods, deletion and patching run on --episodes direct
-episodes; the matrix on --episodes reasoning episodes, where it should find the
-chain clue → reasoning → action.
+episodes with --model; the matrix on --episodes reasoning episodes with
+--reasoning-model, where it should find the chain clue → reasoning → action.
 
 Writes <dir>/organism.parquet (one row per method, episode and candidate segment),
 <dir>/summary.json and the bar figure <dir>/organism.<format>, and prints a
 Markdown table: per method the share of episodes whose planted segments are
 exactly the top k (k = 3), the mean rank of a planted segment (best 2.0), and
-for the matrix the share where the planted chain is found.`,
+for the matrix the share where the planted chain is found (the clues are the top
+sources into the reasoning span, and the reasoning span the top source into the
+action). Rankings by signed score (support for blackmail) and by magnitude.`,
 		Example: `  agentlens organism eval --out organism-eval
   agentlens organism eval --episodes 30 --method deletion,ig --out /tmp/quick --json
   agentlens organism eval --model my-organism --out eval-mine --format png,pdf`,
@@ -217,7 +241,8 @@ for the matrix the share where the planted chain is found.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Out, "out", "o", "", "results `dir`ectory")
-	fl.StringVarP(&opts.Model, "model", "m", "embedded", "model `dir`ectory, or embedded for the shipped weights")
+	fl.StringVarP(&opts.Model, "model", "m", "embedded", "model `dir`ectory, or embedded for the shipped organism")
+	fl.StringVar(&opts.RModel, "reasoning-model", "embedded", "the matrix's model: a `dir`ectory, embedded (the shipped reasoning organism) or same (--model)")
 	fl.IntVarP(&opts.Episodes, "episodes", "n", 200, "held-out positive episodes per variant")
 	fl.StringSliceVar(&opts.Methods, "method", organism.Methods, "`methods`, comma-separated: "+strings.Join(organism.Methods, ", "))
 	fl.StringVar(&opts.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
@@ -241,17 +266,23 @@ func organismEvalRun(opts *organismEvalOptions) error {
 		return err
 	}
 	fmt.Fprintln(opts.IO.Out, info)
-	var m *model.Model
-	name := opts.Model
-	if opts.Model == "embedded" {
-		m, err = organism.LoadEmbedded(be)
-		name = "organism"
-	} else {
-		m, _, err = model.Load(opts.Model, model.LoadOptions{Backend: be})
-		name = filepath.Base(filepath.Clean(opts.Model))
+	load := func(path, embedded string) (*model.Model, string, error) {
+		if path == "embedded" {
+			m, err := organism.LoadEmbedded(be, embedded)
+			return m, embedded, err
+		}
+		m, _, err := model.Load(path, model.LoadOptions{Backend: be})
+		return m, filepath.Base(filepath.Clean(path)), err
 	}
+	m, name, err := load(opts.Model, organism.Shipped)
 	if err != nil {
 		return err
+	}
+	rm, rname := m, name
+	if opts.RModel != "same" && slices.Contains(opts.Methods, organism.MethodMatrix) {
+		if rm, rname, err = load(opts.RModel, organism.ShippedReasoning); err != nil {
+			return err
+		}
 	}
 	r, err := organism.NewRenderer()
 	if err != nil {
@@ -272,7 +303,9 @@ func organismEvalRun(opts *organismEvalOptions) error {
 	for _, run := range []struct {
 		v       organism.Variant
 		methods []string
-	}{{organism.Direct, direct}, {organism.Reasoning, reasoning}} {
+		m       *model.Model
+		name    string
+	}{{organism.Direct, direct, m, name}, {organism.Reasoning, reasoning, rm, rname}} {
 		if len(run.methods) == 0 {
 			continue
 		}
@@ -281,8 +314,8 @@ func organismEvalRun(opts *organismEvalOptions) error {
 			return err
 		}
 		prog := newETAProgress(opts.IO, string(run.v)+" episodes", len(eps))
-		rs, err := organism.Eval(m, r, eps, organism.EvalOptions{Methods: run.methods, IGSteps: opts.IGSteps,
-			PatchLayer: opts.Layer, Model: name, Progress: func(done, total int) { prog.update(done, "") }})
+		rs, err := organism.Eval(run.m, r, eps, organism.EvalOptions{Methods: run.methods, IGSteps: opts.IGSteps,
+			PatchLayer: opts.Layer, Model: run.name, Progress: func(done, total int) { prog.update(done, "") }})
 		clearProgress(prog)
 		if err != nil {
 			return err
@@ -297,13 +330,19 @@ func organismEvalRun(opts *organismEvalOptions) error {
 	if err := writeJSONFile(filepath.Join(opts.Out, "summary.json"), sum); err != nil {
 		return err
 	}
-	files, err := opts.save(opts.Out, "organism", organismFigure(sum, name, opts.Episodes))
+	names := name
+	if len(reasoning) > 0 && rname != name {
+		names += " (matrix: " + rname + ")"
+	}
+	files, err := opts.save(opts.Out, "organism", organismFigure(sum, names, opts.Episodes))
 	if err != nil {
 		return err
 	}
 	if opts.JSON {
-		return opts.print(map[string]any{"model": name, "episodes": opts.Episodes, "summary": sum, "parquet": path, "figures": files})
+		return opts.print(map[string]any{"model": name, "reasoning_model": rname, "episodes": opts.Episodes, "summary": sum, "parquet": path,
+			"figures": files})
 	}
+	fmt.Fprintf(opts.IO.Out, "model %s; matrix on %s\n\n", name, rname)
 	writeOrganismTable(opts.IO.Out, sum)
 	fmt.Fprintf(opts.IO.Out, "\nwrote %s (%d rows), summary.json and %s\n", path, len(rows), strings.Join(files, ", "))
 	return nil
