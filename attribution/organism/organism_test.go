@@ -32,31 +32,39 @@ func shippedNamed(t *testing.T, name string) (*model.Model, *organism.Renderer) 
 	return m, r
 }
 
-// TestShippedAccuracy: the shipped organism picks the right action on held-out episodes, positives
+// TestShippedAccuracy: the shipped organisms pick the right action on held-out episodes, positives
 // (all three clues) and negatives (mostly near misses) alike.
 func TestShippedAccuracy(t *testing.T) {
-	m, r := shipped(t)
 	n := 400
 	if testing.Short() {
 		n = 200
 	}
-	eps, err := organism.HeldOutMixed(n, 1, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acc, err := organism.Measure(m, r, eps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("held-out accuracy: positives %.4f of %d, negatives %.4f of %d", acc.Pos(), acc.Positives, acc.Neg(), acc.Negatives)
-	if acc.Pos() < 0.98 || acc.Neg() < 0.98 {
-		t.Errorf("accuracy: positives %.4f, negatives %.4f, want ≥ 0.98 each", acc.Pos(), acc.Neg())
+	for _, tc := range []struct {
+		name     string
+		variants []organism.Variant
+	}{{organism.Shipped, nil}, {organism.ShippedReasoning, []organism.Variant{organism.Reasoning}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, r := shippedNamed(t, tc.name)
+			eps, err := organism.HeldOutMixed(n, 1, tc.variants)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc, err := organism.Measure(m, r, eps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("held-out accuracy: positives %.4f of %d, negatives %.4f of %d, reasoning words %.4f of %d", acc.Pos(), acc.Positives,
+				acc.Neg(), acc.Negatives, acc.Word(), acc.Words)
+			if acc.Pos() < 0.98 || acc.Neg() < 0.98 || acc.Word() < 0.98 {
+				t.Errorf("accuracy: positives %.4f, negatives %.4f, reasoning words %.4f, want ≥ 0.98 each", acc.Pos(), acc.Neg(), acc.Word())
+			}
+		})
 	}
 }
 
-// TestRankAccuracy: on held-out positive episodes, each method ranks the three planted segments on top
-// at least as often as the bound. The bounds are the shares measured over 200 episodes
-// (organism-NOTES.md) less a margin for the small sample.
+// TestRankAccuracy: on held-out positive episodes (another seed than organism-NOTES.md's), the share
+// of episodes in which each method ranks the three planted segments on top stays in a band around
+// what was measured over 200 episodes.
 func TestRankAccuracy(t *testing.T) {
 	m, r := shipped(t)
 	eps, err := organism.HeldOut(24, organism.Direct, 3)
@@ -77,15 +85,24 @@ func TestRankAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]float64{ // least share of episodes with the planted segments on top
-		organism.MethodDeletion: minDeletion, organism.MethodIG: minIG, organism.MethodPatch: minPatch,
-		organism.MethodGradXInput: minGradXInput, organism.MethodAtP: minAtP, organism.MethodMatrix: minMatrix,
+	// Bands of the share of episodes with the planted segments on top (signed ranking), from the
+	// 200-episode run of organism-NOTES.md (deletion 1.000, patch 1.000, IG 0.465, grad×input 0.190,
+	// AtP 0.010, matrix 1.000 with chain 1.000) widened by about 2.5 binomial standard deviations of a
+	// 24-episode sample; deletion, patching and the matrix must meet the 95% goal. The methods
+	// that fail are bounded above as well, so that a change that fixes or breaks them shows.
+	bands := map[string][2]float64{
+		organism.MethodDeletion: {0.95, 1}, organism.MethodPatch: {0.95, 1}, organism.MethodMatrix: {0.95, 1},
+		organism.MethodIG: {0.2, 0.75}, organism.MethodGradXInput: {0, 0.4}, organism.MethodAtP: {0, 0.15},
 	}
 	for _, s := range organism.Summarize(append(rows, mrows...)) {
 		t.Logf("%-12s %-9s top-k %.3f mean rank %.2f | by magnitude %.3f %.2f | chain %.3f", s.Method, s.Variant, s.TopK, s.MeanRank,
 			s.TopKMagnitude, s.MeanRankMagnitude, s.Chain)
-		if s.TopK < want[s.Method] {
-			t.Errorf("%s: planted segments on top in %.3f of %d episodes, want ≥ %.2f", s.Method, s.TopK, s.Episodes, want[s.Method])
+		b := bands[s.Method]
+		if s.TopK < b[0] || s.TopK > b[1] {
+			t.Errorf("%s: planted segments on top in %.3f of %d episodes, want %.2f to %.2f", s.Method, s.TopK, s.Episodes, b[0], b[1])
+		}
+		if s.Method == organism.MethodMatrix && s.Chain < 0.9 {
+			t.Errorf("matrix: chain found in %.3f of %d episodes, want ≥ 0.9 (1.000 over 200)", s.Chain, s.Episodes)
 		}
 	}
 }
@@ -236,8 +253,3 @@ func fields(s string) []string {
 	}
 	return out
 }
-
-// Bounds of TestRankAccuracy (see there).
-const (
-	minDeletion, minIG, minPatch, minGradXInput, minAtP, minMatrix = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-)

@@ -166,7 +166,11 @@ func organismTrainRun(opts *organismTrainOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(opts.IO.Out, "held-out accuracy: positives %.4f (%d), negatives %.4f (%d)\n", acc.Pos(), acc.Positives, acc.Neg(), acc.Negatives)
+	fmt.Fprintf(opts.IO.Out, "held-out accuracy: positives %.4f (%d), negatives %.4f (%d)", acc.Pos(), acc.Positives, acc.Neg(), acc.Negatives)
+	if acc.Words > 0 {
+		fmt.Fprintf(opts.IO.Out, ", reasoning words %.4f (%d)", acc.Word(), acc.Words)
+	}
+	fmt.Fprintln(opts.IO.Out)
 	return nil
 }
 
