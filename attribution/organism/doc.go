@@ -11,6 +11,9 @@
 // variant the assistant first writes one reasoning word per clue ("<thinking> duty threatened leverage
 // </thinking>"), which gives the segment × segment matrix a planted chain clue → reasoning → action.
 //
-// Train fits the model (package model/train); the trained weights ship embedded (Embedded), and Eval
-// scores attribution methods by whether the planted segments rank on top.
+// Train fits the model (package model/train). Two trained organisms ship embedded (LoadEmbedded):
+// Shipped, trained on both variants, and ShippedReasoning, trained on Reasoning episodes only (a tenth
+// with random reasoning words that the action follows), whose action depends on its reasoning span.
+// Eval scores attribution methods by whether the planted segments rank on top, Summarize aggregates
+// its rows.
 package organism

@@ -297,7 +297,7 @@ func New(c Config, backend backends.Backend) (*Trainer, error) {
 	return t, nil
 }
 
-// Batch is a packed batch: examples padded to one length, and their targets as selection rows.
+// batch is a packed batch: examples padded to one length, and their targets as selection rows.
 type batch struct {
 	tokens  [][]int32
 	sel     [][]float32 // [n, batch·pos]
