@@ -67,11 +67,15 @@ func TestShippedAccuracy(t *testing.T) {
 // what was measured over 200 episodes.
 func TestRankAccuracy(t *testing.T) {
 	m, r := shipped(t)
-	eps, err := organism.HeldOut(24, organism.Direct, 3)
+	nDirect, nReasoning := 24, 12
+	if testing.Short() {
+		nDirect, nReasoning = 12, 8
+	}
+	eps, err := organism.HeldOut(nDirect, organism.Direct, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reas, err := organism.HeldOut(12, organism.Reasoning, 3)
+	reas, err := organism.HeldOut(nReasoning, organism.Reasoning, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +92,15 @@ func TestRankAccuracy(t *testing.T) {
 	// Bands of the share of episodes with the planted segments on top (signed ranking), from the
 	// 200-episode run of organism-NOTES.md (deletion 1.000, patch 1.000, IG 0.465, grad×input 0.190,
 	// AtP 0.010, matrix 1.000 with chain 1.000) widened by about 2.5 binomial standard deviations of a
-	// 24-episode sample; deletion, patching and the matrix must meet the 95% goal. The methods
-	// that fail are bounded above as well, so that a change that fixes or breaks them shows.
+	// 24-episode sample (12 under -short, wider); deletion, patching and the matrix must meet the issue's
+	// 95% goal. The methods that fail are bounded above as well, so that a change that fixes or breaks
+	// them shows.
 	bands := map[string][2]float64{
 		organism.MethodDeletion: {0.95, 1}, organism.MethodPatch: {0.95, 1}, organism.MethodMatrix: {0.95, 1},
 		organism.MethodIG: {0.2, 0.75}, organism.MethodGradXInput: {0, 0.4}, organism.MethodAtP: {0, 0.15},
+	}
+	if testing.Short() {
+		bands[organism.MethodIG], bands[organism.MethodGradXInput], bands[organism.MethodAtP] = [2]float64{0.1, 0.85}, [2]float64{0, 0.5}, [2]float64{0, 0.2}
 	}
 	for _, s := range organism.Summarize(append(rows, mrows...)) {
 		t.Logf("%-12s %-9s top-k %.3f mean rank %.2f | by magnitude %.3f %.2f | chain %.3f", s.Method, s.Variant, s.TopK, s.MeanRank,
@@ -101,8 +109,8 @@ func TestRankAccuracy(t *testing.T) {
 		if s.TopK < b[0] || s.TopK > b[1] {
 			t.Errorf("%s: planted segments on top in %.3f of %d episodes, want %.2f to %.2f", s.Method, s.TopK, s.Episodes, b[0], b[1])
 		}
-		if s.Method == organism.MethodMatrix && s.Chain < 0.9 {
-			t.Errorf("matrix: chain found in %.3f of %d episodes, want ≥ 0.9 (1.000 over 200)", s.Chain, s.Episodes)
+		if s.Method == organism.MethodMatrix && s.Chain < 0.85 {
+			t.Errorf("matrix: chain found in %.3f of %d episodes, want ≥ 0.85 (1.000 over 200)", s.Chain, s.Episodes)
 		}
 	}
 }
