@@ -14,7 +14,7 @@ import (
 // Row is the set of table row types this package reads and writes.
 type Row interface {
 	TokenAttribution | SegmentAttribution | EpisodeLabel | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore |
-		ProbeSegmentScore | SegmentMatrixEntry | PatchEntry | AttentionEntry
+		ProbeSegmentScore | SegmentMatrixEntry | PatchEntry | AttentionEntry | OrganismScore
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -96,6 +96,8 @@ func versionField[T Row](r *T) *int32 {
 	case *PatchEntry:
 		return &v.SchemaVersion
 	case *AttentionEntry:
+		return &v.SchemaVersion
+	case *OrganismScore:
 		return &v.SchemaVersion
 	}
 	panic("data: row type without a schema version")

@@ -72,6 +72,9 @@ func TestProbeTablesRoundTrip(t *testing.T) {
 		Method: "attention", Layer: 29, Head: 8, TargetToken: 4747, QueryID: "target", QueryKind: "target", QueryLabel: "token 4747",
 		QueryStart: 4746, QueryEnd: 4747, KeyID: "user[0].email[3]", KeyKind: "email", KeyLabel: "from=kyle subject=Re: ✉",
 		KeyStart: 900, KeyEnd: 1200, Mass: 0.0625}, {Method: "rollout", Layer: -1, Head: -1, KeyID: "other", KeyStart: -1, KeyEnd: -1, Mass: 1e-300}})
+	roundTrip(t, filepath.Join(dir, "organism.parquet"), []OrganismScore{{EpisodeID: "heldout-7", Model: "organism", Variant: "direct",
+		Method: "deletion", Metric: "logit_diff", MetricValue: 6.5, SegmentID: "user[0].email[3]", SegmentKind: "email", Planted: true,
+		Score: 9.25, Rank: 1, Magnitude: 9.5, MagnitudeRank: 2, Candidates: 9, K: 3, Seconds: 0.015}, {Method: "patch", Score: -0.125, Rank: 9}})
 }
 
 // TestPyarrowReadsOurProbe: pyarrow's view of the Go-written testdata/probe.parquet (made by

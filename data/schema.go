@@ -337,3 +337,33 @@ type AttentionEntry struct {
 	KeyEnd      int32   `parquet:"key_end"`
 	Mass        float64 `parquet:"mass"` // attention mass of the query row on the key column, 0..1
 }
+
+// OrganismScore is one row of organism.parquet (agentlens organism eval): the score one attribution
+// method gives one candidate segment (the system segment or an email) of a held-out episode of the
+// faithfulness model organism, whose planted clue segments are known.
+//
+// Rank is 1 for the segment with the largest score among the episode's candidates for this method, and
+// MagnitudeRank the same for Magnitude. A method finds the planted segments when the K planted ones
+// hold ranks 1..K. For the segment matrix
+// (reasoning episodes), method matrix_to_reasoning scores each segment by its deletion's effect on the
+// reasoning span's mean log-likelihood, and matrix_to_target by its effect on log p(action); the row of
+// the reasoning segment itself is candidate only for matrix_to_target.
+type OrganismScore struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	EpisodeID     string  `parquet:"episode_id,dict"`
+	Model         string  `parquet:"model,dict"`
+	Variant       string  `parquet:"variant,dict"`      // "direct" or "reasoning"
+	Method        string  `parquet:"method,dict"`       // deletion, integrated_gradients, grad_x_input, patch, atp, matrix_to_reasoning, matrix_to_target
+	Metric        string  `parquet:"metric,dict"`       // e.g. "logit_diff" (blackmail − comply), "log_prob"
+	MetricValue   float64 `parquet:"metric_value"`      // the metric on the unmodified episode
+	SegmentID     string  `parquet:"segment_id,dict"`   // e.g. "user[0].email[3]"
+	SegmentKind   string  `parquet:"segment_kind,dict"` // "system", "email", "reasoning"
+	Planted       bool    `parquet:"planted"`           // the segment is a planted clue
+	Score         float64 `parquet:"score"`             // signed: positive supports the harmful action
+	Rank          int32   `parquet:"rank"`              // 1 = largest score among the candidates
+	Magnitude     float64 `parquet:"magnitude"`         // non-negative size: Σ over tokens of the L2 norm over d_model (gradient methods), |score| (others)
+	MagnitudeRank int32   `parquet:"magnitude_rank"`    // 1 = largest magnitude among the candidates
+	Candidates    int32   `parquet:"candidates"`        // candidate segments ranked
+	K             int32   `parquet:"k"`                 // planted segments in the episode
+	Seconds       float64 `parquet:"seconds"`           // the method's wall time on this episode
+}

@@ -80,6 +80,7 @@ See 'agentlens help environment' for the environment variables and exit codes, a
 		newCmdHeatmap(f, nil),
 		newCmdCompletion(f),
 		newCmdEnvironment(),
+		newCmdOrganism(f),
 		// Later commands register here, each newCmdX(f, nil) in its own file, in group groupAnalysis.
 	)
 	registerCompletions(cmd)
