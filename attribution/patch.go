@@ -150,8 +150,20 @@ type PatchOptions struct {
 	// LastPositions, if positive, also patches each site at each of the last that many aligned
 	// positions before the target, one position at a time: the layer × position grid.
 	LastPositions int
+	// Contrast, if positive, makes the metric the logit difference logit[target] − logit[Contrast]
+	// (a token id) instead of log p(target). A saturated model (log p ≈ 0) leaves log p's gradient near
+	// zero and its changes at float32 noise; the logit difference keeps its scale.
+	Contrast int
 	// Progress, if set, is called after each patched run.
 	Progress func(done, total int)
+}
+
+// metric is the patching metric of the target token id tok, read at position pos.
+func (o PatchOptions) metric(tok, pos int) model.Metric {
+	if o.Contrast > 0 {
+		return model.Metric{Kind: model.LogitDiff, Position: pos, Target: tok, Contrast: o.Contrast}
+	}
+	return model.Metric{Kind: model.LogProb, Position: pos, Target: tok}
 }
 
 // PatchCell is one patch: a site at a layer (and head, or −1) over one aligned segment's positions.
@@ -248,14 +260,15 @@ func (al *Alignment) lastPositions(n int) [][2]int {
 	return out
 }
 
-// metricAt is log p(the target token) from a run whose only logit position is the target's predecessor.
-func metricAt(res *model.Result, target int) float64 {
-	return MetricValue(res.Logits.Row(0), model.Metric{Kind: model.LogProb, Target: target})
+// metricAt is the metric of the target token from a run whose only logit position is the target's
+// predecessor.
+func metricAt(res *model.Result, metric model.Metric) float64 {
+	return MetricValue(res.Logits.Row(0), metric)
 }
 
 // runs returns the clean run's activations at the sites and the corrupted run (metric, keys and values).
-func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name) (clean, corrupt float64, cleanCache model.Cache, pf *model.Prefix, err error) {
-	tok := al.Clean.IDs[al.CleanTarget]
+func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name, opts PatchOptions) (clean, corrupt float64, cleanCache model.Cache, pf *model.Prefix, err error) {
+	mt := opts.metric(al.Clean.IDs[al.CleanTarget], 0)
 	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: sites, LogitPositions: []int{al.CleanTarget - 1}})
 	if err != nil {
 		return 0, 0, nil, nil, fmt.Errorf("clean run: %w", err)
@@ -268,7 +281,7 @@ func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name) (clean, corrupt
 	if pf, err = m.PrefixFromCache(xt, xr.Cache); err != nil {
 		return 0, 0, nil, nil, err
 	}
-	return metricAt(cr, tok), metricAt(xr, tok), cr.Cache, pf, nil
+	return metricAt(cr, mt), metricAt(xr, mt), cr.Cache, pf, nil
 }
 
 // patchValues returns a Replace tensor over the corrupted run's positions holding the clean activations
@@ -301,7 +314,8 @@ func (al *Alignment) patchSpans(c *model.Tensor, spans []AlignedSegment, T int) 
 
 // Patch runs activation patching from the clean run into the corrupted one: for every site, layer and
 // aligned segment, the corrupted run with the site's activations at the segment's positions replaced by
-// the clean run's at the aligned positions, and the metric (log p of the target token) it gives. With
+// the clean run's at the aligned positions, and the metric (log p of the target token, or the logit
+// difference with opts.Contrast) it gives. With
 // opts.Heads, also each head's output (hook_z) over every aligned position. Each patched run reuses the
 // corrupted run's keys and values before its first patched position.
 func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, error) {
@@ -309,13 +323,13 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 	if err != nil {
 		return nil, err
 	}
-	clean, corrupt, cc, whole, err := al.baseRuns(m, capture)
+	clean, corrupt, cc, whole, err := al.baseRuns(m, capture, opts)
 	if err != nil {
 		return nil, err
 	}
 	res := &PatchResult{Method: "patch", Clean: clean, Corrupt: corrupt}
 	T := al.CorruptTarget
-	tok := al.Clean.IDs[al.CleanTarget]
+	mt := opts.metric(al.Clean.IDs[al.CleanTarget], 0)
 	total := len(sites) * (len(segs) + len(al.lastPositions(opts.LastPositions)))
 	if opts.Heads {
 		total += m.Dims().NLayers * m.Dims().NHeads
@@ -337,7 +351,7 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 		if opts.Progress != nil {
 			opts.Progress(res.Runs, total)
 		}
-		return metricAt(r, tok), nil
+		return metricAt(r, mt), nil
 	}
 	restored := func(v float64) float64 { return restoredShare(v-corrupt, clean-corrupt) }
 	for _, site := range sites {
@@ -443,11 +457,11 @@ func attributionPatch(m *model.Model, al *Alignment, opts PatchOptions, star boo
 		return nil, nil, fmt.Errorf("clean run: %w", err)
 	}
 	T := al.CorruptTarget
-	g, err := m.Gradient(al.Corrupt.IDs[:T], model.Metric{Kind: model.LogProb, Position: T - 1, Target: tok}, model.GradOptions{Wrt: wrt})
+	g, err := m.Gradient(al.Corrupt.IDs[:T], opts.metric(tok, T-1), model.GradOptions{Wrt: wrt})
 	if err != nil {
 		return nil, nil, fmt.Errorf("corrupted run's gradient: %w", err)
 	}
-	clean, corrupt := metricAt(cr, tok), g.Value
+	clean, corrupt := metricAt(cr, opts.metric(tok, 0)), g.Value
 	res := &PatchResult{Method: "atp", Clean: clean, Corrupt: corrupt, Runs: 1, Tokens: al.CleanTarget + T, Computed: al.CleanTarget + T}
 	restored := func(est float64) float64 { return restoredShare(est, clean-corrupt) }
 	// contrib returns Σ over aligned pairs of (clean − corrupt)·grad over the row slice [lo, hi).

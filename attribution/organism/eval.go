@@ -349,7 +349,9 @@ func Eval(m *model.Model, r *Renderer, eps []Episode, opts EvalOptions) ([]data.
 }
 
 // patchRows patches each candidate segment of the neutralized copy into the episode (or estimates it
-// by AtP) and scores each segment by the share of the log p(action) drop it causes.
+// by AtP) and scores each segment by the share of the drop in logit[blackmail] − logit[comply] it
+// causes. The logit difference, not log p: the organism is saturated (log p(blackmail) ≈ −1e−6), so
+// log p's gradient is of that order and AtP's first-order estimate of it is noise.
 func patchRows(m *model.Model, r *Renderer, ep Episode, rd *trace.Rendered, tg int, segs []trace.RenderedSegment,
 	base data.OrganismScore, method string, layer int) ([]data.OrganismScore, error) {
 	nep, err := Neutralized(ep)
@@ -370,7 +372,7 @@ func patchRows(m *model.Model, r *Renderer, ep Episode, rd *trace.Rendered, tg i
 		return nil, err
 	}
 	po := attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre}, Layers: []int{layer},
-		Kinds: []trace.Kind{trace.KindSystem, trace.KindEmail}}
+		Kinds: []trace.Kind{trace.KindSystem, trace.KindEmail}, Contrast: r.Benign}
 	var res *attribution.PatchResult
 	if method == MethodPatch {
 		res, err = attribution.Patch(m, al, po)
@@ -401,7 +403,7 @@ func patchRows(m *model.Model, r *Renderer, ep Episode, rd *trace.Rendered, tg i
 		}
 	}
 	b := base
-	b.Method, b.Metric, b.MetricValue = method, "log_prob", res.Corrupt
+	b.Method, b.Metric, b.MetricValue = method, "logit_diff", res.Corrupt
 	return rank(b, segs, score, nil, ep.Planted), nil
 }
 

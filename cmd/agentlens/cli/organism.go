@@ -206,9 +206,9 @@ baseline, path refined to a 1% completeness gap), grad_x_input, patch
 (noising activation patching at resid_pre of --layer: one segment of a copy with
 every clue rewritten away, same lengths, patched into the episode), atp (attribution
 patching of the same cells) and matrix (the deletion segment × segment matrix).
-Token methods and deletion score logit[blackmail] − logit[comply]; patching scores
-log p(blackmail). The token methods, deletion and patching run on --episodes direct
-episodes with --model; the matrix on --episodes reasoning episodes with
+Every method but the matrix scores logit[blackmail] − logit[comply] (the organism is
+saturated: log p(blackmail) ≈ 0). The token methods, deletion and patching run on
+--episodes direct episodes with --model; the matrix on --episodes reasoning episodes with
 --reasoning-model, where it should find the chain clue → reasoning → action.
 
 Writes <dir>/organism.parquet (one row per method, episode and candidate segment),
