@@ -67,6 +67,9 @@ type attributeOptions struct {
 	PatchLayers          []int       // nil: all
 	Heads                bool        // also patch each head's output
 	PatchPositions       int         // also patch each of the last n aligned positions alone
+	// Contrast is the text of one token: patch, atp and atpstar then score logit[target] −
+	// logit[contrast] instead of log p(target) ("" = log p).
+	Contrast string
 	// AttentionSegment is the segment id, or the segment kind, whose attention-heads.svg is drawn ("" =
 	// the most attended segment).
 	AttentionSegment string
@@ -221,6 +224,7 @@ redraws any of them from the Parquet tables.`,
 	fl.StringVar(&sitesArg, "patch-sites", "", "patch, atp, atpstar: `sites` to patch: resid_pre, resid_mid, resid_post, attn_out, mlp_out, q, k, v, z (default resid_pre,attn_out,mlp_out)")
 	fl.StringVar(&layersArg, "patch-layers", "", "patch, atp, atpstar: `layers` to patch, e.g. 0-29 or 0,6,12 (default all)")
 	fl.BoolVar(&opts.Heads, "heads", false, "patch, atp, atpstar: also each attention head's output (hook_z) over every aligned position")
+	fl.StringVar(&opts.Contrast, "contrast", "", "patch, atp, atpstar: score logit[target] − logit[`token`] (text of one token, e.g. ' comply') instead of log p(target)")
 	fl.IntVar(&opts.PatchPositions, "patch-positions", 0, "patch, atp, atpstar: also each of the last `n` aligned positions before the target alone (layer × position)")
 	fl.StringVar(&opts.AttentionSegment, "attention-segment", "", "attention: segment `id` or kind (e.g. email: all of them) of attention-heads.svg (default: the most attended segment)")
 	fl.StringVarP(&opts.Out, "out", "o", filepath.Join("out", "attribute"), "output `dir`ectory")
@@ -295,6 +299,8 @@ func (o *attributeOptions) check() error {
 		return flagErrorf("--method patch, atp and atpstar patch this episode into a corrupted one: name it with --baseline FILE")
 	case o.Baseline != "" && !o.patching():
 		return flagErrorf("--baseline is the corrupted episode for patch, atp and atpstar: add --method patch, atp or atpstar")
+	case o.Contrast != "" && !o.patching():
+		return flagErrorf("--contrast sets the patching metric: add --method patch, atp or atpstar")
 	case o.Heads && !o.patching():
 		return flagErrorf("--heads patches each attention head's output: add --method patch, atp or atpstar (--method attention reports every head)")
 	case o.AttentionSegment != "" && !has(methodAttn):
@@ -531,8 +537,8 @@ func attributeRun(opts *attributeOptions) error {
 			}
 			prog := newETAProgress(opts.IO, "patch: run", 0)
 			popts := attribution.PatchOptions{Sites: opts.PatchSites, Layers: opts.PatchLayers, Kinds: opts.Segments, Heads: opts.Heads,
-				LastPositions: opts.PatchPositions,
-				Progress:      func(d, n int) { prog.total = n; prog.update(d, "") }}
+				LastPositions: opts.PatchPositions, Contrast: patched.contrast,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }}
 			var prs []*attribution.PatchResult
 			switch meth {
 			case methodPatch:

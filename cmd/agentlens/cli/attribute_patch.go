@@ -13,6 +13,7 @@ import (
 	"github.com/agentlens/agentlens/attribution"
 	"github.com/agentlens/agentlens/cmd/agentlens/heatmap"
 	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/hook"
 	"github.com/agentlens/agentlens/trace"
 )
@@ -75,7 +76,10 @@ func baselineEpisode(arg, id string, clean *trace.Episode, seg trace.SegmentOpti
 
 // patchJob is the clean/corrupted pair of "attribute --method patch,atp" and its results.
 type patchJob struct {
-	al      *attribution.Alignment
+	al       *attribution.Alignment
+	contrast int    // token id of --contrast (0: the metric is log p)
+	metric   string // "log_prob" or "logit_diff"
+
 	results []*attribution.PatchResult
 	figs    *figureOptions // formats and style of the heatmaps (nil: SVG)
 }
@@ -109,7 +113,19 @@ func newPatchJob(errOut io.Writer, s *session, baseEp *trace.Episode, clean *tra
 	}
 	fmt.Fprintf(errOut, "agentlens: baseline %s, %d tokens, target token %d; %d of %d segments before the target aligned (%d rewritten)\n",
 		baseEp.ID, len(rb.IDs), btg.Token, n, len(al.Segments), rewritten)
-	return &patchJob{al: al, figs: &opts.figureOptions}, nil
+	j := &patchJob{al: al, figs: &opts.figureOptions, metric: attribution.MetricName(model.LogProb)}
+	if opts.Contrast != "" {
+		ids := s.Tok.Encode(opts.Contrast, false).IDs
+		if len(ids) != 1 {
+			return nil, flagErrorf("--contrast %q is %d tokens in this model's tokenizer: want the text of exactly one token", opts.Contrast, len(ids))
+		}
+		if ids[0] == clean.IDs[tg.Token] {
+			return nil, flagErrorf("--contrast %q is the target token itself", opts.Contrast)
+		}
+		j.contrast, j.metric = ids[0], attribution.MetricName(model.LogitDiff)
+		fmt.Fprintf(errOut, "agentlens: patching metric logit[%q] − logit[%q]\n", s.Tok.Token(clean.IDs[tg.Token]), s.Tok.Token(ids[0]))
+	}
+	return j, nil
 }
 
 // patchAgreement is one estimate's agreement with patching in summary.json: over all cells (Site
@@ -141,7 +157,7 @@ func (j *patchJob) write(dir string, meta matrixMeta) ([]string, float64, []patc
 			e := data.PatchEntry{EpisodeID: al.Clean.Episode.ID, BaselineID: al.Corrupt.Episode.ID, Model: meta.model, ModelHash: meta.hash,
 				Method: pr.Method, Site: c.Site.String(), Layer: int32(c.Site.Layer), Head: int32(c.Head), Position: int32(c.Position),
 				TargetToken: int32(meta.target),
-				Metric:      "log_prob", Clean: pr.Clean, Corrupt: pr.Corrupt, Value: c.Value, Restored: c.Restored}
+				Metric:      j.metric, Clean: pr.Clean, Corrupt: pr.Corrupt, Value: c.Value, Restored: c.Restored}
 			if c.Segment >= 0 {
 				sg := al.Segments[c.Segment]
 				e.SegmentID, e.SegmentKind, e.SegmentLabel, e.Rewritten = sg.ID, string(sg.Kind), sg.Label, sg.Rewritten

@@ -46,6 +46,7 @@ func TestNewCmdAttribute(t *testing.T) {
 		{name: "no episode", args: []string{}, wantErr: "accepts 1 arg"},
 		{name: "patch without baseline", args: []string{"ep.jsonl", "--method", "patch"}, wantErr: "name it with --baseline FILE"},
 		{name: "baseline without patch", args: []string{"ep.jsonl", "--baseline", "x.jsonl"}, wantErr: "add --method patch, atp or atpstar"},
+		{name: "contrast without patch", args: []string{"ep.jsonl", "--contrast", " no"}, wantErr: "--contrast sets the patching metric"},
 		{name: "atp star", args: []string{"ep.jsonl", "--method", "patch,atp*,atpstar", "--baseline", "x.jsonl", "--patch-sites", "k,attn.hook_q,resid_pre"},
 			wantMethods: []string{"patch", "atpstar"}, wantSites: []hook.Site{hook.K, hook.Q, hook.ResidPre}},
 		{name: "atpstar without baseline", args: []string{"ep.jsonl", "--method", "atpstar"}, wantErr: "name it with --baseline FILE"},
@@ -263,6 +264,29 @@ func TestAttributePatchTiny(t *testing.T) {
 		if c.BaselineID != "clean~delete" || !ok || math.Abs(c.Value-w.Value) > 1e-6 {
 			t.Errorf("delete: baseline cell %+v, from the file %+v", c, w)
 		}
+	}
+	// With --contrast the metric is the logit difference: the same cells, other values, and a
+	// contrast that is not one token is refused.
+	if err := execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", "delete:user[0].email[0]", "-m", mdir, "--backend", "go",
+		"-o", out, "--method", "patch", "--patch-layers", "1", "--patch-sites", "resid_pre", "--contrast", "a", "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	diff, err := data.ReadAll[data.PatchEntry](filepath.Join(out, "patch.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diff) != len(edited) {
+		t.Errorf("--contrast: %d cells, want %d", len(diff), len(edited))
+	}
+	for i, c := range diff {
+		if c.Metric != "logit_diff" || c.Clean == edited[i].Clean {
+			t.Errorf("--contrast cell %d: metric %s clean %v, want logit_diff and not log p's %v", i, c.Metric, c.Clean, edited[i].Clean)
+		}
+	}
+	err = execute(f, newCmdAttribute(f, nil), []string{clean, "--baseline", "delete:user[0].email[0]", "-m", mdir, "--backend", "go",
+		"-o", out, "--method", "patch", "--patch-layers", "1", "--contrast", "not one token at all"})
+	if err == nil || !strings.Contains(err.Error(), "want the text of exactly one token") {
+		t.Errorf("a contrast of several tokens: err = %v", err)
 	}
 	other := write("other.jsonl", &trace.Episode{ID: "other", Messages: []trace.Message{{Role: trace.RoleUser, Content: "Hi."},
 		{Role: trace.RoleAssistant, Content: "Sure thing.\n<tool_use:email>\nto: \"a@b.c\"\n</tool_use:email>"}}})
