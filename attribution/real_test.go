@@ -164,8 +164,9 @@ func TestRealPatchIdentity(t *testing.T) {
 			clean := render("clean", "Please send the Quillfeather report to the board before noon.")
 			var corrupt *trace.Rendered
 			n := func(r *trace.Rendered) int { s, _ := r.Segment("user[0].email[1]"); return s.Tokens.Len() }
-			for _, alt := range []string{"Please send the Marrowdale report to the board before noon.", "Please send the Harbour report to the board before noon.", "Please send the Oakridge report to the board before noon."} {
-				if r := render("rewritten", alt); n(r) == n(clean) {
+			for _, name := range []string{"Marrowdale", "Quillstone", "Featherquill", "Harbour", "Oakridge", "Brightwater", "Silverpine",
+				"Thornfield", "Ravenhill", "Kingsbridge", "Quillwater", "Stonefeather"} {
+				if r := render("rewritten", "Please send the "+name+" report to the board before noon."); n(r) == n(clean) {
 					corrupt = r
 					break
 				}
@@ -184,7 +185,7 @@ func TestRealPatchIdentity(t *testing.T) {
 			target := clean.TokenAt(asst.Char.Start+strings.Index(clean.Text[asst.Char.Start:asst.Char.End], "Quillfeather")) + 1
 			last := m.Dims().NLayers - 1
 			sites := []hook.Site{hook.ResidPre, hook.AttnOut, hook.MLPOut}
-			opts := attribution.PatchOptions{Sites: sites, Layers: []int{0, last / 2, last}}
+			opts := attribution.PatchOptions{Sites: sites, Layers: []int{0, last}, Kinds: []trace.Kind{trace.KindSystem, trace.KindEmail}}
 
 			self, err := attribution.Align(clean, clean, target, target)
 			if err != nil {
