@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/spf13/cobra"
 
 	"github.com/agentlens/agentlens/attribution/organism"
@@ -115,15 +116,10 @@ the action.`,
 }
 
 func organismTrainRun(opts *organismTrainOptions) error {
-	cache, err := opts.CacheDir()
+	be, err := organismBackend(opts.IO, opts.CacheDir, opts.Backend)
 	if err != nil {
 		return err
 	}
-	be, info, err := backend.New(opts.Backend, backend.Options{CacheDir: cache})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(opts.IO.Out, info)
 	prog := newETAProgress(opts.IO, "training", opts.Steps)
 	to := organism.TrainOptions{Seed: opts.Seed, Steps: opts.Steps, BatchSize: opts.Batch, LR: opts.LR, Episodes: opts.Episodes,
 		FlipShare: opts.Flip}
@@ -261,15 +257,10 @@ action). Rankings by signed score (support for blackmail) and by magnitude.`,
 
 func organismEvalRun(opts *organismEvalOptions) error {
 	opts.quiet(&opts.IO)
-	cache, err := opts.CacheDir()
+	be, err := organismBackend(opts.IO, opts.CacheDir, opts.Backend)
 	if err != nil {
 		return err
 	}
-	be, info, err := backend.New(opts.Backend, backend.Options{CacheDir: cache})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(opts.IO.Out, info)
 	load := func(path, embedded string) (*model.Model, string, error) {
 		if path == "embedded" {
 			m, err := organism.LoadEmbedded(be, embedded)
@@ -404,4 +395,18 @@ func writeJSONFile(path string, v any) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// organismBackend opens the named backend (the XLA plugin looked up in the cache) and says which.
+func organismBackend(streams *IOStreams, cacheDir func() (string, error), name string) (backends.Backend, error) {
+	cache, err := cacheDir()
+	if err != nil {
+		return nil, err
+	}
+	be, info, err := backend.New(name, backend.Options{CacheDir: cache})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(streams.Out, info)
+	return be, nil
 }
