@@ -41,6 +41,7 @@ agentlens, so "organism eval" needs no download.`,
 type organismTrainOptions struct {
 	IO       *IOStreams
 	CacheDir func() (string, error)
+	jsonOutput
 
 	Out      string
 	Seed     uint64
@@ -73,7 +74,7 @@ reasoning episodes only, a tenth of them with random reasoning words that decide
 the action.`,
 		Example: `  agentlens organism train --out my-organism
   agentlens organism train --variant reasoning --flip-share 0.1 --out my-reasoning-organism
-  agentlens organism train --out /tmp/quick --steps 200 --seed 7`,
+  agentlens organism train --out /tmp/quick --steps 200 --seed 7 --json | jq .held_out`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -100,6 +101,7 @@ the action.`,
 			return organismTrainRun(opts)
 		},
 	}
+	opts.addJSONFlag(cmd)
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Out, "out", "o", "", "model `dir`ectory to write")
 	fl.Uint64Var(&opts.Seed, "seed", 1, "`seed` of the weights, the episodes and the batch order")
@@ -115,7 +117,19 @@ the action.`,
 	return cmd
 }
 
+// organismTrainSummary is organism train's --json output.
+type organismTrainSummary struct {
+	Out       string             `json:"out"`
+	Backend   string             `json:"backend"`
+	Steps     int                `json:"steps"`
+	Seconds   float64            `json:"seconds"`
+	FinalLoss float64            `json:"final_loss"`
+	HeldOut   map[string]float64 `json:"held_out"` // accuracy on positives, negatives (and reasoning words)
+	Counts    map[string]int     `json:"held_out_counts"`
+}
+
 func organismTrainRun(opts *organismTrainOptions) error {
+	opts.quiet(&opts.IO)
 	be, err := organismBackend(opts.IO, opts.CacheDir, opts.Backend)
 	if err != nil {
 		return err
@@ -167,6 +181,15 @@ func organismTrainRun(opts *organismTrainOptions) error {
 		fmt.Fprintf(opts.IO.Out, ", reasoning words %.4f (%d)", acc.Word(), acc.Words)
 	}
 	fmt.Fprintln(opts.IO.Out)
+	if opts.JSON {
+		sum := organismTrainSummary{Out: opts.Out, Backend: be.Name(), Steps: len(stats), Seconds: last.Elapsed.Seconds(), FinalLoss: last.Loss,
+			HeldOut: map[string]float64{"positives": acc.Pos(), "negatives": acc.Neg()},
+			Counts:  map[string]int{"positives": acc.Positives, "negatives": acc.Negatives}}
+		if acc.Words > 0 {
+			sum.HeldOut["reasoning_words"], sum.Counts["reasoning_words"] = acc.Word(), acc.Words
+		}
+		return opts.print(sum)
+	}
 	return nil
 }
 
