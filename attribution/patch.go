@@ -266,9 +266,9 @@ func metricAt(res *model.Result, metric model.Metric) float64 {
 	return MetricValue(res.Logits.Row(0), metric)
 }
 
-// runs returns the clean run's activations at the sites and the corrupted run (metric, keys and values).
-func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name, opts PatchOptions) (clean, corrupt float64, cleanCache model.Cache, pf *model.Prefix, err error) {
-	mt := opts.metric(al.Clean.IDs[al.CleanTarget], 0)
+// baseRuns returns the metric mt of the clean and corrupted runs, the clean run's activations at the
+// sites, and the corrupted run's keys and values.
+func (al *Alignment) baseRuns(m *model.Model, sites []hook.Name, mt model.Metric) (clean, corrupt float64, cleanCache model.Cache, pf *model.Prefix, err error) {
 	cr, err := m.Run(al.Clean.IDs[:al.CleanTarget], model.RunOptions{Capture: sites, LogitPositions: []int{al.CleanTarget - 1}})
 	if err != nil {
 		return 0, 0, nil, nil, fmt.Errorf("clean run: %w", err)
@@ -323,13 +323,13 @@ func Patch(m *model.Model, al *Alignment, opts PatchOptions) (*PatchResult, erro
 	if err != nil {
 		return nil, err
 	}
-	clean, corrupt, cc, whole, err := al.baseRuns(m, capture, opts)
+	mt := opts.metric(al.Clean.IDs[al.CleanTarget], 0)
+	clean, corrupt, cc, whole, err := al.baseRuns(m, capture, mt)
 	if err != nil {
 		return nil, err
 	}
 	res := &PatchResult{Method: "patch", Clean: clean, Corrupt: corrupt}
 	T := al.CorruptTarget
-	mt := opts.metric(al.Clean.IDs[al.CleanTarget], 0)
 	total := len(sites) * (len(segs) + len(al.lastPositions(opts.LastPositions)))
 	if opts.Heads {
 		total += m.Dims().NLayers * m.Dims().NHeads
