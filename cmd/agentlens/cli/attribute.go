@@ -567,8 +567,12 @@ func attributeRun(opts *attributeOptions) error {
 			for _, pr := range prs {
 				patched.results = append(patched.results, pr)
 				sum.Methods[pr.Method] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
-				fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean log p %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
-					pr.Method, len(pr.Cells), el, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
+				metric := "log p"
+				if patched.contrast > 0 {
+					metric = "logit difference"
+				}
+				fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean %s %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
+					pr.Method, len(pr.Cells), el, metric, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
 			}
 		case methodAttn, methodRollout:
 			if flow == nil {
