@@ -267,6 +267,7 @@ func Eval(m *model.Model, r *Renderer, eps []Episode, opts EvalOptions) ([]data.
 		segs := candidates(rd, tg)
 		metric := model.Metric{Kind: model.LogitDiff, Position: tg - 1, Target: r.Harmful, Contrast: r.Benign}
 		base := data.OrganismScore{EpisodeID: ep.ID, Model: opts.Model, Variant: string(ep.Variant), Metric: "logit_diff"}
+		var al *attribution.Alignment
 		for _, me := range methods {
 			start := time.Now()
 			var add []data.OrganismScore
@@ -322,7 +323,12 @@ func Eval(m *model.Model, r *Renderer, eps []Episode, opts EvalOptions) ([]data.
 				b.Method, b.MetricValue = me, res.Value
 				add = rank(b, segs, score, mag, ep.Planted)
 			case MethodPatch, MethodAtP:
-				add, err = patchRows(m, r, ep, rd, tg, segs, base, me, opts.PatchLayer)
+				if al == nil { // patch and atp share the neutral copy's alignment
+					if al, err = neutralAlignment(r, ep, rd, tg); err != nil {
+						return nil, fmt.Errorf("%s: %s: %w", ep.ID, me, err)
+					}
+				}
+				add, err = patchRows(m, r, al, ep, segs, base, me, opts.PatchLayer)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", ep.ID, me, err)
 				}
@@ -348,12 +354,9 @@ func Eval(m *model.Model, r *Renderer, eps []Episode, opts EvalOptions) ([]data.
 	return rows, nil
 }
 
-// patchRows patches each candidate segment of the neutralized copy into the episode (or estimates it
-// by AtP) and scores each segment by the share of the drop in logit[blackmail] − logit[comply] it
-// causes. The logit difference, not log p: the organism is saturated (log p(blackmail) ≈ −1e−6), so
-// log p's gradient is of that order and AtP's first-order estimate of it is noise.
-func patchRows(m *model.Model, r *Renderer, ep Episode, rd *trace.Rendered, tg int, segs []trace.RenderedSegment,
-	base data.OrganismScore, method string, layer int) ([]data.OrganismScore, error) {
+// neutralAlignment aligns Neutralized(ep), the patch source ("clean" in Patch's words), with the
+// episode, the run patched.
+func neutralAlignment(r *Renderer, ep Episode, rd *trace.Rendered, tg int) (*attribution.Alignment, error) {
 	nep, err := Neutralized(ep)
 	if err != nil {
 		return nil, err
@@ -366,14 +369,21 @@ func patchRows(m *model.Model, r *Renderer, ep Episode, rd *trace.Rendered, tg i
 	if err != nil {
 		return nil, err
 	}
-	// The neutral copy is the patch source ("clean" in Patch's words) and the episode the run patched.
-	al, err := attribution.Align(nrd, rd, ntg, tg)
-	if err != nil {
-		return nil, err
-	}
+	return attribution.Align(nrd, rd, ntg, tg)
+}
+
+// patchRows patches each candidate segment of the neutralized copy (al) into the episode (or estimates it
+// by AtP) and scores each segment by the share of the drop in logit[blackmail] − logit[comply] it
+// causes. The logit difference, not log p: the organism is saturated (log p(blackmail) ≈ −1e−6), so
+// log p's gradient is of that order and AtP's first-order estimate of it is noise.
+func patchRows(m *model.Model, r *Renderer, al *attribution.Alignment, ep Episode, segs []trace.RenderedSegment,
+	base data.OrganismScore, method string, layer int) ([]data.OrganismScore, error) {
 	po := attribution.PatchOptions{Sites: []hook.Site{hook.ResidPre}, Layers: []int{layer},
 		Kinds: []trace.Kind{trace.KindSystem, trace.KindEmail}, Contrast: r.Benign}
-	var res *attribution.PatchResult
+	var (
+		res *attribution.PatchResult
+		err error
+	)
 	if method == MethodPatch {
 		res, err = attribution.Patch(m, al, po)
 	} else {

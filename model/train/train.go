@@ -406,11 +406,12 @@ func (t *Trainer) Run(w *Weights, exs []Example, rowsPer int) (out *Pass, err er
 	return out, nil
 }
 
-// Adam is the Adam optimiser state (Kingma & Ba), with decoupled weight decay on matrices.
+// Adam is the Adam optimiser state (Kingma & Ba), with decoupled weight decay on matrices. The learning
+// rate is Step's argument.
 type Adam struct {
-	LR, Beta1, Beta2, Eps, WeightDecay float64
-	m, v                               [][]float32
-	t                                  int
+	Beta1, Beta2, Eps, WeightDecay float64
+	m, v                           [][]float32
+	t                              int
 }
 
 // Step updates w in place with gradients g at learning rate lr.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/backend"
+	"github.com/agentlens/agentlens/model/train"
 )
 
 func newCmdOrganism(f *Factory) *cobra.Command {
@@ -345,7 +345,7 @@ func organismEvalRun(opts *organismEvalOptions) error {
 		return err
 	}
 	sum := organism.Summarize(rows)
-	if err := writeJSONFile(filepath.Join(opts.Out, "summary.json"), sum); err != nil {
+	if err := train.WriteJSON(filepath.Join(opts.Out, "summary.json"), sum); err != nil {
 		return err
 	}
 	names := name
@@ -405,19 +405,6 @@ func clearProgress(p *etaProgress) {
 	if p.on {
 		fmt.Fprint(p.w, "\r\033[K")
 	}
-}
-
-// writeJSONFile writes v as indented JSON to path through a temporary file.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // organismBackend opens the named backend (the XLA plugin looked up in the cache) and says which.
