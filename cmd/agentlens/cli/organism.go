@@ -145,13 +145,13 @@ func organismTrainRun(opts *organismTrainOptions) error {
 	to.Progress = func(s organism.StepStats) {
 		prog.update(s.Step, fmt.Sprintf("loss %.4f", s.Loss))
 		if s.Step%100 == 0 || s.Step == s.Steps {
-			clearProgress(prog)
+			prog.clear()
 			fmt.Fprintf(opts.IO.Out, "step %5d/%d  loss %.4f  batch action accuracy %.3f  %s\n", s.Step, s.Steps, s.Loss,
 				s.ActionAcc, s.Elapsed.Round(time.Second))
 		}
 	}
 	w, stats, err := organism.Train(be, to)
-	clearProgress(prog)
+	prog.clear()
 	if err != nil {
 		return err
 	}
@@ -334,7 +334,7 @@ func organismEvalRun(opts *organismEvalOptions) error {
 		prog := newETAProgress(opts.IO, string(run.v)+" episodes", len(eps))
 		rs, err := organism.Eval(run.m, r, eps, organism.EvalOptions{Methods: run.methods, IGSteps: opts.IGSteps,
 			PatchLayer: opts.Layer, Model: run.name, Progress: func(done, total int) { prog.update(done, "") }})
-		clearProgress(prog)
+		prog.clear()
 		if err != nil {
 			return err
 		}
@@ -398,13 +398,6 @@ func organismFigure(sum []organism.Summary, name string, n int) *heatmap.Compari
 		c.Scores[0], c.Scores[1], c.Scores[2] = append(c.Scores[0], s.TopK), append(c.Scores[1], s.TopKMagnitude), append(c.Scores[2], chain)
 	}
 	return c
-}
-
-// clearProgress erases a progress line before other output.
-func clearProgress(p *etaProgress) {
-	if p.on {
-		fmt.Fprint(p.w, "\r\033[K")
-	}
 }
 
 // organismBackend opens the named backend (the XLA plugin looked up in the cache) and says which.

@@ -41,8 +41,15 @@ func (p *etaProgress) update(done int, extra string) {
 		return
 	}
 	if done >= p.total {
-		fmt.Fprint(p.w, "\r\033[K")
+		p.clear()
 		return
 	}
 	fmt.Fprintf(p.w, "\r\033[K%s", p.line(done, extra))
+}
+
+// clear erases the line (on a terminal), e.g. before printing a line of output under it.
+func (p *etaProgress) clear() {
+	if p.on {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
 }
