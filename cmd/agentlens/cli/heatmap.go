@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -116,8 +115,8 @@ type heatmapOptions struct {
 	// Threshold is the timeline's threshold line (NaN: read from segments.parquet beside the scores,
 	// else between the flagged and unflagged scores).
 	Threshold float64
-	JSON      bool
 	figureOptions
+	jsonOutput
 }
 
 func newCmdHeatmap(f *Factory, runF func(*heatmapOptions) error) *cobra.Command {
@@ -181,6 +180,7 @@ patch-SITE, attention-target, sweep, effects, timeline, roc), or --name.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return heatmapRun(opts)
 		},
 	}
@@ -256,12 +256,7 @@ func heatmapRun(opts *heatmapOptions) error {
 		}
 	}
 	if opts.JSON {
-		js, err := json.MarshalIndent(sum, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", js)
-		return err
+		return opts.print(sum)
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s\n", strings.Join(sum.Files, " "))
 	return nil
@@ -307,12 +302,7 @@ func heatmapViewer(opts *heatmapOptions, path, table, out string) error {
 		return err
 	}
 	if opts.JSON {
-		js, err := json.MarshalIndent(heatmapSummary{Table: table, Kind: "viewer", Files: []string{file}}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", js)
-		return err
+		return opts.print(heatmapSummary{Table: table, Kind: "viewer", Files: []string{file}})
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s\n", file)
 	return nil
