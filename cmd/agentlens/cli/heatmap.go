@@ -283,14 +283,17 @@ func heatmapViewer(opts *heatmapOptions, path, table, out string) error {
 		e, name = probeViewer(rows, segs, th, fmt.Sprintf("threshold %.3g (%s)", th, source)), "monitor"
 	} else {
 		dir := filepath.Dir(path)
-		target := -1
-		if toks, err := readIfExists[data.TokenAttribution](filepath.Join(dir, "tokens.parquet")); err == nil && len(toks) > 0 {
-			target = int(toks[0].TargetToken)
-		} else if segs, err := readIfExists[data.SegmentAttribution](filepath.Join(dir, "segments.parquet")); err == nil && len(segs) > 0 {
-			target = int(segs[0].TargetToken)
+		t, err := readAttributionTables(dir)
+		if err != nil {
+			return err
 		}
-		var err error
-		if e, err = attributionViewer(dir, nil, target); err != nil {
+		target := -1
+		if len(t.toks) > 0 {
+			target = int(t.toks[0].TargetToken)
+		} else if len(t.segs) > 0 {
+			target = int(t.segs[0].TargetToken)
+		}
+		if e, err = t.viewer(dir, nil, target); err != nil {
 			return err
 		}
 	}
