@@ -218,8 +218,10 @@ func Count(labels []EpisodeLabel) Counts {
 // Stats writes the counts tables of a dataset's labels (Count) as Markdown: family × label by split,
 // style by split, the condition cells, tool syntax, and approximate lengths. The dataset card embeds
 // this text.
-func Stats(labels []EpisodeLabel) string {
-	c := Count(labels)
+func Stats(labels []EpisodeLabel) string { return Count(labels).Markdown() }
+
+// Markdown writes the counts as the tables Stats prints.
+func (c Counts) Markdown() string {
 	var b strings.Builder
 	row := func(name string, r SplitCount) {
 		fmt.Fprintf(&b, "| %s |", name)

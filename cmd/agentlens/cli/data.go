@@ -204,7 +204,7 @@ func dataStatsRun(opts *dataStatsOptions) error {
 	}
 	sum := dataStatsSummary{Dir: opts.Dir, JSONLFiles: len(data.Splits), Counts: data.Count(d.Labels)}
 	fmt.Fprintf(opts.IO.Out, "# %s: labels.parquet and %d JSONL files agree\n\n", opts.Dir, sum.JSONLFiles)
-	fmt.Fprint(opts.IO.Out, data.Stats(d.Labels))
+	fmt.Fprint(opts.IO.Out, sum.Counts.Markdown())
 	if opts.Model == "" {
 		if opts.JSON {
 			return opts.print(sum)

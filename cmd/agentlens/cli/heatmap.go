@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -116,8 +115,8 @@ type heatmapOptions struct {
 	// Threshold is the timeline's threshold line (NaN: read from segments.parquet beside the scores,
 	// else between the flagged and unflagged scores).
 	Threshold float64
-	JSON      bool
 	figureOptions
+	jsonOutput
 }
 
 func newCmdHeatmap(f *Factory, runF func(*heatmapOptions) error) *cobra.Command {
@@ -181,6 +180,7 @@ patch-SITE, attention-target, sweep, effects, timeline, roc), or --name.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			opts.quiet(&opts.IO)
 			return heatmapRun(opts)
 		},
 	}
@@ -256,12 +256,7 @@ func heatmapRun(opts *heatmapOptions) error {
 		}
 	}
 	if opts.JSON {
-		js, err := json.MarshalIndent(sum, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", js)
-		return err
+		return opts.print(sum)
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s\n", strings.Join(sum.Files, " "))
 	return nil
@@ -288,14 +283,17 @@ func heatmapViewer(opts *heatmapOptions, path, table, out string) error {
 		e, name = probeViewer(rows, segs, th, fmt.Sprintf("threshold %.3g (%s)", th, source)), "monitor"
 	} else {
 		dir := filepath.Dir(path)
-		target := -1
-		if toks, err := readIfExists[data.TokenAttribution](filepath.Join(dir, "tokens.parquet")); err == nil && len(toks) > 0 {
-			target = int(toks[0].TargetToken)
-		} else if segs, err := readIfExists[data.SegmentAttribution](filepath.Join(dir, "segments.parquet")); err == nil && len(segs) > 0 {
-			target = int(segs[0].TargetToken)
+		t, err := readAttributionTables(dir)
+		if err != nil {
+			return err
 		}
-		var err error
-		if e, err = attributionViewer(dir, nil, target); err != nil {
+		target := -1
+		if len(t.toks) > 0 {
+			target = int(t.toks[0].TargetToken)
+		} else if len(t.segs) > 0 {
+			target = int(t.segs[0].TargetToken)
+		}
+		if e, err = t.viewer(dir, nil, target); err != nil {
 			return err
 		}
 	}
@@ -307,12 +305,7 @@ func heatmapViewer(opts *heatmapOptions, path, table, out string) error {
 		return err
 	}
 	if opts.JSON {
-		js, err := json.MarshalIndent(heatmapSummary{Table: table, Kind: "viewer", Files: []string{file}}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(opts.IO.Out, "%s\n", js)
-		return err
+		return opts.print(heatmapSummary{Table: table, Kind: "viewer", Files: []string{file}})
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s\n", file)
 	return nil

@@ -48,18 +48,38 @@ func readIfExists[T data.Row](path string) ([]T, error) {
 // matrix.parquet and the graph of graph.json. The tokens are the rendering's when r is given (the
 // whole episode); else tokens.parquet's, up to the target.
 func attributionViewer(dir string, r *trace.Rendered, target int) (*heatmap.Episode, error) {
-	toks, err := readIfExists[data.TokenAttribution](filepath.Join(dir, "tokens.parquet"))
+	t, err := readAttributionTables(dir)
 	if err != nil {
 		return nil, err
 	}
-	segs, err := readIfExists[data.SegmentAttribution](filepath.Join(dir, "segments.parquet"))
-	if err != nil {
-		return nil, err
+	return t.viewer(dir, r, target)
+}
+
+// attributionTables are the tables of an attribution output directory the viewer shows, nil where a
+// file is not there.
+type attributionTables struct {
+	toks   []data.TokenAttribution
+	segs   []data.SegmentAttribution
+	matrix []data.SegmentMatrixEntry
+}
+
+// readAttributionTables reads tokens.parquet, segments.parquet and matrix.parquet of dir.
+func readAttributionTables(dir string) (attributionTables, error) {
+	var t attributionTables
+	var err error
+	if t.toks, err = readIfExists[data.TokenAttribution](filepath.Join(dir, "tokens.parquet")); err != nil {
+		return t, err
 	}
-	matrix, err := readIfExists[data.SegmentMatrixEntry](filepath.Join(dir, "matrix.parquet"))
-	if err != nil {
-		return nil, err
+	if t.segs, err = readIfExists[data.SegmentAttribution](filepath.Join(dir, "segments.parquet")); err != nil {
+		return t, err
 	}
+	t.matrix, err = readIfExists[data.SegmentMatrixEntry](filepath.Join(dir, "matrix.parquet"))
+	return t, err
+}
+
+// viewer is attributionViewer of tables already read from dir.
+func (t attributionTables) viewer(dir string, r *trace.Rendered, target int) (*heatmap.Episode, error) {
+	toks, segs, matrix := t.toks, t.segs, t.matrix
 	e := &heatmap.Episode{Target: target}
 	labels := map[string]string{}
 	for _, s := range segs {
