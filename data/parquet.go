@@ -20,48 +20,97 @@ type Row interface {
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
 // directory and renames it into place, so an interrupted write never leaves a valid-looking file.
 // Every row's SchemaVersion is set to SchemaVersion.
-func Write[T Row](path string, rows []T) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+func Write[T Row](path string, rows []T) error {
+	w, err := NewWriter[T](path)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := parquet.NewGenericWriter[T](tmp, parquet.Compression(&parquet.Snappy))
-	const batch = 4096
-	buf := make([]T, 0, batch)
-	for i := range rows {
-		r := rows[i]
+	if err := w.Write(rows...); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Close()
+}
+
+// Writer streams rows into a Parquet file: into a temporary file next to it, renamed into place by
+// Close (Abort removes it), so a reader never sees a half-written file.
+type Writer[T Row] struct {
+	path string
+	tmp  *os.File
+	w    *parquet.GenericWriter[T]
+	buf  []T
+}
+
+// writerBatch is the number of rows a Writer hands parquet-go at once.
+const writerBatch = 4096
+
+// NewWriter starts a Parquet file at path.
+func NewWriter[T Row](path string) (*Writer[T], error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
+	}
+	return &Writer[T]{path: path, tmp: tmp, w: parquet.NewGenericWriter[T](tmp, parquet.Compression(&parquet.Snappy)),
+		buf: make([]T, 0, writerBatch)}, nil
+}
+
+// Write adds rows, setting each one's SchemaVersion.
+func (w *Writer[T]) Write(rows ...T) error {
+	for _, r := range rows {
 		setVersion(&r)
-		buf = append(buf, r)
-		if len(buf) == batch || i == len(rows)-1 {
-			if _, err := w.Write(buf); err != nil {
-				return fmt.Errorf("write %s: %w", path, err)
+		w.buf = append(w.buf, r)
+		if len(w.buf) == writerBatch {
+			if err := w.flush(); err != nil {
+				return err
 			}
-			buf = buf[:0]
 		}
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+func (w *Writer[T]) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if _, err := w.w.Write(w.buf); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	w.buf = w.buf[:0]
+	return nil
+}
+
+// Close finishes the file and renames it into place.
+func (w *Writer[T]) Close() (err error) {
+	defer func() {
+		if err != nil {
+			w.Abort()
+		}
+	}()
+	if err := w.flush(); err != nil {
+		return err
+	}
+	if err := w.w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	if err := w.tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	if err := w.tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	if err := os.Chmod(w.tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	if err := os.Rename(w.tmp.Name(), w.path); err != nil {
+		return fmt.Errorf("write %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// Abort drops the temporary file; the target path is left as it was.
+func (w *Writer[T]) Abort() {
+	w.tmp.Close()
+	os.Remove(w.tmp.Name())
 }
 
 // setVersion sets the SchemaVersion field of a row.

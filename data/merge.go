@@ -1,0 +1,369 @@
+package data
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// typeName returns the name of a row type as in schema.go ("Activation").
+func typeName[T Row]() string {
+	var zero T
+	return strings.TrimPrefix(fmt.Sprintf("%T", zero), "data.")
+}
+
+// episodeOf returns a row's episode id (empty for the tables without one).
+func episodeOf[T Row](r *T) string {
+	switch v := any(r).(type) {
+	case *TokenAttribution:
+		return v.EpisodeID
+	case *SegmentAttribution:
+		return v.EpisodeID
+	case *EpisodeLabel:
+		return v.EpisodeID
+	case *Activation:
+		return v.EpisodeID
+	case *DirectionEffect:
+		return v.EpisodeID
+	case *ProbeScore:
+		return v.EpisodeID
+	case *ProbeSegmentScore:
+		return v.EpisodeID
+	case *SegmentMatrixEntry:
+		return v.EpisodeID
+	case *PatchEntry:
+		return v.EpisodeID
+	case *AttentionEntry:
+		return v.EpisodeID
+	case *OrganismScore:
+		return v.EpisodeID
+	}
+	return ""
+}
+
+var taskDirRE = regexp.MustCompile(`^shard-(\d{5,})-of-(\d{5,})$`)
+
+// MergeReport says what Merge read and wrote.
+type MergeReport struct {
+	Out      string           `json:"out"`
+	Command  string           `json:"command"`
+	Shards   int              `json:"shards"`
+	Episodes int              `json:"episodes"`
+	Tables   map[string]int64 `json:"tables"` // rows per merged table
+	Files    []string         `json:"files"`  // written to Out, manifest.json last
+	Runs     []ShardRun       `json:"runs"`   // of all tasks, in shard order
+	Model    string           `json:"model"`
+	Hash     string           `json:"model_hash"`
+}
+
+// TaskStatus is one task's state in a sharded run's directory.
+type TaskStatus struct {
+	Spec          ShardSpec
+	ShardManifest *ShardManifest // nil: unfinished or not started
+	Started       bool           // its directory exists
+	Done          int            // episodes in committed chunks (unfinished tasks)
+}
+
+// ScanTasks lists the tasks of the sharded run under root, in shard order, with the number of tasks
+// their directory names give. Tasks with no directory are listed as not started.
+func ScanTasks(root string) ([]TaskStatus, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	dirs := map[int]string{}
+	for _, e := range ents {
+		m := taskDirRE.FindStringSubmatch(e.Name())
+		if m == nil || !e.IsDir() {
+			continue
+		}
+		i, _ := strconv.Atoi(m[1])
+		c, _ := strconv.Atoi(m[2])
+		if n != 0 && c != n {
+			return nil, fmt.Errorf("%s: %w: it holds tasks of %d and of %d shards (%s): merge one run at a time", root, ErrShardsDisagree, n, c, e.Name())
+		}
+		if c < 1 || i >= c {
+			return nil, fmt.Errorf("%s: %w: task directory %s", root, ErrManifest, e.Name())
+		}
+		n, dirs[i] = c, filepath.Join(root, e.Name())
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%s: %w: no task directories shard-NNNNN-of-NNNNN (run a command with --shard i/n --out %s)", root, ErrShardsMissing, root)
+	}
+	out := make([]TaskStatus, n)
+	for i := range out {
+		out[i].Spec = ShardSpec{Index: i, Count: n}
+		dir, ok := dirs[i]
+		if !ok {
+			continue
+		}
+		out[i].Started = true
+		m, err := ReadShardManifest(filepath.Join(dir, ShardManifestFile))
+		if errors.Is(err, os.ErrNotExist) {
+			markers, _ := filepath.Glob(filepath.Join(dir, "chunk-*.json"))
+			for _, mk := range markers {
+				var c chunkRecord
+				if b, err := os.ReadFile(mk); err == nil && json.Unmarshal(b, &c) == nil {
+					out[i].Done += len(c.Episodes)
+				}
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if m.Shard != i || m.Shards != n {
+			return nil, fmt.Errorf("%s: %w: its manifest says shard %d/%d", dir, ErrManifest, m.Shard, m.Shards)
+		}
+		out[i].ShardManifest = m
+	}
+	return out, nil
+}
+
+// Merge checks the task manifests of the sharded run under root and merges their tables into out: one
+// file <table>.parquet per table, rows ordered by the episodes' order in the inputs (within an
+// episode, as its task wrote them), which is the order a single process writes them in; then
+// out/manifest.json. It fails, writing nothing, when a task is missing or unfinished (naming it and
+// how far it got), when tasks differ in command, model, flags or inputs, when an episode is in two
+// tasks or in none, or when a file does not match its checksum.
+func Merge(root, out string) (*MergeReport, error) {
+	tasks, err := ScanTasks(root)
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, t := range tasks {
+		switch {
+		case t.ShardManifest != nil:
+		case !t.Started:
+			missing = append(missing, fmt.Sprintf("%s (not started)", t.Spec))
+		default:
+			missing = append(missing, fmt.Sprintf("%s (unfinished: %d episodes committed)", t.Spec, t.Done))
+		}
+	}
+	if len(missing) > 0 {
+		var idx []string
+		for _, t := range tasks {
+			if t.ShardManifest == nil {
+				idx = append(idx, strconv.Itoa(t.Spec.Index))
+			}
+		}
+		return nil, fmt.Errorf("merge %s: %w: %d of %d tasks have no manifest: %s; run them (again) with --shard i/%d (Slurm: sbatch --array=%s)",
+			root, ErrShardsMissing, len(missing), len(tasks), strings.Join(missing, ", "), len(tasks), strings.Join(idx, ","))
+	}
+	first := tasks[0].ShardManifest
+	index := map[string]int{} // episode id → input index
+	owner := map[string]int{}
+	rep := &MergeReport{Out: out, Command: first.Command, Shards: len(tasks), Tables: map[string]int64{}, Model: first.Model, Hash: first.ModelHash}
+	tables := map[string]string{} // table → row type
+	var tableOrder []string
+	for _, t := range tasks {
+		m := t.ShardManifest
+		if d := differs(first, m); d != "" {
+			return nil, fmt.Errorf("merge %s: %w: shard %s's %s (shard %s)", root, ErrShardsDisagree, t.Spec, d, tasks[0].Spec)
+		}
+		dir := filepath.Join(root, t.Spec.Dir())
+		if err := verifyFiles(dir, m.Files); err != nil {
+			return nil, fmt.Errorf("merge %s: %w", root, err)
+		}
+		for _, e := range m.Episodes {
+			if o, dup := owner[e.ID]; dup {
+				return nil, fmt.Errorf("merge %s: %w: episode %s is in shard %d and shard %d", root, ErrShardsDisagree, e.ID, o, t.Spec.Index)
+			}
+			if ShardOf(e.ID, len(tasks)) != t.Spec.Index {
+				return nil, fmt.Errorf("merge %s: %w: episode %s is in shard %d but hashes to shard %d", root, ErrShardsDisagree, e.ID, t.Spec.Index, ShardOf(e.ID, len(tasks)))
+			}
+			if e.Index < 0 || e.Index >= m.InputEpisodes {
+				return nil, fmt.Errorf("merge %s: %w: episode %s has input index %d of %d", root, ErrManifest, e.ID, e.Index, m.InputEpisodes)
+			}
+			owner[e.ID], index[e.ID] = t.Spec.Index, e.Index
+		}
+		for _, f := range m.Files {
+			if ty, ok := tables[f.Table]; ok && ty != f.Type {
+				return nil, fmt.Errorf("merge %s: %w: table %s holds %s rows in one shard and %s in another", root, ErrShardsDisagree, f.Table, ty, f.Type)
+			} else if !ok {
+				tables[f.Table] = f.Type
+				tableOrder = append(tableOrder, f.Table)
+			}
+		}
+		rep.Runs = append(rep.Runs, m.Runs...)
+	}
+	if len(owner) != first.InputEpisodes {
+		return nil, fmt.Errorf("merge %s: %w: the tasks hold %d episodes, the inputs %d", root, ErrShardsMissing, len(owner), first.InputEpisodes)
+	}
+	seen := make([]bool, first.InputEpisodes)
+	for id, i := range index {
+		if seen[i] {
+			return nil, fmt.Errorf("merge %s: %w: two episodes have input index %d (one is %s)", root, ErrManifest, i, id)
+		}
+		seen[i] = true
+	}
+	rep.Episodes = len(owner)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	sort.Strings(tableOrder)
+	merged := *first
+	merged.Shard, merged.Shards, merged.MergedFrom = 0, 1, len(tasks)
+	merged.Episodes, merged.Files, merged.Runs = nil, nil, rep.Runs
+	for _, t := range tasks {
+		merged.Episodes = append(merged.Episodes, t.ShardManifest.Episodes...)
+	}
+	slices.SortFunc(merged.Episodes, func(a, b ShardEpisode) int { return a.Index - b.Index })
+	for _, table := range tableOrder {
+		var parts [][]string // per task, its files of this table in chunk order
+		for _, t := range tasks {
+			var files []string
+			for _, f := range t.ShardManifest.Files {
+				if f.Table == table {
+					files = append(files, filepath.Join(root, t.Spec.Dir(), f.Name))
+				}
+			}
+			parts = append(parts, files)
+		}
+		name := table + ".parquet"
+		n, err := mergeTable(tables[table], filepath.Join(out, name), parts, index)
+		if err != nil {
+			return nil, fmt.Errorf("merge %s: table %s: %w", root, table, err)
+		}
+		sum, size, err := FileSHA256(filepath.Join(out, name))
+		if err != nil {
+			return nil, err
+		}
+		merged.Files = append(merged.Files, ShardFile{Name: name, Table: table, Type: tables[table], Rows: n, Bytes: size, SHA256: sum})
+		rep.Tables[table] = n
+		rep.Files = append(rep.Files, name)
+	}
+	merged.Finished = time.Now().UTC()
+	if err := writeJSON(filepath.Join(out, ShardManifestFile), merged); err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, ShardManifestFile)
+	return rep, nil
+}
+
+// mergeTable dispatches on the row type a manifest names.
+func mergeTable(typ, path string, parts [][]string, index map[string]int) (int64, error) {
+	switch typ {
+	case typeName[TokenAttribution]():
+		return mergeRows[TokenAttribution](path, parts, index)
+	case typeName[SegmentAttribution]():
+		return mergeRows[SegmentAttribution](path, parts, index)
+	case typeName[EpisodeLabel]():
+		return mergeRows[EpisodeLabel](path, parts, index)
+	case typeName[Activation]():
+		return mergeRows[Activation](path, parts, index)
+	case typeName[DirectionEffect]():
+		return mergeRows[DirectionEffect](path, parts, index)
+	case typeName[ProbeScore]():
+		return mergeRows[ProbeScore](path, parts, index)
+	case typeName[ProbeSegmentScore]():
+		return mergeRows[ProbeSegmentScore](path, parts, index)
+	case typeName[SegmentMatrixEntry]():
+		return mergeRows[SegmentMatrixEntry](path, parts, index)
+	case typeName[PatchEntry]():
+		return mergeRows[PatchEntry](path, parts, index)
+	case typeName[AttentionEntry]():
+		return mergeRows[AttentionEntry](path, parts, index)
+	case typeName[OrganismScore]():
+		return mergeRows[OrganismScore](path, parts, index)
+	}
+	return 0, fmt.Errorf("%w: row type %q has no episode_id to merge by", ErrManifest, typ)
+}
+
+// mergeRows merges the tasks' files of one table into path: a k-way merge on the episodes' input
+// index, streaming, since each task wrote its episodes in input order.
+func mergeRows[T Row](path string, parts [][]string, index map[string]int) (int64, error) {
+	type head struct {
+		next func() (T, error, bool)
+		stop func()
+		row  T
+		idx  int
+		ok   bool
+	}
+	heads := make([]*head, len(parts))
+	defer func() {
+		for _, h := range heads {
+			if h != nil {
+				h.stop()
+			}
+		}
+	}()
+	advance := func(h *head) error {
+		r, err, ok := h.next()
+		if !ok {
+			h.ok = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		id := episodeOf(&r)
+		i, known := index[id]
+		if !known {
+			return fmt.Errorf("%w: a row of episode %q, which no manifest lists", ErrShardsDisagree, id)
+		}
+		if h.ok && i < h.idx {
+			return fmt.Errorf("%w: rows of episode %q come after a later episode's", ErrManifest, id)
+		}
+		h.row, h.idx, h.ok = r, i, true
+		return nil
+	}
+	for k, files := range parts {
+		next, stop := iter.Pull2(concatRead[T](files))
+		h := &head{next: next, stop: stop}
+		heads[k] = h
+		if err := advance(h); err != nil {
+			return 0, err
+		}
+	}
+	w, err := NewWriter[T](path)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for {
+		var best *head
+		for _, h := range heads {
+			if h.ok && (best == nil || h.idx < best.idx) {
+				best = h
+			}
+		}
+		if best == nil {
+			break
+		}
+		if err := w.Write(best.row); err != nil {
+			w.Abort()
+			return 0, err
+		}
+		n++
+		if err := advance(best); err != nil {
+			w.Abort()
+			return 0, err
+		}
+	}
+	return n, w.Close()
+}
+
+// concatRead streams the rows of several files one after the other.
+func concatRead[T Row](files []string) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for _, f := range files {
+			for r, err := range Read[T](f) {
+				if !yield(r, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
+}
