@@ -67,10 +67,10 @@ type MergeReport struct {
 
 // TaskStatus is one task's state in a sharded run's directory.
 type TaskStatus struct {
-	Spec          ShardSpec
-	ShardManifest *ShardManifest // nil: unfinished or not started
-	Started       bool           // its directory exists
-	Done          int            // episodes in committed chunks (unfinished tasks)
+	Spec     ShardSpec
+	Manifest *ShardManifest // nil: unfinished or not started
+	Started  bool           // its directory exists
+	Done     int            // episodes in committed chunks (unfinished tasks)
 }
 
 // ScanTasks lists the tasks of the sharded run under root, in shard order, with the number of tasks
@@ -125,7 +125,7 @@ func ScanTasks(root string) ([]TaskStatus, error) {
 		if m.Shard != i || m.Shards != n {
 			return nil, fmt.Errorf("%s: %w: its manifest says shard %d/%d", dir, ErrManifest, m.Shard, m.Shards)
 		}
-		out[i].ShardManifest = m
+		out[i].Manifest = m
 	}
 	return out, nil
 }
@@ -144,7 +144,7 @@ func Merge(root, out string) (*MergeReport, error) {
 	var missing []string
 	for _, t := range tasks {
 		switch {
-		case t.ShardManifest != nil:
+		case t.Manifest != nil:
 		case !t.Started:
 			missing = append(missing, fmt.Sprintf("%s (not started)", t.Spec))
 		default:
@@ -154,21 +154,21 @@ func Merge(root, out string) (*MergeReport, error) {
 	if len(missing) > 0 {
 		var idx []string
 		for _, t := range tasks {
-			if t.ShardManifest == nil {
+			if t.Manifest == nil {
 				idx = append(idx, strconv.Itoa(t.Spec.Index))
 			}
 		}
 		return nil, fmt.Errorf("merge %s: %w: %d of %d tasks have no manifest: %s; run them (again) with --shard i/%d (Slurm: sbatch --array=%s)",
 			root, ErrShardsMissing, len(missing), len(tasks), strings.Join(missing, ", "), len(tasks), strings.Join(idx, ","))
 	}
-	first := tasks[0].ShardManifest
+	first := tasks[0].Manifest
 	index := map[string]int{} // episode id → input index
 	owner := map[string]int{}
 	rep := &MergeReport{Out: out, Command: first.Command, Shards: len(tasks), Tables: map[string]int64{}, Model: first.Model, Hash: first.ModelHash}
 	tables := map[string]string{} // table → row type
 	var tableOrder []string
 	for _, t := range tasks {
-		m := t.ShardManifest
+		m := t.Manifest
 		if d := differs(first, m); d != "" {
 			return nil, fmt.Errorf("merge %s: %w: shard %s's %s (shard %s)", root, ErrShardsDisagree, t.Spec, d, tasks[0].Spec)
 		}
@@ -217,14 +217,14 @@ func Merge(root, out string) (*MergeReport, error) {
 	merged.Shard, merged.Shards, merged.MergedFrom = 0, 1, len(tasks)
 	merged.Episodes, merged.Files, merged.Runs = nil, nil, rep.Runs
 	for _, t := range tasks {
-		merged.Episodes = append(merged.Episodes, t.ShardManifest.Episodes...)
+		merged.Episodes = append(merged.Episodes, t.Manifest.Episodes...)
 	}
 	slices.SortFunc(merged.Episodes, func(a, b ShardEpisode) int { return a.Index - b.Index })
 	for _, table := range tableOrder {
 		var parts [][]string // per task, its files of this table in chunk order
 		for _, t := range tasks {
 			var files []string
-			for _, f := range t.ShardManifest.Files {
+			for _, f := range t.Manifest.Files {
 				if f.Table == table {
 					files = append(files, filepath.Join(root, t.Spec.Dir(), f.Name))
 				}

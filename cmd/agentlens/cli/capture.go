@@ -37,12 +37,13 @@ type captureOptions struct {
 	episodeLabels
 	segmentRules
 	jsonOutput
+	sharding
 }
 
 func newCmdCapture(f *Factory, runF func(*captureOptions) error) *cobra.Command {
 	opts := &captureOptions{IO: f.IO}
 	var margs modelChoiceArgs
-	var layersArg, sitesArg, posArg, targetArg, posVals, negVals string
+	var layersArg, sitesArg, posArg, targetArg, posVals, negVals, shardArg string
 	cmd := &cobra.Command{
 		Use:   "capture <episodes>... --out <dir> [--model <file|dir|name>] [--layers <list>] [--positions <list>]",
 		Short: "Run a model over labeled episodes and write their activations to Parquet",
@@ -69,13 +70,21 @@ share a token prefix (twins, one system prompt) reuse its keys and values.
 
 --json prints the run's summary as one JSON object instead of the last line: episodes
 read, already in --out and captured now, rows and shards written, context tokens and
-those computed (the rest reused), and timings.`,
+those computed (the rest reused), and timings.
+
+--shard i/n runs task i of n (a Slurm array task, a Kubernetes Indexed Job pod, one of n
+shell jobs): it captures the episodes whose id hashes to i into
+--out/shard-IIIII-of-NNNNN/, in chunks of --shard-size episodes each committed by a marker
+file, and writes manifest.json (inputs, model hash, settings, episodes, row counts and
+checksums) last. Rerunning a task resumes after its last committed chunk; a finished task
+is skipped. agentlens merge --out … joins the n tasks into one table equal to a single run's.`,
 		Example: `  agentlens capture out/dataset/episodes.jsonl --out out/acts --model smollm2
   agentlens capture out/dataset --out out/acts --layers 0-29 --positions decision,final,assistant_mean
   agentlens capture out/dataset/test_family.jsonl --out out/acts-email --layers 12 --positions mean:email,mean:reasoning
   agentlens capture runs/*.eval --out out/acts --label-key harmful --positive true --negative false
   agentlens capture logs/ --out out/acts --labels verdicts.csv --label-column harmful
-  agentlens capture out/dataset --out out/acts --layers 12 --json | jq .rows`,
+  agentlens capture out/dataset --out out/acts --layers 12 --json | jq .rows
+  agentlens capture out/dataset --out out/acts-sharded --shard 2/4    # task 2 of 4; then agentlens merge out/acts-sharded`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return flagErrorf("capture: name at least one episode file or directory")
@@ -109,6 +118,10 @@ those computed (the rest reused), and timings.`,
 			if opts.ShardSize <= 0 {
 				return flagErrorf("--shard-size %d: want a positive number of episodes", opts.ShardSize)
 			}
+			opts.ChunkSize = opts.ShardSize
+			if err := opts.parseShard(cmd, shardArg); err != nil {
+				return err
+			}
 			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
 			}
@@ -129,7 +142,8 @@ those computed (the rest reused), and timings.`,
 	fl.StringVar(&sitesArg, "sites", "resid_post", "hook `sites` per layer: resid_post, resid_mid, attn_out, mlp_out, resid_pre")
 	fl.StringVar(&posArg, "positions", "decision,final", "position `policies`: decision, final, assistant_mean, every (each token), mean:KIND or mean:SEGMENT-ID")
 	opts.episodeLabels.flags(cmd, &targetArg, &posVals, &negVals)
-	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output shard")
+	fl.IntVar(&opts.ShardSize, "shard-size", 200, "episodes per output file (with --shard: per committed chunk)")
+	opts.addShardFlags(cmd, &shardArg, 0)
 	opts.addSegmentRuleFlag(cmd)
 	opts.addJSONFlag(cmd)
 	cmd.GroupID = groupAnalysis
@@ -409,6 +423,9 @@ func captureRun(opts *captureOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Shard != nil {
+		return captureSharded(ctx, opts, eps, lab)
+	}
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
@@ -450,30 +467,12 @@ func captureRun(opts *captureOptions) error {
 	prog := newETAProgress(opts.IO, "capture: episode", len(todo))
 	var st attribution.CaptureStats
 	for c := 0; c < len(todo); c += opts.ShardSize {
-		items, err := episodeItems(s, todo[c:min(len(todo), c+opts.ShardSize)], opts.episodeLabels, lab)
-		if err != nil {
-			return err
-		}
-		if c == 0 {
-			rs := make([]*trace.Rendered, len(items))
-			for i, it := range items {
-				rs[i] = it.R
-			}
-			s.warnUnrendered(errOut, rs...)
-		}
-		var rows []data.Activation
-		bst, err := attribution.Capture(s.Model, items, attribution.CaptureOptions{Model: s.Name, ModelHash: hash, Layers: opts.Layers,
-			Sites: opts.Sites, Positions: opts.Positions,
-			Progress: func(d, computed int) {
-				prog.update(c+d, fmt.Sprintf("%d%% of tokens computed", 100*(st.Computed+computed)/max(1, st.Tokens+computed)))
-			}}, func(i int, r []data.Activation) error {
-			rows = append(rows, r...)
-			return ctx.Err()
+		rows, err := opts.captureChunk(ctx, s, hash, todo[c:min(len(todo), c+opts.ShardSize)], lab, &st, c == 0, func(d, computed int) {
+			prog.update(c+d, fmt.Sprintf("%d%% of tokens computed", 100*(st.Computed+computed)/max(1, st.Tokens+computed)))
 		})
 		if err != nil {
 			return err
 		}
-		st.Items, st.Tokens, st.Computed = st.Items+bst.Items, st.Tokens+bst.Tokens, st.Computed+bst.Computed
 		if err := data.Write(filepath.Join(opts.Out, shardName(shard)), rows); err != nil {
 			return err
 		}
@@ -492,6 +491,72 @@ func captureRun(opts *captureOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s: %d shards\n", opts.Out, shard)
 	return nil
+}
+
+// captureChunk captures eps into activation rows, adding to st; warn says whether to warn about
+// segments the template does not render.
+func (opts *captureOptions) captureChunk(ctx context.Context, s *session, hash string, eps []*trace.Episode, lab labeler, st *attribution.CaptureStats,
+	warn bool, progress func(done, computed int)) ([]data.Activation, error) {
+	items, err := episodeItems(s, eps, opts.episodeLabels, lab)
+	if err != nil {
+		return nil, err
+	}
+	if warn {
+		rs := make([]*trace.Rendered, len(items))
+		for i, it := range items {
+			rs[i] = it.R
+		}
+		s.warnUnrendered(opts.IO.ErrOut, rs...)
+	}
+	var rows []data.Activation
+	bst, err := attribution.Capture(s.Model, items, attribution.CaptureOptions{Model: s.Name, ModelHash: hash, Layers: opts.Layers,
+		Sites: opts.Sites, Positions: opts.Positions, Progress: progress}, func(i int, r []data.Activation) error {
+		rows = append(rows, r...)
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	st.Items, st.Tokens, st.Computed = st.Items+bst.Items, st.Tokens+bst.Tokens, st.Computed+bst.Computed
+	return rows, nil
+}
+
+// captureSharded runs task --shard of a sharded capture: table "activations" in chunks of
+// --shard-size episodes.
+func captureSharded(ctx context.Context, opts *captureOptions, eps []*trace.Episode, lab labeler) error {
+	var s *session
+	var hash string
+	var st attribution.CaptureStats
+	first := true
+	t := &shardTask{IO: opts.IO, Command: "capture", Out: opts.Out, sharding: opts.sharding, Inputs: opts.Episodes, Eps: eps, Model: &opts.modelChoice,
+		Open: func() (string, error) {
+			var err error
+			if hash, err = modelHash(opts.Model); err != nil {
+				return "", err
+			}
+			if s, err = opts.open(ctx, opts.IO); err != nil {
+				return "", err
+			}
+			return backendLabel(s.Backend), nil
+		},
+		Work: func(c *data.Chunk, eps []*trace.Episode, progress func()) error {
+			n := 0
+			rows, err := opts.captureChunk(ctx, s, hash, eps, lab, &st, first, func(d, _ int) {
+				for ; n < d; n++ {
+					progress()
+				}
+			})
+			first = false
+			if err != nil {
+				return err
+			}
+			return data.WriteTable(c, "activations", rows)
+		}}
+	sum, err := t.run(ctx)
+	if err != nil {
+		return err
+	}
+	return sum.print(opts.IO, &opts.jsonOutput)
 }
 
 func lower(xs []string) []string {

@@ -98,9 +98,9 @@ func activationFiles(args []string) ([]string, error) {
 			files = append(files, a)
 			continue
 		}
-		shards, _ := filepath.Glob(filepath.Join(a, "activations-*.parquet"))
+		shards, _ := filepath.Glob(filepath.Join(a, "activations*.parquet"))
 		if len(shards) == 0 {
-			return nil, fmt.Errorf("%s: no activations-*.parquet shards (write them with agentlens capture)", a)
+			return nil, fmt.Errorf("%s: no activations*.parquet files (write them with agentlens capture; merge a sharded capture with agentlens merge)", a)
 		}
 		files = append(files, shards...)
 	}

@@ -90,24 +90,34 @@ func (o *probeModelOptions) open() (data.Probe, *probes.Probe, *session, []*trac
 		}
 		eps = append(eps, e...)
 	}
-	if err := o.fetchIfMissing(o.Ctx, o.IO); err != nil {
+	s, err := o.openModel(rec)
+	if err != nil {
 		return fail(err)
+	}
+	return rec, p, s, eps, nil
+}
+
+// openModel loads the model (fetching a known one that is missing) and checks that the probe was
+// trained on these weights.
+func (o *probeModelOptions) openModel(rec data.Probe) (*session, error) {
+	if err := o.fetchIfMissing(o.Ctx, o.IO); err != nil {
+		return nil, err
 	}
 	hash, err := modelHash(o.Model)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	if !o.Force && rec.ModelHash != "" && hash != rec.ModelHash {
-		return fail(fmt.Errorf("probe %s was trained on weights %s, model %s is %s (--force to use it anyway)", o.Probe, rec.ModelHash, o.Model, hash))
+		return nil, fmt.Errorf("probe %s was trained on weights %s, model %s is %s (--force to use it anyway)", o.Probe, rec.ModelHash, o.Model, hash)
 	}
 	s, err := o.modelChoice.open(o.Ctx, o.IO)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	if d := s.Model.Dims().DModel; d != int(rec.DModel) {
-		return fail(fmt.Errorf("probe %s takes d_model %d, model %s has %d", o.Probe, rec.DModel, s.Name, d))
+		return nil, fmt.Errorf("probe %s takes d_model %d, model %s has %d", o.Probe, rec.DModel, s.Name, d)
 	}
-	return rec, p, s, eps, nil
+	return s, nil
 }
 
 // probeSite returns the hook the probe reads.
@@ -564,13 +574,15 @@ type probeApplyOptions struct {
 	ID  string
 	Top int
 	jsonOutput
+	sharding
 }
 
 func newCmdProbeApply(f *Factory, runF func(*probeApplyOptions) error) *cobra.Command {
 	opts := &probeApplyOptions{probeModelOptions: probeModelOptions{IO: f.IO}}
 	var fl probeModelFlags
+	var shardArg string
 	cmd := &cobra.Command{
-		Use:   "apply <probe.parquet> <episode> --out <dir> [--id <id>] [--model <m>]",
+		Use:   "apply <probe.parquet> <episode>... --out <dir> [--id <id>] [--model <m>] [--shard <i/n>]",
 		Short: "Score every token of an episode with a probe: the monitor's timeline",
 		Long: `Run the model over a whole episode, read the probe's site at every token and score it: where in
 the episode does the probe's score rise (at the replacement email, at the leverage, in the
@@ -581,18 +593,30 @@ row per segment: mean and largest score, flagged tokens; table ProbeSegmentScore
 episode's tokens coloured by score minus threshold: red above it, blue below; segments with
 the fraction of their tokens flagged) and --out/timeline.svg (the score over the episode with
 its segments marked; in each --format), and prints the segments with their mean and largest
-scores.`,
+scores.
+
+With --shard i/n it scores every episode of the inputs whose id hashes to i (task i of n: a
+Slurm array task, a Kubernetes Indexed Job pod) into --out/shard-IIIII-of-NNNNN/: the tables
+scores and segments in chunks of --chunk-size episodes, then manifest.json; no viewer or
+figure per episode. A rerun resumes after the last chunk; agentlens merge joins the tasks.`,
 		Example: `  agentlens probe apply out/probes/L12.parquet bundled:blackmail --out out/monitor
-  agentlens probe apply p.parquet logs/run.eval --id leak_epoch_1 --tool-call-style xml --out out/m`,
+  agentlens probe apply p.parquet logs/run.eval --id leak_epoch_1 --tool-call-style xml --out out/m
+  agentlens probe apply p.parquet out/dataset --out out/monitor-all --shard 0/8   # task 0 of 8`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 2 {
-				return flagErrorf("probe apply: name a probe file and one episode file")
+			if len(args) < 2 {
+				return flagErrorf("probe apply: name a probe file and an episode file")
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.parse(f, cmd, &fl, args); err != nil {
 				return err
+			}
+			if err := opts.parseShard(cmd, shardArg); err != nil {
+				return err
+			}
+			if opts.Shard == nil && len(opts.Episodes) != 1 {
+				return flagErrorf("probe apply: name one episode file (several with --shard)")
 			}
 			if opts.Top <= 0 {
 				return flagErrorf("--top %d: want a positive number", opts.Top)
@@ -608,10 +632,14 @@ scores.`,
 	cmd.Flags().StringVar(&opts.ID, "id", "", "episode `id` when the file holds several")
 	cmd.Flags().IntVar(&opts.Top, "top", 12, "segments in the printed summary")
 	opts.addJSONFlag(cmd)
+	opts.addShardFlags(cmd, &shardArg, 32)
 	return cmd
 }
 
 func probeApplyRun(opts *probeApplyOptions) error {
+	if opts.Shard != nil {
+		return probeApplySharded(opts)
+	}
 	rec, p, s, eps, err := opts.open()
 	if err != nil {
 		return err
@@ -624,18 +652,131 @@ func probeApplyRun(opts *probeApplyOptions) error {
 	if err != nil {
 		return err
 	}
+	start := time.Now()
+	rows, segRows, err := probeScores(s, rec, p, site, ep, opts.IO.ErrOut)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "agentlens: episode %s, %d tokens, in %.1f s\n", ep.ID, len(rows), time.Since(start).Seconds())
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	if err := data.Write(filepath.Join(opts.Out, "scores.parquet"), rows); err != nil {
+		return err
+	}
+	if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), segRows); err != nil {
+		return err
+	}
+	if err := writeViewer(filepath.Join(opts.Out, "monitor.html"), probeViewer(rows, segRows, rec.Threshold,
+		fmt.Sprintf("%s · threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource))); err != nil {
+		return err
+	}
+	tl := timelineFigure(rows, rec.Threshold, s.Name+" · "+rec.ThresholdSource)
+	figs, err := opts.save(opts.Out, "timeline", tl)
+	if err != nil {
+		return err
+	}
+	order := slices.Clone(segRows)
+	sort.SliceStable(order, func(i, j int) bool { return order[i].MeanScore > order[j].MeanScore })
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "SEGMENT\tKIND\tTOKENS\tMEAN\tMAX\tFLAGGED\tFIRST FLAGGED\n")
+	for _, a := range order[:min(len(order), opts.Top)] {
+		first := "–"
+		if a.FirstFlagged >= 0 {
+			first = fmt.Sprint(a.FirstFlagged)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%+.3f\t%+.3f\t%d\t%s\n", a.SegmentID, a.SegmentKind, a.Tokens, a.MeanScore, a.MaxScore, a.Flagged, first)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet segments.parquet monitor.html %s (threshold %.3f)\n", opts.Out, strings.Join(figs, " "), rec.Threshold)
+	if opts.JSON {
+		return opts.print(map[string]any{"episode": ep.ID, "probe": rec.ProbeID, "threshold": rec.Threshold, "tokens": len(rows),
+			"out": opts.Out, "outputs": append([]string{"scores.parquet", "segments.parquet", "monitor.html"}, figs...), "segments": tableJSON(segRows)})
+	}
+	return nil
+}
+
+// probeApplySharded runs task --shard of a sharded probe apply over every episode of the inputs:
+// tables "scores" and "segments" in chunks of --chunk-size episodes.
+func probeApplySharded(opts *probeApplyOptions) error {
+	if opts.ID != "" {
+		return flagErrorf("--id %s: a sharded probe apply scores every episode of the inputs; leave --id out", opts.ID)
+	}
+	rec, p, err := readProbe(opts.Probe)
+	if err != nil {
+		return err
+	}
+	site, err := probeSite(rec)
+	if err != nil {
+		return err
+	}
+	var eps []*trace.Episode
+	for _, path := range opts.Episodes {
+		e, err := loadEpisodes(path, "", opts.Segment)
+		if err != nil {
+			return err
+		}
+		eps = append(eps, e...)
+	}
+	ctx := opts.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var s *session
+	first := true
+	t := &shardTask{IO: opts.IO, Command: "probe apply", Out: opts.Out, sharding: opts.sharding, Inputs: opts.Episodes, Eps: eps, Model: &opts.modelChoice,
+		Open: func() (string, error) {
+			var err error
+			if s, err = opts.openModel(rec); err != nil {
+				return "", err
+			}
+			return backendLabel(s.Backend), nil
+		},
+		Work: func(c *data.Chunk, eps []*trace.Episode, progress func()) error {
+			var rows []data.ProbeScore
+			var segRows []data.ProbeSegmentScore
+			for _, ep := range eps {
+				var warn io.Writer
+				if first {
+					warn, first = opts.IO.ErrOut, false
+				}
+				r, sr, err := probeScores(s, rec, p, site, ep, warn)
+				if err != nil {
+					return err
+				}
+				rows, segRows = append(rows, r...), append(segRows, sr...)
+				progress()
+			}
+			if err := data.WriteTable(c, "scores", rows); err != nil {
+				return err
+			}
+			return data.WriteTable(c, "segments", segRows)
+		}}
+	sum, err := t.run(ctx)
+	if err != nil {
+		return err
+	}
+	return sum.print(opts.IO, &opts.jsonOutput)
+}
+
+// probeScores runs the model over an episode and scores every token with the probe: one ProbeScore per
+// token and one ProbeSegmentScore per segment, in episode order.
+// warn, when not nil, gets the warning about segments the chat template does not render.
+func probeScores(s *session, rec data.Probe, p *probes.Probe, site hook.Name, ep *trace.Episode, warn io.Writer) ([]data.ProbeScore, []data.ProbeSegmentScore, error) {
 	r, err := s.render(ep, false)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	s.warnUnrendered(opts.IO.ErrOut, r)
-	start := time.Now()
+	if warn != nil {
+		s.warnUnrendered(warn, r)
+	}
 	res, err := s.Model.Run(r.IDs, model.RunOptions{Capture: []hook.Name{site}})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	acts := res.Cache[site]
-	fmt.Fprintf(opts.IO.ErrOut, "agentlens: episode %s, %d tokens, in %.1f s\n", ep.ID, len(r.IDs), time.Since(start).Seconds())
 	rows := make([]data.ProbeScore, len(r.IDs))
 	type agg struct {
 		n, flagged      int
@@ -650,7 +791,7 @@ func probeApplyRun(opts *probeApplyOptions) error {
 		v := acts.Row(0, t)
 		sc, err := p.Score(v)
 		if err != nil {
-			return fmt.Errorf("token %d: %w", t, err)
+			return nil, nil, fmt.Errorf("episode %s: token %d: %w", ep.ID, t, err)
 		}
 		si := r.TokenSegment[t]
 		seg := r.Segments[si]
@@ -683,43 +824,5 @@ func probeApplyRun(opts *probeApplyOptions) error {
 			TokenStart: int32(a.beg), TokenEnd: int32(a.end), Tokens: int32(a.n), MeanScore: a.sum / float64(a.n), MaxScore: a.max,
 			MaxPosition: int32(a.maxAt), Flagged: int32(a.flagged), FirstFlagged: int32(a.first), Threshold: rec.Threshold}
 	}
-	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
-		return err
-	}
-	if err := data.Write(filepath.Join(opts.Out, "scores.parquet"), rows); err != nil {
-		return err
-	}
-	if err := data.Write(filepath.Join(opts.Out, "segments.parquet"), segRows); err != nil {
-		return err
-	}
-	if err := writeViewer(filepath.Join(opts.Out, "monitor.html"), probeViewer(rows, segRows, rec.Threshold,
-		fmt.Sprintf("%s · threshold %.3g (1%% FPR, %s)", s.Name, rec.Threshold, rec.ThresholdSource))); err != nil {
-		return err
-	}
-	tl := timelineFigure(rows, rec.Threshold, s.Name+" · "+rec.ThresholdSource)
-	figs, err := opts.save(opts.Out, "timeline", tl)
-	if err != nil {
-		return err
-	}
-	order := make([]*agg, len(segs))
-	copy(order, segs)
-	sort.SliceStable(order, func(i, j int) bool { return order[i].sum/float64(order[i].n) > order[j].sum/float64(order[j].n) })
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "SEGMENT\tKIND\tTOKENS\tMEAN\tMAX\tFLAGGED\tFIRST FLAGGED\n")
-	for _, a := range order[:min(len(order), opts.Top)] {
-		first := "–"
-		if a.first >= 0 {
-			first = fmt.Sprint(a.first)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%+.3f\t%+.3f\t%d\t%s\n", a.id, a.kind, a.n, a.sum/float64(a.n), a.max, a.flagged, first)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(opts.IO.Out, "\nwrote %s: scores.parquet segments.parquet monitor.html %s (threshold %.3f)\n", opts.Out, strings.Join(figs, " "), rec.Threshold)
-	if opts.JSON {
-		return opts.print(map[string]any{"episode": ep.ID, "probe": rec.ProbeID, "threshold": rec.Threshold, "tokens": len(rows),
-			"out": opts.Out, "outputs": append([]string{"scores.parquet", "segments.parquet", "monitor.html"}, figs...), "segments": tableJSON(segRows)})
-	}
-	return nil
+	return rows, segRows, nil
 }

@@ -161,7 +161,7 @@ func TestProbeCommandErrors(t *testing.T) {
 		{"bad_method", []string{"sweep", dir, "--out", "x", "--method", "svm"}, true, "--method svm"},
 		{"one_fold", []string{"sweep", dir, "--out", "x", "--folds", "1"}, true, "--folds 1"},
 		{"missing_layer", []string{"train", dir, "--layer", "9", "--out", "x.parquet"}, false, "no labeled rows at blocks.9.hook_resid_post"},
-		{"empty_dir", []string{"sweep", t.TempDir(), "--out", "x"}, false, "no activations-*.parquet shards"},
+		{"empty_dir", []string{"sweep", t.TempDir(), "--out", "x"}, false, "no activations*.parquet files"},
 		{"other_model", []string{"eval", probeFile, other}, false, "is for model planted, activations " + other + " are from other"},
 		{"no_train_rows", []string{"sweep", dir, "--out", "x", "--train-splits", "nope"}, false, "no labeled rows in splits [nope]"},
 	}

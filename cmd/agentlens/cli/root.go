@@ -81,6 +81,7 @@ See 'agentlens help environment' for the environment variables and exit codes, a
 		newCmdCompletion(f),
 		newCmdEnvironment(),
 		newCmdOrganism(f),
+		newCmdMerge(f, nil),
 		// Later commands register here, each newCmdX(f, nil) in its own file, in group groupAnalysis.
 	)
 	registerCompletions(cmd)
