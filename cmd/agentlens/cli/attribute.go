@@ -43,8 +43,9 @@ type attributeOptions struct {
 	Ctx context.Context
 
 	modelChoice
-	Episode  string // a file, a directory, or bundled:<name>
-	ID       string // episode id inside a multi-episode file
+	Episode  string   // a file, a directory, or bundled:<name>
+	Episodes []string // with --shard: every argument (Episode is the first)
+	ID       string   // episode id inside a multi-episode file
 	Target   trace.TargetSpec
 	Methods  []string     // in attributeMethods
 	Segments []trace.Kind // kinds deleted by deletion and matrix (nil: every content segment)
@@ -78,14 +79,15 @@ type attributeOptions struct {
 	Top              int  // rows of the summary table
 	segmentRules
 	figureOptions
+	sharding
 }
 
 func newCmdAttribute(f *Factory, runF func(*attributeOptions) error) *cobra.Command {
 	opts := &attributeOptions{IO: f.IO}
 	var margs modelChoiceArgs
-	var targetArg, methodArg, segArg, baseTargetArg, sitesArg, layersArg string
+	var targetArg, methodArg, segArg, baseTargetArg, sitesArg, layersArg, shardArg string
 	cmd := &cobra.Command{
-		Use:   "attribute <episode> [--id <id>] [--model <m>] [--target <spec>] [--method <list>] [--segments <kinds>] [--out <dir>]",
+		Use:   "attribute <episode>... [--id <id>] [--model <m>] [--target <spec>] [--method <list>] [--segments <kinds>] [--out <dir>]",
 		Short: "Attribute an action in a recorded episode to its tokens, segments and earlier segments",
 		Long: `Render an episode with the model's chat template, find the target token (the harmful action:
 by default the first token of the last assistant message's first tool call) and attribute it
@@ -161,10 +163,21 @@ redraws any of them from the Parquet tables.`,
   agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[10],user[0].email[11]' --target 'literal:Sandvik, including' \
       --method patch,atp,atpstar --patch-sites k,q --patch-layers 0,10,20,29
   agentlens attribute bundled:blackmail --method grad_x_input,ig,deletion --format pdf,png --figure-width one --no-title`,
-		Args: exactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return flagErrorf("attribute: name an episode file, directory or bundled:<name>")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
-			opts.Episode = args[0]
+			opts.Episode, opts.Episodes = args[0], args
+			if err := opts.parseShard(cmd, shardArg); err != nil {
+				return err
+			}
+			if opts.Shard == nil && len(args) != 1 {
+				return flagErrorf("attribute: name one episode file (several with --shard)")
+			}
 			var err error
 			if targetArg != "" {
 				if opts.Target, err = trace.ParseTarget(targetArg); err != nil {
@@ -232,6 +245,7 @@ redraws any of them from the Parquet tables.`,
 	fl.IntVar(&opts.Top, "top", 12, "segments in the printed summary")
 	opts.addSegmentRuleFlag(cmd)
 	opts.addFigureFlags(cmd, "svg")
+	opts.addShardFlags(cmd, &shardArg, 4)
 	cmd.GroupID = groupAnalysis
 	return cmd
 }
@@ -295,6 +309,11 @@ func (o *attributeOptions) check() error {
 		return flagErrorf("--readout reads a direction in the segment matrix: add --method matrix")
 	case o.Segments != nil && !has(methodDeletion) && !has(methodMatrix) && !o.patching():
 		return flagErrorf("--segments picks what deletion and matrix delete and patch patches: add one of those methods")
+	case o.Shard != nil && o.patching():
+		return flagErrorf("--shard: patch, atp and atpstar need one --baseline per episode; a sharded attribute runs %s, %s, %s, %s, %s and %s",
+			methodGrad, methodIG, methodDeletion, methodMatrix, methodAttn, methodRollout)
+	case o.Shard != nil && o.ID != "":
+		return flagErrorf("--id %s: a sharded attribute attributes every episode of the inputs; leave --id out", o.ID)
 	case o.patching() && o.Baseline == "":
 		return flagErrorf("--method patch, atp and atpstar patch this episode into a corrupted one: name it with --baseline FILE")
 	case o.Baseline != "" && !o.patching():
@@ -377,6 +396,9 @@ func attributeRun(opts *attributeOptions) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if opts.Shard != nil {
+		return attributeSharded(ctx, opts)
+	}
 	errOut := opts.IO.ErrOut
 	began := time.Now()
 	if err := opts.fetchIfMissing(ctx, opts.IO); err != nil {
@@ -396,258 +418,40 @@ func attributeRun(opts *attributeOptions) error {
 			return err
 		}
 	}
-	var readout *attribution.Readout
-	var readoutRec data.Probe
-	if opts.Readout != "" {
-		if readoutRec, _, err = readProbe(opts.Readout); err != nil {
-			return err
-		}
-	}
 	hash, err := modelHash(opts.Model)
 	if err != nil {
 		return err
 	}
-	if opts.Readout != "" && !opts.Force && readoutRec.ModelHash != "" && readoutRec.ModelHash != hash {
-		return fmt.Errorf("--readout %s was trained on weights %s, model %s is %s (--force to use it anyway)", opts.Readout,
-			readoutRec.ModelHash, opts.Model, hash)
+	rec, err := opts.readoutProbe(hash)
+	if err != nil {
+		return err
 	}
 	s, err := opts.open(ctx, opts.IO)
 	if err != nil {
 		return err
 	}
-	if opts.Readout != "" {
-		site, err := probeSite(readoutRec)
-		if err != nil {
-			return err
-		}
-		if d := s.Model.Dims().DModel; d != int(readoutRec.DModel) {
-			return fmt.Errorf("--readout %s takes d_model %d, model %s has %d", opts.Readout, readoutRec.DModel, s.Name, d)
-		}
-		readout = &attribution.Readout{Name: readoutRec.ProbeID, Site: site, Vector: toF32(readoutRec.Direction)}
-	}
-	r, err := s.render(ep, false)
+	readout, err := opts.readout(rec, s)
 	if err != nil {
 		return err
 	}
-	s.warnUnrendered(errOut, r)
-	tg, err := findTarget(r, opts.Target)
+	e, err := attributeEpisode(ctx, opts, s, ep, baseEp, hash, readout, true)
 	if err != nil {
 		return err
 	}
-	if tg.Token < 1 {
-		return fmt.Errorf("episode %s: target token %d has no context before it", ep.ID, tg.Token)
-	}
-	metric := model.Metric{Kind: model.LogProb, Position: tg.Token - 1, Target: r.IDs[tg.Token]}
-	fmt.Fprintf(errOut, "agentlens: episode %s, %d tokens; target token %d %q in %s (%s)\n",
-		ep.ID, len(r.IDs), tg.Token, s.Tok.Token(r.IDs[tg.Token]), tg.Segment, tg.Description)
-	sum := attributeSummary{Episode: ep.ID, Model: s.Name, ModelHash: hash, Tokens: len(r.IDs), Methods: map[string]methodSummary{},
-		Target: targetSummary{Token: tg.Token, Text: s.Tok.Token(r.IDs[tg.Token]), Segment: tg.Segment, Description: tg.Description}}
-	info := attribution.RowInfo{Model: s.Name, ModelHash: hash, Target: tg}
-	metricName := attribution.MetricName(metric.Kind)
-	var tokRows []data.TokenAttribution
-	var segRows []data.SegmentAttribution
-	var first *attribution.Result // the first token method's result: the heatmap's
-	var firstSegs []attribution.SegmentScore
-	var abl map[string]attribution.Ablation
+	r, tg, sum, info := e.r, e.tg, &e.sum, e.info
+	tokRows, segRows, first, firstSegs, abl, patched, flow := e.tokRows, e.segRows, e.first, e.firstSegs, e.abl, e.patched, e.flow
 	var files []string
-	var patched *patchJob
-	var flow *attribution.Flow
-	var flowSecs float64
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-
-	for _, meth := range opts.Methods {
-		if err := ctx.Err(); err != nil {
+	if e.sm != nil {
+		mfiles, err := writeMatrix(opts.Out, e.sm, e.graph, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token,
+			readout: readout, figs: &opts.figureOptions})
+		if err != nil {
 			return err
 		}
-		start := time.Now()
-		switch meth {
-		case methodGrad, methodIG:
-			var res *attribution.Result
-			var ms methodSummary
-			if meth == methodGrad {
-				res, err = attribution.GradientXInput(s.Model, r.IDs[:tg.Token], metric)
-			} else {
-				prog := newETAProgress(opts.IO, "integrated gradients: pass", opts.IGSteps)
-				igo := attribution.IGOptions{Steps: opts.IGSteps, Tolerance: opts.IGTolerance, MaxSteps: opts.IGMaxSteps,
-					Progress: func(d, total int) { prog.total = total; prog.update(d, "") }}
-				if opts.IGBaseline == "pad" {
-					igo.BaselineTokens = padBaseline(s, r, tg.Token)
-				}
-				res, err = attribution.IntegratedGradients(s.Model, r.IDs[:tg.Token], metric, igo)
-				prog.update(prog.total, "")
-				if err == nil {
-					b, d, n := res.Baseline, res.Delta, res.Steps
-					ms.Baseline, ms.Delta, ms.Passes, ms.Gaps = &b, &d, n, res.Gaps
-					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes (gap after each refinement: %.3g)\n",
-						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)), res.Steps, res.Gaps)
-					if gap := math.Abs(res.Delta) / math.Max(1e-12, math.Abs(res.Value-res.Baseline)); opts.IGTolerance > 0 && gap > opts.IGTolerance {
-						fmt.Fprintf(errOut, "agentlens: warning: integrated gradients did not reach --ig-tolerance %g within %d passes: its scores miss %.1f%% of the metric's change (raise --ig-max-steps)\n",
-							opts.IGTolerance, res.Steps, 100*gap)
-					}
-				}
-			}
-			if err != nil {
-				return err
-			}
-			segs, err := attribution.BySegment(r, res)
-			if err != nil {
-				return err
-			}
-			ms.Seconds, ms.Value, ms.Top = time.Since(start).Seconds(), res.Value, topSummary(segs, opts.Top)
-			sum.Methods[res.Method] = ms
-			sum.LogProb = res.Value
-			fmt.Fprintf(errOut, "agentlens: %s in %.1f s: log p(target) = %.4f\n", res.Method, ms.Seconds, res.Value)
-			tokRows = append(tokRows, attribution.TokenRows(r, res, info)...)
-			segRows = append(segRows, attribution.SegmentRows(r, res.Method, metricName, res.Value, segs, info)...)
-			if first == nil {
-				first, firstSegs = res, segs
-			}
-		case methodDeletion:
-			prog := newETAProgress(opts.IO, "deletion: segment", 0)
-			base, as, err := attribution.AblateSegments(s.Model, r, metric, attribution.AblationOptions{Kinds: opts.Segments,
-				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
-			if err != nil {
-				return err
-			}
-			if len(as) == 0 {
-				return fmt.Errorf("episode %s: no segment of kinds %v before the target token %d to delete (see agentlens trace show)",
-					ep.ID, opts.Segments, tg.Token)
-			}
-			abl = map[string]attribution.Ablation{}
-			var scores []attribution.SegmentScore
-			for _, a := range as {
-				abl[a.ID] = a
-				scores = append(scores, a.SegmentScore)
-			}
-			segRows = append(segRows, attribution.SegmentRows(r, attribution.MethodAblation, metricName, base, scores, info)...)
-			sum.LogProb = base
-			sum.Methods[attribution.MethodAblation] = methodSummary{Seconds: time.Since(start).Seconds(), Value: base, Sources: len(as),
-				Top: topSummary(scores, opts.Top)}
-			fmt.Fprintf(errOut, "agentlens: deleted %d segments in %.1f s\n", len(as), time.Since(start).Seconds())
-		case methodPatch, methodAtP, methodAtPStar:
-			if patched == nil {
-				if patched, err = newPatchJob(errOut, s, baseEp, r, tg, opts); err != nil {
-					return err
-				}
-			}
-			if meth == methodAtP && slices.Contains(opts.Methods, methodAtPStar) {
-				continue // atpstar's backward pass gives AtP too
-			}
-			prog := newETAProgress(opts.IO, "patch: run", 0)
-			popts := attribution.PatchOptions{Sites: opts.PatchSites, Layers: opts.PatchLayers, Kinds: opts.Segments, Heads: opts.Heads,
-				LastPositions: opts.PatchPositions, Contrast: patched.contrast,
-				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }}
-			var prs []*attribution.PatchResult
-			switch meth {
-			case methodPatch:
-				pr, err := attribution.Patch(s.Model, patched.al, popts)
-				if err != nil {
-					return err
-				}
-				prs = append(prs, pr)
-			case methodAtP:
-				pr, err := attribution.AttributionPatch(s.Model, patched.al, popts)
-				if err != nil {
-					return err
-				}
-				prs = append(prs, pr)
-			default:
-				atp, star, err := attribution.AttributionPatchStar(s.Model, patched.al, popts)
-				if err != nil {
-					return err
-				}
-				if slices.Contains(opts.Methods, methodAtP) {
-					prs = append(prs, atp)
-				}
-				prs = append(prs, star)
-			}
-			el := time.Since(start).Seconds()
-			for _, pr := range prs {
-				patched.results = append(patched.results, pr)
-				sum.Methods[pr.Method] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
-				metric := "log p"
-				if patched.contrast > 0 {
-					metric = "logit difference"
-				}
-				fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean %s %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
-					pr.Method, len(pr.Cells), el, metric, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
-			}
-		case methodAttn, methodRollout:
-			if flow == nil {
-				prog := newETAProgress(opts.IO, "attention flow: layer", 0)
-				var forward float64
-				flow, err = attribution.AttentionFlow(s.Model, r, tg.Token, attribution.FlowOptions{
-					Progress: func(d, n int) {
-						if d == 0 { // the forward pass is done: the ETA counts the pattern passes
-							forward, prog.start = time.Since(start).Seconds(), time.Now()
-						}
-						prog.total = n
-						prog.update(d, "")
-					}})
-				if err != nil {
-					return err
-				}
-				flowSecs = time.Since(start).Seconds()
-				if cols, _, _ := headKeys(flow, opts.AttentionSegment); opts.AttentionSegment != "" && len(cols) == 0 {
-					var ids []string
-					for _, n := range flow.Keys[:len(flow.Keys)-2] {
-						ids = append(ids, n.ID)
-					}
-					return flagErrorf("--attention-segment %s: not a content segment before the target nor the kind of one (have %s)",
-						opts.AttentionSegment, strings.Join(ids, ", "))
-				}
-				fmt.Fprintf(errOut, "agentlens: attention flow over %d layers and %d query rows in %.1f s (forward pass %.1f s, %d pattern passes %.1f s)\n",
-					flow.Layers, len(flow.Queries), flowSecs, forward, flow.Layers, flowSecs-forward)
-			}
-			res, err := flow.Result(meth)
-			if err != nil {
-				return err
-			}
-			segs, err := attribution.BySegment(r, res)
-			if err != nil {
-				return err
-			}
-			sink := res.Score[0]
-			sum.Methods[meth] = methodSummary{Seconds: flowSecs, Value: res.Value, Sink: &sink, Top: topSummary(segs, opts.Top)}
-			sum.LogProb = res.Value
-			what := "averaged over layers and heads"
-			if meth == methodRollout {
-				what = "in the rollout"
-			}
-			fmt.Fprintf(errOut, "agentlens: %s: the token before the target puts %.1f%% of its attention on the first token (%s)\n", meth, 100*sink, what)
-			tokRows = append(tokRows, attribution.TokenRows(r, res, info)...)
-			segRows = append(segRows, attribution.SegmentRows(r, res.Method, "attention_mass", res.Value, segs, info)...)
-			if first == nil {
-				first, firstSegs = res, segs
-			}
-		case methodMatrix:
-			prog := newETAProgress(opts.IO, "matrix: source segment", 0)
-			sm, err := attribution.DeletionMatrix(s.Model, r, tg.Token, attribution.MatrixOptions{Sources: opts.Segments, Readout: readout,
-				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
-			if err != nil {
-				return err
-			}
-			g, err := sm.Graph(ep.ID, opts.Keep)
-			if err != nil {
-				return err
-			}
-			el := time.Since(start).Seconds()
-			sum.Path = g.Path
-			sum.Methods["segment_matrix"] = methodSummary{Seconds: el, Value: sm.Base[len(sm.Base)-1], Sources: len(sm.Sources),
-				Computed: sm.Computed, Total: sm.Tokens}
-			fmt.Fprintf(errOut, "agentlens: segment matrix of %d sources × %d segments in %.1f s (%d of %d context tokens computed)\n",
-				len(sm.Sources), len(sm.Nodes), el, sm.Computed, sm.Tokens)
-			mfiles, err := writeMatrix(opts.Out, sm, g, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token,
-				readout: readout, figs: &opts.figureOptions})
-			if err != nil {
-				return err
-			}
-			files = append(files, mfiles...)
-		}
+		files = append(files, mfiles...)
 	}
-	sum.Agreement = agreement(segRows)
 	for _, k := range slices.Sorted(maps.Keys(sum.Agreement)) {
 		fmt.Fprintf(errOut, "agentlens: agreement over segments, Spearman ρ(%s) = %.3f\n", k, sum.Agreement[k])
 	}
@@ -753,6 +557,350 @@ func attributeRun(opts *attributeOptions) error {
 	return nil
 }
 
+// readoutProbe reads the --readout probe (nil without one) and checks it was trained on these weights.
+func (o *attributeOptions) readoutProbe(hash string) (*data.Probe, error) {
+	if o.Readout == "" {
+		return nil, nil
+	}
+	rec, _, err := readProbe(o.Readout)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Force && rec.ModelHash != "" && rec.ModelHash != hash {
+		return nil, fmt.Errorf("--readout %s was trained on weights %s, model %s is %s (--force to use it anyway)", o.Readout, rec.ModelHash, o.Model, hash)
+	}
+	return &rec, nil
+}
+
+// readout turns the --readout probe into the matrix's readout for the loaded model (nil without one).
+func (o *attributeOptions) readout(rec *data.Probe, s *session) (*attribution.Readout, error) {
+	if rec == nil {
+		return nil, nil
+	}
+	site, err := probeSite(*rec)
+	if err != nil {
+		return nil, err
+	}
+	if d := s.Model.Dims().DModel; d != int(rec.DModel) {
+		return nil, fmt.Errorf("--readout %s takes d_model %d, model %s has %d", o.Readout, rec.DModel, s.Name, d)
+	}
+	return &attribution.Readout{Name: rec.ProbeID, Site: site, Vector: toF32(rec.Direction)}, nil
+}
+
+// attributeSharded runs task --shard of a sharded attribute over every episode of the inputs: the
+// tables tokens, segments, matrix and attention (as far as the methods write them) in chunks of
+// --chunk-size episodes; no figures.
+func attributeSharded(ctx context.Context, opts *attributeOptions) error {
+	var eps []*trace.Episode
+	for _, p := range opts.Episodes {
+		e, err := loadEpisodes(p, "", opts.Segment)
+		if err != nil {
+			return err
+		}
+		eps = append(eps, e...)
+	}
+	var s *session
+	var hash string
+	var readout *attribution.Readout
+	first := true
+	var flowMethods []string
+	for _, m := range opts.Methods {
+		if m == methodAttn || m == methodRollout {
+			flowMethods = append(flowMethods, m)
+		}
+	}
+	t := &shardTask{IO: opts.IO, Command: "attribute", Out: opts.Out, sharding: opts.sharding, Inputs: opts.Episodes, Eps: eps, Model: &opts.modelChoice,
+		Open: func() (string, error) {
+			var err error
+			if hash, err = modelHash(opts.Model); err != nil {
+				return "", err
+			}
+			rec, err := opts.readoutProbe(hash)
+			if err != nil {
+				return "", err
+			}
+			if s, err = opts.open(ctx, opts.IO); err != nil {
+				return "", err
+			}
+			if readout, err = opts.readout(rec, s); err != nil {
+				return "", err
+			}
+			return backendLabel(s.Backend), nil
+		},
+		Work: func(c *data.Chunk, eps []*trace.Episode, progress func()) error {
+			var tok []data.TokenAttribution
+			var seg []data.SegmentAttribution
+			var mat []data.SegmentMatrixEntry
+			var att []data.AttentionEntry
+			for _, ep := range eps {
+				e, err := attributeEpisode(ctx, opts, s, ep, nil, hash, readout, first)
+				if err != nil {
+					return err
+				}
+				first = false
+				tok, seg = append(tok, e.tokRows...), append(seg, e.segRows...)
+				if e.sm != nil {
+					mat = append(mat, matrixRows(e.sm, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: e.tg.Token, readout: readout})...)
+				}
+				if e.flow != nil {
+					att = append(att, attribution.FlowRows(e.r, e.flow, flowMethods, e.info)...)
+				}
+				progress()
+			}
+			if err := data.WriteTable(c, "tokens", tok); err != nil {
+				return err
+			}
+			if err := data.WriteTable(c, "segments", seg); err != nil {
+				return err
+			}
+			if err := data.WriteTable(c, "matrix", mat); err != nil {
+				return err
+			}
+			return data.WriteTable(c, "attention", att)
+		}}
+	sum, err := t.run(ctx)
+	if err != nil {
+		return err
+	}
+	return sum.print(opts.IO, &jsonOutput{JSON: opts.JSON, out: opts.IO.Out})
+}
+
+// episodeAttribution is what the methods found on one episode, before anything is written.
+type episodeAttribution struct {
+	r       *trace.Rendered
+	tg      trace.Target
+	info    attribution.RowInfo
+	sum     attributeSummary
+	tokRows []data.TokenAttribution
+	segRows []data.SegmentAttribution
+	// first is the first token method's result (the heatmap's), firstSegs its segment scores.
+	first     *attribution.Result
+	firstSegs []attribution.SegmentScore
+	abl       map[string]attribution.Ablation
+	sm        *attribution.SegmentMatrix
+	graph     *attribution.SegmentGraph
+	patched   *patchJob
+	flow      *attribution.Flow
+	flowSecs  float64
+}
+
+// attributeEpisode runs every --method on one episode (baseEp: the corrupted episode of patch and
+// atp, nil without them); warn says whether to warn about segments the template does not render.
+func attributeEpisode(ctx context.Context, opts *attributeOptions, s *session, ep, baseEp *trace.Episode, hash string, readout *attribution.Readout,
+	warn bool) (*episodeAttribution, error) {
+	errOut := opts.IO.ErrOut
+	r, err := s.render(ep, false)
+	if err != nil {
+		return nil, err
+	}
+	if warn {
+		s.warnUnrendered(errOut, r)
+	}
+	tg, err := findTarget(r, opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	if tg.Token < 1 {
+		return nil, fmt.Errorf("episode %s: target token %d has no context before it", ep.ID, tg.Token)
+	}
+	metric := model.Metric{Kind: model.LogProb, Position: tg.Token - 1, Target: r.IDs[tg.Token]}
+	fmt.Fprintf(errOut, "agentlens: episode %s, %d tokens; target token %d %q in %s (%s)\n",
+		ep.ID, len(r.IDs), tg.Token, s.Tok.Token(r.IDs[tg.Token]), tg.Segment, tg.Description)
+	e := &episodeAttribution{r: r, tg: tg, info: attribution.RowInfo{Model: s.Name, ModelHash: hash, Target: tg},
+		sum: attributeSummary{Episode: ep.ID, Model: s.Name, ModelHash: hash, Tokens: len(r.IDs), Methods: map[string]methodSummary{},
+			Target: targetSummary{Token: tg.Token, Text: s.Tok.Token(r.IDs[tg.Token]), Segment: tg.Segment, Description: tg.Description}}}
+	sum, info := &e.sum, e.info
+	metricName := attribution.MetricName(metric.Kind)
+
+	for _, meth := range opts.Methods {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		switch meth {
+		case methodGrad, methodIG:
+			var res *attribution.Result
+			var ms methodSummary
+			if meth == methodGrad {
+				res, err = attribution.GradientXInput(s.Model, r.IDs[:tg.Token], metric)
+			} else {
+				prog := newETAProgress(opts.IO, "integrated gradients: pass", opts.IGSteps)
+				igo := attribution.IGOptions{Steps: opts.IGSteps, Tolerance: opts.IGTolerance, MaxSteps: opts.IGMaxSteps,
+					Progress: func(d, total int) { prog.total = total; prog.update(d, "") }}
+				if opts.IGBaseline == "pad" {
+					igo.BaselineTokens = padBaseline(s, r, tg.Token)
+				}
+				res, err = attribution.IntegratedGradients(s.Model, r.IDs[:tg.Token], metric, igo)
+				prog.update(prog.total, "")
+				if err == nil {
+					b, d, n := res.Baseline, res.Delta, res.Steps
+					ms.Baseline, ms.Delta, ms.Passes, ms.Gaps = &b, &d, n, res.Gaps
+					fmt.Fprintf(errOut, "agentlens: integrated gradients: f(x) = %.4f, f(baseline) = %.4f, completeness gap %.2e (%.2f%% of f(x) − f(b)) after %d gradient passes (gap after each refinement: %.3g)\n",
+						res.Value, res.Baseline, res.Delta, 100*math.Abs(res.Delta)/math.Max(1e-12, math.Abs(res.Value-res.Baseline)), res.Steps, res.Gaps)
+					if gap := math.Abs(res.Delta) / math.Max(1e-12, math.Abs(res.Value-res.Baseline)); opts.IGTolerance > 0 && gap > opts.IGTolerance {
+						fmt.Fprintf(errOut, "agentlens: warning: integrated gradients did not reach --ig-tolerance %g within %d passes: its scores miss %.1f%% of the metric's change (raise --ig-max-steps)\n",
+							opts.IGTolerance, res.Steps, 100*gap)
+					}
+				}
+			}
+			if err != nil {
+				return nil, err
+			}
+			segs, err := attribution.BySegment(r, res)
+			if err != nil {
+				return nil, err
+			}
+			ms.Seconds, ms.Value, ms.Top = time.Since(start).Seconds(), res.Value, topSummary(segs, opts.Top)
+			sum.Methods[res.Method] = ms
+			sum.LogProb = res.Value
+			fmt.Fprintf(errOut, "agentlens: %s in %.1f s: log p(target) = %.4f\n", res.Method, ms.Seconds, res.Value)
+			e.tokRows = append(e.tokRows, attribution.TokenRows(r, res, info)...)
+			e.segRows = append(e.segRows, attribution.SegmentRows(r, res.Method, metricName, res.Value, segs, info)...)
+			if e.first == nil {
+				e.first, e.firstSegs = res, segs
+			}
+		case methodDeletion:
+			prog := newETAProgress(opts.IO, "deletion: segment", 0)
+			base, as, err := attribution.AblateSegments(s.Model, r, metric, attribution.AblationOptions{Kinds: opts.Segments,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
+			if err != nil {
+				return nil, err
+			}
+			if len(as) == 0 {
+				return nil, fmt.Errorf("episode %s: no segment of kinds %v before the target token %d to delete (see agentlens trace show)",
+					ep.ID, opts.Segments, tg.Token)
+			}
+			e.abl = map[string]attribution.Ablation{}
+			var scores []attribution.SegmentScore
+			for _, a := range as {
+				e.abl[a.ID] = a
+				scores = append(scores, a.SegmentScore)
+			}
+			e.segRows = append(e.segRows, attribution.SegmentRows(r, attribution.MethodAblation, metricName, base, scores, info)...)
+			sum.LogProb = base
+			sum.Methods[attribution.MethodAblation] = methodSummary{Seconds: time.Since(start).Seconds(), Value: base, Sources: len(as),
+				Top: topSummary(scores, opts.Top)}
+			fmt.Fprintf(errOut, "agentlens: deleted %d segments in %.1f s\n", len(as), time.Since(start).Seconds())
+		case methodPatch, methodAtP, methodAtPStar:
+			if e.patched == nil {
+				if e.patched, err = newPatchJob(errOut, s, baseEp, r, tg, opts); err != nil {
+					return nil, err
+				}
+			}
+			if meth == methodAtP && slices.Contains(opts.Methods, methodAtPStar) {
+				continue // atpstar's backward pass gives AtP too
+			}
+			prog := newETAProgress(opts.IO, "patch: run", 0)
+			popts := attribution.PatchOptions{Sites: opts.PatchSites, Layers: opts.PatchLayers, Kinds: opts.Segments, Heads: opts.Heads,
+				LastPositions: opts.PatchPositions, Contrast: e.patched.contrast,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }}
+			var prs []*attribution.PatchResult
+			switch meth {
+			case methodPatch:
+				pr, err := attribution.Patch(s.Model, e.patched.al, popts)
+				if err != nil {
+					return nil, err
+				}
+				prs = append(prs, pr)
+			case methodAtP:
+				pr, err := attribution.AttributionPatch(s.Model, e.patched.al, popts)
+				if err != nil {
+					return nil, err
+				}
+				prs = append(prs, pr)
+			default:
+				atp, star, err := attribution.AttributionPatchStar(s.Model, e.patched.al, popts)
+				if err != nil {
+					return nil, err
+				}
+				if slices.Contains(opts.Methods, methodAtP) {
+					prs = append(prs, atp)
+				}
+				prs = append(prs, star)
+			}
+			el := time.Since(start).Seconds()
+			for _, pr := range prs {
+				e.patched.results = append(e.patched.results, pr)
+				sum.Methods[pr.Method] = methodSummary{Seconds: el, Value: pr.Clean, Sources: len(pr.Cells), Computed: pr.Computed, Total: pr.Tokens}
+				metric := "log p"
+				if e.patched.contrast > 0 {
+					metric = "logit difference"
+				}
+				fmt.Fprintf(errOut, "agentlens: %s: %d cells in %.1f s (clean %s %.4f, corrupted %.4f; %d runs, %d of %d tokens computed)\n",
+					pr.Method, len(pr.Cells), el, metric, pr.Clean, pr.Corrupt, pr.Runs, pr.Computed, pr.Tokens)
+			}
+		case methodAttn, methodRollout:
+			if e.flow == nil {
+				prog := newETAProgress(opts.IO, "attention flow: layer", 0)
+				var forward float64
+				e.flow, err = attribution.AttentionFlow(s.Model, r, tg.Token, attribution.FlowOptions{
+					Progress: func(d, n int) {
+						if d == 0 { // the forward pass is done: the ETA counts the pattern passes
+							forward, prog.start = time.Since(start).Seconds(), time.Now()
+						}
+						prog.total = n
+						prog.update(d, "")
+					}})
+				if err != nil {
+					return nil, err
+				}
+				e.flowSecs = time.Since(start).Seconds()
+				if cols, _, _ := headKeys(e.flow, opts.AttentionSegment); opts.AttentionSegment != "" && len(cols) == 0 {
+					var ids []string
+					for _, n := range e.flow.Keys[:len(e.flow.Keys)-2] {
+						ids = append(ids, n.ID)
+					}
+					return nil, flagErrorf("--attention-segment %s: not a content segment before the target nor the kind of one (have %s)",
+						opts.AttentionSegment, strings.Join(ids, ", "))
+				}
+				fmt.Fprintf(errOut, "agentlens: attention flow over %d layers and %d query rows in %.1f s (forward pass %.1f s, %d pattern passes %.1f s)\n",
+					e.flow.Layers, len(e.flow.Queries), e.flowSecs, forward, e.flow.Layers, e.flowSecs-forward)
+			}
+			res, err := e.flow.Result(meth)
+			if err != nil {
+				return nil, err
+			}
+			segs, err := attribution.BySegment(r, res)
+			if err != nil {
+				return nil, err
+			}
+			sink := res.Score[0]
+			sum.Methods[meth] = methodSummary{Seconds: e.flowSecs, Value: res.Value, Sink: &sink, Top: topSummary(segs, opts.Top)}
+			sum.LogProb = res.Value
+			what := "averaged over layers and heads"
+			if meth == methodRollout {
+				what = "in the rollout"
+			}
+			fmt.Fprintf(errOut, "agentlens: %s: the token before the target puts %.1f%% of its attention on the first token (%s)\n", meth, 100*sink, what)
+			e.tokRows = append(e.tokRows, attribution.TokenRows(r, res, info)...)
+			e.segRows = append(e.segRows, attribution.SegmentRows(r, res.Method, "attention_mass", res.Value, segs, info)...)
+			if e.first == nil {
+				e.first, e.firstSegs = res, segs
+			}
+		case methodMatrix:
+			prog := newETAProgress(opts.IO, "matrix: source segment", 0)
+			sm, err := attribution.DeletionMatrix(s.Model, r, tg.Token, attribution.MatrixOptions{Sources: opts.Segments, Readout: readout,
+				Progress: func(d, n int) { prog.total = n; prog.update(d, "") }})
+			if err != nil {
+				return nil, err
+			}
+			g, err := sm.Graph(ep.ID, opts.Keep)
+			if err != nil {
+				return nil, err
+			}
+			el := time.Since(start).Seconds()
+			sum.Path = g.Path
+			sum.Methods["segment_matrix"] = methodSummary{Seconds: el, Value: sm.Base[len(sm.Base)-1], Sources: len(sm.Sources),
+				Computed: sm.Computed, Total: sm.Tokens}
+			fmt.Fprintf(errOut, "agentlens: segment matrix of %d sources × %d segments in %.1f s (%d of %d context tokens computed)\n",
+				len(sm.Sources), len(sm.Nodes), el, sm.Computed, sm.Tokens)
+			e.sm, e.graph = sm, g
+		}
+	}
+	e.sum.Agreement = agreement(e.segRows)
+	return e, nil
+}
+
 // agreement returns the Spearman correlation of every two methods' segment scores over the segments
 // both scored (nil with fewer than two methods).
 func agreement(rows []data.SegmentAttribution) map[string]float64 {
@@ -813,25 +961,7 @@ type matrixMeta struct {
 // writeMatrix writes matrix.parquet, its heatmap (matrix.svg, .png, .pdf as asked), graph.json and
 // graph.dot.
 func writeMatrix(dir string, sm *attribution.SegmentMatrix, g *attribution.SegmentGraph, meta matrixMeta) ([]string, error) {
-	params := ""
-	if meta.readout != nil {
-		params = "readout=" + meta.readout.Name + " site=" + meta.readout.Site.String()
-	}
-	var rows []data.SegmentMatrixEntry
-	for s, si := range sm.Sources {
-		src := sm.Nodes[si]
-		for j := si + 1; j < len(sm.Nodes); j++ {
-			d := sm.Nodes[j]
-			if math.IsNaN(sm.Value[s][j]) {
-				continue // a destination with no scored token
-			}
-			rows = append(rows, data.SegmentMatrixEntry{EpisodeID: meta.episode, Model: meta.model, ModelHash: meta.hash, Method: "deletion",
-				Params: params, Metric: sm.Metric, TargetToken: int32(meta.target), SourceID: src.ID, SourceKind: string(src.Kind),
-				SourceLabel: src.Label, SourceStart: int32(src.Tokens.Start), SourceEnd: int32(src.Tokens.End), DestID: d.ID,
-				DestKind: string(d.Kind), DestLabel: d.Label, DestStart: int32(d.Tokens.Start), DestEnd: int32(d.Tokens.End),
-				Base: sm.Base[j], Value: sm.Value[s][j], Effect: sm.Effect[s][j]})
-		}
-	}
+	rows := matrixRows(sm, meta)
 	if err := data.Write(filepath.Join(dir, "matrix.parquet"), rows); err != nil {
 		return nil, err
 	}
@@ -859,4 +989,28 @@ func writeMatrix(dir string, sm *attribution.SegmentMatrix, g *attribution.Segme
 		return nil, err
 	}
 	return append(files, "graph.json", "graph.dot"), nil
+}
+
+// matrixRows returns the matrix's rows: one per source and later destination with a scored token.
+func matrixRows(sm *attribution.SegmentMatrix, meta matrixMeta) []data.SegmentMatrixEntry {
+	params := ""
+	if meta.readout != nil {
+		params = "readout=" + meta.readout.Name + " site=" + meta.readout.Site.String()
+	}
+	var rows []data.SegmentMatrixEntry
+	for s, si := range sm.Sources {
+		src := sm.Nodes[si]
+		for j := si + 1; j < len(sm.Nodes); j++ {
+			d := sm.Nodes[j]
+			if math.IsNaN(sm.Value[s][j]) {
+				continue // a destination with no scored token
+			}
+			rows = append(rows, data.SegmentMatrixEntry{EpisodeID: meta.episode, Model: meta.model, ModelHash: meta.hash, Method: "deletion",
+				Params: params, Metric: sm.Metric, TargetToken: int32(meta.target), SourceID: src.ID, SourceKind: string(src.Kind),
+				SourceLabel: src.Label, SourceStart: int32(src.Tokens.Start), SourceEnd: int32(src.Tokens.End), DestID: d.ID,
+				DestKind: string(d.Kind), DestLabel: d.Label, DestStart: int32(d.Tokens.Start), DestEnd: int32(d.Tokens.End),
+				Base: sm.Base[j], Value: sm.Value[s][j], Effect: sm.Effect[s][j]})
+		}
+	}
+	return rows
 }

@@ -43,7 +43,7 @@ func TestNewCmdAttribute(t *testing.T) {
 		{name: "baseline", args: []string{"ep.jsonl", "--method", "ig", "--ig-baseline", "mean"}, wantErr: "--ig-baseline mean"},
 		{name: "negative ig tolerance", args: []string{"ep.jsonl", "--method", "ig", "--ig-tolerance", "-0.1"}, wantErr: "--ig-tolerance -0.1"},
 		{name: "ig max steps below first rule", args: []string{"ep.jsonl", "--method", "ig", "--ig-steps", "16", "--ig-max-steps", "8"}, wantErr: "--ig-max-steps 8"},
-		{name: "no episode", args: []string{}, wantErr: "accepts 1 arg"},
+		{name: "no episode", args: []string{}, wantErr: "name an episode file"},
 		{name: "patch without baseline", args: []string{"ep.jsonl", "--method", "patch"}, wantErr: "name it with --baseline FILE"},
 		{name: "baseline without patch", args: []string{"ep.jsonl", "--baseline", "x.jsonl"}, wantErr: "add --method patch, atp or atpstar"},
 		{name: "contrast without patch", args: []string{"ep.jsonl", "--contrast", " no"}, wantErr: "--contrast sets the patching metric"},

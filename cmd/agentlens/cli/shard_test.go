@@ -13,12 +13,14 @@ import (
 
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/model/modeltest"
+	"github.com/agentlens/agentlens/trace"
 )
 
 // sameActivations compares two activation tables row for row: every column equal, vectors within
-// 1e-5 absolute. Why not bit for bit: a sharded task puts other episodes next to each other, so the
-// shared-prefix reuse of capture starts from other cached prefixes and sums in another order
-// (float32 rounding, ~1e-7 relative on this tiny model's unit-scale activations).
+// 1e-5 absolute. Why not bit for bit: a sharded task puts other episodes next to each other, so
+// capture's shared-prefix reuse may start from another cached prefix, and a backend may then sum in
+// another order (float32 rounding, ~1e-7 relative on this tiny model's unit-scale activations). On
+// the go backend the vectors come out bit for bit equal.
 func sameActivations(t *testing.T, got, want []data.Activation) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -122,5 +124,126 @@ func TestShardedCaptureMerge(t *testing.T) {
 	// The merged directory is a capture output the probe commands read.
 	if files, err := activationFiles([]string{filepath.Join(sharded, "merged")}); err != nil || len(files) != 1 {
 		t.Errorf("activationFiles(merged) = %v, %v", files, err)
+	}
+}
+
+// readRows reads a table file, failing the test on error; a missing file is an empty table.
+func readRows[T data.Row](t *testing.T, path string) []T {
+	t.Helper()
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	rows, err := data.ReadAll[T](path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestShardedAttributeAndApplyMerge: a sharded attribute (gradient × input, deletion, the segment
+// matrix and attention) and a sharded probe apply, each in three tasks and merged, equal the tables
+// that one-episode runs write, concatenated in input order: the batch path computes what the
+// single-episode path does.
+func TestShardedAttributeAndApplyMerge(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "qwen2", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := filepath.Join(dir, "all.jsonl")
+	tinyPairs(t, all, 4)
+	loaded, err := loadEpisodes(all, "", trace.SegmentOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, ep := range loaded {
+		if ep.ID != "chat" { // no tool call: nothing to attribute
+			ids = append(ids, ep.ID)
+		}
+	}
+	eps := filepath.Join(dir, "eps.jsonl")
+	if err := trace.SaveNative(eps, loaded[:len(ids)]...); err != nil {
+		t.Fatal(err)
+	}
+	f, _, _ := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
+	methods := "grad_x_input,deletion,matrix,attention,rollout"
+	sharded := filepath.Join(dir, "attr")
+	for i := range 3 {
+		if err := execute(f, newCmdAttribute(f, nil), []string{eps, "-m", mdir, "--backend", "go", "--method", methods, "--shard", fmt.Sprintf("%d/3", i),
+			"--chunk-size", "2", "-o", sharded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := execute(f, newCmdMerge(f, nil), []string{sharded}); err != nil {
+		t.Fatal(err)
+	}
+	var tok []data.TokenAttribution
+	var seg []data.SegmentAttribution
+	var mat []data.SegmentMatrixEntry
+	var att []data.AttentionEntry
+	for _, id := range ids {
+		out := filepath.Join(dir, "one", id)
+		if err := execute(f, newCmdAttribute(f, nil), []string{eps, "--id", id, "-m", mdir, "--backend", "go", "--method", methods, "-o", out}); err != nil {
+			t.Fatal(err)
+		}
+		tok = append(tok, readRows[data.TokenAttribution](t, filepath.Join(out, "tokens.parquet"))...)
+		seg = append(seg, readRows[data.SegmentAttribution](t, filepath.Join(out, "segments.parquet"))...)
+		mat = append(mat, readRows[data.SegmentMatrixEntry](t, filepath.Join(out, "matrix.parquet"))...)
+		att = append(att, readRows[data.AttentionEntry](t, filepath.Join(out, "attention.parquet"))...)
+	}
+	merged := filepath.Join(sharded, "merged")
+	for name, eq := range map[string]bool{
+		"tokens":    reflect.DeepEqual(readRows[data.TokenAttribution](t, filepath.Join(merged, "tokens.parquet")), tok),
+		"segments":  reflect.DeepEqual(readRows[data.SegmentAttribution](t, filepath.Join(merged, "segments.parquet")), seg),
+		"matrix":    reflect.DeepEqual(readRows[data.SegmentMatrixEntry](t, filepath.Join(merged, "matrix.parquet")), mat),
+		"attention": reflect.DeepEqual(readRows[data.AttentionEntry](t, filepath.Join(merged, "attention.parquet")), att),
+	} {
+		if !eq {
+			t.Errorf("merged %s differs from the one-episode runs'", name)
+		}
+	}
+	if len(tok) == 0 || len(seg) == 0 || len(mat) == 0 || len(att) == 0 {
+		t.Fatalf("one-episode runs wrote %d, %d, %d, %d rows: the comparison is empty", len(tok), len(seg), len(mat), len(att))
+	}
+
+	// probe apply: a probe trained on a capture of the same episodes, applied in three tasks.
+	acts, probe := filepath.Join(dir, "acts"), filepath.Join(dir, "probe.parquet")
+	if err := execute(f, newCmdCapture(f, nil), []string{eps, "-m", mdir, "--backend", "go", "-o", acts}); err != nil {
+		t.Fatal(err)
+	}
+	if err := execute(f, newCmdProbe(f), []string{"train", acts, "--layer", "1", "--folds", "2", "--bootstrap", "10",
+		"--method", "diff_mean", "--train-splits", "", "--out", probe}); err != nil {
+		t.Fatal(err)
+	}
+	mon := filepath.Join(dir, "mon")
+	for i := range 3 {
+		if err := execute(f, newCmdProbe(f), []string{"apply", probe, eps, "-m", mdir, "--backend", "go", "--shard", fmt.Sprintf("%d/3", i), "-o", mon}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := execute(f, newCmdMerge(f, nil), []string{mon}); err != nil {
+		t.Fatal(err)
+	}
+	var scores []data.ProbeScore
+	var segScores []data.ProbeSegmentScore
+	for _, id := range ids {
+		out := filepath.Join(dir, "mon-one", id)
+		if err := execute(f, newCmdProbe(f), []string{"apply", probe, eps, "--id", id, "-m", mdir, "--backend", "go", "-o", out}); err != nil {
+			t.Fatal(err)
+		}
+		scores = append(scores, readRows[data.ProbeScore](t, filepath.Join(out, "scores.parquet"))...)
+		segScores = append(segScores, readRows[data.ProbeSegmentScore](t, filepath.Join(out, "segments.parquet"))...)
+	}
+	if got := readRows[data.ProbeScore](t, filepath.Join(mon, "merged", "scores.parquet")); len(scores) == 0 || !reflect.DeepEqual(got, scores) {
+		t.Errorf("merged scores: %d rows, the one-episode runs %d, or they differ", len(got), len(scores))
+	}
+	if got := readRows[data.ProbeSegmentScore](t, filepath.Join(mon, "merged", "segments.parquet")); !reflect.DeepEqual(got, segScores) {
+		t.Errorf("merged segment scores: %d rows, the one-episode runs %d, or they differ", len(got), len(segScores))
+	}
+	// What a sharded attribute refuses.
+	err = execute(f, newCmdAttribute(f, nil), []string{eps, "-m", mdir, "--method", "patch", "--baseline", eps, "--shard", "0/3", "-o", sharded})
+	if err == nil || !strings.Contains(err.Error(), "need one --baseline per episode") {
+		t.Errorf("sharded patch: %v", err)
 	}
 }
