@@ -15,4 +15,12 @@
 //
 // Slurm accounting is off, so finished jobs are read back with scontrol; the configuration keeps job
 // records for an hour (MinJobAge), longer than any test.
+//
+// Nothing outlives the test: the cleanup cancels the jobs and stops the daemons (each in its own
+// process group), then a reaper process kills whatever is left of the cluster (slurmstepd and job
+// processes start sessions of their own) and removes its directory. The reaper also runs when the
+// test binary dies without running its cleanups (go test -timeout, ^C), and the daemons die with it.
+//
+// It works as root and as an ordinary user: the daemons and the jobs run as the user who runs the test
+// (SlurmUser and SlurmdUser), and slurmd as that user can run that user's jobs.
 package slurmtest

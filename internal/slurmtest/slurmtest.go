@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -49,8 +50,10 @@ type Cluster struct {
 	// User is the user the daemons and jobs run as (SlurmUser).
 	User string
 
-	t     testing.TB
-	procs []*daemon
+	t        testing.TB
+	procs    []*daemon
+	reaper   *exec.Cmd
+	reaperIn io.WriteCloser
 }
 
 // daemon is one background process owned by the cluster, in its own process group.
@@ -121,6 +124,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	c := &Cluster{Dir: dir, Conf: filepath.Join(dir, "slurm.conf"), User: u.Username, t: t}
 	t.Cleanup(c.stop)
+	if err := c.startReaper(); err != nil {
+		t.Fatalf("slurmtest: %v", err)
+	}
 
 	if err := c.writeConfig(host, opts); err != nil {
 		t.Fatalf("slurmtest: %v", err)
@@ -332,7 +338,7 @@ func (c *Cluster) waitIdle(timeout time.Duration) error {
 
 // stop cancels the cluster's jobs, stops its daemons and removes its directory.
 func (c *Cluster) stop() {
-	if len(c.procs) > 0 && !c.procs[0].exited() && c.t.Failed() {
+	if c.t.Failed() {
 		c.t.Logf("slurmtest: cluster logs:\n%s", c.Logs())
 	}
 	if len(c.procs) == 3 && !c.procs[1].exited() && !c.procs[2].exited() {
@@ -360,47 +366,64 @@ func (c *Cluster) stop() {
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-d.done
 	}
-	killTagged(c.Dir)
-	if err := os.RemoveAll(c.Dir); err != nil {
-		c.t.Logf("slurmtest: remove %s: %v", c.Dir, err)
-	}
+	c.reap()
 }
 
-// killTagged kills every process whose environment marks it as belonging to the cluster in dir:
-// slurmstepd inherits the marker from slurmd, jobs get SLURM_CONF from the submitting command.
-func killTagged(dir string) {
-	tags := [][]byte{
-		[]byte(marker + "=" + dir + "\x00"),
-		[]byte("SLURM_CONF=" + filepath.Join(dir, "slurm.conf") + "\x00"),
+// reaperScript kills every process whose environment marks it as belonging to the cluster in $1
+// (slurmstepd inherits the marker from slurmd; jobs get SLURM_CONF from sbatch), then removes $1.
+// It starts when its standard input closes: when the cluster stops, or when the test binary dies
+// without running its cleanups (go test -timeout), which the daemons survive only as far as their
+// children: slurmstepd and the jobs leave the daemons' process groups.
+const reaperScript = `cat >/dev/null
+dir=$1
+for round in 1 2 3 4 5 6 7 8 9 10; do
+  found=
+  for env in /proc/[0-9]*/environ; do
+    pid=${env#/proc/}
+    pid=${pid%/environ}
+    [ "$pid" = "$$" ] && continue
+    if grep -qzxF -e "` + marker + `=$dir" -e "SLURM_CONF=$dir/slurm.conf" "$env" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null && found=1
+    fi
+  done
+  [ -z "$found" ] && break
+  sleep 0.2
+done
+rm -rf "$dir"
+`
+
+// startReaper starts the process that cleans up after the cluster once c.reaperIn is closed.
+func (c *Cluster) startReaper() error {
+	cmd := exec.Command("/bin/sh", "-c", reaperScript, "slurmtest-reaper", c.Dir)
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return fmt.Errorf("reaper: %w", err)
 	}
-	self := os.Getpid()
-	for range 3 {
-		ents, err := os.ReadDir("/proc")
+	// Not in the test's process group, so a ^C to go test does not stop it before it has run.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("reaper: %w", err)
+	}
+	c.reaper, c.reaperIn = cmd, in
+	return nil
+}
+
+// reap runs the reaper now and waits for it.
+func (c *Cluster) reap() {
+	if c.reaper == nil {
+		os.RemoveAll(c.Dir)
+		return
+	}
+	c.reaperIn.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.reaper.Wait() }()
+	select {
+	case err := <-done:
 		if err != nil {
-			return
+			c.t.Logf("slurmtest: reaper: %v", err)
 		}
-		found := false
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil || pid == self {
-				continue
-			}
-			env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
-			if err != nil {
-				continue
-			}
-			for _, tag := range tags {
-				if bytes.Contains(env, tag) {
-					syscall.Kill(pid, syscall.SIGKILL)
-					found = true
-					break
-				}
-			}
-		}
-		if !found {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	case <-time.After(20 * time.Second):
+		c.t.Logf("slurmtest: reaper still running after 20s; leaving it to finish")
 	}
 }
 
