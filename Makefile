@@ -6,6 +6,8 @@
 #                    episode viewer in headless Chromium and the notebooks on tiny models included)
 #   make notebooks   run notebooks/0*.ipynb with nbclient on tables the CLI writes on a tiny model
 #   make test-short  go test -short: no downloads, no real-model tests
+#   make test-slurm  start a single-node Slurm cluster on loopback (internal/slurmtest; needs Debian's slurm-wlm
+#                    and munge) and run the Slurm job array script's tests on it
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
 #                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
@@ -27,7 +29,7 @@ PKGS      ?= ./...
 BENCH     ?= .
 AGENTLENS := $(GO) run ./cmd/agentlens
 
-.PHONY: help fetch test test-short demo bench bench-table fmt vet nb-venv notebooks
+.PHONY: help fetch test test-short test-slurm demo bench bench-table fmt vet nb-venv notebooks
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -77,6 +79,11 @@ test: fetch
 
 test-short:
 	$(GO) test -short $(PKGS)
+
+# The Slurm tests start munged, slurmctld and slurmd themselves (and skip without them); make test runs
+# them too, as part of ./... .
+test-slurm:
+	$(GO) test -count=1 -v -run . ./internal/slurmtest/
 
 demo:
 	$(AGENTLENS) model fetch smollm2 xla-cpu
