@@ -37,6 +37,12 @@ const PluginDir = "pjrt"
 // plugin "cpu".
 const PluginFileName = "pjrt_c_api_cpu_plugin.so"
 
+// CUDAPluginFileName is the file name a CUDA PJRT plugin is looked up under, in the same places as
+// PluginFileName (go-xla's name for plugin "cuda"; e.g. the xla_cuda_plugin.so of the jax-cuda12-pjrt
+// wheel, renamed). The xla and auto backends load it instead of the CPU plugin when the node has an
+// NVIDIA GPU (a /dev/nvidia0 device), and fall back to the CPU plugin, saying why, when it fails.
+const CUDAPluginFileName = "pjrt_c_api_cuda_plugin.so"
+
 // Options configures New. The zero value is ready to use.
 type Options struct {
 	// PluginPath is the PJRT CPU plugin file for the xla backend. Empty: the first
@@ -68,6 +74,8 @@ type Info struct {
 	Description string
 	// HeapKept says glibc malloc keeps the plugin's freed buffers for reuse (xla only; see HeapKept).
 	HeapKept bool
+	// Device is what the XLA plugin runs on: "cpu" or "cuda" (xla only).
+	Device string
 	// XLAMaxISA is the --xla_cpu_max_isa cap in $XLA_FLAGS when the plugin loaded ("AVX2"; empty: XLA
 	// uses everything this CPU has). AGENTLENS_KERNEL sets it (see EnvXLAFlags).
 	XLAMaxISA string
@@ -116,13 +124,13 @@ func New(name string, opts Options) (backends.Backend, Info, error) {
 			return nil, info, err
 		}
 		xi.Requested = req
-		xi.Reason = fmt.Sprintf("requested; plugin %s, PJRT C API %s", xi.PluginPath, xi.PluginAPIVersion)
+		xi.Reason = fmt.Sprintf("requested; plugin %s, PJRT C API %s", xi.PluginPath, xi.PluginAPIVersion) + xi.Reason
 		return b, xi, nil
 	case Auto:
 		b, xi, err := newXLAFromEnv(opts, env)
 		if err == nil {
 			xi.Requested = req
-			xi.Reason = fmt.Sprintf("plugin %s loaded, PJRT C API %s", xi.PluginPath, xi.PluginAPIVersion)
+			xi.Reason = fmt.Sprintf("plugin %s loaded, PJRT C API %s", xi.PluginPath, xi.PluginAPIVersion) + xi.Reason
 			return b, xi, nil
 		}
 		gb, gerr := newGo(opts)
@@ -155,6 +163,18 @@ func newXLAFromEnv(opts Options, env environment) (backends.Backend, Info, error
 	if !xlaCompiled {
 		return nil, Info{}, fmt.Errorf("backend xla: %w", ErrXLANotCompiled)
 	}
+	// A GPU node with the CUDA plugin in reach runs on the GPU; the CPU plugin is the fallback.
+	var cudaNote string
+	if opts.PluginPath == "" && env.gpu {
+		if cp, err := findPluginFile(opts, env, CUDAPluginFileName); err == nil {
+			b, version, err := newXLA(cp, 0)
+			if err == nil {
+				return b, Info{Name: XLA, PluginPath: cp, PluginAPIVersion: version, Description: b.Description(), Device: "cuda",
+					Reason: "; this node has an NVIDIA GPU"}, nil
+			}
+			cudaNote = fmt.Sprintf("; the CUDA plugin %s failed (%v), running on the CPU", cp, err)
+		}
+	}
 	path, err := findPlugin(opts, env)
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("backend xla: %w", err)
@@ -168,8 +188,8 @@ func newXLAFromEnv(opts Options, env environment) (backends.Backend, Info, error
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("backend xla: plugin %s: %w", path, err)
 	}
-	return b, Info{Name: XLA, PluginPath: path, PluginAPIVersion: version, Description: b.Description(),
-		HeapKept: HeapKept(), XLAMaxISA: maxISA}, nil
+	return b, Info{Name: XLA, PluginPath: path, PluginAPIVersion: version, Description: b.Description(), Device: "cpu",
+		HeapKept: HeapKept(), XLAMaxISA: maxISA, Reason: cudaNote}, nil
 }
 
 // FindPlugin returns the absolute path of the PJRT CPU plugin New would load for opts, or an error
@@ -180,6 +200,12 @@ func FindPlugin(opts Options) (string, error) {
 
 // findPlugin implements FindPlugin for a given environment snapshot.
 func findPlugin(opts Options, env environment) (string, error) {
+	return findPluginFile(opts, env, PluginFileName)
+}
+
+// findPluginFile looks for the plugin file name in $PJRT_PLUGIN_LIBRARY_PATH's directories, then in
+// the cache's pjrt/ (opts.PluginPath, when set, wins).
+func findPluginFile(opts Options, env environment, name string) (string, error) {
 	if opts.PluginPath != "" {
 		p, err := filepath.Abs(opts.PluginPath)
 		if err != nil {
@@ -202,7 +228,7 @@ func findPlugin(opts Options, env environment) (string, error) {
 		}
 	}
 	for _, d := range dirs {
-		p := filepath.Join(d, PluginFileName)
+		p := filepath.Join(d, name)
 		if checkPluginFile(p) == nil {
 			return p, nil
 		}

@@ -49,11 +49,15 @@ type environment struct {
 	backend    string   // $AGENTLENS_BACKEND
 	cacheDir   string   // $AGENTLENS_CACHE, else $HOME/.cache/agentlens
 	pluginDirs []string // $PJRT_PLUGIN_LIBRARY_PATH split on ':', absolute entries only
+	gpu        bool     // an NVIDIA GPU device node exists (/dev/nvidia0)
 }
 
 // readEnv takes a snapshot of the environment.
 func readEnv() environment {
 	e := environment{backend: strings.TrimSpace(os.Getenv(EnvBackend))}
+	if _, err := os.Stat("/dev/nvidia0"); err == nil {
+		e.gpu = true
+	}
 	e.cacheDir = os.Getenv(EnvCache)
 	if e.cacheDir == "" {
 		if home, err := os.UserHomeDir(); err == nil {

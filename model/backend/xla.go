@@ -27,7 +27,11 @@ func newXLA(path string, devices int) (b backends.Backend, version string, err e
 	xla.EnableAutoInstall(false)
 	// "shared_buffers": the plugin is given by path, not called "cpu", so GoMLX would not enable
 	// zero-copy host/device buffers by itself; on the CPU plugin device memory is host memory.
-	xb, err := xla.NewWithOptions(path+",shared_buffers", pjrt.NamedValuesMap{"cpu_device_count": int64(devices)})
+	opts := pjrt.NamedValuesMap{}
+	if devices > 0 { // a CPU plugin's option; 0 for a GPU plugin
+		opts["cpu_device_count"] = int64(devices)
+	}
+	xb, err := xla.NewWithOptions(path+",shared_buffers", opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrPluginLoad, err)
 	}
