@@ -8,7 +8,7 @@
 //	k8s/pvc.yaml          the ReadWriteMany claim mounted at /data (episodes, cache, out)
 //	k8s/indexed-job.yaml  the capture Job, completionMode Indexed, one pod per shard
 //	k8s/merge-job.yaml    the Job that merges the shards, applied after the capture Job completes
-//	k8s/Dockerfile        the image both Jobs run
+//	k8s/Dockerfile        the image both Jobs run (with its Dockerfile.dockerignore)
 //
 // The test checks every manifest against the Kubernetes API: strict decoding into the k8s.io/api
 // types, the API's JSON schema (testdata/k8s-schema.json, extracted by

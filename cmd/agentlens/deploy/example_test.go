@@ -18,6 +18,7 @@ func Example() {
 	}
 	// Output:
 	// k8s/Dockerfile
+	// k8s/Dockerfile.dockerignore
 	// k8s/indexed-job.yaml
 	// k8s/merge-job.yaml
 	// k8s/pvc.yaml
