@@ -14,6 +14,7 @@ descriptions dropped, to cmd/agentlens/deploy/testdata/k8s-schema.json.
 import json
 import os
 import sys
+from importlib.metadata import version
 
 import kubernetes_validate
 
@@ -61,8 +62,8 @@ def main():
         out[name] = strip(defs[name], refs)
         todo.extend(refs)
     doc = {
-        "source": f"PyPI kubernetes-validate {kubernetes_validate.__version__ if hasattr(kubernetes_validate, '__version__') else ''}".strip()
-                  + f", kubernetes-json-schema/v{K8S_VERSION}-local-strict/_definitions.json",
+        "source": f"PyPI kubernetes-validate {version('kubernetes-validate')}, "
+                  f"kubernetes-json-schema/v{K8S_VERSION}-local-strict/_definitions.json",
         "generator": "internal/reference/k8s/extract_schema.py",
         "kubernetes": K8S_VERSION,
         "roots": ROOTS,
