@@ -177,7 +177,7 @@ func newXLAFromEnv(opts Options, env environment) (backends.Backend, Info, error
 	}
 	path, err := findPlugin(opts, env)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("backend xla: %w", err)
+		return nil, Info{}, fmt.Errorf("backend xla: %w%s", err, cudaNote)
 	}
 	devices := opts.XLADevices
 	if devices <= 0 {

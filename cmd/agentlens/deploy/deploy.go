@@ -4,5 +4,5 @@ import "embed"
 
 // FS holds the deployment files under their directory names (k8s/indexed-job.yaml, ...).
 //
-//go:embed k8s
+//go:embed k8s slurm
 var FS embed.FS
