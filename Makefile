@@ -7,7 +7,8 @@
 #   make notebooks   run notebooks/0*.ipynb with nbclient on tables the CLI writes on a tiny model
 #   make test-short  go test -short: no downloads, no real-model tests
 #   make test-slurm  start a single-node Slurm cluster on loopback (internal/slurmtest; needs Debian's slurm-wlm
-#                    and munge) and run the Slurm job array script's tests on it
+#                    and munge) and run the Slurm job array script's tests on it, then a sharded capture as a
+#                    real job array (kill and resubmit included) merged against a single run; make test runs these too
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
 #                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
@@ -84,6 +85,7 @@ test-short:
 # them too, as part of ./... .
 test-slurm:
 	$(GO) test -count=1 -v -run . ./internal/slurmtest/
+	$(GO) test -count=1 -v -run TestSlurm ./cmd/agentlens/deploy/
 
 demo:
 	$(AGENTLENS) model fetch smollm2 xla-cpu

@@ -17,5 +17,28 @@
 // held-out families and styles, benign controls, and a labels.parquet index (EpisodeLabel). Its
 // output is a function of GeneratorVersion and the seed alone. See data/README.md, the dataset card.
 //
+// # Sharded runs
+//
+// A per-episode command run with --shard i/n is task i of n (ShardSpec): it owns the episodes whose
+// shard key hashes to i (ShardOf: FNV-1a 64, mod n; the key is the episode id, or a label such as
+// the twin-pair id so that twins share a task and their prefix) and writes into
+// <out>/shard-IIIII-of-NNNNN/
+// (Task):
+//
+//	task.json            the settings the task was started with (a rerun with others is refused)
+//	<table>-NNNNN.parquet  chunk NNNNN of each table (activations, tokens, segments, matrix, ...)
+//	chunk-NNNNN.json     the chunk's marker, written after its tables: its episodes, files, rows,
+//	                     sha256, host and backend; tables without a marker are removed on rerun
+//	manifest.json        written last (ShardManifest, JSON): format "agentlens-shard/1", command,
+//	                     shard, shards, model and model_hash, flags (every flag that changes rows),
+//	                     inputs (path, bytes, sha256), input_episodes and input_ids_sha256 (of all
+//	                     tasks), episodes (id and index in the inputs), files (name, table, type,
+//	                     rows, bytes, sha256), runs (host, backend, first and last chunk, chunks,
+//	                     episodes), finished
+//
+// Merge checks the n manifests (all present, same command, model hash, flags and inputs, every
+// episode in exactly one task, every file its checksum) and writes <table>.parquet per table, rows in
+// the inputs' episode order (what one process writes), and a manifest.json with merged_from = n.
+//
 // data never imports GoMLX: probes and notebooks read these tables on machines with no model present.
 package data

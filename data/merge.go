@@ -180,8 +180,8 @@ func Merge(root, out string) (*MergeReport, error) {
 			if o, dup := owner[e.ID]; dup {
 				return nil, fmt.Errorf("merge %s: %w: episode %s is in shard %d and shard %d", root, ErrShardsDisagree, e.ID, o, t.Spec.Index)
 			}
-			if ShardOf(e.ID, len(tasks)) != t.Spec.Index {
-				return nil, fmt.Errorf("merge %s: %w: episode %s is in shard %d but hashes to shard %d", root, ErrShardsDisagree, e.ID, t.Spec.Index, ShardOf(e.ID, len(tasks)))
+			if o := ShardOf(e.ShardKey(), len(tasks)); o != t.Spec.Index {
+				return nil, fmt.Errorf("merge %s: %w: episode %s is in shard %d but its key %q hashes to shard %d", root, ErrShardsDisagree, e.ID, t.Spec.Index, e.ShardKey(), o)
 			}
 			if e.Index < 0 || e.Index >= m.InputEpisodes {
 				return nil, fmt.Errorf("merge %s: %w: episode %s has input index %d of %d", root, ErrManifest, e.ID, e.Index, m.InputEpisodes)

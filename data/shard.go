@@ -19,7 +19,7 @@ import (
 )
 
 // ShardSpec names task Index of Count (0 ≤ Index < Count) of a sharded run: the task owns the
-// episodes whose id hashes to Index (ShardOf), so any number of independent tasks — Slurm array
+// episodes whose shard key (ShardEpisode.ShardKey) hashes to Index (ShardOf), so any number of independent tasks — Slurm array
 // tasks, Kubernetes Indexed Job pods, shell loops — split a dataset without talking to each other.
 type ShardSpec struct{ Index, Count int }
 
@@ -98,10 +98,21 @@ type ShardInput struct {
 	SHA256 string `json:"sha256,omitempty"` // empty for a built-in source (bundled:…)
 }
 
-// ShardEpisode is an episode of a task and its index in the inputs.
+// ShardEpisode is an episode of a task and its index in the inputs; Key, when set, is what its task
+// was picked by instead of the id (ShardOf(Key, n)): a label such as the twin-pair id, so episodes
+// that share a prefix land in one task.
 type ShardEpisode struct {
 	ID    string `json:"id"`
 	Index int    `json:"index"`
+	Key   string `json:"key,omitempty"`
+}
+
+// ShardKey returns the string an episode's task is picked by: Key, else ID.
+func (e ShardEpisode) ShardKey() string {
+	if e.Key != "" {
+		return e.Key
+	}
+	return e.ID
 }
 
 // ShardFile is a Parquet file a task wrote: its table (the file's name without the chunk number),

@@ -151,7 +151,14 @@ in untagged text (see "agentlens trace show --help").
 Figures (every .svg named above, and passage: the tokens of the segment with the largest
 share; methods: two segment methods or more side by side) are written in each --format
 (png, svg, pdf; default svg) at --figure-width one or two paper columns; "agentlens heatmap"
-redraws any of them from the Parquet tables.`,
+redraws any of them from the Parquet tables.
+
+--shard i/n attributes every episode of the inputs whose --shard-key hashes to i (task i of
+n: a Slurm array task, a Kubernetes Indexed Job pod) into --out/shard-IIIII-of-NNNNN/: the
+tables tokens, segments, matrix and attention in chunks of --chunk-size episodes, then
+manifest.json; no figures. Methods: grad_x_input, ig, deletion, matrix, attention, rollout
+(patch and atp need a baseline per episode). A rerun resumes after the last chunk; agentlens
+merge joins the tasks into the tables a run per episode writes, concatenated.`,
 		Example: `  agentlens attribute bundled:blackmail --method grad_x_input,deletion --segments email --out out/attr
   agentlens attribute bundled:blackmail --method matrix --out out/matrix
   agentlens attribute logs/run.eval --id blackmail_epoch_1 --tool-call-style xml --target tool:send_email --method ig --ig-steps 32
@@ -162,7 +169,8 @@ redraws any of them from the Parquet tables.`,
   agentlens attribute bundled:blackmail --method attention --attention-segment email
   agentlens attribute bundled:blackmail --baseline 'delete:user[0].email[10],user[0].email[11]' --target 'literal:Sandvik, including' \
       --method patch,atp,atpstar --patch-sites k,q --patch-layers 0,10,20,29
-  agentlens attribute bundled:blackmail --method grad_x_input,ig,deletion --format pdf,png --figure-width one --no-title`,
+  agentlens attribute bundled:blackmail --method grad_x_input,ig,deletion --format pdf,png --figure-width one --no-title
+  agentlens attribute selfpres/test_family.jsonl --method grad_x_input,deletion --tool-call-style xml --shard 0/8 --out out/attr`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return flagErrorf("attribute: name an episode file, directory or bundled:<name>")

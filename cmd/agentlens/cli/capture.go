@@ -73,7 +73,8 @@ read, already in --out and captured now, rows and shards written, context tokens
 those computed (the rest reused), and timings.
 
 --shard i/n runs task i of n (a Slurm array task, a Kubernetes Indexed Job pod, one of n
-shell jobs): it captures the episodes whose id hashes to i into
+shell jobs): it captures the episodes whose --shard-key (the twin-pair label pair_id, so
+twins share a task and their prefix; else the episode id) hashes to i into
 --out/shard-IIIII-of-NNNNN/, in chunks of --shard-size episodes each committed by a marker
 file, and writes manifest.json (inputs, model hash, settings, episodes, row counts and
 checksums) last. Rerunning a task resumes after its last committed chunk; a finished task
@@ -555,6 +556,10 @@ func captureSharded(ctx context.Context, opts *captureOptions, eps []*trace.Epis
 	sum, err := t.run(ctx)
 	if err != nil {
 		return err
+	}
+	if st.Items > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "agentlens: captured %d episodes: %d context tokens, %d computed (%.0f%% reused from shared prefixes)\n",
+			st.Items, st.Tokens, st.Computed, 100*(1-float64(st.Computed)/float64(max(1, st.Tokens))))
 	}
 	return sum.print(opts.IO, &opts.jsonOutput)
 }

@@ -595,7 +595,7 @@ the fraction of their tokens flagged) and --out/timeline.svg (the score over the
 its segments marked; in each --format), and prints the segments with their mean and largest
 scores.
 
-With --shard i/n it scores every episode of the inputs whose id hashes to i (task i of n: a
+With --shard i/n it scores every episode of the inputs whose --shard-key hashes to i (task i of n: a
 Slurm array task, a Kubernetes Indexed Job pod) into --out/shard-IIIII-of-NNNNN/: the tables
 scores and segments in chunks of --chunk-size episodes, then manifest.json; no viewer or
 figure per episode. A rerun resumes after the last chunk; agentlens merge joins the tasks.`,

@@ -82,6 +82,7 @@ See 'agentlens help environment' for the environment variables and exit codes, a
 		newCmdEnvironment(),
 		newCmdOrganism(f),
 		newCmdMerge(f, nil),
+		newCmdDeploy(f, nil),
 		// Later commands register here, each newCmdX(f, nil) in its own file, in group groupAnalysis.
 	)
 	registerCompletions(cmd)

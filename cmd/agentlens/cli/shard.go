@@ -22,10 +22,12 @@ import (
 )
 
 // sharding is the --shard flag of the per-episode commands (capture, attribute, probe apply): task i
-// of n takes the episodes whose id hashes to i and writes into --out/shard-IIIII-of-NNNNN/.
+// of n takes the episodes whose shard key (--shard-key label, else id) hashes to i and writes into
+// --out/shard-IIIII-of-NNNNN/.
 type sharding struct {
 	Shard     *data.ShardSpec   // nil: not sharded
 	ChunkSize int               // episodes per committed chunk
+	KeyLabel  string            // episode label that picks the task ("id": the episode id)
 	RowFlags  map[string]string // the settings that change rows, for the manifest
 }
 
@@ -37,10 +39,19 @@ var outputOnlyFlags = map[string]bool{"out": true, "shard": true, "chunk-size": 
 
 // addShardFlags registers --shard (and, unless the command has its own, --chunk-size with def episodes).
 func (s *sharding) addShardFlags(cmd *cobra.Command, arg *string, def int) {
-	cmd.Flags().StringVar(arg, "shard", "", "run task `i/n` of n: the episodes whose id hashes to i, into --out/shard-IIIII-of-NNNNN/ (merge with agentlens merge)")
+	cmd.Flags().StringVar(arg, "shard", "", "run task `i/n` of n: the episodes whose --shard-key hashes to i, into --out/shard-IIIII-of-NNNNN/ (merge with agentlens merge)")
 	if def > 0 {
 		cmd.Flags().IntVar(&s.ChunkSize, "chunk-size", def, "with --shard: episodes per committed chunk (a rerun resumes after the last one)")
 	}
+	cmd.Flags().StringVar(&s.KeyLabel, "shard-key", "pair_id", "with --shard: episode `label` whose value picks the task, so episodes sharing it (twins) share one task and their prefix; episodes without it, or id, go by episode id")
+}
+
+// key returns the string that picks an episode's task, and whether it is not the id.
+func (s *sharding) key(ep *trace.Episode) (string, bool) {
+	if v := ep.Labels[s.KeyLabel]; s.KeyLabel != "id" && v != "" {
+		return s.KeyLabel + "=" + v, true
+	}
+	return ep.ID, false
 }
 
 // parseShard reads --shard and records the command's row-changing flags.
@@ -138,8 +149,12 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 	var owned []data.ShardEpisode
 	var todo []*trace.Episode
 	for i, ep := range t.Eps {
-		if spec.Owns(ep.ID) {
-			owned = append(owned, data.ShardEpisode{ID: ep.ID, Index: i})
+		if key, byLabel := t.key(ep); spec.Owns(key) {
+			e := data.ShardEpisode{ID: ep.ID, Index: i}
+			if byLabel {
+				e.Key = key
+			}
+			owned = append(owned, e)
 			if task.Finished() == nil && !task.Done(ep.ID) {
 				todo = append(todo, ep)
 			}

@@ -121,6 +121,22 @@ func TestShardedCaptureMerge(t *testing.T) {
 	if rep.Episodes != 17 || rep.Shards != 4 || rep.Tables["activations"] != int64(len(want)) {
 		t.Errorf("merge report %+v", rep)
 	}
+	// Twins (one pair_id, the default --shard-key) share a task, so they share their prefix there.
+	taskOf := map[string]int{}
+	for i := range 4 {
+		m, err := data.ReadShardManifest(filepath.Join(sharded, data.ShardSpec{Index: i, Count: 4}.Dir(), data.ShardManifestFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range m.Episodes {
+			taskOf[e.ID] = i
+		}
+	}
+	for p := range 8 {
+		if a, b := taskOf[fmt.Sprintf("p%d-mis", p)], taskOf[fmt.Sprintf("p%d-ali", p)]; a != b {
+			t.Errorf("pair p%d is split over tasks %d and %d", p, a, b)
+		}
+	}
 	// The merged directory is a capture output the probe commands read.
 	if files, err := activationFiles([]string{filepath.Join(sharded, "merged")}); err != nil || len(files) != 1 {
 		t.Errorf("activationFiles(merged) = %v, %v", files, err)
