@@ -10,12 +10,18 @@ import (
 )
 
 // Main runs the agentlens command line on the process's arguments, streams and environment, and returns
-// the exit code. SIGINT and SIGTERM cancel the command's context. On Linux it first re-executes itself
-// once with allocator tunables for the XLA backend (see mallocTunables).
+// the exit code. The first SIGINT or SIGTERM cancels the command's context (a command stops at its
+// next check: between episodes, chunks, methods); a second one kills the process, since a long model
+// pass does not look at the context. On Linux it first re-executes itself once with allocator
+// tunables for the XLA backend (see mallocTunables).
 func Main() int {
 	tuneMalloc()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // the next signal gets the default action
+	}()
 	return Run(ctx, NewFactory(), os.Args[1:])
 }
 

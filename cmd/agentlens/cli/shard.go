@@ -35,7 +35,7 @@ type sharding struct {
 // still merge.
 var outputOnlyFlags = map[string]bool{"out": true, "shard": true, "chunk-size": true, "shard-size": true, "json": true,
 	"model": true, "backend": true, "top": true, "format": true, "figure-width": true, "dpi": true, "no-title": true,
-	"embed-svg-fonts": true, "help": true, "attention-segment": true}
+	"embed-svg-fonts": true, "help": true, "attention-segment": true, "cache": true}
 
 // addShardFlags registers --shard (and, unless the command has its own, --chunk-size with def episodes).
 func (s *sharding) addShardFlags(cmd *cobra.Command, arg *string, def int) {
