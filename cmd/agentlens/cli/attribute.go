@@ -599,13 +599,9 @@ func (o *attributeOptions) readout(rec *data.Probe, s *session) (*attribution.Re
 // tables tokens, segments, matrix and attention (as far as the methods write them) in chunks of
 // --chunk-size episodes; no figures.
 func attributeSharded(ctx context.Context, opts *attributeOptions) error {
-	var eps []*trace.Episode
-	for _, p := range opts.Episodes {
-		e, err := loadEpisodes(p, "", opts.Segment)
-		if err != nil {
-			return err
-		}
-		eps = append(eps, e...)
+	eps, err := loadAllEpisodes(opts.Episodes, opts.Segment)
+	if err != nil {
+		return err
 	}
 	var s *session
 	var hash string

@@ -412,13 +412,9 @@ func captureRun(opts *captureOptions) error {
 		ctx = context.Background()
 	}
 	errOut := opts.IO.ErrOut
-	var eps []*trace.Episode
-	for _, p := range opts.Episodes {
-		e, err := loadEpisodes(p, "", opts.Segment)
-		if err != nil {
-			return err
-		}
-		eps = append(eps, e...)
+	eps, err := loadAllEpisodes(opts.Episodes, opts.Segment)
+	if err != nil {
+		return err
 	}
 	lab, err := opts.labeler()
 	if err != nil {

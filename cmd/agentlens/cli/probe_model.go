@@ -82,13 +82,9 @@ func (o *probeModelOptions) open() (data.Probe, *probes.Probe, *session, []*trac
 	if err != nil {
 		return fail(err)
 	}
-	var eps []*trace.Episode
-	for _, path := range o.Episodes {
-		e, err := loadEpisodes(path, "", o.Segment)
-		if err != nil {
-			return fail(err)
-		}
-		eps = append(eps, e...)
+	eps, err := loadAllEpisodes(o.Episodes, o.Segment)
+	if err != nil {
+		return fail(err)
 	}
 	s, err := o.openModel(rec)
 	if err != nil {
@@ -712,13 +708,9 @@ func probeApplySharded(opts *probeApplyOptions) error {
 	if err != nil {
 		return err
 	}
-	var eps []*trace.Episode
-	for _, path := range opts.Episodes {
-		e, err := loadEpisodes(path, "", opts.Segment)
-		if err != nil {
-			return err
-		}
-		eps = append(eps, e...)
+	eps, err := loadAllEpisodes(opts.Episodes, opts.Segment)
+	if err != nil {
+		return err
 	}
 	ctx := opts.Ctx
 	if ctx == nil {

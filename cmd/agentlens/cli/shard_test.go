@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,34 +11,14 @@ import (
 	"testing"
 
 	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace"
 )
 
-// sameActivations compares two activation tables row for row: every column equal, vectors within
-// 1e-5 absolute. Why not bit for bit: a sharded task puts other episodes next to each other, so
-// capture's shared-prefix reuse may start from another cached prefix, and a backend may then sum in
-// another order (float32 rounding, ~1e-7 relative on this tiny model's unit-scale activations). On
-// the go backend the vectors come out bit for bit equal.
-func sameActivations(t *testing.T, got, want []data.Activation) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d rows, want %d", len(got), len(want))
-	}
-	for i := range got {
-		g, w := got[i], want[i]
-		gv, wv := g.Vector, w.Vector
-		g.Vector, w.Vector = nil, nil
-		if !reflect.DeepEqual(g, w) {
-			t.Fatalf("row %d = %+v, want %+v", i, g, w)
-		}
-		for k := range gv {
-			if math.Abs(float64(gv[k]-wv[k])) > 1e-5 {
-				t.Fatalf("row %d (%s layer %d %s): vector[%d] = %g, want %g", i, g.EpisodeID, g.Layer, g.Position, k, gv[k], wv[k])
-			}
-		}
-	}
-}
+// activationTol is the tolerance of the sharded-vs-single comparisons on the tiny model: see
+// testutil.SameActivations; on the go backend the vectors come out bit for bit equal.
+const activationTol = 1e-5
 
 // TestShardedCaptureMerge: four tasks of a sharded capture, one of them killed after its first chunk
 // (a table file written, its marker not: the state a kill between the two leaves), rerun, and
@@ -117,7 +96,7 @@ func TestShardedCaptureMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameActivations(t, got, want)
+	testutil.SameActivations(t, got, want, activationTol)
 	if rep.Episodes != 17 || rep.Shards != 4 || rep.Tables["activations"] != int64(len(want)) {
 		t.Errorf("merge report %+v", rep)
 	}
@@ -261,5 +240,46 @@ func TestShardedAttributeAndApplyMerge(t *testing.T) {
 	err = execute(f, newCmdAttribute(f, nil), []string{eps, "-m", mdir, "--method", "patch", "--baseline", eps, "--shard", "0/3", "-o", sharded})
 	if err == nil || !strings.Contains(err.Error(), "need one --baseline per episode") {
 		t.Errorf("sharded patch: %v", err)
+	}
+}
+
+// TestDeployWritesClusterFiles: agentlens deploy writes the files of the repository's deploy folder,
+// byte for byte, the sbatch script executable, and keeps an existing file unless --force.
+func TestDeployWritesClusterFiles(t *testing.T) {
+	out := t.TempDir()
+	f, _, _ := testFactory(nil)
+	if err := execute(f, newCmdDeploy(f, nil), []string{"all", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"slurm/agentlens-array.sbatch", "k8s/indexed-job.yaml", "k8s/pvc.yaml", "k8s/merge-job.yaml", "k8s/Dockerfile"} {
+		got, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(filepath.Join("..", "deploy", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%s differs from cmd/agentlens/deploy/%s", name, name)
+		}
+	}
+	st, err := os.Stat(filepath.Join(out, "slurm/agentlens-array.sbatch"))
+	if err != nil || st.Mode().Perm()&0o100 == 0 {
+		t.Errorf("the sbatch script is not executable: %v %v", st.Mode(), err)
+	}
+	p := filepath.Join(out, "k8s/pvc.yaml")
+	os.WriteFile(p, []byte("mine"), 0o644)
+	if err := execute(f, newCmdDeploy(f, nil), []string{"k8s", "--out", out}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "mine" {
+		t.Error("deploy overwrote an existing file without --force")
+	}
+	if err := execute(f, newCmdDeploy(f, nil), []string{"k8s", "--out", out, "--force"}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) == "mine" {
+		t.Error("deploy --force kept the existing file")
 	}
 }

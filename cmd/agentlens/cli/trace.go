@@ -268,6 +268,19 @@ func loadEpisodes(path string, format trace.Format, seg trace.SegmentOptions) ([
 	return trace.Load(path, trace.LoadOptions{Format: format, Segment: seg})
 }
 
+// loadAllEpisodes reads the episodes of every path, in order.
+func loadAllEpisodes(paths []string, seg trace.SegmentOptions) ([]*trace.Episode, error) {
+	var eps []*trace.Episode
+	for _, p := range paths {
+		e, err := loadEpisodes(p, "", seg)
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, e...)
+	}
+	return eps, nil
+}
+
 func traceShowRun(opts *traceShowOptions) error {
 	eps, err := loadEpisodes(opts.Episode, opts.Format, opts.Segment)
 	if err != nil {

@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/agentlens/agentlens/data"
 	"github.com/agentlens/agentlens/internal/slurmtest"
+	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace"
 )
@@ -55,28 +55,6 @@ func writeEpisodes(t *testing.T, path string, n int) []string {
 		t.Fatal(err)
 	}
 	return ids
-}
-
-// sameRows compares activation tables row for row, vectors within 1e-5 (see TestShardedCaptureMerge in
-// package cli: prefix reuse across other neighbours may change a backend's summation order).
-func sameRows(t *testing.T, got, want []data.Activation) {
-	t.Helper()
-	if len(got) != len(want) || len(want) == 0 {
-		t.Fatalf("got %d rows, want %d (and more than none)", len(got), len(want))
-	}
-	for i := range got {
-		g, w := got[i], want[i]
-		gv, wv := g.Vector, w.Vector
-		g.Vector, w.Vector = nil, nil
-		if !reflect.DeepEqual(g, w) {
-			t.Fatalf("row %d = %+v, want %+v", i, g, w)
-		}
-		for k := range gv {
-			if math.Abs(float64(gv[k]-wv[k])) > 1e-5 {
-				t.Fatalf("row %d (%s): vector[%d] = %g, want %g", i, g.EpisodeID, k, gv[k], wv[k])
-			}
-		}
-	}
 }
 
 // TestSlurmArrayCapture runs a sharded capture as a real Slurm job array on a single-node cluster
@@ -172,7 +150,7 @@ func TestSlurmArrayCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameRows(t, got, want)
+	testutil.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
 
 	// 2. Task 2 killed mid-run. The wrapper runs agentlens and, on task 2's first attempt, stops it
 	// (SIGSTOP) once its first chunk is committed and says so; the test then cancels the task, and
@@ -237,7 +215,7 @@ exec %[1]q "$@"
 	if err != nil {
 		t.Fatal(err)
 	}
-	sameRows(t, got, want)
+	testutil.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
 	m, err := data.ReadShardManifest(filepath.Join(t2, data.ShardManifestFile))
 	if err != nil {
 		t.Fatal(err)
