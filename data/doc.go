@@ -26,6 +26,7 @@
 // (Task):
 //
 //	task.json            the settings the task was started with (a rerun with others is refused)
+//	task.lock            flock-ed by the process running the task (a second one is refused)
 //	<table>-NNNNN.parquet  chunk NNNNN of each table (activations, tokens, segments, matrix, ...)
 //	chunk-NNNNN.json     the chunk's marker, written after its tables: its episodes, files, rows,
 //	                     sha256, host and backend; tables without a marker are removed on rerun

@@ -14,6 +14,8 @@ var (
 	ErrTaskMismatch = errors.New("task settings differ")
 	// ErrShardCorrupt means a file of a task differs from its manifest (size or checksum).
 	ErrShardCorrupt = errors.New("shard file does not match its manifest")
+	// ErrTaskRunning means another process holds the task directory's lock: the same task runs twice.
+	ErrTaskRunning = errors.New("the task is running in another process")
 	// ErrShardsMissing means a sharded run cannot be merged yet: tasks are missing or unfinished.
 	ErrShardsMissing = errors.New("shards missing")
 	// ErrShardsDisagree means the tasks of a sharded run differ in settings, or overlap.

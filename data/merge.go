@@ -70,6 +70,7 @@ type TaskStatus struct {
 	Spec     ShardSpec
 	Manifest *ShardManifest // nil: unfinished or not started
 	Started  bool           // its directory exists
+	Running  bool           // unfinished, and a process holds its lock now
 	Done     int            // episodes in committed chunks (unfinished tasks)
 }
 
@@ -110,6 +111,11 @@ func ScanTasks(root string) ([]TaskStatus, error) {
 		out[i].Started = true
 		m, err := ReadShardManifest(filepath.Join(dir, ShardManifestFile))
 		if errors.Is(err, os.ErrNotExist) {
+			if l, err := lockFile(filepath.Join(dir, taskLockFile)); errors.Is(err, ErrTaskRunning) {
+				out[i].Running = true
+			} else if err == nil {
+				l.Close()
+			}
 			markers, _ := filepath.Glob(filepath.Join(dir, "chunk-*.json"))
 			for _, mk := range markers {
 				var c chunkRecord
@@ -147,6 +153,8 @@ func Merge(root, out string) (*MergeReport, error) {
 		case t.Manifest != nil:
 		case !t.Started:
 			missing = append(missing, fmt.Sprintf("%s (not started)", t.Spec))
+		case t.Running:
+			missing = append(missing, fmt.Sprintf("%s (running: %d episodes committed)", t.Spec, t.Done))
 		default:
 			missing = append(missing, fmt.Sprintf("%s (unfinished: %d episodes committed)", t.Spec, t.Done))
 		}

@@ -231,6 +231,10 @@ func writeJSON(path string, v any) error {
 	return writeAtomic(path, append(b, '\n'))
 }
 
+// taskLockFile is locked (flock) by the process working on a task, so that two runs of one task —
+// a duplicate submission, a requeue racing the original — do not write the same chunks.
+const taskLockFile = "task.lock"
+
 // taskHeadFile records the settings a task directory was started with, so a rerun with other settings
 // fails instead of mixing rows.
 const taskHeadFile = "task.json"
@@ -263,11 +267,13 @@ type Task struct {
 	final   *ShardManifest
 	host    string
 	backend string
+	lock    *os.File // the flock on task.lock, held until Close
 }
 
 // OpenTask opens (creating it if needed) the directory of task spec under root for a run described
 // by head (Command, Shards, ModelHash, Flags, Inputs, InputEpisodes, InputIDs; Shard and Format are
-// set here). A directory started or finished with other settings is an error naming the setting.
+// set here) and locks it (Close releases it): a second process on the same task gets ErrTaskRunning.
+// A directory started or finished with other settings is an error naming the setting.
 func OpenTask(root string, spec ShardSpec, head ShardManifest) (*Task, error) {
 	head.Format, head.Shard, head.Shards = ShardManifestFormat, spec.Index, spec.Count
 	dir := filepath.Join(root, spec.Dir())
@@ -275,6 +281,17 @@ func OpenTask(root string, spec ShardSpec, head ShardManifest) (*Task, error) {
 		return nil, err
 	}
 	t := &Task{Dir: dir, head: head, done: map[string]bool{}}
+	lock, err := lockFile(filepath.Join(dir, taskLockFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	t.lock = lock
+	ok := false
+	defer func() {
+		if !ok {
+			t.Close()
+		}
+	}()
 	if m, err := ReadShardManifest(filepath.Join(dir, ShardManifestFile)); err == nil {
 		if d := differs(&head, m); d != "" {
 			return nil, fmt.Errorf("%s: %w: finished with other settings (%s); remove the directory to redo it", dir, ErrTaskMismatch, d)
@@ -282,7 +299,7 @@ func OpenTask(root string, spec ShardSpec, head ShardManifest) (*Task, error) {
 		if err := verifyFiles(dir, m.Files); err != nil {
 			return nil, err
 		}
-		t.final = m
+		t.final, ok = m, true
 		return t, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -306,7 +323,18 @@ func OpenTask(root string, spec ShardSpec, head ShardManifest) (*Task, error) {
 	if err := t.recover(); err != nil {
 		return nil, err
 	}
+	ok = true
 	return t, nil
+}
+
+// Close releases the task directory's lock.
+func (t *Task) Close() error {
+	if t.lock == nil {
+		return nil
+	}
+	err := t.lock.Close()
+	t.lock = nil
+	return err
 }
 
 // recover reads the committed chunks and removes what an interrupted run left: temporary files and
@@ -316,7 +344,7 @@ func (t *Task) recover() error {
 	if err != nil {
 		return err
 	}
-	keep := map[string]bool{taskHeadFile: true}
+	keep := map[string]bool{taskHeadFile: true, taskLockFile: true}
 	var markers []string
 	for _, e := range ents {
 		if chunkMarkerRE.MatchString(e.Name()) {

@@ -44,6 +44,7 @@ func (r shardRun) runTask(t *testing.T, root string, spec ShardSpec, chunk, stop
 	if err != nil {
 		return nil, err
 	}
+	defer task.Close()
 	if m := task.Finished(); m != nil {
 		return m, nil
 	}
@@ -276,4 +277,35 @@ func TestTaskRefusesOtherSettings(t *testing.T) {
 	if _, err := r.runTask(t, root, ShardSpec{0, 2}, 2, -1); !errors.Is(err, ErrTaskMismatch) || !strings.Contains(err.Error(), "model_hash") {
 		t.Errorf("resume with another model: %v", err)
 	}
+}
+
+// TestTaskLock: while one process (here: one open Task) works on a task, a second one is refused and
+// merge reports the task as running; after Close the task opens again.
+func TestTaskLock(t *testing.T) {
+	r := newShardRun(6)
+	root := t.TempDir()
+	spec := ShardSpec{0, 2}
+	task, err := OpenTask(root, spec, r.head)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenTask(root, spec, r.head); !errors.Is(err, ErrTaskRunning) {
+		t.Errorf("second OpenTask = %v, want ErrTaskRunning", err)
+	}
+	tasks, err := ScanTasks(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tasks[0].Running || tasks[1].Started {
+		t.Errorf("ScanTasks = %+v, want task 0 running and task 1 not started", tasks)
+	}
+	if _, err := Merge(root, filepath.Join(root, "m")); err == nil || !strings.Contains(err.Error(), "0/2 (running") {
+		t.Errorf("merge while task 0 runs: %v", err)
+	}
+	task.Close()
+	again, err := OpenTask(root, spec, r.head)
+	if err != nil {
+		t.Fatalf("OpenTask after Close: %v", err)
+	}
+	again.Close()
 }

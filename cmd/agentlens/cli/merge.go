@@ -79,7 +79,7 @@ agentlens-shard/1, merged_from = n, the hosts and backends each task ran on).
 // taskRow is one task in merge --status.
 type taskRow struct {
 	Shard    string   `json:"shard"`
-	State    string   `json:"state"` // finished, unfinished, not started
+	State    string   `json:"state"` // finished, running, unfinished (stopped), not started
 	Episodes int      `json:"episodes"`
 	Rows     int64    `json:"rows"`
 	Hosts    []string `json:"hosts,omitempty"`
@@ -134,6 +134,8 @@ func mergeStatus(opts *mergeOptions, tasks []data.TaskStatus) error {
 			for _, run := range t.Manifest.Runs {
 				r.Hosts, r.Backends = appendNew(r.Hosts, run.Host), appendNew(r.Backends, run.Backend)
 			}
+		case t.Running:
+			r.State, r.Episodes = "running", t.Done
 		case t.Started:
 			r.State, r.Episodes = "unfinished", t.Done
 		}

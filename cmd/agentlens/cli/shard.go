@@ -145,6 +145,7 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer task.Close()
 	sum := &shardSummary{Command: t.Command, Shard: spec.String(), Dir: task.Dir, Model: head.Model, ModelHash: hash, InputEpisodes: len(ids)}
 	var owned []data.ShardEpisode
 	var todo []*trace.Episode
