@@ -132,7 +132,7 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	inputs, err := inputChecksums(t.Inputs)
+	inputs, err := inputChecksums(t.Inputs, t.Out)
 	if err != nil {
 		return nil, err
 	}
@@ -230,8 +230,10 @@ func (s *shardSummary) print(io *IOStreams, j *jsonOutput) error {
 }
 
 // inputChecksums returns the inputs with their size and checksum: a file's bytes, a directory's files
-// (path relative to it and checksum, in name order), nothing for a built-in episode.
-func inputChecksums(paths []string) ([]data.ShardInput, error) {
+// (path relative to it and checksum, in name order; nothing under out, where the tasks write), nothing
+// for a built-in episode.
+func inputChecksums(paths []string, outDir string) ([]data.ShardInput, error) {
+	outAbs, _ := filepath.Abs(outDir)
 	var out []data.ShardInput
 	for _, p := range paths {
 		if strings.HasPrefix(p, bundled.SourcePrefix) {
@@ -253,8 +255,14 @@ func inputChecksums(paths []string) ([]data.ShardInput, error) {
 		var lines []string
 		var total int64
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+			if err != nil {
 				return err
+			}
+			if abs, _ := filepath.Abs(path); d.IsDir() && abs == outAbs {
+				return filepath.SkipDir
+			}
+			if d.IsDir() {
+				return nil
 			}
 			sum, n, err := data.FileSHA256(path)
 			if err != nil {
