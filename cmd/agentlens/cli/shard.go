@@ -196,6 +196,9 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 			}
 			sum.Chunks++
 			sum.Computed += len(eps)
+			if !t.IO.StderrTTY { // a cluster log file: one line per committed chunk instead of the status line
+				fmt.Fprintf(t.IO.ErrOut, "agentlens: shard %s: chunk %d committed: %s\n", spec, sum.Chunks, prog.line(done, ""))
+			}
 		}
 		prog.update(len(todo), "")
 	}
