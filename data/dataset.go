@@ -85,6 +85,9 @@ func writeAtomic(path string, data []byte) error {
 	tmp := f.Name()
 	_, err = f.Write(data)
 	if err == nil {
+		err = f.Sync()
+	}
+	if err == nil {
 		err = f.Close()
 	} else {
 		f.Close()

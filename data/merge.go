@@ -166,8 +166,8 @@ func Merge(root, out string) (*MergeReport, error) {
 				idx = append(idx, strconv.Itoa(t.Spec.Index))
 			}
 		}
-		return nil, fmt.Errorf("merge %s: %w: %d of %d tasks have no manifest: %s; run them (again) with --shard i/%d (Slurm: sbatch --array=%s)",
-			root, ErrShardsMissing, len(missing), len(tasks), strings.Join(missing, ", "), len(tasks), strings.Join(idx, ","))
+		return nil, fmt.Errorf("merge %s: %w: %d of %d tasks have no manifest: %s; run them (again) with --shard i/%d (Slurm: sbatch --array=%s --export=ALL,AGENTLENS_SHARDS=%d agentlens-array.sbatch …)",
+			root, ErrShardsMissing, len(missing), len(tasks), strings.Join(missing, ", "), len(tasks), strings.Join(idx, ","), len(tasks))
 	}
 	first := tasks[0].Manifest
 	index := map[string]int{} // episode id → input index
@@ -217,7 +217,16 @@ func Merge(root, out string) (*MergeReport, error) {
 		seen[i] = true
 	}
 	rep.Episodes = len(owner)
+	if err := checkMergeOut(root, out); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	// An older merge in out: its manifest goes first (a merge that fails halfway never looks
+	// finished), and its tables that this merge does not write go at the end.
+	old, _ := ReadShardManifest(filepath.Join(out, ShardManifestFile))
+	if err := os.Remove(filepath.Join(out, ShardManifestFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	sort.Strings(tableOrder)
@@ -252,12 +261,40 @@ func Merge(root, out string) (*MergeReport, error) {
 		rep.Tables[table] = n
 		rep.Files = append(rep.Files, name)
 	}
+	if old != nil {
+		for _, f := range old.Files {
+			if _, ok := rep.Tables[f.Table]; !ok {
+				os.Remove(filepath.Join(out, f.Name))
+			}
+		}
+	}
 	merged.Finished = time.Now().UTC()
 	if err := writeJSON(filepath.Join(out, ShardManifestFile), merged); err != nil {
 		return nil, err
 	}
 	rep.Files = append(rep.Files, ShardManifestFile)
 	return rep, nil
+}
+
+// checkMergeOut refuses an output directory that is a task directory of the run or inside one.
+func checkMergeOut(root, out string) error {
+	r, err1 := filepath.Abs(root)
+	o, err2 := filepath.Abs(out)
+	if err := errors.Join(err1, err2); err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(r, o)
+	if err != nil || rel == "." {
+		if rel == "." {
+			return fmt.Errorf("merge %s: --out is the run's directory: name another one (default %s)", root, filepath.Join(root, "merged"))
+		}
+		return nil
+	}
+	first := strings.Split(filepath.ToSlash(rel), "/")[0]
+	if taskDirRE.MatchString(first) {
+		return fmt.Errorf("merge %s: --out %s is inside the task directory %s", root, out, first)
+	}
+	return nil
 }
 
 // mergeTable dispatches on the row type a manifest names.

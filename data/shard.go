@@ -148,9 +148,9 @@ func (m *ShardManifest) identity() [][2]string {
 	})
 	out := [][2]string{{"command", m.Command}, {"shards", strconv.Itoa(m.Shards)}, {"model_hash", m.ModelHash},
 		{"input_episodes", strconv.Itoa(m.InputEpisodes)}, {"input_ids_sha256", m.InputIDs}}
-	for _, in := range m.Inputs {
+	for i, in := range m.Inputs {
 		if in.SHA256 != "" {
-			out = append(out, [2]string{"input " + filepath.Base(in.Path), in.SHA256})
+			out = append(out, [2]string{fmt.Sprintf("input %d (%s)", i+1, filepath.Base(in.Path)), in.SHA256})
 		}
 	}
 	for _, k := range keys {
@@ -352,20 +352,19 @@ func (t *Task) recover() error {
 		}
 	}
 	sort.Strings(markers)
+	// The chunks count up to the first one that is out of sequence, unreadable or whose files do not
+	// match it (a crash before the data reached the disk): that one and every later one are redone.
 	for i, name := range markers {
 		if name != chunkMarker(i) {
-			return fmt.Errorf("%s: %w: chunk markers are not numbered 0…%d (found %s)", t.Dir, ErrManifest, len(markers)-1, name)
+			break
 		}
 		var c chunkRecord
 		b, err := os.ReadFile(filepath.Join(t.Dir, name))
 		if err == nil {
 			err = json.Unmarshal(b, &c)
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %w: %v", filepath.Join(t.Dir, name), ErrManifest, err)
-		}
-		if err := verifyFiles(t.Dir, c.Files); err != nil {
-			return err
+		if err != nil || verifyFiles(t.Dir, c.Files) != nil {
+			break
 		}
 		keep[name] = true
 		for _, f := range c.Files {

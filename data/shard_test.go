@@ -309,3 +309,49 @@ func TestTaskLock(t *testing.T) {
 	}
 	again.Close()
 }
+
+// TestTaskRecoversBadChunk: a chunk whose table file is gone (a crash before it reached the disk) and
+// every chunk after it are redone, not a dead end; two inputs with one base name are two inputs.
+func TestTaskRecoversBadChunk(t *testing.T) {
+	r := newShardRun(20)
+	r.head.Inputs = []ShardInput{{Path: "a/episodes.jsonl", SHA256: "sha256:1"}, {Path: "b/episodes.jsonl", SHA256: "sha256:2"}}
+	root := t.TempDir()
+	spec := ShardSpec{0, 2}
+	if _, err := r.runTask(t, root, spec, 1, 3); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, spec.Dir())
+	if err := os.Remove(filepath.Join(dir, "segments-00001.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.runTask(t, root, spec, 1, -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.runTask(t, root, ShardSpec{1, 2}, 1, -1); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(root, "m")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// An older merge's table this merge does not write, listed in its manifest, goes.
+	stale := filepath.Join(out, "tokens.parquet")
+	os.WriteFile(stale, []byte("old"), 0o644)
+	writeJSON(filepath.Join(out, ShardManifestFile), ShardManifest{Format: ShardManifestFormat, Files: []ShardFile{{Name: "tokens.parquet", Table: "tokens"}}})
+	if _, err := Merge(root, out); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadAll[SegmentAttribution](filepath.Join(out, "segments.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r.want()) {
+		t.Errorf("merge after a redone chunk: %d rows, want %d", len(got), len(r.want()))
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the older merge's tokens.parquet is still there")
+	}
+	if _, err := Merge(root, filepath.Join(dir, "merged")); err == nil || !strings.Contains(err.Error(), "inside the task directory") {
+		t.Errorf("merge into a task directory: %v", err)
+	}
+}

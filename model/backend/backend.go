@@ -40,7 +40,7 @@ const PluginFileName = "pjrt_c_api_cpu_plugin.so"
 // CUDAPluginFileName is the file name a CUDA PJRT plugin is looked up under, in the same places as
 // PluginFileName (go-xla's name for plugin "cuda"; e.g. the xla_cuda_plugin.so of the jax-cuda12-pjrt
 // wheel, renamed). The xla and auto backends load it instead of the CPU plugin when the node has an
-// NVIDIA GPU (a /dev/nvidia0 device), and fall back to the CPU plugin, saying why, when it fails.
+// NVIDIA GPU (a /dev/nvidiaN device), and fall back to the CPU plugin, saying why, when it fails.
 const CUDAPluginFileName = "pjrt_c_api_cuda_plugin.so"
 
 // Options configures New. The zero value is ready to use.

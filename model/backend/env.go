@@ -49,13 +49,13 @@ type environment struct {
 	backend    string   // $AGENTLENS_BACKEND
 	cacheDir   string   // $AGENTLENS_CACHE, else $HOME/.cache/agentlens
 	pluginDirs []string // $PJRT_PLUGIN_LIBRARY_PATH split on ':', absolute entries only
-	gpu        bool     // an NVIDIA GPU device node exists (/dev/nvidia0)
+	gpu        bool     // an NVIDIA GPU device node exists (/dev/nvidiaN)
 }
 
 // readEnv takes a snapshot of the environment.
 func readEnv() environment {
 	e := environment{backend: strings.TrimSpace(os.Getenv(EnvBackend))}
-	if _, err := os.Stat("/dev/nvidia0"); err == nil {
+	if devs, _ := filepath.Glob("/dev/nvidia[0-9]*"); len(devs) > 0 { // a container may see only /dev/nvidia3
 		e.gpu = true
 	}
 	e.cacheDir = os.Getenv(EnvCache)

@@ -27,11 +27,14 @@ func newXLA(path string, devices int) (b backends.Backend, version string, err e
 	xla.EnableAutoInstall(false)
 	// "shared_buffers": the plugin is given by path, not called "cpu", so GoMLX would not enable
 	// zero-copy host/device buffers by itself; on the CPU plugin device memory is host memory.
-	opts := pjrt.NamedValuesMap{}
-	if devices > 0 { // a CPU plugin's option; 0 for a GPU plugin
+	// A CPU plugin shares host buffers and takes a device count; a GPU plugin (devices 0) neither:
+	// its device memory is not host memory.
+	opts, config := pjrt.NamedValuesMap{}, path
+	if devices > 0 {
 		opts["cpu_device_count"] = int64(devices)
+		config += ",shared_buffers"
 	}
-	xb, err := xla.NewWithOptions(path+",shared_buffers", opts)
+	xb, err := xla.NewWithOptions(config, opts)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrPluginLoad, err)
 	}

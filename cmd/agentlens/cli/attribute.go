@@ -320,6 +320,8 @@ func (o *attributeOptions) check() error {
 	case o.Shard != nil && o.patching():
 		return flagErrorf("--shard: patch, atp and atpstar need one --baseline per episode; a sharded attribute runs %s, %s, %s, %s, %s and %s",
 			methodGrad, methodIG, methodDeletion, methodMatrix, methodAttn, methodRollout)
+	case o.Shard != nil && o.AttentionSegment != "":
+		return flagErrorf("--attention-segment picks the segment of a figure; a sharded attribute draws none: leave it out")
 	case o.Shard != nil && o.ID != "":
 		return flagErrorf("--id %s: a sharded attribute attributes every episode of the inputs; leave --id out", o.ID)
 	case o.patching() && o.Baseline == "":

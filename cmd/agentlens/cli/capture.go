@@ -78,7 +78,7 @@ twins share a task and their prefix; else the episode id) hashes to i into
 --out/shard-IIIII-of-NNNNN/, in chunks of --shard-size episodes each committed by a marker
 file, and writes manifest.json (inputs, model hash, settings, episodes, row counts and
 checksums) last. Rerunning a task resumes after its last committed chunk; a finished task
-is skipped. agentlens merge --out … joins the n tasks into one table equal to a single run's.`,
+is skipped. agentlens merge <out> joins the n tasks into one table equal to a single run's.`,
 		Example: `  agentlens capture out/dataset/episodes.jsonl --out out/acts --model smollm2
   agentlens capture out/dataset --out out/acts --layers 0-29 --positions decision,final,assistant_mean
   agentlens capture out/dataset/test_family.jsonl --out out/acts-email --layers 12 --positions mean:email,mean:reasoning

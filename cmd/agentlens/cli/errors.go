@@ -89,7 +89,8 @@ var inputErrors = []error{
 	trace.ErrTooLarge, trace.ErrMissingFile, trace.ErrNoTarget, trace.ErrBadTarget, trace.ErrUnknownSegment,
 	trace.ErrNotRendered, trace.ErrBadOption, trace.ErrBadRule, trace.ErrTokenizer,
 	bundled.ErrUnknownEpisode, chat.ErrNoTemplate, chat.ErrSyntax, chat.ErrRaised, chat.ErrRender,
-	data.ErrSchema, data.ErrSchemaVersion, probes.ErrInput, probes.ErrOneClass, attribution.ErrBadInput, model.ErrBadInput,
+	data.ErrSchema, data.ErrSchemaVersion, data.ErrManifest, data.ErrTaskMismatch, data.ErrShardCorrupt, data.ErrShardsMissing,
+	data.ErrShardsDisagree, probes.ErrInput, probes.ErrOneClass, attribution.ErrBadInput, model.ErrBadInput,
 	heatmap.ErrShape,
 }
 

@@ -98,7 +98,10 @@ func activationFiles(args []string) ([]string, error) {
 			files = append(files, a)
 			continue
 		}
-		shards, _ := filepath.Glob(filepath.Join(a, "activations*.parquet"))
+		shards, _ := filepath.Glob(filepath.Join(a, "activations-*.parquet")) // capture's files
+		if len(shards) == 0 {
+			shards, _ = filepath.Glob(filepath.Join(a, "activations.parquet")) // agentlens merge's
+		}
 		if len(shards) == 0 {
 			return nil, fmt.Errorf("%s: no activations*.parquet files (write them with agentlens capture; merge a sharded capture with agentlens merge)", a)
 		}

@@ -708,6 +708,10 @@ func probeApplySharded(opts *probeApplyOptions) error {
 	if err != nil {
 		return err
 	}
+	// The probe is an argument, not a flag: its checksum joins the settings the tasks must share.
+	if opts.RowFlags["probe"], _, err = data.FileSHA256(opts.Probe); err != nil {
+		return err
+	}
 	eps, err := loadAllEpisodes(opts.Episodes, opts.Segment)
 	if err != nil {
 		return err

@@ -69,11 +69,32 @@ func (s *sharding) parseShard(cmd *cobra.Command, arg string) error {
 	s.Shard = &spec
 	s.RowFlags = map[string]string{}
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if !outputOnlyFlags[f.Name] {
-			s.RowFlags[f.Name] = f.Value.String()
+		if !outputOnlyFlags[f.Name] && err == nil {
+			s.RowFlags[f.Name], err = flagIdentity(f.Name, f.Value.String())
 		}
 	})
-	return nil
+	return err
+}
+
+// fileFlags name a file whose content changes rows: the tasks compare its checksum, not its path
+// (nodes may mount it elsewhere; an edited file must not mix with the old one's rows).
+var fileFlags = map[string]bool{"labels": true, "segment-rule": true, "chat-template": true, "readout": true}
+
+// flagIdentity returns how a flag's value enters a task's settings: the value, or for a file flag
+// the file's sha256.
+func flagIdentity(name, value string) (string, error) {
+	if !fileFlags[name] || value == "" || value == "[]" {
+		return value, nil
+	}
+	var sums []string
+	for _, p := range strings.Split(strings.Trim(value, "[]"), ",") {
+		sum, _, err := data.FileSHA256(p)
+		if err != nil {
+			return "", flagErrorf("--%s %s: %v", name, p, err)
+		}
+		sums = append(sums, sum)
+	}
+	return strings.Join(sums, ","), nil
 }
 
 // shardTask is one task of a sharded per-episode command.
