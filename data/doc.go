@@ -35,7 +35,8 @@
 //	                     inputs (path, bytes, sha256), input_episodes and input_ids_sha256 (of all
 //	                     tasks), episodes (id and index in the inputs), files (name, table, type,
 //	                     rows, bytes, sha256), runs (host, backend, first and last chunk, chunks,
-//	                     episodes), finished
+//	                     episodes), failed (episodes skipped for an error with --skip-errors:
+//	                     id, error), finished
 //
 // Merge checks the n manifests (all present, same command, model hash, flags and inputs, every
 // episode in exactly one task, every file its checksum) and writes <table>.parquet per table, rows in

@@ -58,9 +58,10 @@ type MergeReport struct {
 	Command  string           `json:"command"`
 	Shards   int              `json:"shards"`
 	Episodes int              `json:"episodes"`
-	Tables   map[string]int64 `json:"tables"` // rows per merged table
-	Files    []string         `json:"files"`  // written to Out, manifest.json last
-	Runs     []ShardRun       `json:"runs"`   // of all tasks, in shard order
+	Tables   map[string]int64 `json:"tables"`           // rows per merged table
+	Files    []string         `json:"files"`            // written to Out, manifest.json last
+	Runs     []ShardRun       `json:"runs"`             // of all tasks, in shard order
+	Failed   []ShardFailure   `json:"failed,omitempty"` // episodes skipped for an error, no rows
 	Model    string           `json:"model"`
 	Hash     string           `json:"model_hash"`
 }
@@ -205,6 +206,7 @@ func Merge(root, out string) (*MergeReport, error) {
 			}
 		}
 		rep.Runs = append(rep.Runs, m.Runs...)
+		rep.Failed = append(rep.Failed, m.Failed...)
 	}
 	if len(owner) != first.InputEpisodes {
 		return nil, fmt.Errorf("merge %s: %w: the tasks hold %d episodes, the inputs %d", root, ErrShardsMissing, len(owner), first.InputEpisodes)
@@ -217,6 +219,7 @@ func Merge(root, out string) (*MergeReport, error) {
 		seen[i] = true
 	}
 	rep.Episodes = len(owner)
+	slices.SortFunc(rep.Failed, func(a, b ShardFailure) int { return index[a.ID] - index[b.ID] })
 	if err := checkMergeOut(root, out); err != nil {
 		return nil, err
 	}
@@ -232,7 +235,7 @@ func Merge(root, out string) (*MergeReport, error) {
 	sort.Strings(tableOrder)
 	merged := *first
 	merged.Shard, merged.Shards, merged.MergedFrom = 0, 1, len(tasks)
-	merged.Episodes, merged.Files, merged.Runs = nil, nil, rep.Runs
+	merged.Episodes, merged.Files, merged.Runs, merged.Failed = nil, nil, rep.Runs, rep.Failed
 	for _, t := range tasks {
 		merged.Episodes = append(merged.Episodes, t.Manifest.Episodes...)
 	}

@@ -86,6 +86,8 @@ type ShardManifest struct {
 	// Episodes are the episodes this task owns, in input order, with their index in the inputs.
 	Episodes []ShardEpisode `json:"episodes"`
 	Files    []ShardFile    `json:"files"`
+	// Failed are the episodes skipped for an error (with --skip-errors), in input order.
+	Failed []ShardFailure `json:"failed,omitempty"`
 	// Runs say where the chunks were computed, one entry per host and backend.
 	Runs     []ShardRun `json:"runs"`
 	Finished time.Time  `json:"finished"`
@@ -113,6 +115,13 @@ func (e ShardEpisode) ShardKey() string {
 		return e.Key
 	}
 	return e.ID
+}
+
+// ShardFailure is an episode a task could not compute (with --skip-errors): it counts as done and has
+// no rows.
+type ShardFailure struct {
+	ID    string `json:"id"`
+	Error string `json:"error"`
 }
 
 // ShardFile is a Parquet file a task wrote: its table (the file's name without the chunk number),
@@ -247,11 +256,12 @@ var chunkMarkerRE = regexp.MustCompile(`^chunk-(\d{5})\.json$`)
 
 // chunkRecord is a chunk marker's content.
 type chunkRecord struct {
-	Episodes []string    `json:"episodes"`
-	Files    []ShardFile `json:"files"`
-	Host     string      `json:"host"`
-	Backend  string      `json:"backend"`
-	Written  time.Time   `json:"written"`
+	Episodes []string       `json:"episodes"`
+	Failed   []ShardFailure `json:"failed,omitempty"` // among Episodes: computed to an error, no rows
+	Files    []ShardFile    `json:"files"`
+	Host     string         `json:"host"`
+	Backend  string         `json:"backend"`
+	Written  time.Time      `json:"written"`
 }
 
 // Task is one task of a sharded run, writing into its own directory under the run's output: tables in
@@ -441,9 +451,10 @@ func WriteTable[T Row](c *Chunk, table string, rows []T) error {
 	return nil
 }
 
-// Commit writes the chunk's marker: from here on its episodes count as done.
-func (c *Chunk) Commit(episodes []string) error {
-	rec := chunkRecord{Episodes: episodes, Files: c.files, Host: c.t.host, Backend: c.t.backend, Written: time.Now().UTC()}
+// Commit writes the chunk's marker: from here on its episodes count as done, failed (a subset of
+// episodes, with their errors) included.
+func (c *Chunk) Commit(episodes []string, failed []ShardFailure) error {
+	rec := chunkRecord{Episodes: episodes, Failed: failed, Files: c.files, Host: c.t.host, Backend: c.t.backend, Written: time.Now().UTC()}
 	if err := writeJSON(filepath.Join(c.t.Dir, chunkMarker(c.n)), rec); err != nil {
 		return err
 	}
@@ -474,6 +485,7 @@ func (t *Task) Finish(owned []ShardEpisode) (*ShardManifest, error) {
 	idx := map[string]int{}
 	for _, c := range t.chunks {
 		m.Files = append(m.Files, c.Files...)
+		m.Failed = append(m.Failed, c.Failed...)
 		k := c.Host + "\x00" + c.Backend
 		i, ok := idx[k]
 		if !ok {

@@ -73,7 +73,7 @@ func (r shardRun) runTask(t *testing.T, root string, spec ShardSpec, chunk, stop
 		if err := WriteTable(ch, "segments", rows); err != nil {
 			return nil, err
 		}
-		if err := ch.Commit(eps); err != nil {
+		if err := ch.Commit(eps, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -633,17 +633,24 @@ func attributeSharded(ctx context.Context, opts *attributeOptions) error {
 			}
 			return backendLabel(s.Backend), nil
 		},
-		Work: func(c *data.Chunk, eps []*trace.Episode, progress func()) error {
+		Work: func(c *data.Chunk, eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) error {
 			var tok []data.TokenAttribution
 			var seg []data.SegmentAttribution
 			var mat []data.SegmentMatrixEntry
 			var att []data.AttentionEntry
 			for _, ep := range eps {
 				e, err := attributeEpisode(ctx, opts, s, ep, nil, hash, readout, first)
-				if err != nil {
-					return err
-				}
 				first = false
+				if err != nil {
+					if ctx.Err() != nil {
+						return err
+					}
+					if err := skip(ep, err); err != nil {
+						return err
+					}
+					progress()
+					continue
+				}
 				tok, seg = append(tok, e.tokRows...), append(seg, e.segRows...)
 				if e.sm != nil {
 					mat = append(mat, matrixRows(e.sm, matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: e.tg.Token, readout: readout})...)

@@ -536,9 +536,24 @@ func captureSharded(ctx context.Context, opts *captureOptions, eps []*trace.Epis
 			}
 			return backendLabel(s.Backend), nil
 		},
-		Work: func(c *data.Chunk, eps []*trace.Episode, progress func()) error {
+		Work: func(c *data.Chunk, eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) error {
+			// An episode whose action cannot be found fails here, before the batch runs.
+			var ok []*trace.Episode
+			for _, ep := range eps {
+				if _, err := episodeItems(s, []*trace.Episode{ep}, opts.episodeLabels, lab); err != nil {
+					if err := skip(ep, err); err != nil {
+						return err
+					}
+					progress()
+					continue
+				}
+				ok = append(ok, ep)
+			}
+			if len(ok) == 0 {
+				return nil
+			}
 			n := 0
-			rows, err := opts.captureChunk(ctx, s, hash, eps, lab, &st, first, func(d, _ int) {
+			rows, err := opts.captureChunk(ctx, s, hash, ok, lab, &st, first, func(d, _ int) {
 				for ; n < d; n++ {
 					progress()
 				}

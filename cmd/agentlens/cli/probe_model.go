@@ -730,7 +730,7 @@ func probeApplySharded(opts *probeApplyOptions) error {
 			}
 			return backendLabel(s.Backend), nil
 		},
-		Work: func(c *data.Chunk, eps []*trace.Episode, progress func()) error {
+		Work: func(c *data.Chunk, eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) error {
 			var rows []data.ProbeScore
 			var segRows []data.ProbeSegmentScore
 			for _, ep := range eps {
@@ -740,7 +740,11 @@ func probeApplySharded(opts *probeApplyOptions) error {
 				}
 				r, sr, err := probeScores(s, rec, p, site, ep, warn)
 				if err != nil {
-					return err
+					if err := skip(ep, err); err != nil {
+						return err
+					}
+					progress()
+					continue
 				}
 				rows, segRows = append(rows, r...), append(segRows, sr...)
 				progress()

@@ -25,15 +25,18 @@ import (
 // of n takes the episodes whose shard key (--shard-key label, else id) hashes to i and writes into
 // --out/shard-IIIII-of-NNNNN/.
 type sharding struct {
-	Shard     *data.ShardSpec   // nil: not sharded
-	ChunkSize int               // episodes per committed chunk
-	KeyLabel  string            // episode label that picks the task ("id": the episode id)
-	RowFlags  map[string]string // the settings that change rows, for the manifest
+	Shard     *data.ShardSpec // nil: not sharded
+	ChunkSize int             // episodes per committed chunk
+	KeyLabel  string          // episode label that picks the task ("id": the episode id)
+	// SkipErrors records an episode that fails (no target, nothing to delete) in the chunk and the
+	// manifest and goes on, instead of stopping the task.
+	SkipErrors bool
+	RowFlags   map[string]string // the settings that change rows, for the manifest
 }
 
 // outputOnlyFlags change where or how a command prints, not its rows: tasks that differ only in these
 // still merge.
-var outputOnlyFlags = map[string]bool{"out": true, "shard": true, "chunk-size": true, "shard-size": true, "json": true,
+var outputOnlyFlags = map[string]bool{"skip-errors": true, "out": true, "shard": true, "chunk-size": true, "shard-size": true, "json": true,
 	"model": true, "backend": true, "top": true, "format": true, "figure-width": true, "dpi": true, "no-title": true,
 	"embed-svg-fonts": true, "help": true, "attention-segment": true, "cache": true}
 
@@ -43,6 +46,7 @@ func (s *sharding) addShardFlags(cmd *cobra.Command, arg *string, def int) {
 	if def > 0 {
 		cmd.Flags().IntVar(&s.ChunkSize, "chunk-size", def, "with --shard: episodes per committed chunk (a rerun resumes after the last one)")
 	}
+	cmd.Flags().BoolVar(&s.SkipErrors, "skip-errors", false, "with --shard: record an episode that fails (no target, nothing to delete) in the manifest and go on")
 	cmd.Flags().StringVar(&s.KeyLabel, "shard-key", "pair_id", "with --shard: episode `label` whose value picks the task, so episodes sharing it (twins) share one task and their prefix; episodes without it, or id, go by episode id")
 }
 
@@ -109,8 +113,9 @@ type shardTask struct {
 	// Open loads what the work needs once there is work (the model session); it returns the backend
 	// description the manifest records.
 	Open func() (string, error)
-	// Work computes and writes one chunk's tables for eps, calling progress after each episode.
-	Work func(c *data.Chunk, eps []*trace.Episode, progress func()) error
+	// Work computes and writes one chunk's tables for eps, calling progress after each episode. An
+	// episode's own error goes through skip, which returns it (stop) or nil (recorded, go on).
+	Work func(c *data.Chunk, eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) error
 }
 
 // shardSummary is the --json output of a task of a sharded command.
@@ -125,6 +130,7 @@ type shardSummary struct {
 	Owned          int     `json:"episodes"`          // this task's share
 	Before         int     `json:"episodes_done"`     // committed by an earlier run, kept
 	Computed       int     `json:"episodes_computed"` // by this run
+	Failed         int     `json:"episodes_failed"`   // skipped for an error (--skip-errors), in all runs
 	Chunks         int     `json:"chunks_written"`
 	AlreadyDone    bool    `json:"already_finished"`
 	Files          int     `json:"files"`
@@ -205,14 +211,24 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 			}
 			eps := todo[c:min(len(todo), c+t.ChunkSize)]
 			ch := task.NewChunk()
-			if err := t.Work(ch, eps, func() { done++; prog.update(done, "") }); err != nil {
+			var failed []data.ShardFailure
+			skip := func(ep *trace.Episode, err error) error {
+				if !t.SkipErrors {
+					return fmt.Errorf("%w (--skip-errors records such an episode and goes on)", err)
+				}
+				prog.clear()
+				fmt.Fprintf(t.IO.ErrOut, "agentlens: shard %s: skipped episode %s: %v\n", spec, ep.ID, err)
+				failed = append(failed, data.ShardFailure{ID: ep.ID, Error: err.Error()})
+				return nil
+			}
+			if err := t.Work(ch, eps, func() { done++; prog.update(done, "") }, skip); err != nil {
 				return nil, err
 			}
 			cids := make([]string, len(eps))
 			for i, ep := range eps {
 				cids[i] = ep.ID
 			}
-			if err := ch.Commit(cids); err != nil {
+			if err := ch.Commit(cids, failed); err != nil {
 				return nil, err
 			}
 			sum.Chunks++
@@ -234,7 +250,7 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 }
 
 func (s *shardSummary) fill(m *data.ShardManifest, start time.Time) {
-	s.Files = len(m.Files)
+	s.Files, s.Failed = len(m.Files), len(m.Failed)
 	for _, f := range m.Files {
 		s.Rows += f.Rows
 	}

@@ -283,3 +283,43 @@ func TestDeployWritesClusterFiles(t *testing.T) {
 		t.Error("deploy --force kept the existing file")
 	}
 }
+
+// TestShardedSkipErrors: an episode with no email to delete (the chat) stops a sharded attribute, naming
+// --skip-errors; with it the episode is recorded as failed (no rows) and merge lists it.
+func TestShardedSkipErrors(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "qwen2", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps := filepath.Join(dir, "eps.jsonl")
+	tinyPairs(t, eps, 2) // and "chat", which has no email
+	f, _, _ := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
+	out := filepath.Join(dir, "attr")
+	run := func(extra ...string) error {
+		return execute(f, newCmdAttribute(f, nil), append([]string{eps, "-m", mdir, "--backend", "go", "--method", "deletion", "--segments", "email", "--shard", "0/1", "-o", out}, extra...))
+	}
+	if err := run(); err == nil || !strings.Contains(err.Error(), "--skip-errors") {
+		t.Fatalf("attribute over an episode without an action: %v", err)
+	}
+	if err := run("--skip-errors"); err != nil {
+		t.Fatal(err)
+	}
+	stdout := f.IO.Out.(interface{ Reset() })
+	stdout.Reset()
+	if err := execute(f, newCmdMerge(f, nil), []string{out, "--json"}); err != nil {
+		t.Fatal(err)
+	}
+	var rep data.MergeReport
+	if err := json.Unmarshal(f.IO.Out.(interface{ Bytes() []byte }).Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Failed) != 1 || rep.Failed[0].ID != "chat" || rep.Episodes != 5 {
+		t.Errorf("merge report: %d episodes, failed %+v; want 5 with chat failed", rep.Episodes, rep.Failed)
+	}
+	for _, r := range readRows[data.SegmentAttribution](t, filepath.Join(out, "merged", "segments.parquet")) {
+		if r.EpisodeID == "chat" {
+			t.Fatal("the failed episode has rows")
+		}
+	}
+}
