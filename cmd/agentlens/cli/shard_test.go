@@ -11,13 +11,13 @@ import (
 	"testing"
 
 	"github.com/agentlens/agentlens/data"
-	"github.com/agentlens/agentlens/internal/testutil"
+	"github.com/agentlens/agentlens/internal/acttest"
 	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace"
 )
 
 // activationTol is the tolerance of the sharded-vs-single comparisons on the tiny model: see
-// testutil.SameActivations; on the go backend the vectors come out bit for bit equal.
+// acttest.SameActivations; on the go backend the vectors come out bit for bit equal.
 const activationTol = 1e-5
 
 // TestShardedCaptureMerge: four tasks of a sharded capture, one of them killed after its first chunk
@@ -96,7 +96,7 @@ func TestShardedCaptureMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.SameActivations(t, got, want, activationTol)
+	acttest.SameActivations(t, got, want, activationTol)
 	if rep.Episodes != 17 || rep.Shards != 4 || rep.Tables["activations"] != int64(len(want)) {
 		t.Errorf("merge report %+v", rep)
 	}

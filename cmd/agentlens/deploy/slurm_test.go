@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/agentlens/agentlens/data"
+	"github.com/agentlens/agentlens/internal/acttest"
 	"github.com/agentlens/agentlens/internal/slurmtest"
-	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/model/modeltest"
 	"github.com/agentlens/agentlens/trace"
 )
@@ -150,7 +150,7 @@ func TestSlurmArrayCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
+	acttest.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
 
 	// 2. Task 2 killed mid-run. The wrapper runs agentlens and, on task 2's first attempt, stops it
 	// (SIGSTOP) once its first chunk is committed and says so; the test then cancels the task, and
@@ -215,7 +215,7 @@ exec %[1]q "$@"
 	if err != nil {
 		t.Fatal(err)
 	}
-	testutil.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
+	acttest.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
 	m, err := data.ReadShardManifest(filepath.Join(t2, data.ShardManifestFile))
 	if err != nil {
 		t.Fatal(err)
