@@ -252,16 +252,13 @@ func Merge(root, out string) (*MergeReport, error) {
 			parts = append(parts, files)
 		}
 		name := table + ".parquet"
-		n, err := mergeTable(tables[table], filepath.Join(out, name), parts, index)
+		f, err := mergeTable(tables[table], filepath.Join(out, name), parts, index)
 		if err != nil {
 			return nil, fmt.Errorf("merge %s: table %s: %w", root, table, err)
 		}
-		sum, size, err := FileSHA256(filepath.Join(out, name))
-		if err != nil {
-			return nil, err
-		}
-		merged.Files = append(merged.Files, ShardFile{Name: name, Table: table, Type: tables[table], Rows: n, Bytes: size, SHA256: sum})
-		rep.Tables[table] = n
+		f.Name, f.Table, f.Type = name, table, tables[table]
+		merged.Files = append(merged.Files, f)
+		rep.Tables[table] = f.Rows
 		rep.Files = append(rep.Files, name)
 	}
 	if old != nil {
@@ -287,21 +284,20 @@ func checkMergeOut(root, out string) error {
 		return err
 	}
 	rel, err := filepath.Rel(r, o)
-	if err != nil || rel == "." {
-		if rel == "." {
-			return fmt.Errorf("merge %s: --out is the run's directory: name another one (default %s)", root, filepath.Join(root, "merged"))
-		}
+	switch {
+	case err != nil: // no relative path (another volume): not inside root
 		return nil
+	case rel == ".":
+		return fmt.Errorf("merge %s: --out is the run's directory: name another one (default %s)", root, filepath.Join(root, "merged"))
 	}
-	first := strings.Split(filepath.ToSlash(rel), "/")[0]
-	if taskDirRE.MatchString(first) {
+	if first, _, _ := strings.Cut(filepath.ToSlash(rel), "/"); taskDirRE.MatchString(first) {
 		return fmt.Errorf("merge %s: --out %s is inside the task directory %s", root, out, first)
 	}
 	return nil
 }
 
 // mergeTable dispatches on the row type a manifest names.
-func mergeTable(typ, path string, parts [][]string, index map[string]int) (int64, error) {
+func mergeTable(typ, path string, parts [][]string, index map[string]int) (ShardFile, error) {
 	switch typ {
 	case typeName[TokenAttribution]():
 		return mergeRows[TokenAttribution](path, parts, index)
@@ -326,12 +322,13 @@ func mergeTable(typ, path string, parts [][]string, index map[string]int) (int64
 	case typeName[OrganismScore]():
 		return mergeRows[OrganismScore](path, parts, index)
 	}
-	return 0, fmt.Errorf("%w: row type %q has no episode_id to merge by", ErrManifest, typ)
+	return ShardFile{}, fmt.Errorf("%w: row type %q has no episode_id to merge by", ErrManifest, typ)
 }
 
 // mergeRows merges the tasks' files of one table into path: a k-way merge on the episodes' input
-// index, streaming, since each task wrote its episodes in input order.
-func mergeRows[T Row](path string, parts [][]string, index map[string]int) (int64, error) {
+// index, streaming, since each task wrote its episodes in input order. It returns the file's rows,
+// size and checksum.
+func mergeRows[T Row](path string, parts [][]string, index map[string]int) (ShardFile, error) {
 	type head struct {
 		next func() (T, error, bool)
 		stop func()
@@ -372,12 +369,12 @@ func mergeRows[T Row](path string, parts [][]string, index map[string]int) (int6
 		h := &head{next: next, stop: stop}
 		heads[k] = h
 		if err := advance(h); err != nil {
-			return 0, err
+			return ShardFile{}, err
 		}
 	}
 	w, err := NewWriter[T](path)
 	if err != nil {
-		return 0, err
+		return ShardFile{}, err
 	}
 	var n int64
 	for {
@@ -392,15 +389,19 @@ func mergeRows[T Row](path string, parts [][]string, index map[string]int) (int6
 		}
 		if err := w.Write(best.row); err != nil {
 			w.Abort()
-			return 0, err
+			return ShardFile{}, err
 		}
 		n++
 		if err := advance(best); err != nil {
 			w.Abort()
-			return 0, err
+			return ShardFile{}, err
 		}
 	}
-	return n, w.Close()
+	if err := w.Close(); err != nil {
+		return ShardFile{}, err
+	}
+	sum, size := w.Digest()
+	return ShardFile{Rows: n, Bytes: size, SHA256: sum}, nil
 }
 
 // concatRead streams the rows of several files one after the other.

@@ -1,8 +1,11 @@
 package data
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"iter"
 	"os"
@@ -39,6 +42,19 @@ type Writer[T Row] struct {
 	tmp  *os.File
 	w    *parquet.GenericWriter[T]
 	buf  []T
+	sum  digest // of every byte written to tmp
+}
+
+// digest is an io.Writer that keeps the sha256 and the count of what passes through it.
+type digest struct {
+	h hash.Hash
+	n int64
+}
+
+func (d *digest) Write(p []byte) (int, error) {
+	d.h.Write(p)
+	d.n += int64(len(p))
+	return len(p), nil
 }
 
 // writerBatch is the number of rows a Writer hands parquet-go at once.
@@ -50,8 +66,15 @@ func NewWriter[T Row](path string) (*Writer[T], error) {
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	return &Writer[T]{path: path, tmp: tmp, w: parquet.NewGenericWriter[T](tmp, parquet.Compression(&parquet.Snappy)),
-		buf: make([]T, 0, writerBatch)}, nil
+	w := &Writer[T]{path: path, tmp: tmp, buf: make([]T, 0, writerBatch), sum: digest{h: sha256.New()}}
+	w.w = parquet.NewGenericWriter[T](io.MultiWriter(tmp, &w.sum), parquet.Compression(&parquet.Snappy))
+	return w, nil
+}
+
+// Digest returns the file's checksum as FileSHA256 gives it ("sha256:<hex>") and its size, computed
+// while it was written; valid after Close.
+func (w *Writer[T]) Digest() (string, int64) {
+	return "sha256:" + hex.EncodeToString(w.sum.h.Sum(nil)), w.sum.n
 }
 
 // Write adds rows, setting each one's SchemaVersion.

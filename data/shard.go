@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,8 +20,9 @@ import (
 )
 
 // ShardSpec names task Index of Count (0 ≤ Index < Count) of a sharded run: the task owns the
-// episodes whose shard key (ShardEpisode.ShardKey) hashes to Index (ShardOf), so any number of independent tasks — Slurm array
-// tasks, Kubernetes Indexed Job pods, shell loops — split a dataset without talking to each other.
+// episodes whose shard key (ShardEpisode.ShardKey) hashes to Index (ShardOf), so any number of
+// independent tasks — Slurm array tasks, Kubernetes Indexed Job pods, shell loops — split a dataset
+// without talking to each other.
 type ShardSpec struct{ Index, Count int }
 
 // ParseShard reads "i/n" (task i of n, 0-based).
@@ -43,14 +45,15 @@ func (s ShardSpec) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Coun
 // Dir returns the task's directory name under a sharded run's output: "shard-00002-of-00004".
 func (s ShardSpec) Dir() string { return fmt.Sprintf("shard-%05d-of-%05d", s.Index, s.Count) }
 
-// Owns reports whether the task owns the episode with this id.
-func (s ShardSpec) Owns(id string) bool { return ShardOf(id, s.Count) == s.Index }
+// Owns reports whether the task owns the episode with this shard key.
+func (s ShardSpec) Owns(key string) bool { return ShardOf(key, s.Count) == s.Index }
 
-// ShardOf returns the task of n that owns an episode: FNV-1a (64 bit) of its id modulo n. It depends
-// on the id alone, so an episode lands in the same task whatever order or files the inputs come in.
-func ShardOf(id string, n int) int {
+// ShardOf returns the task of n that owns an episode: FNV-1a (64 bit) of its shard key modulo n. It
+// depends on the key alone, so an episode lands in the same task whatever order or files the inputs
+// come in.
+func ShardOf(key string, n int) int {
 	h := fnv.New64a()
-	h.Write([]byte(id))
+	h.Write([]byte(key))
 	return int(h.Sum64() % uint64(n))
 }
 
@@ -63,7 +66,7 @@ const ShardManifestFormat = "agentlens-shard/1"
 
 // ShardManifest describes one finished task of a sharded run (or, with MergedFrom > 0, a merged dataset):
 // what ran (command, flags, model), on what (inputs, episodes), where (host, backend) and what it
-// wrote (files with row counts and checksums). It is JSON, documented in data/README.md.
+// wrote (files with row counts and checksums). It is JSON; the package documentation lists its fields.
 type ShardManifest struct {
 	Format  string `json:"format"`
 	Command string `json:"command"` // "capture", "attribute", "probe apply"
@@ -148,13 +151,7 @@ type ShardRun struct {
 
 // identity returns the fields that two tasks of one run must share, by name, for error messages.
 func (m *ShardManifest) identity() [][2]string {
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range m.Flags {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	keys := slices.Sorted(maps.Keys(m.Flags))
 	out := [][2]string{{"command", m.Command}, {"shards", strconv.Itoa(m.Shards)}, {"model_hash", m.ModelHash},
 		{"input_episodes", strconv.Itoa(m.InputEpisodes)}, {"input_ids_sha256", m.InputIDs}}
 	for i, in := range m.Inputs {
@@ -416,9 +413,6 @@ func (t *Task) Finished() *ShardManifest { return t.final }
 // Done reports whether a committed chunk holds the episode.
 func (t *Task) Done(id string) bool { return t.done[id] }
 
-// DoneCount returns the number of episodes in committed chunks.
-func (t *Task) DoneCount() int { return len(t.done) }
-
 // SetRun says where this process runs, for the manifest's Runs.
 func (t *Task) SetRun(host, backend string) { t.host, t.backend = host, backend }
 
@@ -439,14 +433,18 @@ func WriteTable[T Row](c *Chunk, table string, rows []T) error {
 		return nil
 	}
 	name := fmt.Sprintf("%s-%05d.parquet", table, c.n)
-	p := filepath.Join(c.t.Dir, name)
-	if err := Write(p, rows); err != nil {
-		return err
-	}
-	sum, n, err := FileSHA256(p)
+	w, err := NewWriter[T](filepath.Join(c.t.Dir, name))
 	if err != nil {
 		return err
 	}
+	if err := w.Write(rows...); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	sum, n := w.Digest()
 	c.files = append(c.files, ShardFile{Name: name, Table: table, Type: typeName[T](), Rows: int64(len(rows)), Bytes: n, SHA256: sum})
 	return nil
 }

@@ -162,6 +162,9 @@ func TestMergeEqualsSingleRun(t *testing.T) {
 	if m.MergedFrom != 4 || len(m.Episodes) != 23 || m.Episodes[5].Index != 5 || len(m.Runs) != 4 {
 		t.Errorf("merged manifest: merged_from %d, %d episodes, %d runs", m.MergedFrom, len(m.Episodes), len(m.Runs))
 	}
+	if err := verifyFiles(out, m.Files); err != nil { // the sizes and checksums taken while writing
+		t.Error(err)
+	}
 }
 
 // TestTaskResume: a task killed after one chunk, with a table file whose marker was never written
