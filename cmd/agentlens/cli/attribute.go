@@ -486,14 +486,8 @@ func attributeRun(opts *attributeOptions) error {
 		}
 	}
 	if flow != nil {
-		var methods []string
-		for _, m := range opts.Methods {
-			if m == methodAttn || m == methodRollout {
-				methods = append(methods, m)
-			}
-		}
 		ffiles, err := writeFlow(opts.Out, r, flow, flowMeta{matrixMeta: matrixMeta{episode: ep.ID, model: s.Name, hash: hash, target: tg.Token, figs: &opts.figureOptions},
-			methods: methods, segment: opts.AttentionSegment, info: info})
+			methods: opts.flowMethods(), segment: opts.AttentionSegment, info: info})
 		if err != nil {
 			return err
 		}
@@ -567,6 +561,17 @@ func attributeRun(opts *attributeOptions) error {
 	return nil
 }
 
+// flowMethods returns the --method entries read from the attention flow (attention, rollout), in order.
+func (o *attributeOptions) flowMethods() []string {
+	var out []string
+	for _, m := range o.Methods {
+		if m == methodAttn || m == methodRollout {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // readoutProbe reads the --readout probe (nil without one) and checks it was trained on these weights.
 func (o *attributeOptions) readoutProbe(hash string) (*data.Probe, error) {
 	if o.Readout == "" {
@@ -609,18 +614,10 @@ func attributeSharded(ctx context.Context, opts *attributeOptions) error {
 	var hash string
 	var readout *attribution.Readout
 	first := true
-	var flowMethods []string
-	for _, m := range opts.Methods {
-		if m == methodAttn || m == methodRollout {
-			flowMethods = append(flowMethods, m)
-		}
-	}
+	flowMethods := opts.flowMethods()
 	t := &shardTask{IO: opts.IO, Command: "attribute", Out: opts.Out, sharding: opts.sharding, Inputs: opts.Episodes, Eps: eps, Model: &opts.modelChoice,
-		Open: func() (string, error) {
-			var err error
-			if hash, err = modelHash(opts.Model); err != nil {
-				return "", err
-			}
+		Open: func(h string) (string, error) {
+			hash = h
 			rec, err := opts.readoutProbe(hash)
 			if err != nil {
 				return "", err
@@ -648,7 +645,6 @@ func attributeSharded(ctx context.Context, opts *attributeOptions) error {
 					if err := skip(ep, err); err != nil {
 						return err
 					}
-					progress()
 					continue
 				}
 				tok, seg = append(tok, e.tokRows...), append(seg, e.segRows...)

@@ -464,7 +464,11 @@ func captureRun(opts *captureOptions) error {
 	prog := newETAProgress(opts.IO, "capture: episode", len(todo))
 	var st attribution.CaptureStats
 	for c := 0; c < len(todo); c += opts.ShardSize {
-		rows, err := opts.captureChunk(ctx, s, hash, todo[c:min(len(todo), c+opts.ShardSize)], lab, &st, c == 0, func(d, computed int) {
+		items, err := episodeItems(s, todo[c:min(len(todo), c+opts.ShardSize)], opts.episodeLabels, lab)
+		if err != nil {
+			return err
+		}
+		rows, err := opts.captureChunk(ctx, s, hash, items, &st, c == 0, func(d, computed int) {
 			prog.update(c+d, fmt.Sprintf("%d%% of tokens computed", 100*(st.Computed+computed)/max(1, st.Tokens+computed)))
 		})
 		if err != nil {
@@ -490,14 +494,10 @@ func captureRun(opts *captureOptions) error {
 	return nil
 }
 
-// captureChunk captures eps into activation rows, adding to st; warn says whether to warn about
+// captureChunk captures items into activation rows, adding to st; warn says whether to warn about
 // segments the template does not render.
-func (opts *captureOptions) captureChunk(ctx context.Context, s *session, hash string, eps []*trace.Episode, lab labeler, st *attribution.CaptureStats,
+func (opts *captureOptions) captureChunk(ctx context.Context, s *session, hash string, items []attribution.CaptureItem, st *attribution.CaptureStats,
 	warn bool, progress func(done, computed int)) ([]data.Activation, error) {
-	items, err := episodeItems(s, eps, opts.episodeLabels, lab)
-	if err != nil {
-		return nil, err
-	}
 	if warn {
 		rs := make([]*trace.Rendered, len(items))
 		for i, it := range items {
@@ -526,11 +526,9 @@ func captureSharded(ctx context.Context, opts *captureOptions, eps []*trace.Epis
 	var st attribution.CaptureStats
 	first := true
 	t := &shardTask{IO: opts.IO, Command: "capture", Out: opts.Out, sharding: opts.sharding, Inputs: opts.Episodes, Eps: eps, Model: &opts.modelChoice,
-		Open: func() (string, error) {
+		Open: func(h string) (string, error) {
 			var err error
-			if hash, err = modelHash(opts.Model); err != nil {
-				return "", err
-			}
+			hash = h
 			if s, err = opts.open(ctx, opts.IO); err != nil {
 				return "", err
 			}
@@ -538,22 +536,22 @@ func captureSharded(ctx context.Context, opts *captureOptions, eps []*trace.Epis
 		},
 		Work: func(c *data.Chunk, eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) error {
 			// An episode whose action cannot be found fails here, before the batch runs.
-			var ok []*trace.Episode
+			var items []attribution.CaptureItem
 			for _, ep := range eps {
-				if _, err := episodeItems(s, []*trace.Episode{ep}, opts.episodeLabels, lab); err != nil {
+				it, err := episodeItems(s, []*trace.Episode{ep}, opts.episodeLabels, lab)
+				if err != nil {
 					if err := skip(ep, err); err != nil {
 						return err
 					}
-					progress()
 					continue
 				}
-				ok = append(ok, ep)
+				items = append(items, it...)
 			}
-			if len(ok) == 0 {
+			if len(items) == 0 {
 				return nil
 			}
 			n := 0
-			rows, err := opts.captureChunk(ctx, s, hash, ok, lab, &st, first, func(d, _ int) {
+			rows, err := opts.captureChunk(ctx, s, hash, items, &st, first, func(d, _ int) {
 				for ; n < d; n++ {
 					progress()
 				}

@@ -103,6 +103,11 @@ func (o *probeModelOptions) openModel(rec data.Probe) (*session, error) {
 	if err != nil {
 		return nil, err
 	}
+	return o.openModelHashed(rec, hash)
+}
+
+// openModelHashed is openModel for a model already fetched whose weights hash to hash.
+func (o *probeModelOptions) openModelHashed(rec data.Probe, hash string) (*session, error) {
 	if !o.Force && rec.ModelHash != "" && hash != rec.ModelHash {
 		return nil, fmt.Errorf("probe %s was trained on weights %s, model %s is %s (--force to use it anyway)", o.Probe, rec.ModelHash, o.Model, hash)
 	}
@@ -723,9 +728,9 @@ func probeApplySharded(opts *probeApplyOptions) error {
 	var s *session
 	first := true
 	t := &shardTask{IO: opts.IO, Command: "probe apply", Out: opts.Out, sharding: opts.sharding, Inputs: opts.Episodes, Eps: eps, Model: &opts.modelChoice,
-		Open: func() (string, error) {
+		Open: func(hash string) (string, error) {
 			var err error
-			if s, err = opts.openModel(rec); err != nil {
+			if s, err = opts.openModelHashed(rec, hash); err != nil {
 				return "", err
 			}
 			return backendLabel(s.Backend), nil
@@ -743,7 +748,6 @@ func probeApplySharded(opts *probeApplyOptions) error {
 					if err := skip(ep, err); err != nil {
 						return err
 					}
-					progress()
 					continue
 				}
 				rows, segRows = append(rows, r...), append(segRows, sr...)

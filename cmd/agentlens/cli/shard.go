@@ -110,11 +110,12 @@ type shardTask struct {
 	Inputs []string // the episode arguments
 	Eps    []*trace.Episode
 	Model  *modelChoice
-	// Open loads what the work needs once there is work (the model session); it returns the backend
-	// description the manifest records.
-	Open func() (string, error)
+	// Open loads what the work needs once there is work (the model session), given the model's hash
+	// (computed once, for the manifest); it returns the backend description the manifest records.
+	Open func(hash string) (string, error)
 	// Work computes and writes one chunk's tables for eps, calling progress after each episode. An
-	// episode's own error goes through skip, which returns it (stop) or nil (recorded, go on).
+	// episode's own error goes through skip, which returns it (stop) or nil (recorded, counted as
+	// progress, go on).
 	Work func(c *data.Chunk, eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) error
 }
 
@@ -198,13 +199,14 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 	sum.Before = len(owned) - len(todo)
 	fmt.Fprintf(t.IO.ErrOut, "agentlens: shard %s: %d of %d episodes are this task's; %d done already, %d to compute\n", spec, len(owned), len(ids), sum.Before, len(todo))
 	if len(todo) > 0 {
-		if sum.Backend, err = t.Open(); err != nil {
+		if sum.Backend, err = t.Open(hash); err != nil {
 			return nil, err
 		}
 		host, _ := os.Hostname()
 		task.SetRun(host, sum.Backend)
 		prog := newETAProgress(t.IO, t.Command+" shard "+spec.String()+": episode", len(todo))
 		done := 0
+		progress := func() { done++; prog.update(done, "") }
 		for c := 0; c < len(todo); c += t.ChunkSize {
 			if err := ctx.Err(); err != nil {
 				return nil, err
@@ -219,9 +221,10 @@ func (t *shardTask) run(ctx context.Context) (*shardSummary, error) {
 				prog.clear()
 				fmt.Fprintf(t.IO.ErrOut, "agentlens: shard %s: skipped episode %s: %v\n", spec, ep.ID, err)
 				failed = append(failed, data.ShardFailure{ID: ep.ID, Error: err.Error()})
+				progress()
 				return nil
 			}
-			if err := t.Work(ch, eps, func() { done++; prog.update(done, "") }, skip); err != nil {
+			if err := t.Work(ch, eps, progress, skip); err != nil {
 				return nil, err
 			}
 			cids := make([]string, len(eps))
