@@ -83,7 +83,8 @@ func TestSlurmArrayCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	args := []string{"capture", eps, "-m", mdir, "--positions", "decision,final", "--shard-size", "1"}
-	env := append(c.Env(), "AGENTLENS_BACKEND=go", "AGENTLENS_CACHE="+filepath.Join(work, "cache"))
+	agentlensEnv := []string{"AGENTLENS_BACKEND=go", "AGENTLENS_CACHE=" + filepath.Join(work, "cache")}
+	env := append(c.Env(), agentlensEnv...)
 
 	single := filepath.Join(work, "single")
 	cmd := exec.Command(bin, append(args, "--out", single)...)
@@ -109,11 +110,13 @@ func TestSlurmArrayCapture(t *testing.T) {
 		}
 		return nil
 	}
-	submit := func(wrapper string, extra []string, out string) string {
+	// submit runs the array script over array with the agentlens binary (or wrapper) bin; the job gets
+	// the environment through --export, with more variables from exports.
+	submit := func(bin, array string, exports []string, out string) string {
 		t.Helper()
-		sb := append([]string{"--export=ALL,AGENTLENS_BIN=" + wrapper, "--output=" + filepath.Join(work, "slurm-%A_%a.out")}, extra...)
-		sb = append(append(append(sb, script), args...), "--out", out)
-		id, err := sbatchEnv(c, env, sb...)
+		export := "--export=" + strings.Join(append(append([]string{"ALL", "AGENTLENS_BIN=" + bin}, agentlensEnv...), exports...), ",")
+		sb := []string{"--array=" + array, export, "--output=" + filepath.Join(work, "slurm-%A_%a.out"), script}
+		id, err := c.Sbatch(append(append(sb, args...), "--out", out)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +144,7 @@ func TestSlurmArrayCapture(t *testing.T) {
 
 	// 1. The whole array.
 	sharded := filepath.Join(work, "sharded")
-	id := submit(bin, []string{"--array=0-3"}, sharded)
+	id := submit(bin, "0-3", nil, sharded)
 	checkStates(id, map[int]string{0: "COMPLETED", 1: "COMPLETED", 2: "COMPLETED", 3: "COMPLETED"})
 	if err := merge(sharded); err != nil {
 		t.Fatal(err)
@@ -173,7 +176,7 @@ exec %[1]q "$@"
 		t.Fatal(err)
 	}
 	sharded2 := filepath.Join(work, "sharded2")
-	id = submit(wrapper, []string{"--array=0-3"}, sharded2)
+	id = submit(wrapper, "0-3", nil, sharded2)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if _, err := os.Stat(killed); err == nil {
@@ -206,7 +209,7 @@ exec %[1]q "$@"
 	if err := os.WriteFile(filepath.Join(work, "resubmitted"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	id = submit(wrapper, []string{"--array=2", "--export=ALL,AGENTLENS_SHARDS=4,AGENTLENS_BIN=" + wrapper}, sharded2)
+	id = submit(wrapper, "2", []string{"AGENTLENS_SHARDS=4"}, sharded2)
 	checkStates(id, map[int]string{2: "COMPLETED"})
 	if err := merge(sharded2); err != nil {
 		t.Fatal(err)
@@ -223,16 +226,4 @@ exec %[1]q "$@"
 	if chunks := len(m.Files); chunks != len(m.Episodes) {
 		t.Errorf("task 2's manifest lists %d files for %d episodes (--shard-size 1)", chunks, len(m.Episodes))
 	}
-}
-
-// sbatchEnv submits with the given environment (Cluster.Sbatch uses the test's own).
-func sbatchEnv(c *slurmtest.Cluster, env []string, args ...string) (string, error) {
-	cmd := exec.Command("sbatch", append([]string{"--parsable", "--chdir=" + c.Dir}, args...)...)
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("sbatch %s: %w: %s", strings.Join(args, " "), err, out)
-	}
-	id, _, _ := strings.Cut(strings.TrimSpace(string(out)), ";")
-	return id, nil
 }
