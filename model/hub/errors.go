@@ -29,3 +29,24 @@ var (
 	// ErrTooLarge reports a download or member larger than Options.MaxBytes.
 	ErrTooLarge = errors.New("file too large")
 )
+
+// Errors of the Hugging Face cache and hub client (hf: references).
+var (
+	// ErrBadRef reports an hf: reference that does not parse.
+	ErrBadRef = errors.New("bad hf: reference")
+	// ErrNotCached reports a reference that the local Hugging Face cache cannot resolve.
+	ErrNotCached = errors.New("not in the Hugging Face cache")
+	// ErrOffline reports a download refused because HF_HUB_OFFLINE is set.
+	ErrOffline = errors.New("offline (HF_HUB_OFFLINE is set)")
+	// ErrNoModelFiles reports a repository (or a choice of file) without loadable model files.
+	ErrNoModelFiles = errors.New("no model files")
+	// ErrUnauthorized reports a repository the hub does not show without (other) credentials: private,
+	// missing, or a bad token (HTTP 401).
+	ErrUnauthorized = errors.New("repository not found or not accessible (HTTP 401)")
+	// ErrGated reports a gated repository whose conditions the token's user has not accepted (HTTP 403).
+	ErrGated = errors.New("gated repository (HTTP 403)")
+	// ErrHubNotFound reports a revision or file the hub does not have (HTTP 404).
+	ErrHubNotFound = errors.New("not found on the hub (HTTP 404)")
+	// ErrChecksum reports downloaded bytes whose hash differs from the one the hub lists.
+	ErrChecksum = errors.New("checksum mismatch")
+)
