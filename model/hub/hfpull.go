@@ -97,6 +97,9 @@ func (c HFCache) Pull(ctx context.Context, ref HFRef, opts PullOptions) (PullRes
 		return PullResult{}, err
 	}
 	repoDir := c.RepoDir(ref.Repo)
+	if err := c.tagCacheDir(); err != nil {
+		return PullResult{}, fmt.Errorf("%s: %w", ref, err)
+	}
 	res := PullResult{Snapshot: Snapshot{Ref: ref, Commit: commit, Dir: filepath.Join(repoDir, "snapshots", commit)}}
 	for _, p := range want {
 		status, err := h.pullFile(ctx, c, repoDir, commit, p, tree.Files[p])
@@ -119,6 +122,21 @@ func (c HFCache) Pull(ctx context.Context, ref HFRef, opts PullOptions) (PullRes
 		res.Path = filepath.Join(res.Dir, filepath.FromSlash(want[0]))
 	}
 	return res, nil
+}
+
+// cacheDirTag marks a cache directory for backup tools (https://bford.info/cachedir/), as huggingface_hub
+// marks its own.
+const cacheDirTag = "Signature: 8a477f597d28d172789f06886806bc55\n" +
+	"# This file is a cache directory tag created by agentlens (a Hugging Face hub cache).\n" +
+	"# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n"
+
+// tagCacheDir writes CACHEDIR.TAG into the cache directory unless one is there.
+func (c HFCache) tagCacheDir() error {
+	p := filepath.Join(c.Dir, "CACHEDIR.TAG")
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	return writeFileAtomic(p, []byte(cacheDirTag), 0o644)
 }
 
 // size is the file's size: its LFS object's when it has one.
