@@ -40,11 +40,19 @@ type Arch struct {
 	NormEps      float64
 	NormOnePlus  bool       // RMSNorm scales by (1 + w) instead of w (Gemma)
 	QKVBias      bool       // q/k/v projections have biases (Qwen2)
-	QKNorm       bool       // RMSNorm over d_head on q and k before RoPE (Gemma-3)
+	QKNorm       bool       // RMSNorm over d_head on q and k before RoPE (Qwen3, Gemma-3)
 	SandwichNorm bool       // extra norms after attention and after the MLP (Gemma-2/3)
 	Act          Activation // gated-MLP activation
 	EmbedScale   float32    // multiply embeddings by this (Gemma: sqrt(d_model)); 0 means 1
 	AttnScale    float32    // attention logit scale, usually 1/sqrt(d_head)
+	// QKNormFull applies RMSNorm over the whole q and k projections (n_heads·d_head and
+	// n_kv_heads·d_head wide), before they are split into heads and rotated (OLMo-2). It excludes QKNorm.
+	QKNormFull bool
+	// PostNormOnly drops the norms before attention and the MLP and normalises their outputs instead
+	// (OLMo-2): resid_mid = resid_pre + norm(attn(resid_pre)), resid_post = resid_mid + norm(mlp(resid_mid)).
+	// hook_attn_out and hook_mlp_out are the normalised outputs, so the residual stream still decomposes
+	// into them. It excludes SandwichNorm.
+	PostNormOnly bool
 	// LayerRoPE and LayerWindow give each layer's rotary setting and sliding-window size (0: global).
 	LayerRoPE   []RoPE
 	LayerWindow []int
@@ -66,6 +74,10 @@ func (a *Arch) Validate() error {
 		return fmt.Errorf("%w: %s: n_heads %d not a multiple of n_key_value_heads %d", ErrBadConfig, a.Name, d.NHeads, d.NKVHeads)
 	case d.DHead%2 != 0:
 		return fmt.Errorf("%w: %s: odd d_head %d", ErrBadConfig, a.Name, d.DHead)
+	case a.QKNorm && a.QKNormFull:
+		return fmt.Errorf("%w: %s: QKNorm and QKNormFull both set", ErrBadConfig, a.Name)
+	case a.SandwichNorm && a.PostNormOnly:
+		return fmt.Errorf("%w: %s: SandwichNorm and PostNormOnly both set", ErrBadConfig, a.Name)
 	case len(a.LayerRoPE) != d.NLayers || len(a.LayerWindow) != d.NLayers:
 		return fmt.Errorf("%w: %s: per-layer RoPE/window tables have %d/%d entries, want %d", ErrBadConfig, a.Name, len(a.LayerRoPE), len(a.LayerWindow), d.NLayers)
 	}

@@ -327,7 +327,10 @@ func (b *blockGraph) preAttention(x *graph.Node) (q, k, v *graph.Node) {
 	d := a.Dims
 	dims := x.Shape().Dimensions
 	batch, T := dims[0], dims[1]
-	h := rmsNorm(x, b.w(RoleAttnNorm), a.NormEps, a.NormOnePlus)
+	h := x
+	if !a.PostNormOnly {
+		h = rmsNorm(x, b.w(RoleAttnNorm), a.NormEps, a.NormOnePlus)
+	}
 	q = linear(h, b.w(RoleQ))
 	k = linear(h, b.w(RoleK))
 	v = linear(h, b.w(RoleV))
@@ -335,6 +338,10 @@ func (b *blockGraph) preAttention(x *graph.Node) (q, k, v *graph.Node) {
 		q = addBias(q, b.w(RoleQBias))
 		k = addBias(k, b.w(RoleKBias))
 		v = addBias(v, b.w(RoleVBias))
+	}
+	if a.QKNormFull { // over the whole projection, before the heads are split (OLMo-2)
+		q = rmsNorm(q, b.w(RoleQNorm), a.NormEps, a.NormOnePlus)
+		k = rmsNorm(k, b.w(RoleKNorm), a.NormEps, a.NormOnePlus)
 	}
 	q = graph.Reshape(q, batch, T, d.NHeads, d.DHead)
 	k = graph.Reshape(k, batch, T, d.NKVHeads, d.DHead)
@@ -443,7 +450,9 @@ func (b *blockGraph) attentionRows(q, k, v, mask *graph.Node) *graph.Node {
 	return graph.Reshape(graph.TransposeAllDims(z, 0, 3, 1, 2, 4), batch, Tq, d.NHeads, d.DHead)
 }
 
-// postAttention applies the output projection, the MLP and both residual additions; x is resid_pre.
+// postAttention applies the output projection, the MLP and both residual additions; x is resid_pre. With
+// SandwichNorm or PostNormOnly the attention and MLP outputs are normalised before they are added (and
+// before hook_attn_out and hook_mlp_out); with PostNormOnly the MLP reads resid_mid unnormalised.
 func (b *blockGraph) postAttention(x, z *graph.Node) *graph.Node {
 	a := b.arch
 	d := a.Dims
@@ -451,13 +460,17 @@ func (b *blockGraph) postAttention(x, z *graph.Node) *graph.Node {
 	batch, T := dims[0], dims[1]
 	z = b.site(hook.Z, z)
 	attnOut := linear(graph.Reshape(z, batch, T, d.NHeads*d.DHead), b.w(RoleO))
-	if a.SandwichNorm {
+	postNorms := a.SandwichNorm || a.PostNormOnly
+	if postNorms {
 		attnOut = rmsNorm(attnOut, b.w(RolePostAttnNorm), a.NormEps, a.NormOnePlus)
 	}
 	attnOut = b.site(hook.AttnOut, attnOut)
 	mid := b.site(hook.ResidMid, graph.Add(x, attnOut))
 
-	h := rmsNorm(mid, b.w(RoleMLPNorm), a.NormEps, a.NormOnePlus)
+	h := mid
+	if !a.PostNormOnly {
+		h = rmsNorm(mid, b.w(RoleMLPNorm), a.NormEps, a.NormOnePlus)
+	}
 	pre := b.site(hook.MLPPre, linear(h, b.w(RoleGate)))
 	preLin := b.site(hook.MLPPreLinear, linear(h, b.w(RoleUp)))
 	var act *graph.Node
@@ -469,7 +482,7 @@ func (b *blockGraph) postAttention(x, z *graph.Node) *graph.Node {
 	}
 	post := b.site(hook.MLPPost, graph.Mul(act, preLin))
 	mlpOut := linear(post, b.w(RoleDown))
-	if a.SandwichNorm {
+	if postNorms {
 		mlpOut = rmsNorm(mlpOut, b.w(RolePostMLPNorm), a.NormEps, a.NormOnePlus)
 	}
 	mlpOut = b.site(hook.MLPOut, mlpOut)

@@ -177,6 +177,13 @@ func TestLoadErrors(t *testing.T) {
 			_ = os.WriteFile(p, data[:len(data)-1000], 0o644)
 			return p
 		}, nil, []string{"t.gguf"}},
+		{"gguf of a family without GGUF loading", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "q.gguf")
+			if err := gguf.Write(p, []gguf.KV{{Key: "general.architecture", Value: "qwen3"}}, nil); err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, model.ErrUnsupportedArchitecture, []string{"q.gguf", `"qwen3"`, "Qwen3ForCausalLM", "Hugging Face directories only"}},
 		{"unknown ollama model", func(t *testing.T) string { return "ollama:nothing-here" }, nil, []string{"nothing-here"}},
 	}
 	for _, tt := range tests {

@@ -13,7 +13,8 @@ import (
 type Family struct {
 	// Architectures are the Hugging Face `architectures` names the family handles.
 	Architectures []string
-	// GGUFArch is the GGUF `general.architecture` value ("llama", "qwen2", "gemma3").
+	// GGUFArch is the GGUF `general.architecture` value ("llama", "qwen2", "gemma3"); empty for a family
+	// that loads from Hugging Face directories only, whose FromGGUF is then nil.
 	GGUFArch string
 	// FromConfig builds the Arch from config.json bytes.
 	FromConfig func(config []byte) (*Arch, error)
@@ -32,8 +33,12 @@ var (
 	byGGUF     = map[string]*Family{}
 )
 
-// Register adds a family; families call it from init. Registering a name twice is a programmer error.
+// Register adds a family; families call it from init. Registering a name twice, or a GGUFArch without
+// FromGGUF, is a programmer error.
 func Register(f Family) {
+	if f.GGUFArch != "" && f.FromGGUF == nil {
+		panic("model: family " + f.GGUFArch + " has a GGUF architecture but no FromGGUF")
+	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	fam := &f
@@ -73,16 +78,26 @@ func familyFor(arch string) (*Family, error) {
 func familyForGGUF(arch string) (*Family, error) {
 	registryMu.RLock()
 	f, ok := byGGUF[arch]
-	var names []string
+	var names, hfOnly []string
 	for n := range byGGUF {
 		names = append(names, n)
 	}
-	registryMu.RUnlock()
-	slices.Sort(names)
-	if !ok {
-		return nil, fmt.Errorf("%w: GGUF architecture %q (supported: %s; is model/all imported?)", ErrUnsupportedArchitecture, arch, strings.Join(names, ", "))
+	for a, fam := range registry {
+		if fam.GGUFArch == "" {
+			hfOnly = append(hfOnly, a)
+		}
 	}
-	return f, nil
+	registryMu.RUnlock()
+	if ok {
+		return f, nil
+	}
+	slices.Sort(names)
+	slices.Sort(hfOnly)
+	msg := fmt.Sprintf("%q (supported: %s; is model/all imported?)", arch, strings.Join(names, ", "))
+	if len(hfOnly) > 0 {
+		msg += "; " + strings.Join(hfOnly, ", ") + " load from Hugging Face directories only"
+	}
+	return nil, fmt.Errorf("%w: GGUF architecture %s", ErrUnsupportedArchitecture, msg)
 }
 
 // DefaultGGUFLayer is llama.cpp's naming of per-layer tensors shared by Llama-style families.

@@ -7,7 +7,7 @@ type Role int
 
 // The per-layer weight roles. Which ones an architecture needs follows from its Arch flags.
 const (
-	RoleAttnNorm     Role = iota // norm before attention [d_model]
+	RoleAttnNorm     Role = iota // norm before attention [d_model] (not with PostNormOnly)
 	RoleQ                        // [n_heads·d_head, d_model]
 	RoleK                        // [n_kv_heads·d_head, d_model]
 	RoleV                        // [n_kv_heads·d_head, d_model]
@@ -15,11 +15,11 @@ const (
 	RoleQBias                    // [n_heads·d_head] (QKVBias)
 	RoleKBias                    // [n_kv_heads·d_head] (QKVBias)
 	RoleVBias                    // [n_kv_heads·d_head] (QKVBias)
-	RoleQNorm                    // [d_head] (QKNorm)
-	RoleKNorm                    // [d_head] (QKNorm)
-	RolePostAttnNorm             // [d_model] (SandwichNorm)
-	RoleMLPNorm                  // norm before the MLP [d_model]
-	RolePostMLPNorm              // [d_model] (SandwichNorm)
+	RoleQNorm                    // [d_head] (QKNorm), [n_heads·d_head] (QKNormFull)
+	RoleKNorm                    // [d_head] (QKNorm), [n_kv_heads·d_head] (QKNormFull)
+	RolePostAttnNorm             // [d_model] (SandwichNorm, PostNormOnly)
+	RoleMLPNorm                  // norm before the MLP [d_model] (not with PostNormOnly)
+	RolePostMLPNorm              // [d_model] (SandwichNorm, PostNormOnly)
 	RoleGate                     // [d_mlp, d_model]
 	RoleUp                       // [d_mlp, d_model]
 	RoleDown                     // [d_model, d_mlp]
@@ -41,18 +41,25 @@ func (w WeightNames) LayerTensor(l int, r Role) string {
 
 // roles returns the per-layer roles an architecture uses, in a fixed order (the block graph's input order).
 func (a *Arch) roles() []Role {
-	rs := []Role{RoleAttnNorm, RoleQ, RoleK, RoleV, RoleO}
+	var rs []Role
+	if !a.PostNormOnly {
+		rs = append(rs, RoleAttnNorm)
+	}
+	rs = append(rs, RoleQ, RoleK, RoleV, RoleO)
 	if a.QKVBias {
 		rs = append(rs, RoleQBias, RoleKBias, RoleVBias)
 	}
-	if a.QKNorm {
+	if a.QKNorm || a.QKNormFull {
 		rs = append(rs, RoleQNorm, RoleKNorm)
 	}
-	if a.SandwichNorm {
+	postNorms := a.SandwichNorm || a.PostNormOnly
+	if postNorms {
 		rs = append(rs, RolePostAttnNorm)
 	}
-	rs = append(rs, RoleMLPNorm)
-	if a.SandwichNorm {
+	if !a.PostNormOnly {
+		rs = append(rs, RoleMLPNorm)
+	}
+	if postNorms {
 		rs = append(rs, RolePostMLPNorm)
 	}
 	return append(rs, RoleGate, RoleUp, RoleDown)
@@ -75,7 +82,14 @@ func (a *Arch) roleShape(r Role) []int {
 	case RoleKBias, RoleVBias:
 		return []int{d.NKVHeads * d.DHead}
 	case RoleQNorm, RoleKNorm:
-		return []int{d.DHead}
+		switch {
+		case !a.QKNormFull:
+			return []int{d.DHead}
+		case r == RoleQNorm:
+			return []int{d.NHeads * d.DHead}
+		default:
+			return []int{d.NKVHeads * d.DHead}
+		}
 	case RoleGate, RoleUp:
 		return []int{d.DMLP, d.DModel}
 	case RoleDown:

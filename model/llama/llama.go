@@ -1,5 +1,6 @@
 // Package llama registers the Llama decoder family (LlamaForCausalLM, also SmolLM2 and Llama-3.x with its
-// rope scaling, and MistralForCausalLM) with package model.
+// rope scaling) with package model. Its GGUF architecture "llama" also covers llama.cpp's conversions of
+// Mistral checkpoints; Hugging Face MistralForCausalLM directories load through package mistral.
 package llama
 
 import (
@@ -11,7 +12,7 @@ import (
 	"github.com/agentlens/agentlens/model"
 )
 
-// Config is the part of a Hugging Face Llama/Mistral config.json the model needs.
+// Config is the part of a Hugging Face Llama config.json the model needs.
 type Config struct {
 	HiddenSize            int          `json:"hidden_size"`
 	IntermediateSize      int          `json:"intermediate_size"`
@@ -27,7 +28,6 @@ type Config struct {
 	TieWordEmbeddings     bool         `json:"tie_word_embeddings"`
 	AttentionBias         bool         `json:"attention_bias"`
 	MLPBias               bool         `json:"mlp_bias"`
-	SlidingWindow         *int         `json:"sliding_window"`
 	HiddenAct             string       `json:"hidden_act"`
 	RopeParameters        *RopeScaling `json:"rope_parameters"`
 }
@@ -45,7 +45,7 @@ type RopeScaling struct {
 
 func init() {
 	model.Register(model.Family{
-		Architectures: []string{"LlamaForCausalLM", "MistralForCausalLM"},
+		Architectures: []string{"LlamaForCausalLM"},
 		GGUFArch:      "llama",
 		FromConfig:    fromConfig,
 		FromGGUF:      fromGGUF,
@@ -94,15 +94,11 @@ func fromConfig(data []byte) (*model.Arch, error) {
 	if c.RMSNormEps == 0 {
 		c.RMSNormEps = 1e-6
 	}
-	window := 0
-	if c.SlidingWindow != nil {
-		window = *c.SlidingWindow
-	}
-	return New(c, window)
+	return New(c)
 }
 
-// New builds the Arch from a Config; window is a sliding-window size applied to every layer (0: none).
-func New(c Config, window int) (*model.Arch, error) {
+// New builds the Arch from a Config.
+func New(c Config) (*model.Arch, error) {
 	inv := model.DefaultInvFreq(c.RopeTheta, c.HeadDim)
 	if rs := c.RopeScaling; rs != nil {
 		kind := rs.RopeType
@@ -131,7 +127,7 @@ func New(c Config, window int) (*model.Arch, error) {
 		Act:           model.SiLU,
 		AttnScale:     float32(1 / math.Sqrt(float64(c.HeadDim))),
 		LayerRoPE:     model.Uniform(c.NumHiddenLayers, model.RoPE{InvFreq: inv, Scale: 1}),
-		LayerWindow:   model.Uniform(c.NumHiddenLayers, window),
+		LayerWindow:   make([]int, c.NumHiddenLayers),
 		TiedEmbed:     c.TieWordEmbeddings,
 		Names:         model.LlamaStyleNames(),
 		ContextLength: c.MaxPositionEmbeddings,
@@ -183,5 +179,5 @@ func fromGGUF(meta map[string]any, tensors []string) (*model.Arch, error) {
 		return nil, fmt.Errorf("%w: GGUF rope_freqs (llama3 rope scaling) is not supported yet; load the safetensors model", model.ErrBadConfig)
 	}
 	c.TieWordEmbeddings = !slices.Contains(tensors, model.GGUFUnembed)
-	return New(c, 0)
+	return New(c)
 }

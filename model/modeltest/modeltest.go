@@ -16,17 +16,22 @@ import (
 )
 
 // Families lists the tiny model kinds Write accepts.
-var Families = []string{"llama", "qwen2", "gemma3"}
+var Families = []string{"llama", "qwen2", "gemma3", "qwen3", "mistral", "olmo2"}
 
 // Sizes of every tiny model.
 const (
 	DModel   = 64
 	NHeads   = 4
 	NKVHeads = 2
-	DHead    = 16
+	DHead    = 16 // all but Qwen3
 	DMLP     = 96
 	NLayers  = 2
 	DVocab   = 300
+	// Qwen3DHead is the tiny Qwen3's head_dim, which differs from d_model/n_heads as it may in Qwen3.
+	Qwen3DHead = 32
+	// Window is the sliding window of the tiny Mistral (every layer) and Qwen3 (layer 1), shorter than the
+	// golden sequences so they exercise it.
+	Window = 16
 )
 
 // Config returns the config.json content of a tiny model.
@@ -72,10 +77,36 @@ func Config(family string) (map[string]any, error) {
 		base["final_logit_softcapping"] = nil
 		base["attn_logit_softcapping"] = nil
 		base["pad_token_id"] = 0
+	case "qwen3":
+		base["architectures"] = []string{"Qwen3ForCausalLM"}
+		base["model_type"] = "qwen3"
+		base["head_dim"] = Qwen3DHead
+		base["rope_theta"] = 1000000.0
+		base["tie_word_embeddings"] = false
+		base["hidden_act"] = "silu"
+		base["attention_bias"] = false
+		base["use_sliding_window"] = true
+		base["sliding_window"] = Window
+		base["max_window_layers"] = 1
+	case "mistral":
+		base["architectures"] = []string{"MistralForCausalLM"}
+		base["model_type"] = "mistral"
+		base["rope_theta"] = 10000.0
+		base["tie_word_embeddings"] = false
+		base["hidden_act"] = "silu"
+		base["sliding_window"] = Window
+	case "olmo2":
+		base["architectures"] = []string{"Olmo2ForCausalLM"}
+		base["model_type"] = "olmo2"
+		base["rope_theta"] = 500000.0
+		base["tie_word_embeddings"] = false
+		base["hidden_act"] = "silu"
+		base["attention_bias"] = false
+		base["pad_token_id"] = 0
 	default:
 		return nil, fmt.Errorf("modeltest: unknown family %q (have %v)", family, Families)
 	}
-	if family != "gemma3" {
+	if _, ok := base["head_dim"]; !ok && family != "gemma3" {
 		base["head_dim"] = DHead
 	}
 	return base, nil
@@ -83,9 +114,10 @@ func Config(family string) (map[string]any, error) {
 
 // Tensors returns the tiny model's weights with Hugging Face names. Values are N(0, 0.02²)-ish for
 // projections, and 1 ± 0.1 for norms (Gemma: ±0.1 around 0, as it scales by 1 + w), from a PCG seeded by
-// seed.
+// seed. OLMo-2 has no input_layernorm and normalises q and k over the whole projection.
 func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
-	if _, err := Config(family); err != nil {
+	cfg, err := Config(family)
+	if err != nil {
 		return nil, err
 	}
 	r := rand.New(rand.NewPCG(seed, uint64(len(family))))
@@ -105,14 +137,20 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 	if family == "gemma3" {
 		normCenter = 0
 	}
+	dh := DHead
+	if family == "qwen3" {
+		dh = Qwen3DHead
+	}
 	add("model.embed_tokens.weight", 0.5, 0, DVocab, DModel)
 	for l := 0; l < NLayers; l++ {
 		p := "model.layers." + strconv.Itoa(l) + "."
-		add(p+"input_layernorm.weight", 0.1, normCenter, DModel)
-		add(p+"self_attn.q_proj.weight", 0.15, 0, NHeads*DHead, DModel)
-		add(p+"self_attn.k_proj.weight", 0.15, 0, NKVHeads*DHead, DModel)
-		add(p+"self_attn.v_proj.weight", 0.15, 0, NKVHeads*DHead, DModel)
-		add(p+"self_attn.o_proj.weight", 0.15, 0, DModel, NHeads*DHead)
+		if family != "olmo2" {
+			add(p+"input_layernorm.weight", 0.1, normCenter, DModel)
+		}
+		add(p+"self_attn.q_proj.weight", 0.15, 0, NHeads*dh, DModel)
+		add(p+"self_attn.k_proj.weight", 0.15, 0, NKVHeads*dh, DModel)
+		add(p+"self_attn.v_proj.weight", 0.15, 0, NKVHeads*dh, DModel)
+		add(p+"self_attn.o_proj.weight", 0.15, 0, DModel, NHeads*dh)
 		switch family {
 		case "qwen2":
 			add(p+"self_attn.q_proj.bias", 0.1, 0, NHeads*DHead)
@@ -123,6 +161,13 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 			add(p+"self_attn.k_norm.weight", 0.1, normCenter, DHead)
 			add(p+"pre_feedforward_layernorm.weight", 0.1, normCenter, DModel)
 			add(p+"post_feedforward_layernorm.weight", 0.1, normCenter, DModel)
+		case "qwen3":
+			add(p+"self_attn.q_norm.weight", 0.1, normCenter, dh)
+			add(p+"self_attn.k_norm.weight", 0.1, normCenter, dh)
+		case "olmo2":
+			add(p+"self_attn.q_norm.weight", 0.1, normCenter, NHeads*dh)
+			add(p+"self_attn.k_norm.weight", 0.1, normCenter, NKVHeads*dh)
+			add(p+"post_feedforward_layernorm.weight", 0.1, normCenter, DModel)
 		}
 		add(p+"post_attention_layernorm.weight", 0.1, normCenter, DModel)
 		add(p+"mlp.gate_proj.weight", 0.15, 0, DMLP, DModel)
@@ -130,7 +175,7 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 		add(p+"mlp.down_proj.weight", 0.15, 0, DModel, DMLP)
 	}
 	add("model.norm.weight", 0.1, normCenter, DModel)
-	if family == "qwen2" {
+	if tied, _ := cfg["tie_word_embeddings"].(bool); !tied {
 		add("lm_head.weight", 0.2, 0, DVocab, DModel)
 	}
 	return out, nil
