@@ -40,8 +40,12 @@ func Load(path string, opts LoadOptions) (*Model, *Source, error) {
 	if opts.Backend == nil {
 		return nil, nil, fmt.Errorf("load %s: no backend given", path)
 	}
-	if ref, ok := strings.CutPrefix(path, "ollama:"); ok {
-		return loadOllama(path, ref, opts)
+	if strings.HasPrefix(path, "ollama:") {
+		blob, err := ollamaBlob(path, opts.OllamaStore)
+		if err != nil {
+			return nil, nil, err
+		}
+		return loadGGUF(blob, opts)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -53,32 +57,75 @@ func Load(path string, opts LoadOptions) (*Model, *Source, error) {
 	return loadGGUF(path, opts)
 }
 
+// Inspect reads the architecture of the model Load would load from path (a directory, a GGUF file or an
+// ollama reference) from its config.json or GGUF metadata, without reading any weights. The Source's
+// GGUFMeta is set for GGUF files.
+func Inspect(path string, ollamaStore string) (*Arch, *Source, error) {
+	path, err := ollamaBlob(path, ollamaStore)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	if st.IsDir() {
+		arch, err := archFromDir(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return arch, &Source{Path: path, Format: "safetensors"}, nil
+	}
+	if err := checkMagic(path); err != nil {
+		return nil, nil, err
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	defer f.Close()
+	arch, _, err := archFromGGUF(path, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return arch, &Source{Path: path, Format: "gguf", GGUFMeta: f.MetadataMap()}, nil
+}
+
 // configHeader is the part of config.json that picks the family.
 type configHeader struct {
 	Architectures []string `json:"architectures"`
 	ModelType     string   `json:"model_type"`
 }
 
-func loadDir(dir string, opts LoadOptions) (*Model, *Source, error) {
+// archFromDir reads the Arch from a Hugging Face directory's config.json.
+func archFromDir(dir string) (*Arch, error) {
 	cfgPath := filepath.Join(dir, "config.json")
 	cfg, err := os.ReadFile(cfgPath)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", dir, err)
+		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
 	var h configHeader
 	if err := json.Unmarshal(cfg, &h); err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w: %v", cfgPath, ErrBadConfig, err)
+		return nil, fmt.Errorf("load %s: %w: %v", cfgPath, ErrBadConfig, err)
 	}
 	if len(h.Architectures) == 0 {
-		return nil, nil, fmt.Errorf("load %s: %w: field architectures is missing", cfgPath, ErrBadConfig)
+		return nil, fmt.Errorf("load %s: %w: field architectures is missing", cfgPath, ErrBadConfig)
 	}
 	fam, err := familyFor(h.Architectures[0])
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", cfgPath, err)
+		return nil, fmt.Errorf("load %s: %w", cfgPath, err)
 	}
 	arch, err := fam.FromConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", cfgPath, err)
+		return nil, fmt.Errorf("load %s: %w", cfgPath, err)
+	}
+	return arch, nil
+}
+
+func loadDir(dir string, opts LoadOptions) (*Model, *Source, error) {
+	arch, err := archFromDir(dir)
+	if err != nil {
+		return nil, nil, err
 	}
 	set, err := safetensors.OpenDir(dir)
 	if err != nil {

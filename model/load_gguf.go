@@ -18,18 +18,13 @@ func loadGGUF(path string, opts LoadOptions) (*Model, *Source, error) {
 	}
 	defer f.Close()
 	meta := f.MetadataMap()
-	archName, _ := meta["general.architecture"].(string)
-	fam, err := familyForGGUF(archName)
+	arch, fam, err := archFromGGUF(path, f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+		return nil, nil, err
 	}
 	var names []string
 	for _, t := range f.Tensors() {
 		names = append(names, t.Name)
-	}
-	arch, err := fam.FromGGUF(meta, names)
-	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	// Map Hugging Face names (what the engine asks for) to GGUF names and roles.
 	type ggufRef struct {
@@ -72,4 +67,23 @@ func loadGGUF(path string, opts LoadOptions) (*Model, *Source, error) {
 		return nil, nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	return m, &Source{Path: path, Format: "gguf", GGUFMeta: meta}, nil
+}
+
+// archFromGGUF reads the Arch (and the family) from an open GGUF file's metadata and tensor names.
+func archFromGGUF(path string, f *gguf.File) (*Arch, *Family, error) {
+	meta := f.MetadataMap()
+	archName, _ := meta["general.architecture"].(string)
+	fam, err := familyForGGUF(archName)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	var names []string
+	for _, t := range f.Tensors() {
+		names = append(names, t.Name)
+	}
+	arch, err := fam.FromGGUF(meta, names)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return arch, fam, nil
 }

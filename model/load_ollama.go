@@ -2,19 +2,24 @@ package model
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/agentlens/agentlens/model/ollama"
 )
 
-// loadOllama resolves an ollama reference to its GGUF blob in the local store and loads it.
-func loadOllama(path, ref string, opts LoadOptions) (*Model, *Source, error) {
-	store := opts.OllamaStore
+// ollamaBlob resolves an "ollama:name[:tag]" reference to its GGUF blob in the local store (the default
+// store when store is empty); other paths are returned as they are.
+func ollamaBlob(path, store string) (string, error) {
+	ref, ok := strings.CutPrefix(path, "ollama:")
+	if !ok {
+		return path, nil
+	}
 	if store == "" {
 		store = ollama.DefaultStore()
 	}
 	blob, err := ollama.Resolve(ref, store)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s: %w", path, err)
+		return "", fmt.Errorf("load %s: %w", path, err)
 	}
-	return loadGGUF(blob, opts)
+	return blob, nil
 }

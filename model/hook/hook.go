@@ -3,6 +3,7 @@ package hook
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -181,4 +182,48 @@ func splitLayer(s string) (int, string, error) {
 		return 0, "", fmt.Errorf("bad layer index %q", num)
 	}
 	return l, suffix, nil
+}
+
+// Axes returns the TransformerLens axis names of the site's activations, outermost first:
+// [batch pos d_model] for the residual stream, [batch pos head_index d_head] for q and z,
+// [batch pos kv_head_index d_head] for k and v (grouped-query attention keeps its key/value heads),
+// [batch head_index query_pos key_pos] for scores and patterns, [batch pos d_mlp] inside the MLP.
+func (s Site) Axes() []string {
+	switch s {
+	case Q, RotQ, Z:
+		return []string{"batch", "pos", "head_index", "d_head"}
+	case K, V, RotK:
+		return []string{"batch", "pos", "kv_head_index", "d_head"}
+	case AttnScores, Pattern:
+		return []string{"batch", "head_index", "query_pos", "key_pos"}
+	case MLPPre, MLPPreLinear, MLPPost:
+		return []string{"batch", "pos", "d_mlp"}
+	case Embed, ResidPre, AttnOut, ResidMid, MLPOut, ResidPost, LnFinal:
+		return []string{"batch", "pos", "d_model"}
+	}
+	return nil
+}
+
+// Aliases returns the Hugging Face / nnsight module paths that Parse reads as n, sorted
+// ("model.layers.3.mlp", "model.layers.3.mlp.down_proj" for blocks.3.hook_mlp_out).
+func (n Name) Aliases() []string {
+	var out []string
+	switch n.Site {
+	case Embed:
+		return []string{"model.embed_tokens"}
+	case LnFinal:
+		return []string{"model.norm"}
+	}
+	for suffix, site := range aliases {
+		if site != n.Site {
+			continue
+		}
+		p := "model.layers." + strconv.Itoa(n.Layer)
+		if suffix != "" {
+			p += "." + suffix
+		}
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
 }

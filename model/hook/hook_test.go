@@ -82,3 +82,28 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestAliasesParseBack checks that every alias Aliases lists parses back to its name, and that every
+// site has axes.
+func TestAliasesParseBack(t *testing.T) {
+	names := []Name{HookEmbed(), LnFinalNormalized()}
+	for _, s := range BlockSites {
+		names = append(names, At(s, 7))
+	}
+	n := 0
+	for _, name := range names {
+		if len(name.Site.Axes()) < 3 {
+			t.Errorf("%s.Axes() = %v", name, name.Site.Axes())
+		}
+		for _, a := range name.Aliases() {
+			n++
+			got, err := Parse(a)
+			if err != nil || got != name {
+				t.Errorf("Parse(%q) = %v, %v, want %v", a, got, err, name)
+			}
+		}
+	}
+	if n != len(aliases)+2 {
+		t.Errorf("listed %d aliases, want %d", n, len(aliases)+2)
+	}
+}

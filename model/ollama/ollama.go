@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -212,3 +213,36 @@ func defaultStore(env, home string, isDir func(string) bool) string {
 	}
 	return user
 }
+
+// List returns the references whose manifests are in the store (manifests/<host>/<namespace>/<model>/<tag>),
+// sorted by their String form. A store that does not exist holds none.
+func List(store string) ([]Name, error) {
+	root := filepath.Join(store, "manifests")
+	var out []Name
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		if len(parts) != 4 {
+			return nil // not a manifest
+		}
+		out = append(out, Name{Host: parts[0], Namespace: parts[1], Model: parts[2], Tag: parts[3]})
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out, err
+}
+
+// Short returns the reference as a user types it: "qwen2.5:0.5b" for the default host and namespace.
+func (n Name) Short() string { return shortName(n) + ":" + n.Tag }

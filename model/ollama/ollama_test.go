@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -156,5 +157,34 @@ func TestDefaultStore(t *testing.T) {
 	t.Setenv("OLLAMA_MODELS", "/x/models")
 	if got := DefaultStore(); got != "/x/models" {
 		t.Errorf("DefaultStore() with OLLAMA_MODELS = %q, want /x/models", got)
+	}
+}
+
+// TestList lists the manifests of a store, each resolving back through Resolve by its Short form.
+func TestList(t *testing.T) {
+	good := manifestJSON(`{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:` + modelHex + `","size":4}`)
+	store := fakeStore(t, "registry.ollama.ai/library/qwen2.5/0.5b", good, map[string]string{"sha256-" + modelHex: "GGUF"})
+	for _, rel := range []string{"hf.co/org/Model-GGUF/Q4_K_M", "registry.ollama.ai/me/tiny/v1"} {
+		p := filepath.Join(store, "manifests", filepath.FromSlash(rel))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(good), 0o644)
+	}
+	got, err := List(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var short []string
+	for _, n := range got {
+		short = append(short, n.Short())
+		if _, err := Resolve(n.Short(), store); err != nil {
+			t.Errorf("Resolve(%s): %v", n.Short(), err)
+		}
+	}
+	want := []string{"hf.co/org/Model-GGUF:Q4_K_M", "qwen2.5:0.5b", "me/tiny:v1"}
+	if !slices.Equal(short, want) {
+		t.Errorf("List = %q, want %q", short, want)
+	}
+	if none, err := List(filepath.Join(store, "nothing")); err != nil || len(none) != 0 {
+		t.Errorf("List of a missing store = %v, %v, want nothing", none, err)
 	}
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -89,6 +90,24 @@ func (f *Factory) getenv(k string) string {
 		return ""
 	}
 	return f.Getenv(k)
+}
+
+// hfEnv is the Hugging Face configuration (HF_HUB_CACHE, HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE),
+// read as huggingface_hub reads it.
+func (f *Factory) hfEnv() hub.HFEnv { return hub.ReadHFEnv(f.getenv) }
+
+// hfCache is the Hugging Face cache that hf: references resolve in.
+func (f *Factory) hfCache() hub.HFCache { return hub.HFCache{Dir: f.hfEnv().CacheDir} }
+
+// hfPull makes sure the files of ref are in the Hugging Face cache, downloading what is missing with
+// progress on stderr (a line per file when stderr is not a terminal).
+func (f *Factory) hfPull(ctx context.Context, ref hub.HFRef) (hub.PullResult, error) {
+	env := f.hfEnv()
+	o := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
+	return hub.HFCache{Dir: env.CacheDir}.Pull(ctx, ref, hub.PullOptions{
+		Endpoint: env.Endpoint, Token: env.Token, Offline: env.Offline,
+		HTTPClient: f.HTTPClient, Progress: o.Progress, Log: o.Log,
+	})
 }
 
 func (f *Factory) specs() []hub.Spec {

@@ -16,11 +16,16 @@ import (
 func newCmdModel(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "model <command>",
-		Short:   "Manage model files in the cache",
+		Short:   "Find, download and describe models",
 		GroupID: groupModels,
-		Example: "  agentlens model fetch all",
+		Example: `  agentlens model fetch all
+  agentlens model pull hf:HuggingFaceTB/SmolLM2-135M-Instruct
+  agentlens model list
+  agentlens model info smollm2
+  agentlens model hooks smollm2 --layer 0`,
 	}
-	cmd.AddCommand(newCmdModelFetch(f, nil))
+	cmd.AddCommand(newCmdModelFetch(f, nil), newCmdModelPull(f, nil), newCmdModelList(f, nil),
+		newCmdModelInfo(f, nil), newCmdModelHooks(f, nil))
 	return cmd
 }
 

@@ -26,6 +26,9 @@ type modelChoice struct {
 	// fetch downloads the model when it is a known name not yet in the cache (nil: don't).
 	fetch func(ctx context.Context, spec hub.Spec) (string, error)
 	spec  *hub.Spec
+	// hf is the --model hf: reference; pull downloads it when it is not in the Hugging Face cache.
+	hf   *hub.HFRef
+	pull func(ctx context.Context, ref hub.HFRef) (hub.PullResult, error)
 }
 
 // modelChoiceArgs are the raw flag values parse reads.
@@ -34,7 +37,7 @@ type modelChoiceArgs struct{ model, style string }
 // flags registers --model, --backend, --chat-template and --tool-call-style.
 func (m *modelChoice) flags(cmd *cobra.Command, a *modelChoiceArgs) {
 	fl := cmd.Flags()
-	fl.StringVarP(&a.model, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name, or a name known to 'model fetch'")
+	fl.StringVarP(&a.model, "model", "m", hub.NameSmolLM2, "model `file`, directory, ollama:name[:tag], hf:org/name[@revision][:quant], or a name known to 'model fetch'")
 	fl.StringVar(&m.Backend, "backend", "", "backend: go, xla or auto (default $AGENTLENS_BACKEND or auto)")
 	fl.StringVar(&m.Template, "chat-template", "", "chat template `file` (overrides the model's)")
 	fl.StringVar(&a.style, "tool-call-style", "", "write tool calls and reasoning the chat template drops as text: `xml` or json")
@@ -54,7 +57,10 @@ func (m *modelChoice) parse(f *Factory, a modelChoiceArgs) error {
 	if err != nil {
 		return err
 	}
-	m.Model, m.spec = ref.Path, ref.Spec
+	m.Model, m.spec, m.hf = ref.Path, ref.Spec, ref.HF
+	if ref.HF != nil {
+		m.pull = func(ctx context.Context, r hub.HFRef) (hub.PullResult, error) { return f.hfPull(ctx, r) }
+	}
 	if ref.Spec != nil {
 		hopts := withFetchProgress(f.IO, hub.Options{HTTPClient: f.HTTPClient})
 		m.fetch = func(ctx context.Context, spec hub.Spec) (string, error) {
@@ -66,14 +72,23 @@ func (m *modelChoice) parse(f *Factory, a modelChoiceArgs) error {
 
 // fetchIfMissing downloads a known model that is not in the cache yet.
 func (m *modelChoice) fetchIfMissing(ctx context.Context, io *IOStreams) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if m.hf != nil && m.Model == "" && m.pull != nil {
+		fmt.Fprintf(io.ErrOut, "agentlens: %s is not in the Hugging Face cache, pulling it\n", m.hf)
+		res, err := m.pull(ctx, *m.hf)
+		if err != nil {
+			return err
+		}
+		m.Model = res.Path
+		return nil
+	}
 	if m.spec == nil || m.fetch == nil {
 		return nil
 	}
 	if _, err := os.Stat(m.Model); !errors.Is(err, os.ErrNotExist) {
 		return nil
-	}
-	if ctx == nil {
-		ctx = context.Background()
 	}
 	fmt.Fprintf(io.ErrOut, "agentlens: %s is not in the cache, fetching it\n", m.spec.Name)
 	var err error
@@ -93,6 +108,9 @@ func (m *modelChoice) open(ctx context.Context, io *IOStreams) (*session, error)
 		return nil, err
 	}
 	s.Style = m.Style
+	if m.hf != nil {
+		s.Name = m.hf.String()
+	}
 	fmt.Fprintf(io.ErrOut, "agentlens: %s on %s (%.1f s to load)\n", s.Name, s.Backend, time.Since(start).Seconds())
 	return s, nil
 }

@@ -22,10 +22,12 @@ import (
 )
 
 // modelRef is a --model argument resolved: a path to load, and the fetch spec when it named a known
-// model (whose file may not be in the cache yet).
+// model (whose file may not be in the cache yet), or the hf: reference (Path is empty while the model
+// is not in the Hugging Face cache).
 type modelRef struct {
 	Path string
 	Spec *hub.Spec
+	HF   *hub.HFRef
 }
 
 // resolveModelArg resolves a --model argument: an existing file or directory (made absolute) or an
@@ -33,6 +35,17 @@ type modelRef struct {
 func resolveModelArg(f *Factory, arg string) (modelRef, error) {
 	if strings.HasPrefix(arg, "ollama:") {
 		return modelRef{Path: arg}, nil
+	}
+	if strings.HasPrefix(arg, hub.HFPrefix) {
+		ref, err := hub.ParseHFRef(arg)
+		if err != nil {
+			return modelRef{}, flagErrorf("--model: %v", err)
+		}
+		snap, err := f.hfCache().Resolve(ref)
+		if err != nil {
+			return modelRef{HF: &ref}, nil // pulled when the command runs
+		}
+		return modelRef{Path: snap.Path, HF: &ref}, nil
 	}
 	if _, err := os.Stat(arg); err == nil {
 		abs, err := filepath.Abs(arg)
@@ -50,11 +63,14 @@ func resolveModelArg(f *Factory, arg string) (modelRef, error) {
 			return modelRef{Path: hub.Path(spec, dir), Spec: &spec}, nil
 		}
 	}
-	return modelRef{}, flagErrorf("--model %s: not a file, directory, ollama reference or known model name (%s, %s)", arg, hub.NameSmolLM2, hub.NameGemma3)
+	return modelRef{}, flagErrorf("--model %s: not a file, directory, ollama: or hf: reference, or known model name (%s, %s)", arg, hub.NameSmolLM2, hub.NameGemma3)
 }
 
 // cached returns the path when the file is there, else an error saying how to fetch it.
 func (r modelRef) cached() (string, error) {
+	if r.HF != nil && r.Path == "" {
+		return "", fmt.Errorf("model %s is not in the Hugging Face cache (run 'agentlens model pull %s'): %w", r.HF, r.HF, ErrModelNotFetched)
+	}
 	if r.Spec == nil {
 		return r.Path, nil
 	}
