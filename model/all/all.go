@@ -2,7 +2,9 @@
 package all
 
 import (
+	_ "github.com/agentlens/agentlens/model/gemma2" // Gemma2ForCausalLM
 	_ "github.com/agentlens/agentlens/model/gemma3" // Gemma3ForCausalLM
 	_ "github.com/agentlens/agentlens/model/llama"  // LlamaForCausalLM, MistralForCausalLM
+	_ "github.com/agentlens/agentlens/model/phi3"   // Phi3ForCausalLM
 	_ "github.com/agentlens/agentlens/model/qwen2"  // Qwen2ForCausalLM
 )

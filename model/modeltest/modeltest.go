@@ -16,7 +16,7 @@ import (
 )
 
 // Families lists the tiny model kinds Write accepts.
-var Families = []string{"llama", "qwen2", "gemma3"}
+var Families = []string{"llama", "qwen2", "gemma3", "gemma2", "phi3"}
 
 // Sizes of every tiny model.
 const (
@@ -72,6 +72,32 @@ func Config(family string) (map[string]any, error) {
 		base["final_logit_softcapping"] = nil
 		base["attn_logit_softcapping"] = nil
 		base["pad_token_id"] = 0
+	case "gemma2":
+		// The window (layer 0 slides) is shorter than the parity goldens' sequences, and the soft caps
+		// bite without saturating: uncapped, the tiny model's scaled attention scores reach about ±7
+		// and its logits −18..40 (|logit| median 2.8, 90th percentile 6.8), measured with transformers.
+		base["architectures"] = []string{"Gemma2ForCausalLM"}
+		base["model_type"] = "gemma2"
+		base["query_pre_attn_scalar"] = DHead
+		base["rope_theta"] = 10000.0
+		base["sliding_window"] = 16
+		base["layer_types"] = []string{"sliding_attention", "full_attention"}
+		base["hidden_activation"] = "gelu_pytorch_tanh"
+		base["tie_word_embeddings"] = true
+		base["attn_logit_softcapping"] = 4.5
+		base["final_logit_softcapping"] = 8.5
+		base["pad_token_id"] = 0
+	case "phi3":
+		// Every layer slides, with a window shorter than the parity goldens' sequences.
+		base["architectures"] = []string{"Phi3ForCausalLM"}
+		base["model_type"] = "phi3"
+		base["rope_theta"] = 10000.0
+		base["rope_scaling"] = nil
+		base["sliding_window"] = 16
+		base["original_max_position_embeddings"] = 4096
+		base["tie_word_embeddings"] = false
+		base["hidden_act"] = "silu"
+		base["pad_token_id"] = 0
 	default:
 		return nil, fmt.Errorf("modeltest: unknown family %q (have %v)", family, Families)
 	}
@@ -81,7 +107,8 @@ func Config(family string) (map[string]any, error) {
 	return base, nil
 }
 
-// Tensors returns the tiny model's weights with Hugging Face names. Values are N(0, 0.02²)-ish for
+// Tensors returns the tiny model's weights with Hugging Face names (Phi-3's fused qkv_proj and
+// gate_up_proj as its checkpoints store them). Values are N(0, 0.02²)-ish for
 // projections, and 1 ± 0.1 for norms (Gemma: ±0.1 around 0, as it scales by 1 + w), from a PCG seeded by
 // seed.
 func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
@@ -102,16 +129,20 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 		out = append(out, safetensors.Tensor{Name: name, DType: "F32", Shape: shape, Data: data})
 	}
 	normCenter := float32(1)
-	if family == "gemma3" {
+	if family == "gemma3" || family == "gemma2" {
 		normCenter = 0
 	}
 	add("model.embed_tokens.weight", 0.5, 0, DVocab, DModel)
 	for l := 0; l < NLayers; l++ {
 		p := "model.layers." + strconv.Itoa(l) + "."
 		add(p+"input_layernorm.weight", 0.1, normCenter, DModel)
-		add(p+"self_attn.q_proj.weight", 0.15, 0, NHeads*DHead, DModel)
-		add(p+"self_attn.k_proj.weight", 0.15, 0, NKVHeads*DHead, DModel)
-		add(p+"self_attn.v_proj.weight", 0.15, 0, NKVHeads*DHead, DModel)
+		if family == "phi3" { // fused [q; k; v]
+			add(p+"self_attn.qkv_proj.weight", 0.15, 0, (NHeads+2*NKVHeads)*DHead, DModel)
+		} else {
+			add(p+"self_attn.q_proj.weight", 0.15, 0, NHeads*DHead, DModel)
+			add(p+"self_attn.k_proj.weight", 0.15, 0, NKVHeads*DHead, DModel)
+			add(p+"self_attn.v_proj.weight", 0.15, 0, NKVHeads*DHead, DModel)
+		}
 		add(p+"self_attn.o_proj.weight", 0.15, 0, DModel, NHeads*DHead)
 		switch family {
 		case "qwen2":
@@ -123,14 +154,21 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 			add(p+"self_attn.k_norm.weight", 0.1, normCenter, DHead)
 			add(p+"pre_feedforward_layernorm.weight", 0.1, normCenter, DModel)
 			add(p+"post_feedforward_layernorm.weight", 0.1, normCenter, DModel)
+		case "gemma2":
+			add(p+"pre_feedforward_layernorm.weight", 0.1, normCenter, DModel)
+			add(p+"post_feedforward_layernorm.weight", 0.1, normCenter, DModel)
 		}
 		add(p+"post_attention_layernorm.weight", 0.1, normCenter, DModel)
-		add(p+"mlp.gate_proj.weight", 0.15, 0, DMLP, DModel)
-		add(p+"mlp.up_proj.weight", 0.15, 0, DMLP, DModel)
+		if family == "phi3" { // fused [gate; up]
+			add(p+"mlp.gate_up_proj.weight", 0.15, 0, 2*DMLP, DModel)
+		} else {
+			add(p+"mlp.gate_proj.weight", 0.15, 0, DMLP, DModel)
+			add(p+"mlp.up_proj.weight", 0.15, 0, DMLP, DModel)
+		}
 		add(p+"mlp.down_proj.weight", 0.15, 0, DModel, DMLP)
 	}
 	add("model.norm.weight", 0.1, normCenter, DModel)
-	if family == "qwen2" {
+	if family == "qwen2" || family == "phi3" {
 		add("lm_head.weight", 0.2, 0, DVocab, DModel)
 	}
 	return out, nil

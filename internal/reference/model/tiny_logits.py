@@ -9,7 +9,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM
 
-FAMILIES = ["llama", "qwen2", "gemma3"]
+FAMILIES = ["llama", "qwen2", "gemma3", "gemma2", "phi3"]
 LENGTHS = [37, 70]
 
 def main():
