@@ -215,15 +215,15 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 }
 
 // softcap replaces each score x by c·tanh(x/c) when c > 0, and (d not nil) stores the derivative
-// 1 − tanh²(x/c) in d. tanh is computed in float64, as PyTorch's float32 tanh rounds its result.
+// 1 − tanh²(x/c) in d. It computes in float64 and rounds once to float32.
 func softcap(x, d []float32, c float32) {
 	if c <= 0 {
 		return
 	}
-	inv := 1 / float64(c)
+	c64 := float64(c)
 	for j, v := range x {
-		t := math.Tanh(float64(v) * inv)
-		x[j] = float32(t) * c
+		t := math.Tanh(float64(v) / c64)
+		x[j] = float32(c64 * t)
 		if d != nil {
 			d[j] = float32(1 - t*t)
 		}
