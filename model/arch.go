@@ -53,6 +53,14 @@ type Arch struct {
 	// hook_attn_out and hook_mlp_out are the normalised outputs, so the residual stream still decomposes
 	// into them. It excludes SandwichNorm.
 	PostNormOnly bool
+	// AttnSoftcap soft-caps attention scores (Gemma-2's attn_logit_softcapping): each scaled score s
+	// becomes AttnSoftcap·tanh(s/AttnSoftcap) before the mask and softmax; hook_attn_scores sees the capped
+	// scores. 0: no cap.
+	AttnSoftcap float32
+	// FinalSoftcap soft-caps the logits (final_logit_softcapping): z becomes FinalSoftcap·tanh(z/FinalSoftcap)
+	// after unembedding, for everything that reads logits (logits, log-probabilities, gradient metrics).
+	// 0: no cap.
+	FinalSoftcap float32
 	// LayerRoPE and LayerWindow give each layer's rotary setting and sliding-window size (0: global).
 	LayerRoPE   []RoPE
 	LayerWindow []int
@@ -78,6 +86,8 @@ func (a *Arch) Validate() error {
 		return fmt.Errorf("%w: %s: QKNorm and QKNormFull both set", ErrBadConfig, a.Name)
 	case a.SandwichNorm && a.PostNormOnly:
 		return fmt.Errorf("%w: %s: SandwichNorm and PostNormOnly both set", ErrBadConfig, a.Name)
+	case a.AttnSoftcap < 0 || a.FinalSoftcap < 0 || math.IsNaN(float64(a.AttnSoftcap)) || math.IsNaN(float64(a.FinalSoftcap)):
+		return fmt.Errorf("%w: %s: soft caps %g (attention) and %g (final logits), want ≥ 0", ErrBadConfig, a.Name, a.AttnSoftcap, a.FinalSoftcap)
 	case len(a.LayerRoPE) != d.NLayers || len(a.LayerWindow) != d.NLayers:
 		return fmt.Errorf("%w: %s: per-layer RoPE/window tables have %d/%d entries, want %d", ErrBadConfig, a.Name, len(a.LayerRoPE), len(a.LayerWindow), d.NLayers)
 	}
@@ -87,6 +97,18 @@ func (a *Arch) Validate() error {
 		}
 	}
 	return nil
+}
+
+// ConfigSoftcap converts a config's soft cap (nil: none) to Arch's (0: none), refusing a non-positive or
+// infinite cap with an error naming the config key.
+func ConfigSoftcap(key string, v *float64) (float32, error) {
+	switch {
+	case v == nil:
+		return 0, nil
+	case !(*v > 0) || math.IsInf(*v, 0):
+		return 0, fmt.Errorf("%w: %s %g, want > 0 or null", ErrBadConfig, key, *v)
+	}
+	return float32(*v), nil
 }
 
 // DefaultInvFreq returns the standard RoPE inverse frequencies 1/base^(2i/d) for i < d/2, computed in

@@ -15,8 +15,8 @@ import (
 // and 24 GB in all; its rotated queries and keys are 14.6 MB a layer. Patterns are recomputed from them
 // on the host, tile by tile, exactly as the model computes its scores: AttnScale·rot_q·rot_kᵀ under the
 // causal mask and the layer's sliding window (Gemma-3's local layers), each query head reading its
-// grouped kv head; Gemma-3's q/k norms act before RoPE, so rot_q and rot_k already include them, and no
-// supported family soft-caps attention logits (loading refuses those that do).
+// grouped kv head; Gemma-3's q/k norms act before RoPE, so rot_q and rot_k already include them, and
+// Gemma-2's attention soft cap (Arch.AttnSoftcap) is applied to the scaled scores as in the model.
 type Attention struct {
 	m      *Model
 	t      int
@@ -74,7 +74,7 @@ func (a *Attention) Layers() []int { return slices.Clone(a.layers) }
 // shape is package attn's shape of the run.
 func (a *Attention) shape() attn.Shape {
 	d := a.m.Arch.Dims
-	return attn.Shape{T: a.t, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
+	return attn.Shape{T: a.t, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead, Cap: a.m.Arch.AttnSoftcap}
 }
 
 // rowLSE returns layer l's row log-sum-exps, computing them on first use.

@@ -440,7 +440,7 @@ func (b *blockGraph) attentionRows(q, k, v, mask *graph.Node) *graph.Node {
 	// head h / group, as Hugging Face's repeat_kv).
 	qg := graph.TransposeAllDims(graph.Reshape(q, batch, Tq, d.NKVHeads, kvg, d.DHead), 0, 2, 3, 1, 4)
 	scores := graph.DotGeneral(qg, []int{4}, []int{0, 1}, k, []int{3}, []int{0, 2})
-	scores = graph.MulScalar(scores, a.AttnScale)
+	scores = softcap(graph.MulScalar(scores, a.AttnScale), a.AttnSoftcap)
 	scores = graph.Reshape(scores, batch, d.NHeads, Tq, Tk)
 	scores = graph.Add(scores, mask)
 	scores = b.site(hook.AttnScores, scores)
@@ -564,6 +564,14 @@ func prefixMask(g *graph.Graph, Tq, Pp, Tk, s int, plen, window *graph.Node) *gr
 	zero := graph.Zeros(g, shapes.Make(dtypes.Float32, Tq, Pp+Tk))
 	negInf := graph.BroadcastToDims(graph.Const(g, float32(math.Inf(-1))), Tq, Pp+Tk)
 	return graph.Reshape(graph.Where(visible, zero, negInf), 1, 1, Tq, Pp+Tk)
+}
+
+// softcap returns c·tanh(x/c), Gemma-2's logit soft cap, or x itself when c is 0.
+func softcap(x *graph.Node, c float32) *graph.Node {
+	if c == 0 {
+		return x
+	}
+	return graph.MulScalar(graph.Tanh(graph.DivScalar(x, float64(c))), float64(c))
 }
 
 // geluTanh is 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), PyTorch's gelu(approximate="tanh").

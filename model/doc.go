@@ -2,9 +2,9 @@
 // and the ollama model store) and runs them in GoMLX with TransformerLens-named hook points, so that
 // activations can be captured, patched and ablated and gradients of a target metric taken.
 //
-// A "model" here is a decoder-only transformer family (Llama, Qwen2, Qwen3, Mistral, OLMo-2, Gemma-3) plus
-// its weights; the families live in subpackages that register themselves by their Hugging Face
-// architecture name.
+// A "model" here is a decoder-only transformer family (Llama, Qwen2, Qwen3, Mistral, OLMo-2, Gemma-2,
+// Gemma-3, Phi-3) plus its weights; the families live in subpackages that register themselves by their
+// Hugging Face architecture name.
 //
 // Runs go layer by layer, one compiled graph per block shape, with sequence lengths padded to buckets so
 // graphs are reused. A layer whose attention scores and pattern are neither captured, intervened on nor

@@ -125,9 +125,10 @@ func newModel(a *Arch, backend backends.Backend, opts Options, get func(name str
 	roles := a.roles()
 	m.layerW = make([][]*tensors.Tensor, d.NLayers)
 	for l := 0; l < d.NLayers; l++ {
+		fused := map[string][]float32{}
 		for _, r := range roles {
 			shape := a.roleShape(r)
-			data, err := get(a.Names.LayerTensor(l, r), shape)
+			data, err := a.layerWeight(l, r, get, fused)
 			if err != nil {
 				return nil, fmt.Errorf("layer %d: %w", l, err)
 			}

@@ -126,7 +126,7 @@ func (p *pass) headGrad(x *tensors.Tensor, metric Metric) (float64, *tensors.Ten
 		tp := x.Shape().Dimensions[1]
 		x = graph.Identity(x)
 		row := rmsNorm(graph.DotGeneral(sel, []int{1}, nil, graph.Reshape(x, tp, a.DModel), []int{0}, nil), norm, a.NormEps, a.NormOnePlus)
-		logits := graph.DotGeneral(row, []int{1}, nil, unembed, []int{1}, nil) // [1, d_vocab]
+		logits := softcap(graph.DotGeneral(row, []int{1}, nil, unembed, []int{1}, nil), a.FinalSoftcap) // [1, d_vocab]
 		var value *graph.Node
 		switch metric.Kind {
 		case LogitDiff:

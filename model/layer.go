@@ -287,7 +287,7 @@ func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error)
 // attnShape is package attn's shape of the pass's padded positions.
 func (p *pass) attnShape() attn.Shape {
 	d := p.m.Arch.Dims
-	return attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
+	return attn.Shape{T: p.tp, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead, Cap: p.m.Arch.AttnSoftcap}
 }
 
 // withPrefix returns layer l's keys and values with pf's past positions before k and v (k and v

@@ -77,6 +77,9 @@ func archFromGGUF(path string, f *gguf.File) (*Arch, *Family, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load %s: %w", path, err)
 	}
+	if fam.FromGGUF == nil {
+		return nil, nil, fmt.Errorf("load %s: %w: GGUF architecture %q has no GGUF loader (load the safetensors model)", path, ErrUnsupportedArchitecture, archName)
+	}
 	var names []string
 	for _, t := range f.Tensors() {
 		names = append(names, t.Name)

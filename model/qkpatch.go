@@ -109,7 +109,7 @@ func (m *Model) PatternEffects(l int, q, k, v, dz *Tensor, patches []QKPatch) ([
 	rq, rk := make([]float32, len(q.Data)), make([]float32, len(k.Data))
 	m.rotate(l, rq, q.Data, T, d.NHeads)
 	m.rotate(l, rk, k.Data, T, d.NKVHeads)
-	s := attn.Shape{T: T, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead}
+	s := attn.Shape{T: T, NHeads: d.NHeads, NKVHeads: d.NKVHeads, DHead: d.DHead, Cap: m.Arch.AttnSoftcap}
 	out := make([][]float64, len(patches))
 	for _, group := range disjointGroups(patches) {
 		ap := attn.Patches{KeyPart: make([]int32, T), QueryPart: make([]int32, T)}

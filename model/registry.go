@@ -18,7 +18,8 @@ type Family struct {
 	GGUFArch string
 	// FromConfig builds the Arch from config.json bytes.
 	FromConfig func(config []byte) (*Arch, error)
-	// FromGGUF builds the Arch from GGUF metadata (native Go values; see model/gguf).
+	// FromGGUF builds the Arch from GGUF metadata (native Go values; see model/gguf). Nil: the family
+	// loads from safetensors only (leave GGUFArch empty too).
 	FromGGUF func(meta map[string]any, tensorNames []string) (*Arch, error)
 	// GGUFLayer maps GGUF per-layer tensor suffixes ("attn_q.weight") to roles.
 	GGUFLayer map[string]Role

@@ -189,7 +189,7 @@ func (p *pass) nextLogProbs(x *tensors.Tensor, positions, next []int) ([]float64
 		a := m.Arch
 		tp := x.Shape().Dimensions[1]
 		rows := rmsNorm(graph.DotGeneral(sel, []int{1}, nil, graph.Reshape(x, tp, a.DModel), []int{0}, nil), norm, a.NormEps, a.NormOnePlus)
-		logits := graph.DotGeneral(rows, []int{1}, nil, unembed, []int{1}, nil) // [block, d_vocab]
+		logits := softcap(graph.DotGeneral(rows, []int{1}, nil, unembed, []int{1}, nil), a.FinalSoftcap) // [block, d_vocab]
 		oneHot := graph.OneHot(tok, a.DVocab, logits.DType())
 		return []*graph.Node{graph.ReduceSum(graph.Mul(graph.LogSoftmax(logits, -1), oneHot), 1)}
 	})
@@ -242,7 +242,7 @@ func (p *pass) head(x *tensors.Tensor, positions []int, captureLn bool) (*Tensor
 			rows = rmsNorm(graph.DotGeneral(sel, []int{1}, nil, x2, []int{0}, nil), norm, a.NormEps, a.NormOnePlus)
 			outs = append(outs, nil)
 		}
-		outs[0] = graph.DotGeneral(rows, []int{1}, nil, unembed, []int{1}, nil) // [P, d_vocab]
+		outs[0] = softcap(graph.DotGeneral(rows, []int{1}, nil, unembed, []int{1}, nil), a.FinalSoftcap) // [P, d_vocab]
 		return outs
 	})
 	if err != nil {

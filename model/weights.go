@@ -1,6 +1,9 @@
 package model
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 // Role is one per-layer weight of a decoder block.
 type Role int
@@ -27,16 +30,69 @@ const (
 )
 
 // WeightNames maps roles to Hugging Face tensor names: layer tensors are LayerPrefix + layer + "." +
-// Layer[role].
+// Layer[role], or a slice of a Fused tensor.
 type WeightNames struct {
 	Embed, FinalNorm, Unembed string
 	LayerPrefix               string
 	Layer                     map[Role]string
+	// Fused are layer tensors that stack several roles' weights along their first axis; a role listed
+	// in one is read from it, not from Layer.
+	Fused []Fused
 }
 
-// LayerTensor returns the Hugging Face name of a layer's weight, e.g. "model.layers.3.self_attn.q_proj.weight".
+// Fused is one Hugging Face layer tensor holding several roles' weights stacked along rows, such as
+// Phi-3's self_attn.qkv_proj.weight ([q; k; v]) and mlp.gate_up_proj.weight ([gate; up]). The loader
+// reads it once per layer, with the roles' shapes' rows summed, and splits it.
+type Fused struct {
+	Name  string // layer-relative name, e.g. "self_attn.qkv_proj.weight"
+	Roles []Role // the roles stacked, in row order
+}
+
+// fusedOf returns the fused tensor a role is read from, if any.
+func (w WeightNames) fusedOf(r Role) (Fused, bool) {
+	for _, f := range w.Fused {
+		if slices.Contains(f.Roles, r) {
+			return f, true
+		}
+	}
+	return Fused{}, false
+}
+
+// LayerTensor returns the Hugging Face name of a layer's weight, e.g. "model.layers.3.self_attn.q_proj.weight";
+// for a role read from a Fused tensor, the fused tensor's name.
 func (w WeightNames) LayerTensor(l int, r Role) string {
+	if f, ok := w.fusedOf(r); ok {
+		return w.LayerPrefix + strconv.Itoa(l) + "." + f.Name
+	}
 	return w.LayerPrefix + strconv.Itoa(l) + "." + w.Layer[r]
+}
+
+// layerWeight reads role r of layer l through get, splitting a Fused tensor (read once per layer and
+// kept in fused, by name) into its roles' rows.
+func (a *Arch) layerWeight(l int, r Role, get func(name string, shape []int) ([]float32, error), fused map[string][]float32) ([]float32, error) {
+	shape := a.roleShape(r)
+	f, ok := a.Names.fusedOf(r)
+	if !ok {
+		return get(a.Names.LayerTensor(l, r), shape)
+	}
+	name := a.Names.LayerTensor(l, r)
+	rows, start := 0, 0
+	for _, fr := range f.Roles {
+		if fr == r {
+			start = rows
+		}
+		rows += a.roleShape(fr)[0]
+	}
+	cols := numel(shape) / shape[0]
+	data, ok := fused[name]
+	if !ok {
+		var err error
+		if data, err = get(name, append([]int{rows}, shape[1:]...)); err != nil {
+			return nil, err
+		}
+		fused[name] = data
+	}
+	return slices.Clone(data[start*cols : (start+shape[0])*cols]), nil
 }
 
 // roles returns the per-layer roles an architecture uses, in a fixed order (the block graph's input order).

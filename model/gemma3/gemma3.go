@@ -95,8 +95,13 @@ func New(c Config) (*model.Arch, error) {
 	if c.HiddenActivation != "" && c.HiddenActivation != "gelu_pytorch_tanh" {
 		return nil, fmt.Errorf("%w: hidden_activation %q (want gelu_pytorch_tanh)", model.ErrBadConfig, c.HiddenActivation)
 	}
-	if c.FinalLogitSoftcap != nil || c.AttnLogitSoftcap != nil {
-		return nil, fmt.Errorf("%w: logit soft-capping is not supported", model.ErrBadConfig)
+	finalCap, err := model.ConfigSoftcap("final_logit_softcapping", c.FinalLogitSoftcap)
+	if err != nil {
+		return nil, err
+	}
+	attnCap, err := model.ConfigSoftcap("attn_logit_softcapping", c.AttnLogitSoftcap)
+	if err != nil {
+		return nil, err
 	}
 	if c.RopeTheta == 0 {
 		c.RopeTheta = 1_000_000
@@ -176,6 +181,8 @@ func New(c Config) (*model.Arch, error) {
 		Act:           model.GELUTanh,
 		EmbedScale:    float32(math.Sqrt(float64(c.HiddenSize))),
 		AttnScale:     float32(math.Pow(c.QueryPreAttnScalar, -0.5)),
+		AttnSoftcap:   attnCap,
+		FinalSoftcap:  finalCap,
 		LayerRoPE:     ropes,
 		LayerWindow:   windows,
 		TiedEmbed:     tied,

@@ -16,7 +16,7 @@ import (
 )
 
 // Families lists the tiny model kinds Write accepts.
-var Families = []string{"llama", "qwen2", "gemma3", "qwen3", "mistral", "olmo2"}
+var Families = []string{"llama", "qwen2", "gemma3", "qwen3", "mistral", "olmo2", "gemma2", "phi3"}
 
 // Sizes of every tiny model.
 const (
@@ -102,6 +102,31 @@ func Config(family string) (map[string]any, error) {
 		base["tie_word_embeddings"] = false
 		base["hidden_act"] = "silu"
 		base["attention_bias"] = false
+	case "gemma2":
+		// The window (layer 0 slides) is shorter than the parity goldens' sequences, and the soft caps
+		// bite without saturating: uncapped, the tiny model's scaled attention scores reach about ±7
+		// and its logits −18..40 (|logit| median 2.8, 90th percentile 6.8), measured with transformers.
+		base["architectures"] = []string{"Gemma2ForCausalLM"}
+		base["model_type"] = "gemma2"
+		base["query_pre_attn_scalar"] = DHead
+		base["rope_theta"] = 10000.0
+		base["sliding_window"] = 16
+		base["layer_types"] = []string{"sliding_attention", "full_attention"}
+		base["hidden_activation"] = "gelu_pytorch_tanh"
+		base["tie_word_embeddings"] = true
+		base["attn_logit_softcapping"] = 4.5
+		base["final_logit_softcapping"] = 8.5
+		base["pad_token_id"] = 0
+	case "phi3":
+		// Every layer slides, with a window shorter than the parity goldens' sequences.
+		base["architectures"] = []string{"Phi3ForCausalLM"}
+		base["model_type"] = "phi3"
+		base["rope_theta"] = 10000.0
+		base["rope_scaling"] = nil
+		base["sliding_window"] = 16
+		base["original_max_position_embeddings"] = 4096
+		base["tie_word_embeddings"] = false
+		base["hidden_act"] = "silu"
 		base["pad_token_id"] = 0
 	default:
 		return nil, fmt.Errorf("modeltest: unknown family %q (have %v)", family, Families)
@@ -112,7 +137,8 @@ func Config(family string) (map[string]any, error) {
 	return base, nil
 }
 
-// Tensors returns the tiny model's weights with Hugging Face names. Values are N(0, 0.02²)-ish for
+// Tensors returns the tiny model's weights with Hugging Face names (Phi-3's fused qkv_proj and
+// gate_up_proj as its checkpoints store them). Values are N(0, 0.02²)-ish for
 // projections, and 1 ± 0.1 for norms (Gemma: ±0.1 around 0, as it scales by 1 + w), from a PCG seeded by
 // seed. OLMo-2 has no input_layernorm and normalises q and k over the whole projection.
 func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
@@ -134,7 +160,7 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 		out = append(out, safetensors.Tensor{Name: name, DType: "F32", Shape: shape, Data: data})
 	}
 	normCenter := float32(1)
-	if family == "gemma3" {
+	if family == "gemma3" || family == "gemma2" {
 		normCenter = 0
 	}
 	dh := DHead
@@ -147,9 +173,13 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 		if family != "olmo2" {
 			add(p+"input_layernorm.weight", 0.1, normCenter, DModel)
 		}
-		add(p+"self_attn.q_proj.weight", 0.15, 0, NHeads*dh, DModel)
-		add(p+"self_attn.k_proj.weight", 0.15, 0, NKVHeads*dh, DModel)
-		add(p+"self_attn.v_proj.weight", 0.15, 0, NKVHeads*dh, DModel)
+		if family == "phi3" { // fused [q; k; v]
+			add(p+"self_attn.qkv_proj.weight", 0.15, 0, (NHeads+2*NKVHeads)*dh, DModel)
+		} else {
+			add(p+"self_attn.q_proj.weight", 0.15, 0, NHeads*dh, DModel)
+			add(p+"self_attn.k_proj.weight", 0.15, 0, NKVHeads*dh, DModel)
+			add(p+"self_attn.v_proj.weight", 0.15, 0, NKVHeads*dh, DModel)
+		}
 		add(p+"self_attn.o_proj.weight", 0.15, 0, DModel, NHeads*dh)
 		switch family {
 		case "qwen2":
@@ -168,10 +198,17 @@ func Tensors(family string, seed uint64) ([]safetensors.Tensor, error) {
 			add(p+"self_attn.q_norm.weight", 0.1, normCenter, NHeads*dh)
 			add(p+"self_attn.k_norm.weight", 0.1, normCenter, NKVHeads*dh)
 			add(p+"post_feedforward_layernorm.weight", 0.1, normCenter, DModel)
+		case "gemma2":
+			add(p+"pre_feedforward_layernorm.weight", 0.1, normCenter, DModel)
+			add(p+"post_feedforward_layernorm.weight", 0.1, normCenter, DModel)
 		}
 		add(p+"post_attention_layernorm.weight", 0.1, normCenter, DModel)
-		add(p+"mlp.gate_proj.weight", 0.15, 0, DMLP, DModel)
-		add(p+"mlp.up_proj.weight", 0.15, 0, DMLP, DModel)
+		if family == "phi3" { // fused [gate; up]
+			add(p+"mlp.gate_up_proj.weight", 0.15, 0, 2*DMLP, DModel)
+		} else {
+			add(p+"mlp.gate_proj.weight", 0.15, 0, DMLP, DModel)
+			add(p+"mlp.up_proj.weight", 0.15, 0, DMLP, DModel)
+		}
 		add(p+"mlp.down_proj.weight", 0.15, 0, DModel, DMLP)
 	}
 	add("model.norm.weight", 0.1, normCenter, DModel)

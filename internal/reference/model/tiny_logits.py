@@ -9,7 +9,7 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM
 
-FAMILIES = ["llama", "qwen2", "gemma3", "qwen3", "mistral", "olmo2"]
+FAMILIES = ["llama", "qwen2", "gemma3", "qwen3", "mistral", "olmo2", "gemma2", "phi3"]
 LENGTHS = [37, 70]
 
 def main():

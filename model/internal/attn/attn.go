@@ -13,9 +13,12 @@ import (
 
 // Shape is the layout of one attention call: T positions, NHeads query heads sharing NKVHeads key/value
 // heads (grouped-query attention: query head h reads kv head h/(NHeads/NKVHeads), as Hugging Face's
-// repeat_kv), DHead values per head.
+// repeat_kv), DHead values per head. Cap > 0 soft-caps the scaled scores, s → Cap·tanh(s/Cap), before the
+// mask and softmax (Gemma-2's attn_logit_softcapping); every kernel applies it, the backward through
+// tanh's derivative.
 type Shape struct {
 	T, NHeads, NKVHeads, DHead int
+	Cap                        float32
 }
 
 // Tile sizes: a work item is qBlock queries of one kv head's query group against keyBlock keys at a time,
@@ -176,6 +179,7 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 			clear(row[:lo])
 			clear(row[hi:])
 			vis := row[lo:hi]
+			softcap(vis, nil, s.Cap)
 			mx := vmath.RowMax(vis, w.m[r])
 			alpha := vmath.Exp32(w.m[r] - mx)
 			sum := vmath.ExpShift(vis, mx)
@@ -206,6 +210,22 @@ func (w *worker) block(z, lse, q, kt, v []float32, h, q0 int, scale float32, win
 			if lse != nil {
 				lse[head*s.T+q0-w.past+i] = w.m[r] + float32(math.Log(float64(w.l[r])))
 			}
+		}
+	}
+}
+
+// softcap replaces each score x by c·tanh(x/c) when c > 0, and (d not nil) stores the derivative
+// 1 − tanh²(x/c) in d. It computes in float64 and rounds once to float32.
+func softcap(x, d []float32, c float32) {
+	if c <= 0 {
+		return
+	}
+	c64 := float64(c)
+	for j, v := range x {
+		t := math.Tanh(float64(v) / c64)
+		x[j] = float32(c64 * t)
+		if d != nil {
+			d[j] = float32(1 - t*t)
 		}
 	}
 }

@@ -6,6 +6,16 @@ import (
 	"testing"
 )
 
+// capped is the soft cap of a scaled score in float64, c·tanh(x/c) (x itself for c = 0), and its
+// derivative.
+func capped(x float64, c float32) (y, dy float64) {
+	if c == 0 {
+		return x, 1
+	}
+	t := math.Tanh(x / float64(c))
+	return float64(c) * t, 1 - t*t
+}
+
 // naive is causal attention in float64 with the whole score row materialised; query i sits at position
 // past+i.
 func naive(q, k, v []float32, s Shape, past int, scale float64, window int) []float64 {
@@ -24,7 +34,7 @@ func naive(q, k, v []float32, s Shape, past int, scale float64, window int) []fl
 					for d := range dh {
 						sc += float64(q[(qi*s.NHeads+h)*dh+d]) * float64(k[(j*s.NKVHeads+kh)*dh+d])
 					}
-					sc *= scale
+					sc, _ = capped(sc*scale, s.Cap)
 				}
 				w = append(w, sc)
 				mx = math.Max(mx, sc)
@@ -78,6 +88,10 @@ func TestCausalMatchesNaive(t *testing.T) {
 		{Shape{T: 300, NHeads: 9, NKVHeads: 3, DHead: 64}, 133, 1 << 30},
 		{Shape{T: 1, NHeads: 9, NKVHeads: 3, DHead: 64}, 400, 1 << 30},
 		{Shape{T: 200, NHeads: 6, NKVHeads: 2, DHead: 32}, 333, 150},
+		// Soft caps (Gemma-2) below the scores' spread (≈1.3 here), with windows and a prefix.
+		{Shape{T: 300, NHeads: 6, NKVHeads: 2, DHead: 32, Cap: 1.5}, 0, 1 << 30},
+		{Shape{T: 600, NHeads: 4, NKVHeads: 1, DHead: 16, Cap: 0.7}, 0, 300},
+		{Shape{T: 200, NHeads: 6, NKVHeads: 2, DHead: 32, Cap: 1.5}, 333, 150},
 	} {
 		q, k, v := inputs(r, tc.s, tc.past, 2)
 		z := make([]float32, len(q))

@@ -28,7 +28,8 @@ const chains = 4
 // same bits for any number of them.
 //
 // With P = softmax(S), S = scale·q·kᵀ + mask, and D_i = Σ_d dz_i·z_i: dv = Pᵀ·dz, dS = P∘(dz·vᵀ − D),
-// dq = scale·dS·k, dk = scale·dSᵀ·q.
+// dq = scale·dS·k, dk = scale·dSᵀ·q. With a soft cap, S = Cap·tanh(scale·q·kᵀ/Cap) + mask and dS is
+// multiplied by 1 − tanh² before the two products.
 func Backward(dq, dk, dv, q, k, v, z, dz, lse []float32, s Shape, scale float32, window int) error {
 	if err := s.check(0, window); err != nil {
 		return err
@@ -98,6 +99,7 @@ type bwdWorker struct {
 	group    int
 	qt, dzt  []float32 // [group·bwdQBlock, DHead]: scaled queries, output gradients
 	p, ds    []float32 // [group·bwdQBlock, bwdKeyBlock]: probabilities, then score gradients
+	dc       []float32 // [group·bwdQBlock, bwdKeyBlock]: the soft cap's derivative (Shape.Cap > 0)
 	dkt, dvt []float32 // [bwdKeyBlock, DHead]
 }
 
@@ -105,7 +107,7 @@ func newBwdWorker(s Shape) *bwdWorker {
 	g := s.NHeads / s.NKVHeads
 	r := g * bwdQBlock
 	return &bwdWorker{s: s, group: g, qt: make([]float32, r*s.DHead), dzt: make([]float32, r*s.DHead),
-		p: make([]float32, r*bwdKeyBlock), ds: make([]float32, r*bwdKeyBlock),
+		p: make([]float32, r*bwdKeyBlock), ds: make([]float32, r*bwdKeyBlock), dc: make([]float32, r*bwdKeyBlock),
 		dkt: make([]float32, bwdKeyBlock*s.DHead), dvt: make([]float32, bwdKeyBlock*s.DHead)}
 }
 
@@ -146,6 +148,7 @@ func (w *bwdWorker) keyBlock(dk, dv, dqAcc, q, k, kt, vt, dz, lse, dsum []float3
 				clear(row)
 				continue
 			}
+			softcap(row[lo:hi], w.dc[r*nk+lo:r*nk+hi], s.Cap)
 			vmath.ExpShift(row[lo:hi], lse[(h*w.group+g)*s.T+qi])
 			clear(row[:lo])
 			clear(row[hi:])
@@ -156,6 +159,12 @@ func (w *bwdWorker) keyBlock(dk, dv, dqAcc, q, k, kt, vt, dz, lse, dsum []float3
 		for r := range rows {
 			g, i := r/nq, r%nq
 			scoreGrad(ds[r*nk:][:nk], p[r*nk:][:nk], dsum[(h*w.group+g)*s.T+q0+i])
+			if s.Cap > 0 { // through the cap: dS_raw = dS·(1 − tanh²); masked entries have p = 0, so ds = 0
+				lo, hi := visible(q0+i, k0, nk, window)
+				for j := lo; j < hi; j++ {
+					ds[r*nk+j] *= w.dc[r*nk+j]
+				}
+			}
 		}
 		// dk += dSᵀ·(scale·q); dq += scale·dS·k, head by head into the [group, T, DHead] accumulator.
 		sgemm.SgemmSerial(true, false, nk, dh, rows, 1, ds, nk, w.qt, dh, 1, w.dkt, dh)

@@ -1,6 +1,7 @@
 package attn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -11,7 +12,7 @@ import (
 // naiveGrads returns, in float64 with whole score rows, the log-sum-exp of every query row
 // ([NHeads, T]) and the gradients of Σ dz·z with respect to q, k and v, from the softmax Jacobian:
 // dv_j = Σ_i P_ij dz_i, dS_ij = P_ij (dz_i·v_j − Σ_j' P_ij' dz_i·v_j'), dq_i = scale Σ_j dS_ij k_j,
-// dk_j = scale Σ_i dS_ij q_i.
+// dk_j = scale Σ_i dS_ij q_i; with a soft cap, dS_ij is multiplied by the cap's derivative.
 func naiveGrads(q, k, v, dz []float32, s Shape, scale float64, window int) (lse, dq, dk, dv []float64) {
 	dh, g := s.DHead, s.NHeads/s.NKVHeads
 	lse = make([]float64, s.NHeads*s.T)
@@ -32,7 +33,7 @@ func naiveGrads(q, k, v, dz []float32, s Shape, scale float64, window int) (lse,
 			for j := 0; j <= i; j++ {
 				sc := math.Inf(-1)
 				if i-j < window {
-					sc = scale * dot(q, qo, k, (j*s.NKVHeads+kh)*dh)
+					sc, _ = capped(scale*dot(q, qo, k, (j*s.NKVHeads+kh)*dh), s.Cap)
 				}
 				p = append(p, sc)
 				mx = math.Max(mx, sc)
@@ -53,6 +54,10 @@ func naiveGrads(q, k, v, dz []float32, s Shape, scale float64, window int) (lse,
 			for j := range p {
 				ko := (j*s.NKVHeads + kh) * dh
 				ds := p[j] * (dp[j] - mean)
+				if p[j] > 0 {
+					_, dc := capped(scale*dot(q, qo, k, ko), s.Cap)
+					ds *= dc
+				}
 				for d := range dh {
 					dv[ko+d] += p[j] * float64(dz[qo+d])
 					dq[qo+d] += scale * ds * float64(k[ko+d])
@@ -80,8 +85,14 @@ func forwardLSE(tb testing.TB, r *rand.Rand, s Shape, qk, scale float32, window 
 // float64 forward (naive), so the reference's formula is not taken on trust. Tolerance 1e-6: central
 // differences with step 1e-4 on a smooth function of values of order 1 err by ~1e-8.
 func TestNaiveGradsFiniteDifference(t *testing.T) {
+	for _, c := range []float32{0, 0.5} { // no soft cap, and one below the scores' spread
+		t.Run(fmt.Sprintf("cap %g", c), func(t *testing.T) { naiveGradsFiniteDifference(t, c) })
+	}
+}
+
+func naiveGradsFiniteDifference(t *testing.T, cap float32) {
 	r := rand.New(rand.NewPCG(5, 6))
-	s := Shape{T: 5, NHeads: 4, NKVHeads: 2, DHead: 3}
+	s := Shape{T: 5, NHeads: 4, NKVHeads: 2, DHead: 3, Cap: cap}
 	const window, scale = 3, 0.7
 	q := random(s.T*s.NHeads*s.DHead, r, 1)
 	k := random(s.T*s.NKVHeads*s.DHead, r, 1)
@@ -136,6 +147,8 @@ func TestBackwardMatchesNaive(t *testing.T) {
 		{Shape{T: 700, NHeads: 6, NKVHeads: 2, DHead: 32}, 100},
 		{Shape{T: 600, NHeads: 4, NKVHeads: 1, DHead: 16}, 300},
 		{Shape{T: 257, NHeads: 2, NKVHeads: 1, DHead: 8}, 1},
+		{Shape{T: 300, NHeads: 6, NKVHeads: 2, DHead: 32, Cap: 1.5}, 1 << 30},
+		{Shape{T: 600, NHeads: 4, NKVHeads: 1, DHead: 16, Cap: 0.7}, 300},
 	} {
 		s := tc.s
 		scale := 1 / math.Sqrt(float64(s.DHead))

@@ -221,6 +221,15 @@ func (w *starWorker) block(out []float64, q, kt, kpt, vt, dz []float32, p Patche
 		if patchedRows {
 			sgemm.SgemmSerial(false, false, rows, nk, dh, 1, w.qpt, dh, kt[h*dh*s.T+k0:], s.T, 0, scQ, nk)
 		}
+		if s.Cap > 0 { // only visible entries are read below; capping the masked ones too is harmless
+			softcap(sc, nil, s.Cap)
+			if keyPatched {
+				softcap(scK, nil, s.Cap)
+			}
+			if patchedRows {
+				softcap(scQ, nil, s.Cap)
+			}
+		}
 		for r := range rows {
 			qi := q0 + r%nq
 			lo, hi := visible(qi, k0, nk, window)

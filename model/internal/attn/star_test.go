@@ -106,6 +106,8 @@ func TestPatternDeltaMatchesNaive(t *testing.T) {
 			[][][2]int{{{100, 104}}, {{104, 200}}}, [][][2]int{{{3, 9}}}, 0, false},
 		{"saturated", Shape{T: 200, NHeads: 4, NKVHeads: 2, DHead: 32}, 6, big,
 			[][][2]int{{{20, 24}}, {{100, 160}}}, [][][2]int{{{150, 170}}}, 1, true},
+		{"soft cap, window", Shape{T: 700, NHeads: 4, NKVHeads: 2, DHead: 16, Cap: 0.5}, 1, 100,
+			[][][2]int{{{5, 30}}, {{250, 520}}}, [][][2]int{{{120, 140}}, {{600, 700}}}, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, k, v, dz, p := starCase(r, tc.s, tc.qk, tc.keys, tc.queries)

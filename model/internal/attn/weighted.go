@@ -133,6 +133,7 @@ func (wk *weightedWorker) keyBlock(out, w, q, kt, lse []float32, active []bool, 
 				clear(row)
 				continue
 			}
+			softcap(row[lo:hi], nil, s.Cap)
 			vmath.ExpShift(row[lo:hi], lse[(h*wk.group+g)*s.T+q0+i])
 			clear(row[:lo])
 			clear(row[hi:])

@@ -25,7 +25,7 @@ func naivePattern(q, k []float32, s Shape, scale float64, window int) []float64 
 				for d := range dh {
 					sc += float64(q[(i*s.NHeads+h)*dh+d]) * float64(k[(j*s.NKVHeads+kh)*dh+d])
 				}
-				row[j] = sc * scale
+				row[j], _ = capped(sc*scale, s.Cap)
 				mx = math.Max(mx, row[j])
 			}
 			sum := 0.0
@@ -62,6 +62,8 @@ func TestWeightedPatternMatchesNaive(t *testing.T) {
 		{Shape{T: 400, NHeads: 6, NKVHeads: 2, DHead: 32}, 100},
 		{Shape{T: 390, NHeads: 4, NKVHeads: 1, DHead: 16}, 129},
 		{Shape{T: 260, NHeads: 2, NKVHeads: 1, DHead: 8}, 1},
+		{Shape{T: 400, NHeads: 6, NKVHeads: 2, DHead: 32, Cap: 1.5}, 100},
+		{Shape{T: 300, NHeads: 9, NKVHeads: 3, DHead: 64, Cap: 0.7}, 1 << 30},
 	} {
 		q, k, _ := inputs(r, tc.s, 0, 2)
 		scale := 1 / math.Sqrt(float64(tc.s.DHead))
@@ -132,7 +134,8 @@ func naiveLSE(q, k []float32, s Shape, scale float64, window, h, i int) float64 
 		for d := range dh {
 			x += float64(q[(i*s.NHeads+h)*dh+d]) * float64(k[(j*s.NKVHeads+kh)*dh+d])
 		}
-		sc = append(sc, x*scale)
+		y, _ := capped(x*scale, s.Cap)
+		sc = append(sc, y)
 	}
 	mx := slices.Max(sc)
 	sum := 0.0
