@@ -80,6 +80,7 @@ var modelErrors = []error{
 	ollama.ErrBadReference, ollama.ErrNotFound, ollama.ErrBadManifest,
 	hub.ErrInvalidSpec, hub.ErrNotFound, hub.ErrNoWheel, hub.ErrDigestMismatch, hub.ErrSizeMismatch, hub.ErrTruncated,
 	hub.ErrMissingMember, hub.ErrUnsafeEntry, hub.ErrTooLarge,
+	hub.ErrNotCached, hub.ErrOffline, hub.ErrNoModelFiles, hub.ErrUnauthorized, hub.ErrGated, hub.ErrHubNotFound, hub.ErrChecksum,
 }
 
 // inputErrors are the sentinels of bad input data (ExitInput).
