@@ -124,6 +124,14 @@ func TestFromFileErrors(t *testing.T) {
 	if got := tok.ChatTemplate(); got != "{{ x }}" {
 		t.Errorf("ChatTemplate() = %q, want %q", got, "{{ x }}")
 	}
+	// A chat_template.jinja next to it wins over the config's template, as in transformers
+	// (tokenization_utils_base.py: "independent chat template file(s) ... take priority").
+	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte("{{ y }}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tok, err = tokenizer.FromFile(p); err != nil || tok.ChatTemplate() != "{{ y }}" {
+		t.Errorf("with chat_template.jinja: ChatTemplate() = %q (%v), want %q", tok.ChatTemplate(), err, "{{ y }}")
+	}
 }
 
 func TestBadGGUFMetadata(t *testing.T) {

@@ -53,7 +53,9 @@ var _ interface {
 } = (*Tokenizer)(nil)
 
 // FromFile loads a tokenizer.json file (or a gzip-compressed tokenizer.json.gz) and, when present, the
-// tokenizer_config.json (or .json.gz) next to it.
+// tokenizer_config.json (or .json.gz) next to it, and a chat_template.jinja there, which takes priority
+// over the config's chat_template as it does in transformers (which writes its templates there since
+// v4.50).
 func FromFile(path string) (*Tokenizer, error) {
 	data, err := readMaybeGz(path)
 	if err != nil {
@@ -77,6 +79,13 @@ func FromFile(path string) (*Tokenizer, error) {
 			return nil, err
 		}
 		break
+	}
+	jinja := filepath.Join(dir, "chat_template.jinja")
+	switch b, err := os.ReadFile(jinja); {
+	case err == nil:
+		t.chatTemplate = string(b)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("tokenizer %s: %w", jinja, err)
 	}
 	return t, nil
 }

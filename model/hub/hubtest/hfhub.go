@@ -103,6 +103,8 @@ type HFHub struct {
 
 	mu       sync.Mutex
 	repos    map[string]HFRepo
+	etags    map[string]string // repo id + "\x00" + path → etag, computed once
+	commits  map[string]string // repo id → commit
 	log      []string
 	cuts     int
 	requests int
@@ -110,9 +112,13 @@ type HFHub struct {
 
 // NewHFHub starts a fake hub serving repos. Close it when done.
 func NewHFHub(repos ...HFRepo) *HFHub {
-	h := &HFHub{repos: map[string]HFRepo{}}
+	h := &HFHub{repos: map[string]HFRepo{}, etags: map[string]string{}, commits: map[string]string{}}
 	for _, r := range repos {
 		h.repos[r.ID] = r
+		h.commits[r.ID] = r.Commit()
+		for p, b := range r.Files {
+			h.etags[r.ID+"\x00"+p] = Etag(p, b)
+		}
 	}
 	h.Server = httptest.NewServer(http.HandlerFunc(h.serve))
 	return h
@@ -188,7 +194,7 @@ func (h *HFHub) access(w http.ResponseWriter, r *http.Request, id, rev string) (
 		hubError(w, http.StatusForbidden, "GatedRepo", "Access to model "+id+" is restricted and you are not in the authorized list. Visit https://huggingface.co/"+id+" to ask for access.")
 		return HFRepo{}, false
 	}
-	if rev != "main" && rev != repo.Commit() && !slices.Contains(repo.Tags, rev) {
+	if rev != "main" && rev != h.commits[id] && !slices.Contains(repo.Tags, rev) {
 		hubError(w, http.StatusNotFound, "RevisionNotFound", "Invalid rev id: "+rev)
 		return HFRepo{}, false
 	}
@@ -222,7 +228,7 @@ func (h *HFHub) serveAPI(w http.ResponseWriter, r *http.Request, id, kind, rev s
 			sib = append(sib, map[string]string{"rfilename": p})
 		}
 		json.NewEncoder(w).Encode(map[string]any{
-			"id": id, "modelId": id, "sha": repo.Commit(), "private": repo.Private, "gated": repo.Gated,
+			"id": id, "modelId": id, "sha": h.commits[id], "private": repo.Private, "gated": repo.Gated,
 			"lastModified": "2026-01-01T00:00:00.000Z", "siblings": sib,
 		})
 		return
@@ -235,11 +241,12 @@ func (h *HFHub) serveAPI(w http.ResponseWriter, r *http.Request, id, kind, rev s
 			dirs[d] = true
 		}
 		b := repo.Files[p]
-		it := treeItem{Type: "file", OID: GitBlobSHA1(b), Size: len(b), Path: p}
+		etag := h.etags[id+"\x00"+p]
+		it := treeItem{Type: "file", OID: etag, Size: len(b), Path: p}
 		if IsLFS(p) {
-			pointer := fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", Etag(p, b), len(b))
+			pointer := fmt.Sprintf("version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n", etag, len(b))
 			it.OID = GitBlobSHA1([]byte(pointer))
-			it.LFS = &treeLFS{OID: Etag(p, b), Size: len(b), PointerSize: len(pointer)}
+			it.LFS = &treeLFS{OID: etag, Size: len(b), PointerSize: len(pointer)}
 		}
 		items = append(items, it)
 	}
@@ -271,13 +278,13 @@ func (h *HFHub) serveFile(w http.ResponseWriter, r *http.Request, id, rev, file 
 	if !ok {
 		return
 	}
-	w.Header().Set("X-Repo-Commit", repo.Commit())
+	w.Header().Set("X-Repo-Commit", h.commits[id])
 	b, ok := repo.Files[file]
 	if !ok {
 		hubError(w, http.StatusNotFound, "EntryNotFound", "Entry not found")
 		return
 	}
-	etag := Etag(file, b)
+	etag := h.etags[id+"\x00"+file]
 	if IsLFS(file) {
 		w.Header().Set("X-Linked-Etag", `"`+etag+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(b)))
