@@ -4,7 +4,7 @@
 package gemma2
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -33,18 +33,10 @@ type Config struct {
 	UseBidirectional      *bool    `json:"use_bidirectional_attention"`
 	// FinalLogitSoftcap and AttnLogitSoftcap are the soft caps, nil for none. In a config.json, absent
 	// keys take Hugging Face's defaults (30 and 50) and an explicit null turns the cap off.
-	FinalLogitSoftcap *float64        `json:"final_logit_softcapping"`
-	AttnLogitSoftcap  *float64        `json:"attn_logit_softcapping"`
-	RopeScaling       *RopeParameters `json:"rope_scaling"`
-	RopeParameters    *RopeParameters `json:"rope_parameters"`
-}
-
-// RopeParameters is Hugging Face's rope_scaling (or, since transformers 5, rope_parameters) block.
-type RopeParameters struct {
-	RopeType  string  `json:"rope_type"`
-	Type      string  `json:"type"`
-	RopeTheta float64 `json:"rope_theta"`
-	Factor    float64 `json:"factor"`
+	FinalLogitSoftcap *float64          `json:"final_logit_softcapping"`
+	AttnLogitSoftcap  *float64          `json:"attn_logit_softcapping"`
+	RopeScaling       *model.RopeConfig `json:"rope_scaling"`
+	RopeParameters    *model.RopeConfig `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
 }
 
 func init() {
@@ -56,12 +48,9 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
-	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(data, &keys); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	keys, err := model.DecodeConfig(data, &c)
+	if err != nil {
+		return nil, err
 	}
 	for _, d := range []struct {
 		key string
@@ -77,12 +66,8 @@ func fromConfig(data []byte) (*model.Arch, error) {
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	act := c.HiddenActivation
-	if act == "" {
-		act = c.HiddenAct
-	}
-	if act != "" && act != "gelu_pytorch_tanh" {
-		return nil, fmt.Errorf("%w: hidden_activation %q (want gelu_pytorch_tanh)", model.ErrBadConfig, act)
+	if err := model.RequireAct("hidden_activation", cmp.Or(c.HiddenActivation, c.HiddenAct), "gelu_pytorch_tanh"); err != nil {
+		return nil, err
 	}
 	if c.AttentionBias {
 		return nil, fmt.Errorf("%w: attention_bias=true is not supported", model.ErrBadConfig)
@@ -90,28 +75,19 @@ func New(c Config) (*model.Arch, error) {
 	if c.UseBidirectional != nil && *c.UseBidirectional {
 		return nil, fmt.Errorf("%w: use_bidirectional_attention=true is not supported", model.ErrBadConfig)
 	}
-	rs := c.RopeScaling
-	if rs == nil {
-		rs = c.RopeParameters
+	rs, key := model.PickRope(c.RopeScaling, c.RopeParameters)
+	if err := rs.CheckType(key, "Gemma-2"); err != nil {
+		return nil, err
 	}
-	if c.RopeTheta == 0 && rs != nil {
-		c.RopeTheta = rs.RopeTheta
-	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10_000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
-	}
+	c.RopeTheta = rs.Theta(c.RopeTheta, 10_000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-6)
 	if c.HeadDim == 0 {
 		c.HeadDim = 256
 	}
 	if c.QueryPreAttnScalar == 0 {
 		c.QueryPreAttnScalar = 256
 	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	window := 4096
 	if c.SlidingWindow != nil {
 		window = *c.SlidingWindow
@@ -120,17 +96,6 @@ func New(c Config) (*model.Arch, error) {
 		return nil, fmt.Errorf("%w: sliding_window %d, want > 0", model.ErrBadConfig, window)
 	}
 	inv := model.DefaultInvFreq(c.RopeTheta, c.HeadDim)
-	if rs != nil {
-		kind := rs.RopeType
-		if kind == "" {
-			kind = rs.Type
-		}
-		switch kind {
-		case "", "default":
-		default:
-			return nil, fmt.Errorf("%w: rope_scaling type %q is not supported", model.ErrBadConfig, kind)
-		}
-	}
 	// Hugging Face's default layer_types: even layers slide, odd layers are global.
 	types := c.LayerTypes
 	if len(types) == 0 {

@@ -4,7 +4,7 @@
 package gemma3
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -14,30 +14,26 @@ import (
 
 // Config is the part of a Hugging Face Gemma-3 text config.json the model needs.
 type Config struct {
-	HiddenSize            int      `json:"hidden_size"`
-	IntermediateSize      int      `json:"intermediate_size"`
-	NumAttentionHeads     int      `json:"num_attention_heads"`
-	NumKeyValueHeads      int      `json:"num_key_value_heads"`
-	NumHiddenLayers       int      `json:"num_hidden_layers"`
-	VocabSize             int      `json:"vocab_size"`
-	HeadDim               int      `json:"head_dim"`
-	RMSNormEps            float64  `json:"rms_norm_eps"`
-	RopeTheta             float64  `json:"rope_theta"`
-	MaxPositionEmbeddings int      `json:"max_position_embeddings"` // the context length trained for (0: unknown)
-	RopeLocalBaseFreq     float64  `json:"rope_local_base_freq"`
-	QueryPreAttnScalar    float64  `json:"query_pre_attn_scalar"`
-	SlidingWindow         int      `json:"sliding_window"`
-	SlidingWindowPattern  int      `json:"sliding_window_pattern"`
-	LayerTypes            []string `json:"layer_types"`
-	HiddenActivation      string   `json:"hidden_activation"`
-	TieWordEmbeddings     *bool    `json:"tie_word_embeddings"`
-	FinalLogitSoftcap     *float64 `json:"final_logit_softcapping"`
-	AttnLogitSoftcap      *float64 `json:"attn_logit_softcapping"`
-	RopeScaling           *struct {
-		RopeType string  `json:"rope_type"`
-		Type     string  `json:"type"`
-		Factor   float64 `json:"factor"`
-	} `json:"rope_scaling"`
+	HiddenSize            int               `json:"hidden_size"`
+	IntermediateSize      int               `json:"intermediate_size"`
+	NumAttentionHeads     int               `json:"num_attention_heads"`
+	NumKeyValueHeads      int               `json:"num_key_value_heads"`
+	NumHiddenLayers       int               `json:"num_hidden_layers"`
+	VocabSize             int               `json:"vocab_size"`
+	HeadDim               int               `json:"head_dim"`
+	RMSNormEps            float64           `json:"rms_norm_eps"`
+	RopeTheta             float64           `json:"rope_theta"`
+	MaxPositionEmbeddings int               `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	RopeLocalBaseFreq     float64           `json:"rope_local_base_freq"`
+	QueryPreAttnScalar    float64           `json:"query_pre_attn_scalar"`
+	SlidingWindow         int               `json:"sliding_window"`
+	SlidingWindowPattern  int               `json:"sliding_window_pattern"`
+	LayerTypes            []string          `json:"layer_types"`
+	HiddenActivation      string            `json:"hidden_activation"`
+	TieWordEmbeddings     *bool             `json:"tie_word_embeddings"`
+	FinalLogitSoftcap     *float64          `json:"final_logit_softcapping"`
+	AttnLogitSoftcap      *float64          `json:"attn_logit_softcapping"`
+	RopeScaling           *model.RopeConfig `json:"rope_scaling"` // rope_parameters is not read
 }
 
 // ggufLayer is llama.cpp's naming of Gemma-3 layer tensors: ffn_norm is the pre-MLP norm and the sandwich
@@ -84,16 +80,19 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	if _, err := model.DecodeConfig(data, &c); err != nil {
+		return nil, err
 	}
 	return New(c)
 }
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	if c.HiddenActivation != "" && c.HiddenActivation != "gelu_pytorch_tanh" {
-		return nil, fmt.Errorf("%w: hidden_activation %q (want gelu_pytorch_tanh)", model.ErrBadConfig, c.HiddenActivation)
+	if err := model.RequireAct("hidden_activation", c.HiddenActivation, "gelu_pytorch_tanh"); err != nil {
+		return nil, err
+	}
+	if err := c.RopeScaling.CheckType("rope_scaling", "Gemma-3", "linear"); err != nil {
+		return nil, err
 	}
 	finalCap, err := model.ConfigSoftcap("final_logit_softcapping", c.FinalLogitSoftcap)
 	if err != nil {
@@ -103,15 +102,9 @@ func New(c Config) (*model.Arch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 1_000_000
-	}
-	if c.RopeLocalBaseFreq == 0 {
-		c.RopeLocalBaseFreq = 10_000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
-	}
+	c.RopeTheta = cmp.Or(c.RopeTheta, 1_000_000)
+	c.RopeLocalBaseFreq = cmp.Or(c.RopeLocalBaseFreq, 10_000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-6)
 	if c.HeadDim == 0 {
 		c.HeadDim = 256
 	}
@@ -121,9 +114,7 @@ func New(c Config) (*model.Arch, error) {
 	if c.SlidingWindowPattern == 0 {
 		c.SlidingWindowPattern = 6
 	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	types := c.LayerTypes
 	if len(types) == 0 {
 		for l := 0; l < c.NumHiddenLayers; l++ {
@@ -137,23 +128,7 @@ func New(c Config) (*model.Arch, error) {
 	if len(types) != c.NumHiddenLayers {
 		return nil, fmt.Errorf("%w: layer_types has %d entries, num_hidden_layers is %d", model.ErrBadConfig, len(types), c.NumHiddenLayers)
 	}
-	globalInv := model.DefaultInvFreq(c.RopeTheta, c.HeadDim)
-	if rs := c.RopeScaling; rs != nil {
-		kind := rs.RopeType
-		if kind == "" {
-			kind = rs.Type
-		}
-		switch kind {
-		case "", "default":
-		case "linear":
-			for i := range globalInv {
-				globalInv[i] = float32(float64(globalInv[i]) / rs.Factor)
-			}
-		default:
-			return nil, fmt.Errorf("%w: rope_scaling type %q is not supported", model.ErrBadConfig, kind)
-		}
-	}
-	global := model.RoPE{InvFreq: globalInv, Scale: 1}
+	global := model.RoPE{InvFreq: c.RopeScaling.ScaleInvFreq(model.DefaultInvFreq(c.RopeTheta, c.HeadDim)), Scale: 1}
 	local := model.RoPE{InvFreq: model.DefaultInvFreq(c.RopeLocalBaseFreq, c.HeadDim), Scale: 1}
 	ropes := make([]model.RoPE, c.NumHiddenLayers)
 	windows := make([]int, c.NumHiddenLayers)
@@ -231,11 +206,7 @@ func fromGGUF(meta map[string]any, tensors []string) (*model.Arch, error) {
 	c.RMSNormEps, _ = model.MetaFloat(meta, "gemma3.attention.layer_norm_rms_epsilon")
 	c.RopeTheta, _ = model.MetaFloat(meta, "gemma3.rope.freq_base")
 	if f, ok := model.MetaFloat(meta, "gemma3.rope.scaling.factor"); ok && f != 1 {
-		c.RopeScaling = &struct {
-			RopeType string  `json:"rope_type"`
-			Type     string  `json:"type"`
-			Factor   float64 `json:"factor"`
-		}{RopeType: "linear", Factor: f}
+		c.RopeScaling = &model.RopeConfig{RopeType: "linear", Factor: f}
 	}
 	tied := !slices.Contains(tensors, model.GGUFUnembed)
 	c.TieWordEmbeddings = &tied

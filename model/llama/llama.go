@@ -4,7 +4,7 @@
 package llama
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -14,33 +14,22 @@ import (
 
 // Config is the part of a Hugging Face Llama config.json the model needs.
 type Config struct {
-	HiddenSize            int          `json:"hidden_size"`
-	IntermediateSize      int          `json:"intermediate_size"`
-	NumAttentionHeads     int          `json:"num_attention_heads"`
-	NumKeyValueHeads      int          `json:"num_key_value_heads"`
-	NumHiddenLayers       int          `json:"num_hidden_layers"`
-	VocabSize             int          `json:"vocab_size"`
-	HeadDim               int          `json:"head_dim"`
-	RMSNormEps            float64      `json:"rms_norm_eps"`
-	RopeTheta             float64      `json:"rope_theta"`
-	MaxPositionEmbeddings int          `json:"max_position_embeddings"` // the context length trained for (0: unknown)
-	RopeScaling           *RopeScaling `json:"rope_scaling"`
-	TieWordEmbeddings     bool         `json:"tie_word_embeddings"`
-	AttentionBias         bool         `json:"attention_bias"`
-	MLPBias               bool         `json:"mlp_bias"`
-	HiddenAct             string       `json:"hidden_act"`
-	RopeParameters        *RopeScaling `json:"rope_parameters"`
-}
-
-// RopeScaling is Hugging Face's rope_scaling block.
-type RopeScaling struct {
-	RopeType                      string  `json:"rope_type"`
-	Type                          string  `json:"type"`
-	Factor                        float64 `json:"factor"`
-	LowFreqFactor                 float64 `json:"low_freq_factor"`
-	HighFreqFactor                float64 `json:"high_freq_factor"`
-	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings"`
-	RopeTheta                     float64 `json:"rope_theta"`
+	HiddenSize            int               `json:"hidden_size"`
+	IntermediateSize      int               `json:"intermediate_size"`
+	NumAttentionHeads     int               `json:"num_attention_heads"`
+	NumKeyValueHeads      int               `json:"num_key_value_heads"`
+	NumHiddenLayers       int               `json:"num_hidden_layers"`
+	VocabSize             int               `json:"vocab_size"`
+	HeadDim               int               `json:"head_dim"`
+	RMSNormEps            float64           `json:"rms_norm_eps"`
+	RopeTheta             float64           `json:"rope_theta"`
+	MaxPositionEmbeddings int               `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	RopeScaling           *model.RopeConfig `json:"rope_scaling"`
+	TieWordEmbeddings     bool              `json:"tie_word_embeddings"`
+	AttentionBias         bool              `json:"attention_bias"`
+	MLPBias               bool              `json:"mlp_bias"`
+	HiddenAct             string            `json:"hidden_act"`
+	RopeParameters        *model.RopeConfig `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
 }
 
 func init() {
@@ -64,8 +53,8 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	if _, err := model.DecodeConfig(data, &c); err != nil {
+		return nil, err
 	}
 	if c.MLPBias {
 		return nil, fmt.Errorf("%w: mlp_bias=true is not supported", model.ErrBadConfig)
@@ -73,50 +62,26 @@ func fromConfig(data []byte) (*model.Arch, error) {
 	if c.AttentionBias {
 		return nil, fmt.Errorf("%w: attention_bias=true is not supported", model.ErrBadConfig)
 	}
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	if err := model.RequireAct("hidden_act", c.HiddenAct, "silu"); err != nil {
+		return nil, err
 	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}
-	if c.RopeScaling == nil && c.RopeParameters != nil {
-		c.RopeScaling = c.RopeParameters
-	}
-	if c.RopeTheta == 0 && c.RopeScaling != nil && c.RopeScaling.RopeTheta != 0 {
-		c.RopeTheta = c.RopeScaling.RopeTheta
-	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
-	}
+	rs, _ := model.PickRope(c.RopeScaling, c.RopeParameters)
+	c.RopeTheta = rs.Theta(c.RopeTheta, 10000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-6)
 	return New(c)
 }
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	inv := model.DefaultInvFreq(c.RopeTheta, c.HeadDim)
-	if rs := c.RopeScaling; rs != nil {
-		kind := rs.RopeType
-		if kind == "" {
-			kind = rs.Type
-		}
-		switch kind {
-		case "", "default":
-		case "llama3":
-			inv = model.Llama3InvFreq(inv, rs.Factor, rs.LowFreqFactor, rs.HighFreqFactor, rs.OriginalMaxPositionEmbeddings)
-		case "linear":
-			for i := range inv {
-				inv[i] = float32(float64(inv[i]) / rs.Factor)
-			}
-		default:
-			return nil, fmt.Errorf("%w: rope_scaling type %q is not supported", model.ErrBadConfig, kind)
-		}
+	rs, key := model.PickRope(c.RopeScaling, c.RopeParameters)
+	if err := rs.CheckType(key, "Llama", "llama3", "linear"); err != nil {
+		return nil, err
 	}
+	inv := rs.ScaleInvFreq(model.DefaultInvFreq(c.RopeTheta, c.HeadDim))
 	a := &model.Arch{
 		Name: "LlamaForCausalLM",
 		Dims: model.Dims{

@@ -3,7 +3,7 @@
 package mistral
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -25,21 +25,10 @@ type Config struct {
 	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`
 	// SlidingWindow is every layer's window: a query at i sees keys j with i−window < j ≤ i. nil when
 	// the key is null (global attention); absent, Hugging Face's default of 4096 applies.
-	SlidingWindow  *int         `json:"sliding_window"`
-	HiddenAct      string       `json:"hidden_act"`
-	RopeScaling    *RopeScaling `json:"rope_scaling"`
-	RopeParameters *RopeScaling `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
-}
-
-// RopeScaling is Hugging Face's rope_scaling (or rope_parameters) block.
-type RopeScaling struct {
-	RopeType                      string  `json:"rope_type"`
-	Type                          string  `json:"type"`
-	Factor                        float64 `json:"factor"`
-	LowFreqFactor                 float64 `json:"low_freq_factor"`
-	HighFreqFactor                float64 `json:"high_freq_factor"`
-	OriginalMaxPositionEmbeddings int     `json:"original_max_position_embeddings"`
-	RopeTheta                     float64 `json:"rope_theta"`
+	SlidingWindow  *int              `json:"sliding_window"`
+	HiddenAct      string            `json:"hidden_act"`
+	RopeScaling    *model.RopeConfig `json:"rope_scaling"`
+	RopeParameters *model.RopeConfig `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
 }
 
 // defaultSlidingWindow is MistralConfig's sliding_window when config.json leaves the key out.
@@ -56,12 +45,9 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
-	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(data, &keys); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	keys, err := model.DecodeConfig(data, &c)
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := keys["sliding_window"]; !ok {
 		w := defaultSlidingWindow
@@ -72,30 +58,25 @@ func fromConfig(data []byte) (*model.Arch, error) {
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	if err := model.RequireAct("hidden_act", c.HiddenAct, "silu"); err != nil {
+		return nil, err
 	}
 	if c.NumAttentionHeads <= 0 {
 		return nil, fmt.Errorf("%w: num_attention_heads %d", model.ErrBadConfig, c.NumAttentionHeads)
 	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	if c.HeadDim == 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}
-	if c.RopeScaling == nil {
-		c.RopeScaling = c.RopeParameters
+	rs, key := model.PickRope(c.RopeScaling, c.RopeParameters)
+	if err := rs.CheckType(key, "Mistral", "linear", "llama3"); err != nil {
+		return nil, err
 	}
-	if c.RopeTheta == 0 && c.RopeScaling != nil {
-		c.RopeTheta = c.RopeScaling.RopeTheta
+	if kind := rs.Kind(); kind != "" && kind != "default" && rs.Factor <= 0 {
+		return nil, fmt.Errorf("%w: %s factor %g", model.ErrBadConfig, key, rs.Factor)
 	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
-	}
+	c.RopeTheta = rs.Theta(c.RopeTheta, 10000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-6)
 	window := 0
 	if c.SlidingWindow != nil {
 		if *c.SlidingWindow <= 0 {
@@ -103,27 +84,7 @@ func New(c Config) (*model.Arch, error) {
 		}
 		window = *c.SlidingWindow
 	}
-	inv := model.DefaultInvFreq(c.RopeTheta, c.HeadDim)
-	if rs := c.RopeScaling; rs != nil {
-		kind := rs.RopeType
-		if kind == "" {
-			kind = rs.Type
-		}
-		if kind != "" && kind != "default" && rs.Factor <= 0 {
-			return nil, fmt.Errorf("%w: rope_scaling factor %g", model.ErrBadConfig, rs.Factor)
-		}
-		switch kind {
-		case "", "default":
-		case "linear":
-			for i := range inv {
-				inv[i] = float32(float64(inv[i]) / rs.Factor)
-			}
-		case "llama3":
-			inv = model.Llama3InvFreq(inv, rs.Factor, rs.LowFreqFactor, rs.HighFreqFactor, rs.OriginalMaxPositionEmbeddings)
-		default:
-			return nil, fmt.Errorf("%w: rope_scaling type %q is not supported for Mistral", model.ErrBadConfig, kind)
-		}
-	}
+	inv := rs.ScaleInvFreq(model.DefaultInvFreq(c.RopeTheta, c.HeadDim))
 	a := &model.Arch{
 		Name: "MistralForCausalLM",
 		Dims: model.Dims{

@@ -5,7 +5,7 @@
 package olmo2
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -14,28 +14,21 @@ import (
 
 // Config is the part of a Hugging Face OLMo-2 config.json the model needs.
 type Config struct {
-	HiddenSize            int     `json:"hidden_size"`
-	IntermediateSize      int     `json:"intermediate_size"`
-	NumAttentionHeads     int     `json:"num_attention_heads"`
-	NumKeyValueHeads      int     `json:"num_key_value_heads"`
-	NumHiddenLayers       int     `json:"num_hidden_layers"`
-	VocabSize             int     `json:"vocab_size"`
-	HeadDim               int     `json:"head_dim"` // not an Olmo2Config key; 0: hidden_size/num_attention_heads
-	RMSNormEps            float64 `json:"rms_norm_eps"`
-	RopeTheta             float64 `json:"rope_theta"`
-	MaxPositionEmbeddings int     `json:"max_position_embeddings"` // the context length trained for (0: unknown)
-	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`
-	AttentionBias         bool    `json:"attention_bias"`
-	HiddenAct             string  `json:"hidden_act"`
-	RopeScaling           *Rope   `json:"rope_scaling"`
-	RopeParameters        *Rope   `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
-}
-
-// Rope is Hugging Face's rope_scaling (or rope_parameters) block.
-type Rope struct {
-	RopeType  string  `json:"rope_type"`
-	Type      string  `json:"type"`
-	RopeTheta float64 `json:"rope_theta"`
+	HiddenSize            int               `json:"hidden_size"`
+	IntermediateSize      int               `json:"intermediate_size"`
+	NumAttentionHeads     int               `json:"num_attention_heads"`
+	NumKeyValueHeads      int               `json:"num_key_value_heads"`
+	NumHiddenLayers       int               `json:"num_hidden_layers"`
+	VocabSize             int               `json:"vocab_size"`
+	HeadDim               int               `json:"head_dim"` // not an Olmo2Config key; 0: hidden_size/num_attention_heads
+	RMSNormEps            float64           `json:"rms_norm_eps"`
+	RopeTheta             float64           `json:"rope_theta"`
+	MaxPositionEmbeddings int               `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	TieWordEmbeddings     bool              `json:"tie_word_embeddings"`
+	AttentionBias         bool              `json:"attention_bias"`
+	HiddenAct             string            `json:"hidden_act"`
+	RopeScaling           *model.RopeConfig `json:"rope_scaling"`
+	RopeParameters        *model.RopeConfig `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
 }
 
 func init() {
@@ -47,48 +40,33 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	if _, err := model.DecodeConfig(data, &c); err != nil {
+		return nil, err
 	}
 	return New(c)
 }
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	if err := model.RequireAct("hidden_act", c.HiddenAct, "silu"); err != nil {
+		return nil, err
 	}
 	if c.AttentionBias {
 		return nil, fmt.Errorf("%w: attention_bias=true is not supported", model.ErrBadConfig)
 	}
-	if c.RopeScaling == nil {
-		c.RopeScaling = c.RopeParameters
-	}
-	if rs := c.RopeScaling; rs != nil {
-		for _, kind := range []string{rs.RopeType, rs.Type} {
-			if kind != "" && kind != "default" {
-				return nil, fmt.Errorf("%w: rope_scaling type %q is not supported for OLMo-2", model.ErrBadConfig, kind)
-			}
-		}
-		if c.RopeTheta == 0 {
-			c.RopeTheta = rs.RopeTheta
-		}
+	rs, key := model.PickRope(c.RopeScaling, c.RopeParameters)
+	if err := rs.CheckType(key, "OLMo-2"); err != nil {
+		return nil, err
 	}
 	if c.NumAttentionHeads <= 0 {
 		return nil, fmt.Errorf("%w: num_attention_heads %d", model.ErrBadConfig, c.NumAttentionHeads)
 	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	if c.HeadDim == 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-5 // Olmo2Config's default
-	}
+	c.RopeTheta = rs.Theta(c.RopeTheta, 10000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-5) // Olmo2Config's default
 	a := &model.Arch{
 		Name: "Olmo2ForCausalLM",
 		Dims: model.Dims{

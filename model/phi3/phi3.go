@@ -5,7 +5,7 @@
 package phi3
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -14,31 +14,23 @@ import (
 
 // Config is the part of a Hugging Face Phi-3 config.json the model needs.
 type Config struct {
-	HiddenSize                    int             `json:"hidden_size"`
-	IntermediateSize              int             `json:"intermediate_size"`
-	NumAttentionHeads             int             `json:"num_attention_heads"`
-	NumKeyValueHeads              int             `json:"num_key_value_heads"`
-	NumHiddenLayers               int             `json:"num_hidden_layers"`
-	VocabSize                     int             `json:"vocab_size"`
-	HeadDim                       int             `json:"head_dim"`
-	RMSNormEps                    float64         `json:"rms_norm_eps"`
-	RopeTheta                     float64         `json:"rope_theta"`
-	MaxPositionEmbeddings         int             `json:"max_position_embeddings"` // the context length trained for (0: unknown)
-	OriginalMaxPositionEmbeddings int             `json:"original_max_position_embeddings"`
-	PartialRotaryFactor           *float64        `json:"partial_rotary_factor"`
-	RopeScaling                   *RopeParameters `json:"rope_scaling"`
-	RopeParameters                *RopeParameters `json:"rope_parameters"`
-	SlidingWindow                 *int            `json:"sliding_window"` // keys a query sees, itself included (null: all)
-	TieWordEmbeddings             bool            `json:"tie_word_embeddings"`
-	HiddenAct                     string          `json:"hidden_act"`
-}
-
-// RopeParameters is Hugging Face's rope_scaling (or, since transformers 5, rope_parameters) block.
-type RopeParameters struct {
-	RopeType            string   `json:"rope_type"`
-	Type                string   `json:"type"`
-	RopeTheta           float64  `json:"rope_theta"`
-	PartialRotaryFactor *float64 `json:"partial_rotary_factor"`
+	HiddenSize                    int               `json:"hidden_size"`
+	IntermediateSize              int               `json:"intermediate_size"`
+	NumAttentionHeads             int               `json:"num_attention_heads"`
+	NumKeyValueHeads              int               `json:"num_key_value_heads"`
+	NumHiddenLayers               int               `json:"num_hidden_layers"`
+	VocabSize                     int               `json:"vocab_size"`
+	HeadDim                       int               `json:"head_dim"`
+	RMSNormEps                    float64           `json:"rms_norm_eps"`
+	RopeTheta                     float64           `json:"rope_theta"`
+	MaxPositionEmbeddings         int               `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	OriginalMaxPositionEmbeddings int               `json:"original_max_position_embeddings"`
+	PartialRotaryFactor           *float64          `json:"partial_rotary_factor"`
+	RopeScaling                   *model.RopeConfig `json:"rope_scaling"`
+	RopeParameters                *model.RopeConfig `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
+	SlidingWindow                 *int              `json:"sliding_window"`  // keys a query sees, itself included (null: all)
+	TieWordEmbeddings             bool              `json:"tie_word_embeddings"`
+	HiddenAct                     string            `json:"hidden_act"`
 }
 
 // fused are Phi-3's fused layer tensors, split by rows into the engine's roles.
@@ -56,8 +48,8 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	if _, err := model.DecodeConfig(data, &c); err != nil {
+		return nil, err
 	}
 	return New(c)
 }
@@ -65,46 +57,25 @@ func fromConfig(data []byte) (*model.Arch, error) {
 // New builds the Arch from a Config. Rope scaling ("longrope", formerly "su" and "yarn": Phi-3's
 // 128k-context models) and partial rotary embeddings are refused.
 func New(c Config) (*model.Arch, error) {
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	if err := model.RequireAct("hidden_act", c.HiddenAct, "silu"); err != nil {
+		return nil, err
 	}
-	rp := c.RopeScaling
-	key := "rope_scaling"
-	if rp == nil {
-		rp, key = c.RopeParameters, "rope_parameters"
+	rp, key := model.PickRope(c.RopeScaling, c.RopeParameters)
+	// longrope picks short or long per-frequency factors by sequence length and rescales cos and sin; the
+	// engine's rotary tables are per layer, not per length.
+	if err := rp.CheckType(key, "Phi-3"); err != nil {
+		return nil, err
 	}
 	partial := c.PartialRotaryFactor
-	if rp != nil {
-		kind := rp.RopeType
-		if kind == "" {
-			kind = rp.Type
-		}
-		switch kind {
-		case "", "default":
-		default:
-			// longrope picks short or long per-frequency factors by sequence length and rescales cos and
-			// sin; the engine's rotary tables are per layer, not per length.
-			return nil, fmt.Errorf("%w: %s type %q is not supported", model.ErrBadConfig, key, kind)
-		}
-		if c.RopeTheta == 0 {
-			c.RopeTheta = rp.RopeTheta
-		}
-		if partial == nil {
-			partial = rp.PartialRotaryFactor
-		}
+	if partial == nil && rp != nil {
+		partial = rp.PartialRotaryFactor
 	}
 	if partial != nil && *partial != 1 {
 		return nil, fmt.Errorf("%w: partial_rotary_factor %g is not supported (want 1)", model.ErrBadConfig, *partial)
 	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10_000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-5
-	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.RopeTheta = rp.Theta(c.RopeTheta, 10_000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-5)
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	if c.HeadDim == 0 && c.NumAttentionHeads > 0 {
 		c.HeadDim = c.HiddenSize / c.NumAttentionHeads
 	}

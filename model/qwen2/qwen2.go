@@ -3,7 +3,7 @@
 package qwen2
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -13,24 +13,21 @@ import (
 
 // Config is the part of a Hugging Face Qwen2 config.json the model needs.
 type Config struct {
-	HiddenSize            int     `json:"hidden_size"`
-	IntermediateSize      int     `json:"intermediate_size"`
-	NumAttentionHeads     int     `json:"num_attention_heads"`
-	NumKeyValueHeads      int     `json:"num_key_value_heads"`
-	NumHiddenLayers       int     `json:"num_hidden_layers"`
-	VocabSize             int     `json:"vocab_size"`
-	RMSNormEps            float64 `json:"rms_norm_eps"`
-	RopeTheta             float64 `json:"rope_theta"`
-	MaxPositionEmbeddings int     `json:"max_position_embeddings"` // the context length trained for (0: unknown)
-	TieWordEmbeddings     bool    `json:"tie_word_embeddings"`
-	UseSlidingWindow      bool    `json:"use_sliding_window"`
-	SlidingWindow         int     `json:"sliding_window"`
-	MaxWindowLayers       int     `json:"max_window_layers"`
-	HiddenAct             string  `json:"hidden_act"`
-	RopeScaling           *struct {
-		Type     string `json:"type"`
-		RopeType string `json:"rope_type"`
-	} `json:"rope_scaling"`
+	HiddenSize            int               `json:"hidden_size"`
+	IntermediateSize      int               `json:"intermediate_size"`
+	NumAttentionHeads     int               `json:"num_attention_heads"`
+	NumKeyValueHeads      int               `json:"num_key_value_heads"`
+	NumHiddenLayers       int               `json:"num_hidden_layers"`
+	VocabSize             int               `json:"vocab_size"`
+	RMSNormEps            float64           `json:"rms_norm_eps"`
+	RopeTheta             float64           `json:"rope_theta"`
+	MaxPositionEmbeddings int               `json:"max_position_embeddings"` // the context length trained for (0: unknown)
+	TieWordEmbeddings     bool              `json:"tie_word_embeddings"`
+	UseSlidingWindow      bool              `json:"use_sliding_window"`
+	SlidingWindow         int               `json:"sliding_window"`
+	MaxWindowLayers       int               `json:"max_window_layers"`
+	HiddenAct             string            `json:"hidden_act"`
+	RopeScaling           *model.RopeConfig `json:"rope_scaling"` // only the default type; rope_parameters is not read
 }
 
 func init() {
@@ -45,29 +42,23 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	if _, err := model.DecodeConfig(data, &c); err != nil {
+		return nil, err
 	}
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	if err := model.RequireAct("hidden_act", c.HiddenAct, "silu"); err != nil {
+		return nil, err
 	}
-	if rs := c.RopeScaling; rs != nil && rs.Type != "" && rs.Type != "default" || rs != nil && rs.RopeType != "" && rs.RopeType != "default" {
-		return nil, fmt.Errorf("%w: rope_scaling is not supported for Qwen2", model.ErrBadConfig)
+	if err := c.RopeScaling.CheckType("rope_scaling", "Qwen2"); err != nil {
+		return nil, err
 	}
 	return New(c)
 }
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
+	c.RopeTheta = cmp.Or(c.RopeTheta, 10000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-6)
 	if c.NumAttentionHeads <= 0 {
 		return nil, fmt.Errorf("%w: num_attention_heads %d", model.ErrBadConfig, c.NumAttentionHeads)
 	}

@@ -3,7 +3,7 @@
 package qwen3
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"math"
 
@@ -27,19 +27,12 @@ type Config struct {
 	UseSlidingWindow      bool    `json:"use_sliding_window"`
 	// SlidingWindow is the window of sliding layers; nil when the key is null (absent: Hugging Face's
 	// default, 4096).
-	SlidingWindow   *int     `json:"sliding_window"`
-	MaxWindowLayers *int     `json:"max_window_layers"` // layers from this index on slide (nil: 28)
-	LayerTypes      []string `json:"layer_types"`       // "full_attention" or "sliding_attention" per layer
-	HiddenAct       string   `json:"hidden_act"`
-	RopeScaling     *Rope    `json:"rope_scaling"`
-	RopeParameters  *Rope    `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
-}
-
-// Rope is Hugging Face's rope_scaling (or rope_parameters) block.
-type Rope struct {
-	RopeType  string  `json:"rope_type"`
-	Type      string  `json:"type"`
-	RopeTheta float64 `json:"rope_theta"`
+	SlidingWindow   *int              `json:"sliding_window"`
+	MaxWindowLayers *int              `json:"max_window_layers"` // layers from this index on slide (nil: 28)
+	LayerTypes      []string          `json:"layer_types"`       // "full_attention" or "sliding_attention" per layer
+	HiddenAct       string            `json:"hidden_act"`
+	RopeScaling     *model.RopeConfig `json:"rope_scaling"`
+	RopeParameters  *model.RopeConfig `json:"rope_parameters"` // transformers ≥ 5 spelling of rope_scaling, with rope_theta
 }
 
 // Hugging Face's Qwen3Config defaults for keys a config.json may leave out.
@@ -58,12 +51,9 @@ func init() {
 
 func fromConfig(data []byte) (*model.Arch, error) {
 	var c Config
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
-	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(data, &keys); err != nil {
-		return nil, fmt.Errorf("%w: %v", model.ErrBadConfig, err)
+	keys, err := model.DecodeConfig(data, &c)
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := keys["sliding_window"]; !ok {
 		w := defaultSlidingWindow
@@ -74,40 +64,25 @@ func fromConfig(data []byte) (*model.Arch, error) {
 
 // New builds the Arch from a Config.
 func New(c Config) (*model.Arch, error) {
-	if c.HiddenAct != "" && c.HiddenAct != "silu" {
-		return nil, fmt.Errorf("%w: hidden_act %q (want silu)", model.ErrBadConfig, c.HiddenAct)
+	if err := model.RequireAct("hidden_act", c.HiddenAct, "silu"); err != nil {
+		return nil, err
 	}
 	if c.AttentionBias {
 		return nil, fmt.Errorf("%w: attention_bias=true is not supported", model.ErrBadConfig)
 	}
-	if c.RopeScaling == nil {
-		c.RopeScaling = c.RopeParameters
-	}
-	if rs := c.RopeScaling; rs != nil {
-		for _, kind := range []string{rs.RopeType, rs.Type} {
-			if kind != "" && kind != "default" {
-				return nil, fmt.Errorf("%w: rope_scaling type %q is not supported for Qwen3", model.ErrBadConfig, kind)
-			}
-		}
-		if c.RopeTheta == 0 {
-			c.RopeTheta = rs.RopeTheta
-		}
+	rs, key := model.PickRope(c.RopeScaling, c.RopeParameters)
+	if err := rs.CheckType(key, "Qwen3"); err != nil {
+		return nil, err
 	}
 	if c.NumAttentionHeads <= 0 {
 		return nil, fmt.Errorf("%w: num_attention_heads %d", model.ErrBadConfig, c.NumAttentionHeads)
 	}
-	if c.NumKeyValueHeads == 0 {
-		c.NumKeyValueHeads = c.NumAttentionHeads
-	}
+	c.NumKeyValueHeads = cmp.Or(c.NumKeyValueHeads, c.NumAttentionHeads)
 	if c.HeadDim == 0 {
 		c.HeadDim = defaultHeadDim
 	}
-	if c.RopeTheta == 0 {
-		c.RopeTheta = 10000
-	}
-	if c.RMSNormEps == 0 {
-		c.RMSNormEps = 1e-6
-	}
+	c.RopeTheta = rs.Theta(c.RopeTheta, 10000)
+	c.RMSNormEps = cmp.Or(c.RMSNormEps, 1e-6)
 	windows, err := layerWindows(c)
 	if err != nil {
 		return nil, err
