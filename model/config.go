@@ -75,22 +75,17 @@ func (r *RopeConfig) Theta(top, def float64) float64 {
 	return cmp.Or(top, def)
 }
 
-// CheckType returns an error wrapping ErrBadConfig, naming key and family, when the block's rope_type or
-// type is set to something other than "default" and the allowed types; a nil block passes.
+// CheckType returns an error wrapping ErrBadConfig, naming key and family, when the block's type (Kind)
+// is set to something other than "default" and the allowed types; a nil block passes.
 func (r *RopeConfig) CheckType(key, family string, allowed ...string) error {
-	if r == nil {
+	kind := r.Kind()
+	switch {
+	case kind == "" || kind == "default" || slices.Contains(allowed, kind):
 		return nil
+	case key == ropeScalingKey:
+		return fmt.Errorf("%w: %s type %q is not supported for %s", ErrBadConfig, key, kind, family)
 	}
-	for _, kind := range []string{r.RopeType, r.Type} {
-		if kind == "" || kind == "default" || slices.Contains(allowed, kind) {
-			continue
-		}
-		if key == ropeScalingKey {
-			return fmt.Errorf("%w: %s type %q is not supported for %s", ErrBadConfig, key, kind, family)
-		}
-		return fmt.Errorf("%w: %s type %q is not supported for %s (%s's transformers ≥ 5 spelling)", ErrBadConfig, key, kind, family, ropeScalingKey)
-	}
-	return nil
+	return fmt.Errorf("%w: %s type %q is not supported for %s (%s's transformers ≥ 5 spelling)", ErrBadConfig, key, kind, family, ropeScalingKey)
 }
 
 // ScaleInvFreq applies the block's "linear" or "llama3" scaling to default inverse frequencies inv; any
