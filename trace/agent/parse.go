@@ -102,12 +102,12 @@ const (
 
 // tagProblem is the first place where trace's segmenter would reject an assistant text.
 type tagProblem struct {
-	at   int    // byte offset of the offending tag's '<'
-	tag  string // the offending tag as written
-	why  string
-	open bool   // an opening tag (not closed, closed wrongly, reopened); false for a stray closing tag
-	kind string // "tool_use" or "reasoning"
-	name string // tool name of a tool_use tag
+	at    int    // byte offset of the offending tag's '<'
+	tag   string // the offending tag as written
+	why   string
+	open  bool   // an opening tag (not closed, closed wrongly, reopened); false for a stray closing tag
+	kind  string // "tool_use" or "reasoning"
+	name  string // tool name of a tool_use tag
 	rest  string // for an opening tag, the attempted call: from the tag to where it went wrong
 	first bool   // a stray closing tag before any block
 }
