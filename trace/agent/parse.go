@@ -118,7 +118,10 @@ type tagProblem struct {
 // reasoning channel, and every other malformed tag has its '<' written as "&lt;".
 func parseTurn(text string, syntax Syntax) turn {
 	var t turn
-	s := text
+	s := validText(text)
+	if s != text {
+		t.repairs = append(t.repairs, "invalid UTF-8 and private-use runes of planes 15 and 16 (which trace refuses) written as U+FFFD")
+	}
 	covered := 0 // s[:covered] holds a malformed call already recorded: later problems there are only escaped
 	for guard := 0; ; guard++ {
 		blocks, prob := scanAssistant(s)
@@ -139,7 +142,7 @@ func parseTurn(text string, syntax Syntax) turn {
 			break
 		}
 		switch {
-		case prob.kind == "reasoning" && !prob.open && prob.first && t.reasoning == "":
+		case prob.kind == "reasoning" && !prob.open && prob.first && len(t.repairs) == 0:
 			// The generation prompt opened the reasoning block: the text up to its close is reasoning.
 			t.reasoning = strings.Trim(s[:prob.at], "\n")
 			s = strings.TrimLeft(s[prob.at+len(prob.tag):], "\n")
@@ -171,6 +174,21 @@ func parseTurn(text string, syntax Syntax) turn {
 		t.readStructured()
 	}
 	return t
+}
+
+// validText replaces invalid UTF-8 and the runes of the supplementary private use planes, which trace
+// refuses to render, with U+FFFD.
+func validText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if !strings.ContainsFunc(s, func(r rune) bool { return r >= 0xF0000 }) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 0xF0000 {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
 }
 
 // scanAssistant finds the reasoning and tool_use blocks of an assistant text with the rules of trace's
@@ -634,17 +652,17 @@ func decodeFunctionTags(body string) ([]Call, string) {
 	rest := body
 	var calls []Call
 	for strings.HasPrefix(rest, "<function=") {
-		gt := strings.IndexByte(rest, '>')
+		end := strings.Index(rest, "</function>")
+		if end < 0 {
+			return nil, "<function= not closed"
+		}
+		gt := strings.IndexByte(rest[:end], '>')
 		if gt < 0 {
 			return nil, "<function= tag not closed"
 		}
 		name := strings.TrimSpace(rest[len("<function="):gt])
 		if name == "" {
 			return nil, "missing name"
-		}
-		end := strings.Index(rest, "</function>")
-		if end < 0 {
-			return nil, "<function=" + name + "> not closed"
 		}
 		inner := rest[gt+1 : end]
 		var b bytes.Buffer
