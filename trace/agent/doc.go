@@ -29,7 +29,11 @@
 // (with the model's id, else call00001, call00002, … — nine characters, as Mistral templates require)
 // and the text left is trimmed, so the chat template writes them back its own way. Calls inside
 // reasoning blocks (<think>, <thinking>, <SCRATCHPAD_REASONING>) are not read. Special tokens such as
-// [TOOL_CALLS] and <|python_tag|> must be in the decoded text for their formats to be read.
+// [TOOL_CALLS] and <|python_tag|> must be in the decoded text for their formats to be read. With
+// SyntaxStructured, <tool_use:…> tags are text that Run does not answer (trace still segments them as
+// tool calls); with SyntaxXML, the structured formats are text. Other formats (DeepSeek's
+// <｜tool▁calls▁begin｜>, Kimi's <|tool_calls_section_begin|>, gpt-oss channels, Command-R actions,
+// pythonic lists) are not read: a turn holding only such a call ends the loop as a final answer.
 //
 // Each attempt that cannot be read (a tag left open or closed by the wrong tag, JSON that does not
 // parse, a call without a name) becomes an Event with what the model wrote and why, and is answered by a
