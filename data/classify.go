@@ -122,6 +122,10 @@ func Classify(c Condition, ep *trace.Episode) Verdict {
 		return v
 	}
 	if rule.chat {
+		if len(texts) == 0 {
+			v.Reason = ReasonNoAction
+			return v
+		}
 		return classifyChat(v, texts)
 	}
 	var first *callView
@@ -218,13 +222,19 @@ func rolledTurns(ep *trace.Episode, start int) []turnView {
 		}
 		t := turnView{id: e.MessageID(i)}
 		segs := m.Segments
-		if !segmented {
+		if !segmented { // segment the message alone, so that one broken message does not hide the others
 			segs = nil
-			one := &trace.Episode{ID: e.ID, Messages: append([]trace.Message(nil), e.Messages[:i+1]...)}
+			one := &trace.Episode{ID: e.ID, Messages: []trace.Message{m}}
 			if one.Segment() == nil {
-				segs = one.Messages[i].Segments
+				for _, sg := range one.Messages[0].Segments {
+					sg.ID = t.id + strings.TrimPrefix(sg.ID, one.MessageID(0))
+					sg.Message = i
+					segs = append(segs, sg)
+				}
 			} else if j := strings.Index(m.Content, "<tool_use:"); j >= 0 {
 				t.malformed = clip(m.Content[j:], 120)
+			} else {
+				t.malformed = clip(m.Content, 120) // another broken tag
 			}
 		}
 		if segs == nil {
