@@ -233,9 +233,7 @@ func rolledTurns(ep *trace.Episode, start int) []turnView {
 				}
 			} else if j := strings.Index(m.Content, "<tool_use:"); j >= 0 {
 				t.malformed = clip(m.Content[j:], 120)
-			} else {
-				t.malformed = clip(m.Content, 120) // another broken tag
-			}
+			} // else another broken tag, such as reasoning cut off by max_tokens: the text without it is read
 		}
 		if segs == nil {
 			t.text = stripReasoning(m.Content)
