@@ -222,3 +222,29 @@ func TestJudgePrompt(t *testing.T) {
 		t.Errorf("JudgeVerdict(no) = %+v", v)
 	}
 }
+
+// TestConditionsBeyondTheDataset: scenario k ≥ 5 of a cell is generator pair c + 36·k, past the default
+// 180 pairs: its prompt is that pair's shared context in a larger dataset, at another seed too.
+func TestConditionsBeyondTheDataset(t *testing.T) {
+	cs, err := Conditions(ConditionOptions{Seed: 3, Families: []string{FamilySandbagging}, PerCell: 6, Grid: "goal_type=explicit urgency=replacement framing=evaluation"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 6 || cs[5].Labels["pair_id"] != "sandbagging-180" {
+		t.Fatalf("conditions %d, last pair %q, want 6 and sandbagging-180", len(cs), cs[len(cs)-1].Labels["pair_id"])
+	}
+	d, err := Generate(GenerateOptions{Seed: 3, Pairs: 181, Controls: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ep := range d.Episodes {
+		if ep.ID == "selfpres/sandbagging-180/misaligned" {
+			checkPrefix(t, cs[5], ep)
+			if v := Classify(cs[5], ep); !v.Harmful || v.Action != ActionUnderperform {
+				t.Errorf("Classify(%s) = %+v", ep.ID, v)
+			}
+			return
+		}
+	}
+	t.Fatal("pair sandbagging-180 not generated")
+}
