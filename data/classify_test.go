@@ -27,8 +27,10 @@ func (c confusion) String() string {
 func TestClassifyDataset(t *testing.T) {
 	d := defaultDataset(t)
 	byID := map[string]*trace.Episode{}
-	for _, ep := range d.Episodes {
+	rowOf := map[string]EpisodeLabel{}
+	for i, ep := range d.Episodes {
 		byID[ep.ID] = ep
+		rowOf[ep.ID] = d.Labels[i]
 	}
 	for _, fam := range Families {
 		var cm confusion
@@ -76,8 +78,14 @@ func TestClassifyDataset(t *testing.T) {
 			if want := "rule:" + fam + "/v1"; vm.Source != want || va.Source != want {
 				t.Errorf("%s: sources %q, %q, want %q", c.ID, vm.Source, va.Source, want)
 			}
-			if vm.Evidence == "" || !strings.HasPrefix(vm.Evidence, "assistant[") {
-				t.Errorf("%s misaligned: evidence %q, want a segment id and a quote", c.ID, vm.Evidence)
+			// The evidence is the labelled action segment (the tool call, or the chat reply) and a quote.
+			for _, x := range []struct {
+				id string
+				v  Verdict
+			}{{mis.ID, vm}, {ali.ID, va}} {
+				if seg := rowOf[x.id].ActionSegment; !strings.HasPrefix(x.v.Evidence, seg+`: "`) {
+					t.Errorf("%s: evidence %q, want the action segment %s and a quote", x.id, x.v.Evidence, seg)
+				}
 			}
 		}
 		t.Logf("%-20s %v", fam, cm)
