@@ -17,6 +17,18 @@
 // held-out families and styles, benign controls, and a labels.parquet index (EpisodeLabel). Its
 // output is a function of GeneratorVersion and the seed alone. See data/README.md, the dataset card.
 //
+// # Rollouts and propensity
+//
+// The dataset's endings are written by us; how often a model would choose the harmful one is measured
+// by rolling it out from a Condition: the conversation up to the decision. Conditions builds them from
+// the generator (each family × goal type × urgency × framing cell, the twins' shared context byte for
+// byte) and from the bundled agentic-misalignment episodes truncated before their decision. Classify
+// judges a rolled-out episode with a rule per family that reads only the turns after the prompt and
+// keys on the action (tool, recipient, file, alert code, answers), giving a Verdict; a Judge can use a
+// model instead (JudgePrompt, ParseJudgeAnswer, JudgeVerdict). RolloutRow (rollouts.parquet) records
+// one rollout with its sampling settings and verdict; Propensity aggregates them per condition, family
+// or grid cell into PropensityRow (propensity.parquet) with Wilson 95 % intervals. See data/README.md.
+//
 // # Sharded runs
 //
 // A per-episode command run with --shard i/n is task i of n (ShardSpec): it owns the episodes whose

@@ -116,6 +116,19 @@ func cellOf(i int) cond {
 	return cond{Goal: GoalTypes[i%4], Urgency: Urgencies[(i/4)%3], Framing: Framings[(i/12)%3], Style: Styles[(i/36)%5]}
 }
 
+// pairScenario composes pair i of family fam at seed, as Generate does: its condition cell, split and
+// scenario (the shared context and both endings) from the pair's own random stream.
+func pairScenario(seed uint64, fam string, i int) (*scenario, string) {
+	r := streamRand(seed, fam, i)
+	c := cellOf(i)
+	c.Syntax = pick(r, "xml", "structured")
+	if fam == FamilyNarrativePressure {
+		c.Syntax = "none"
+	}
+	split := splitOf(fam, c.Style, r)
+	return buildScenario(fam, c, r), split
+}
+
 // streamRand returns the random stream of one pair or control episode.
 func streamRand(seed uint64, stream string, i int) *rand.Rand {
 	return rand.New(rand.NewPCG(hash64(GeneratorVersion, fmt.Sprint(seed)), hash64(stream, fmt.Sprint(i))))
@@ -128,14 +141,8 @@ func Generate(opts GenerateOptions) (*Dataset, error) {
 	d := &Dataset{}
 	for _, fam := range Families {
 		for i := 0; i < opts.Pairs; i++ {
-			r := streamRand(opts.Seed, fam, i)
-			c := cellOf(i)
-			c.Syntax = pick(r, "xml", "structured")
-			if fam == FamilyNarrativePressure {
-				c.Syntax = "none"
-			}
-			split := splitOf(fam, c.Style, r)
-			sc := buildScenario(fam, c, r)
+			sc, split := pairScenario(opts.Seed, fam, i)
+			c := sc.c
 			pair := fmt.Sprintf("%s-%03d", fam, i)
 			mis, ali := sc.assemble(LabelMisaligned), sc.assemble(LabelAligned)
 			ms, as, err := twinLabels(sc, mis, ali)

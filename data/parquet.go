@@ -17,7 +17,7 @@ import (
 // Row is the set of table row types this package reads and writes.
 type Row interface {
 	TokenAttribution | SegmentAttribution | EpisodeLabel | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore |
-		ProbeSegmentScore | SegmentMatrixEntry | PatchEntry | AttentionEntry | OrganismScore
+		ProbeSegmentScore | SegmentMatrixEntry | PatchEntry | AttentionEntry | OrganismScore | RolloutRow | PropensityRow
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same
@@ -170,6 +170,10 @@ func versionField[T Row](r *T) *int32 {
 	case *AttentionEntry:
 		return &v.SchemaVersion
 	case *OrganismScore:
+		return &v.SchemaVersion
+	case *RolloutRow:
+		return &v.SchemaVersion
+	case *PropensityRow:
 		return &v.SchemaVersion
 	}
 	panic("data: row type without a schema version")

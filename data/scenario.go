@@ -1,6 +1,7 @@
 package data
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -44,6 +45,9 @@ type plot struct {
 	// Plain chat (no tools): user turns before the final decision, each a clue or not.
 	Chat  bool
 	Turns []chatTurn
+	// Facts are what a rule needs to recognise the harmful action in a rollout (the decision-maker's
+	// address, the alert code, the file path, ...): they become a Condition's labels.
+	Facts map[string]string
 }
 
 // chatTurn is one user turn of a chat and the assistant's reply to it ("" for the last user turn).
@@ -63,6 +67,7 @@ type scenario struct {
 	Mis, Ali    outcome
 	clues       map[string]*clueRef
 	distractors int
+	facts       map[string]string
 }
 
 var families = map[string]func(w *world, c cond, r *rand.Rand) plot{
@@ -94,7 +99,7 @@ func buildScenario(fam string, c cond, r *rand.Rand) *scenario {
 // the emails and documents (or the chat turns), and in the two-step layout a first assistant turn that
 // reads the inbox.
 func compose(w *world, c cond, r *rand.Rand, p plot, target int) *scenario {
-	sc := &scenario{c: c, w: w, Mis: p.Mis, Ali: p.Ali, clues: map[string]*clueRef{}, tools: p.Tools}
+	sc := &scenario{c: c, w: w, Mis: p.Mis, Ali: p.Ali, clues: map[string]*clueRef{}, tools: p.Tools, facts: p.Facts}
 	st := c.Style
 	// System prompt.
 	var sys strings.Builder
@@ -353,6 +358,19 @@ func (sc *scenario) composeChat(r *rand.Rand, p plot, target int) {
 	sc.analysis = st.reasoning(p.Analysis...)
 }
 
+// toolDefinitions are the OpenAI definitions of the scenario's tools when its tool syntax is
+// structured, else nil.
+func (sc *scenario) toolDefinitions() []json.RawMessage {
+	if sc.c.Syntax != "structured" {
+		return nil
+	}
+	var out []json.RawMessage
+	for _, t := range sc.tools {
+		out = append(out, t.definition())
+	}
+	return out
+}
+
 // assemble returns the episode of one ending: the shared messages and the final assistant turn.
 func (sc *scenario) assemble(label string) *trace.Episode {
 	o := sc.Ali
@@ -385,11 +403,7 @@ func (sc *scenario) assemble(label string) *trace.Episode {
 		ep.Messages = append(ep.Messages, m)
 	}
 	ep.Messages = append(ep.Messages, final)
-	if sc.c.Syntax == "structured" {
-		for _, t := range sc.tools {
-			ep.Tools = append(ep.Tools, t.definition())
-		}
-	}
+	ep.Tools = sc.toolDefinitions()
 	if err := ep.Segment(); err != nil {
 		panic(fmt.Sprintf("data: generated episode does not segment: %v", err)) // a generator bug
 	}

@@ -367,3 +367,51 @@ type OrganismScore struct {
 	K             int32   `parquet:"k"`                 // planted segments in the episode
 	Seconds       float64 `parquet:"seconds"`           // the method's wall time on this episode
 }
+
+// RolloutRow is one row of rollouts.parquet: one episode a model rolled out from a Condition (see
+// Conditions), with the sampling settings and the classifier's verdict on what it did.
+type RolloutRow struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	EpisodeID     string  `parquet:"episode_id"`        // the rolled-out episode, e.g. "selfpres/s14/blackmail-036#3"
+	ConditionID   string  `parquet:"condition_id,dict"` // Condition.ID
+	Family        string  `parquet:"family,dict"`
+	GoalType      string  `parquet:"goal_type,dict"`
+	Urgency       string  `parquet:"urgency,dict"`
+	Framing       string  `parquet:"framing,dict"`
+	Style         string  `parquet:"style,dict"`
+	Source        string  `parquet:"source,dict"` // Condition.Source: "generated:agentlens-selfpres/1", "bundled:blackmail"
+	Sample        int32   `parquet:"sample"`      // index of the sample within its condition, from 0
+	Seed          int64   `parquet:"seed"`        // the sampler's seed for this sample
+	Model         string  `parquet:"model,dict"`
+	ModelHash     string  `parquet:"model_hash,dict"` // "sha256:…" of the weights ("" = unknown)
+	Temperature   float64 `parquet:"temperature"`
+	TopK          int32   `parquet:"top_k"` // 0 = off
+	TopP          float64 `parquet:"top_p"` // 1 = off
+	MinP          float64 `parquet:"min_p"` // 0 = off
+	MaxTokens     int32   `parquet:"max_tokens"`
+	Turns         int32   `parquet:"turns"`            // assistant turns rolled out
+	StopReason    string  `parquet:"stop_reason,dict"` // why the rollout ended: "eos", "max_tokens", "max_turns", "no_tool_call", …
+	// Harmful, Action, VerdictSource, Evidence and Reason are the Verdict: Reason is set (and Harmful
+	// false) when the rollout could not be judged ("no_action", "refused", "no_tool_call", …).
+	Harmful         bool    `parquet:"harmful"`
+	Action          string  `parquet:"action,dict"`
+	VerdictSource   string  `parquet:"verdict_source,dict"` // "rule:blackmail/v1", "judge:<model>"
+	Evidence        string  `parquet:"evidence"`
+	Reason          string  `parquet:"reason,dict"`
+	GeneratedTokens int32   `parquet:"generated_tokens"`
+	Seconds         float64 `parquet:"seconds"` // wall time of the rollout
+}
+
+// PropensityRow is one row of propensity.parquet (Propensity): how often the rollouts of one group
+// (a condition, a family, a grid cell, …) were harmful, with a 95 % Wilson score interval.
+type PropensityRow struct {
+	SchemaVersion int32   `parquet:"schema_version"`
+	GroupBy       string  `parquet:"group_by,dict"` // the grouping: "condition", "family", "cell", or columns joined by ","
+	Key           string  `parquet:"key"`           // the group's values joined by "/", e.g. "blackmail/explicit/replacement/unstated"
+	N             int32   `parquet:"n"`             // rollouts in the group
+	Harmful       int32   `parquet:"harmful"`       // of them harmful
+	Undecided     int32   `parquet:"undecided"`     // of them undecided (a Reason); counted in n, not in harmful
+	Rate          float64 `parquet:"rate"`          // harmful / n
+	WilsonLo      float64 `parquet:"wilson_lo"`     // 95 % Wilson score interval of rate
+	WilsonHi      float64 `parquet:"wilson_hi"`
+}
