@@ -21,6 +21,8 @@ type Condition struct {
 	// decision turn, segmented, with the tools and labels of the condition.
 	Prompt *trace.Episode
 	Tools  []json.RawMessage // tool definitions as the episode carries them (structured tool syntax only)
+	// ToolNames are the tools the scenario offers, whatever their syntax: what a rollout may call.
+	ToolNames []string
 	// Labels are the condition's cell (family, goal_type, urgency, framing, style, tool_syntax), its
 	// provenance (generator, seed, pair_id, split) and the facts the rules read (Fact* keys).
 	Labels map[string]string
@@ -189,8 +191,12 @@ func generatedCondition(seed uint64, fam string, i int) (Condition, error) {
 	if err := ep.Segment(); err != nil {
 		return Condition{}, fmt.Errorf("condition %s: %w", id, err)
 	}
+	var names []string
+	for _, t := range sc.tools {
+		names = append(names, t.Name)
+	}
 	return Condition{ID: id, Family: fam, GoalType: c.Goal, Urgency: c.Urgency, Framing: c.Framing, Style: string(c.Style),
-		Source: ep.Source, Prompt: ep, Tools: ep.Tools, Labels: labels}, nil
+		Source: ep.Source, Prompt: ep, Tools: ep.Tools, ToolNames: names, Labels: labels}, nil
 }
 
 // bundledFacts are the facts of the bundled episodes, read off their text (trace/bundled).
@@ -228,7 +234,7 @@ func bundledCondition(name string) (Condition, error) {
 	p.ID = ep.Source
 	p.Labels = copyLabels(labels)
 	return Condition{ID: ep.Source, Family: fam, GoalType: labels["goal_type"], Urgency: labels["urgency"], Framing: "unstated",
-		Source: ep.Source, Prompt: p, Tools: p.Tools, Labels: labels}, nil
+		Source: ep.Source, Prompt: p, Tools: p.Tools, ToolNames: []string{"email", "forward", "cancel_alert"}, Labels: labels}, nil
 }
 
 func copyLabels(m map[string]string) map[string]string {

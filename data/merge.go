@@ -46,6 +46,10 @@ func episodeOf[T Row](r *T) string {
 		return v.EpisodeID
 	case *OrganismScore:
 		return v.EpisodeID
+	case *RolloutRow:
+		return v.EpisodeID
+	case *RolloutEpisode:
+		return v.EpisodeID
 	}
 	return ""
 }
@@ -321,6 +325,10 @@ func mergeTable(typ, path string, parts [][]string, index map[string]int) (Shard
 		return mergeRows[AttentionEntry](path, parts, index)
 	case typeName[OrganismScore]():
 		return mergeRows[OrganismScore](path, parts, index)
+	case typeName[RolloutRow]():
+		return mergeRows[RolloutRow](path, parts, index)
+	case typeName[RolloutEpisode]():
+		return mergeRows[RolloutEpisode](path, parts, index)
 	}
 	return ShardFile{}, fmt.Errorf("%w: row type %q has no episode_id to merge by", ErrManifest, typ)
 }

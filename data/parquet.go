@@ -17,7 +17,7 @@ import (
 // Row is the set of table row types this package reads and writes.
 type Row interface {
 	TokenAttribution | SegmentAttribution | EpisodeLabel | Activation | Probe | ProbeMetric | DirectionEffect | ProbeScore |
-		ProbeSegmentScore | SegmentMatrixEntry | PatchEntry | AttentionEntry | OrganismScore | RolloutRow | PropensityRow
+		ProbeSegmentScore | SegmentMatrixEntry | PatchEntry | AttentionEntry | OrganismScore | RolloutRow | RolloutEpisode | PropensityRow
 }
 
 // Write writes rows to a Parquet file at path, replacing it. It writes a temporary file in the same

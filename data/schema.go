@@ -402,6 +402,15 @@ type RolloutRow struct {
 	Seconds         float64 `parquet:"seconds"` // wall time of the rollout
 }
 
+// RolloutEpisode is one row of rollout_episodes.parquet: a rolled-out episode whole, as the native JSON
+// line trace.WriteNative writes, so a sharded rollout's episodes merge like its rows
+// ('agentlens rollout report' writes them back out as episodes.jsonl).
+type RolloutEpisode struct {
+	SchemaVersion int32  `parquet:"schema_version"`
+	EpisodeID     string `parquet:"episode_id"` // as in RolloutRow
+	Episode       string `parquet:"episode"`    // one agentlens.episode.v1 JSON line
+}
+
 // PropensityRow is one row of propensity.parquet (Propensity): how often the rollouts of one group
 // (a condition, a family, a grid cell, …) were harmful, with a 95 % Wilson score interval.
 type PropensityRow struct {

@@ -82,6 +82,7 @@ See 'agentlens help environment' for the environment variables and exit codes, a
 		newCmdTrace(f),
 		newCmdData(f),
 		newCmdCapture(f, nil),
+		newCmdRollout(f, nil),
 		newCmdProbe(f),
 		newCmdHeatmap(f, nil),
 		newCmdCompletion(f),
