@@ -43,7 +43,9 @@ func Decode(z, q []float32, segs [][]Segment, pos []int, s Shape, scale float32,
 	}
 	parallel(s.T*s.NKVHeads, func() func(int) {
 		w := &decodeWorker{s: s, group: s.NHeads / s.NKVHeads}
-		return func(i int) { w.item(z, q, segs[i/s.NKVHeads], pos[i/s.NKVHeads], i/s.NKVHeads, i%s.NKVHeads, scale, window) }
+		return func(i int) {
+			w.item(z, q, segs[i/s.NKVHeads], pos[i/s.NKVHeads], i/s.NKVHeads, i%s.NKVHeads, scale, window)
+		}
 	})
 	return nil
 }
