@@ -332,7 +332,6 @@ func TestGenerateBadOptions(t *testing.T) {
 	}
 }
 
-
 // TestSamplerStatistics checks the sampler on a fixed logits vector at a fixed seed: greedy is the argmax
 // with ties to the lowest id; top-k = 2 only ever draws the two best; top-p and min-p drop what they
 // should; and temperature sampling's frequencies lie within 4.5 binomial standard deviations of the
