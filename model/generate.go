@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agentlens/agentlens/model/internal/attn"
+	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 )
 
@@ -346,12 +347,13 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 	segs := make([][]attn.Segment, p.tp)
 	positions := make([]int, p.tp)
 	P := d.prompt.Len()
+	xs, q, k, v, err := p.preForward(0, x, nil, Cache{}, nil)
+	if err != nil {
+		return nil, err
+	}
 	for l := range a.NLayers {
-		xs, q, k, v, err := p.preForward(l, x, nil, Cache{}, nil)
-		if err != nil {
-			return nil, err
-		}
 		qh, kh, vh := tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
+		finalize(q, k, v)
 		for r, i := range active {
 			kv := d.kv[i]
 			kv.k[l] = append(kv.k[l], kh[r*kvRow:(r+1)*kvRow]...)
@@ -368,15 +370,23 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 		}
 		m.hostLayers.Add(1)
 		zt := tensors.FromFlatDataAndDimensions(z, 1, p.tp, a.NHeads, dh)
-		o, err := p.runStage(l, p.layerSpec(l, stagePost, nil, nil, false), stageIn{x: xs, z: zt})
+		if l == a.NLayers-1 {
+			o, err := p.runStage(l, p.layerSpec(l, stagePost, nil, nil, false), stageIn{x: xs, z: zt})
+			if err != nil {
+				return nil, err
+			}
+			finalize(xs, zt)
+			x = o.primary[0]
+			break
+		}
+		// Layer l's post-attention and layer l+1's pre-attention in one graph.
+		nxs, nq, nk, nv, err := p.postPre(l, xs, zt)
 		if err != nil {
 			return nil, err
 		}
-		finalize(q, k, v, zt, xs)
-		if l > 0 {
-			x.FinalizeAll()
-		}
-		x = o.primary[0]
+		q, k, v = nq, nk, nv
+		finalize(xs, zt)
+		xs = nxs
 	}
 	logits, _, err := p.head(x, AllPositions(rows), false)
 	x.FinalizeAll()
@@ -388,6 +398,30 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 		out[r] = logits.Row(r)
 	}
 	return out, nil
+}
+
+// postPre runs layer l's post-attention stage and layer l+1's pre-attention stage as one graph (half
+// the graph executions of a decoding step), returning layer l+1's resid_pre and rotated q, k and v.
+func (p *pass) postPre(l int, xs, z *tensors.Tensor) (nxs, q, k, v *tensors.Tensor, err error) {
+	m, a := p.m, p.m.Arch
+	post, pre := p.layerSpec(l, stagePost, nil, nil, false), p.layerSpec(l+1, stagePre, nil, nil, false)
+	postIn, preIn := a.blockInputLayout(post), a.blockInputLayout(pre)
+	e, err := m.exec("decode:"+post.key()+"|"+pre.key(), func(in []*graph.Node) []*graph.Node {
+		x := a.buildBlock(post, in[:postIn.n])[0]
+		args := slices.Insert(slices.Clone(in[postIn.n:]), preIn.x, x)
+		return a.buildBlock(pre, args)
+	})
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	args := p.stageArgs(l, post, stageIn{x: xs, z: z})
+	preArgs := p.stageArgs(l+1, pre, stageIn{})
+	args = append(args, slices.Delete(preArgs, preIn.x, preIn.x+1)...)
+	outs, err := run(e, args)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("layers %d–%d: %w", l, l+1, err)
+	}
+	return outs[0], outs[1], outs[2], outs[3], nil
 }
 
 // logProb returns log softmax(logits)[tok], in float64.

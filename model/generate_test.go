@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends/simplego"
 
+	"github.com/agentlens/agentlens/internal/testutil"
 	"github.com/agentlens/agentlens/model"
 	"github.com/agentlens/agentlens/model/backend"
 	"github.com/agentlens/agentlens/model/modeltest"
@@ -428,4 +430,66 @@ func ExampleModel_Generate() {
 	// sample 1: 4 tokens (max_tokens), 4 log-probabilities
 	// prompt 8 tokens, generated 8
 	// third greedy token is the full forward's argmax: true
+}
+
+type generateGolden struct {
+	Transformers string `json:"transformers"`
+	File         string `json:"file"`
+	Cases        []struct {
+		Name    string    `json:"name"`
+		Prompt  []int     `json:"prompt"`
+		Output  []int     `json:"output"`
+		Top2Gap []float64 `json:"top2_gaps"`
+	} `json:"cases"`
+}
+
+// TestGenerateMatchesTransformers checks greedy generation on the real SmolLM2-135M-Instruct (Q4_1 GGUF)
+// against transformers' generate(do_sample=False, use_cache=True) in float32
+// (internal/reference/model/generate_golden.py): the same 40 tokens for each chat prompt, on SimpleGo
+// and XLA. A mismatch reports transformers' gap between its two best logits at that step and ours, so a
+// near-tie (float32 summation order) can be told from a bug.
+func TestGenerateMatchesTransformers(t *testing.T) {
+	var g generateGolden
+	data, err := os.ReadFile("testdata/generate_golden.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &g); err != nil {
+		t.Fatal(err)
+	}
+	path := testutil.ModelPath(t, g.File)
+	for _, name := range []string{"go", "xla"} {
+		t.Run(name, func(t *testing.T) {
+			be, _, err := backend.New(name, backend.Options{})
+			if err != nil {
+				t.Skipf("backend %s unavailable: %v", name, err)
+			}
+			m, _, err := model.Load(path, model.LoadOptions{Backend: be})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range g.Cases {
+				gens, stats, err := m.Generate(c.Prompt, 1, model.SampleOptions{MaxTokens: len(c.Output)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := gens[0].Tokens
+				t.Logf("%s (%d prompt tokens): %d tokens in %.2f s after a %.2f s prompt", c.Name, len(c.Prompt), len(got),
+					stats.DecodeSeconds, stats.PrefillSeconds)
+				for i, want := range c.Output {
+					if got[i] == want {
+						continue
+					}
+					res, err := m.Run(append(slices.Clone(c.Prompt), c.Output[:i]...), model.RunOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					row := res.Logits.Row(0)
+					t.Errorf("%s: token %d is %d, transformers %d; our logits %d: %.5f, %d: %.5f; transformers' top-2 gap %.5f",
+						c.Name, i, got[i], want, got[i], row[got[i]], want, row[want], c.Top2Gap[i])
+					break
+				}
+			}
+		})
+	}
 }

@@ -93,8 +93,12 @@ func (w *decodeWorker) item(z, q []float32, segs []Segment, pos, r, h int, scale
 		if b <= a {
 			continue
 		}
-		// scores[:, col:col+b−a] = qt · Kᵀ over the segment's visible rows.
-		sgemm.SgemmSerial(false, true, g, b-a, dh, 1, qt, dh, sg.K[(a-sg.Start)*kvStride+h*dh:], kvStride, 0, sc[col:], n)
+		// scores[i, col:col+b−a] = qt[i] · Kᵀ over the segment's visible rows, one query head at a time:
+		// sgemm's one-row path reads the strided keys in place (a multi-row product would pack them).
+		kseg := sg.K[(a-sg.Start)*kvStride+h*dh:]
+		for i := range g {
+			sgemm.SgemmSerial(false, true, 1, b-a, dh, 1, qt[i*dh:], dh, kseg, kvStride, 0, sc[i*n+col:], n)
+		}
 		col += b - a
 	}
 	for i := range g {
@@ -114,7 +118,10 @@ func (w *decodeWorker) item(z, q []float32, segs []Segment, pos, r, h int, scale
 		if b <= a {
 			continue
 		}
-		sgemm.SgemmSerial(false, false, g, dh, b-a, 1, sc[col:], n, sg.V[(a-sg.Start)*kvStride+h*dh:], kvStride, 1, acc, dh)
+		vseg := sg.V[(a-sg.Start)*kvStride+h*dh:]
+		for i := range g {
+			sgemm.SgemmSerial(false, false, 1, dh, b-a, 1, sc[i*n+col:], n, vseg, kvStride, 1, acc[i*dh:], dh)
+		}
 		col += b - a
 	}
 	copy(out, acc)
