@@ -173,6 +173,8 @@ func warmupFraction(j Job) float64 {
 		return 1.0 / MatmulRepeats
 	case Matrix, Patch: // two of the CrossSegments segments
 		return 2.0 / CrossSegments
+	case Generate: // two of GenerateNew tokens per call (the prompts, about a tenth of the time at 1k, are not counted)
+		return 2.0 / GenerateNew
 	}
 	return 1
 }

@@ -24,6 +24,8 @@ func runEngine(m *model.Model, j Job, tokens []int, warmup bool) (float64, error
 		return runCrossTurn(m, j, tokens, warmup)
 	case Matmul:
 		return 0, runMatmul(m.Backend(), j.Tokens, warmup)
+	case Generate:
+		return 0, runGenerate(m, tokens, warmup)
 	}
 	return 0, runPasses(m, j, tokens, warmup)
 }
@@ -171,6 +173,35 @@ func runMatmul(b backends.Backend, n int, warmup bool) (err error) {
 		}
 		tensors.MustCopyFlatData[float32](out[0])
 		out[0].FinalizeAll()
+	}
+	return nil
+}
+
+// runGenerate runs the Generate job: GenerateNew greedy tokens for one sample, then GenerateNew sampled
+// tokens for each of GenerateSamples samples decoded together. The warm-up generates two tokens per
+// call, which compiles every graph the timed run uses (the prompt's, and the decoding step's for one
+// and for GenerateSamples rows).
+func runGenerate(m *model.Model, tokens []int, warmup bool) error {
+	n := GenerateNew
+	if warmup {
+		n = 2
+	}
+	for _, c := range []struct {
+		samples int
+		opts    model.SampleOptions
+	}{
+		{1, model.SampleOptions{MaxTokens: n}},
+		{GenerateSamples, model.SampleOptions{MaxTokens: n, Temperature: 0.8, TopP: 0.95, Seed: 1}},
+	} {
+		gens, _, err := m.Generate(tokens, c.samples, c.opts)
+		if err != nil {
+			return fmt.Errorf("generate %d samples: %w", c.samples, err)
+		}
+		for i, g := range gens {
+			if len(g.Tokens) != n {
+				return fmt.Errorf("generate: sample %d has %d tokens, want %d", i, len(g.Tokens), n)
+			}
+		}
 	}
 	return nil
 }

@@ -55,6 +55,19 @@ const (
 	// CrossSegments patched runs), each run after the corrupted run's keys and values for the tokens
 	// before the patched segment.
 	Patch Kind = "patch"
+	// Generate is text generation with a KV cache after an N-token prompt: GenerateNew greedy tokens
+	// for one sample, then GenerateNew tokens for each of GenerateSamples samples (temperature 0.8,
+	// top-p 0.95), never stopping early. agentlens computes the prompt once per call (model.Generate)
+	// and decodes the samples together against its shared keys and values; torch runs transformers'
+	// generate (use_cache=True, min_new_tokens = max_new_tokens), the samples as
+	// num_return_sequences. Both time the whole calls, prompts included.
+	Generate Kind = "generate"
+)
+
+// Generate job sizes: new tokens per sample, and the samples of the sampled call.
+const (
+	GenerateNew     = 64
+	GenerateSamples = 8
 )
 
 // Matmul job shapes and repeat count.
@@ -79,7 +92,7 @@ const SharedEpisodes = 100
 const AblateSegments = 20
 
 // Kinds lists the known workloads in table order.
-var Kinds = []Kind{Forward, Gradient, Ablate, Shared, Matmul, Matrix, AtP, Patch}
+var Kinds = []Kind{Forward, Gradient, Ablate, Shared, Matmul, Matrix, AtP, Patch, Generate}
 
 // Job is one workload at one sequence length.
 type Job struct {
@@ -94,9 +107,12 @@ func (j Job) String() string { return string(j.Kind) + ":" + strconv.Itoa(j.Toke
 // (positions served from a reused prefix count too): N for Forward and Gradient, N×(AblateSegments−1)
 // for Ablate's segment passes (every pass sees N minus one segment), N×SharedEpisodes for Shared,
 // N×CrossSegments for Matrix's deletion passes, 2N for AtP's clean and corrupted passes and
-// N×3×CrossSegments for Patch's patched runs.
+// N×3×CrossSegments for Patch's patched runs; for Generate, the generated tokens,
+// GenerateNew×(1+GenerateSamples).
 func (j Job) Work() int {
 	switch j.Kind {
+	case Generate:
+		return GenerateNew * (1 + GenerateSamples)
 	case Ablate:
 		return j.Tokens * (AblateSegments - 1)
 	case Shared:

@@ -259,6 +259,26 @@ def patch(torch, model, ids, segments, warmup):
     return total
 
 
+GENERATE_NEW = 64  # new tokens per sample of the generate job (internal/bench)
+GENERATE_SAMPLES = 8
+
+
+def generate(torch, model, ids, segments, warmup):
+    """transformers' generate with its KV cache: GENERATE_NEW greedy tokens, then GENERATE_NEW sampled
+    tokens (temperature 0.8, top-p 0.95) for each of GENERATE_SAMPLES sequences (num_return_sequences),
+    never stopping early (two tokens each when warming up)."""
+    n = 2 if warmup else GENERATE_NEW
+    mask = torch.ones_like(ids)
+    kw = dict(attention_mask=mask, max_new_tokens=n, min_new_tokens=n, use_cache=True, pad_token_id=0)
+    with torch.no_grad():
+        out = model.generate(ids, do_sample=False, **kw)
+        assert out.shape == (1, ids.shape[1] + n)
+        torch.manual_seed(1)
+        out = model.generate(ids, do_sample=True, temperature=0.8, top_p=0.95, top_k=0,
+                             num_return_sequences=GENERATE_SAMPLES, **kw)
+        assert out.shape == (GENERATE_SAMPLES, ids.shape[1] + n)
+
+
 def cpu_seconds():
     """User plus system CPU time of this process, all threads."""
     ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -266,7 +286,7 @@ def cpu_seconds():
 
 
 JOBS = {"forward": forward, "gradient": gradient, "ablate": ablate, "shared": shared, "matmul": matmul,
-        "matrix": matrix, "atp": atp, "patch": patch}
+        "matrix": matrix, "atp": atp, "patch": patch, "generate": generate}
 
 
 def run(req, res):
@@ -316,7 +336,7 @@ def run(req, res):
     if check is not None:
         res["check"] = check
     if req.get("warmup"):
-        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5, "matmul": 0.1, "matrix": 0.1, "patch": 0.1}.get(job["kind"], 1.0)
+        frac = {"ablate": 3.0 / (segments + 1), "shared": 1.5 / 100.5, "matmul": 0.1, "matrix": 0.1, "patch": 0.1, "generate": 2.0 / GENERATE_NEW}.get(job["kind"], 1.0)
         res["compile_s"] = max(0.0, res["warmup_s"] - res["seconds"] * frac)
 
 

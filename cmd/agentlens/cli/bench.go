@@ -75,6 +75,11 @@ Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/
             layer × 20 segments (60 runs after the corrupted run's keys and values)
             The cross-turn jobs' results are summed in both engines and printed under the
             table, to show both did the same work.
+  generate  text generation with a KV cache after an N-token prompt: 64 greedy tokens for
+            one sample, then 64 sampled tokens for each of 8 samples (agentlens decodes them
+            together after one pass over the prompt; torch runs generate with
+            num_return_sequences=8); tokens/s counts the 576 generated tokens, prompts' time
+            included
 The default is forward:512/1k/4k,gradient:1k/4k.
 
 Every job runs in a child process of its own (this binary, re-executed), after an untimed
