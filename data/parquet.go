@@ -173,6 +173,8 @@ func versionField[T Row](r *T) *int32 {
 		return &v.SchemaVersion
 	case *RolloutRow:
 		return &v.SchemaVersion
+	case *RolloutEpisode:
+		return &v.SchemaVersion
 	case *PropensityRow:
 		return &v.SchemaVersion
 	}

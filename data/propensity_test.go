@@ -133,6 +133,10 @@ func TestRolloutTablesRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	roundTrip(t, filepath.Join(dir, "rollouts.parquet"), sampleRollouts())
 	roundTrip(t, filepath.Join(dir, "propensity.parquet"), samplePropensity())
+	roundTrip(t, filepath.Join(dir, "rollout_episodes.parquet"), []RolloutEpisode{
+		{EpisodeID: "bundled:blackmail#0", Episode: `{"format":"agentlens.episode.v1","id":"bundled:blackmail#0","messages":[]}`},
+		{EpisodeID: "bundled:blackmail#1", Episode: strings.Repeat("x", 70000)},
+	})
 }
 
 // TestPyarrowReadsOurRollouts: pyarrow's view of the Go-written testdata/rollouts.parquet and

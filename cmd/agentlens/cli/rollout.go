@@ -595,11 +595,13 @@ func rolloutReport(dir string, rows []data.RolloutRow, reps []data.RolloutEpisod
 		}
 	}
 	sum.Files = append(sum.Files, "episodes.jsonl", "propensity.parquet")
-	figs, err := fo.save(dir, "propensity", propensityFigure(rows, sum.Families, data.Propensity(rows, "condition")))
-	if err != nil {
-		return nil, err
+	if fig := propensityFigure(rows, sum.Families, data.Propensity(rows, "condition")); fig != nil {
+		figs, err := fo.save(dir, "propensity", fig)
+		if err != nil {
+			return nil, err
+		}
+		sum.Files = append(sum.Files, figs...)
 	}
-	sum.Files = append(sum.Files, figs...)
 	return sum, nil
 }
 
