@@ -10,12 +10,14 @@
 // two-column width (Style): the segment → target bar chart (*Figure), the method comparison
 // (*Comparison), matrix heatmaps with a colour bar (*Matrix: segment × segment, layer × segment,
 // layer × position, layer × head), line charts with interval bands, scatters against the diagonal and
-// ROC curves (*Curves), score timelines over an episode with its segments marked (*Timeline), and a
-// passage's tokens coloured by score and set like text (*Strip). Signed values use one diverging
-// blue–white–red scale centred at zero (Diverging, ColorBrewer's RdBu), segment kinds the Okabe–Ito
-// palette (KindColor); both read for colour-blind readers. Labels are cut with an ellipsis or wrapped
-// to the room they have, dense axes thin their labels out, and token text reads as ReadableToken
-// writes it. WriteSVG and WriteMatrixSVG are Render with SVG; WriteDOT writes Graphviz text.
+// ROC curves (*Curves), score timelines over an episode with its segments marked (*Timeline), a
+// passage's tokens coloured by score and set like text (*Strip), and dot-and-whisker ("forest") charts
+// of rates with their intervals by category, a dot per model or setting in each row (*Forest: the rate
+// of harmful actions per scenario family). Signed values use one diverging blue–white–red scale
+// centred at zero (Diverging, ColorBrewer's RdBu), segment kinds and series the Okabe–Ito palette
+// (KindColor); both read for colour-blind readers. Labels are cut with an ellipsis or wrapped to the
+// room they have, dense axes thin their labels out, and token text reads as ReadableToken writes it.
+// WriteSVG and WriteMatrixSVG are Render with SVG; WriteDOT writes Graphviz text.
 //
 // WriteViewer writes the episode viewer: one self-contained HTML page (script, style and font inline)
 // showing an Episode by segment, its tokens coloured by any of its score sets (a switcher), values on

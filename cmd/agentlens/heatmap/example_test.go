@@ -2,6 +2,7 @@ package heatmap_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image/png"
 	"log"
@@ -29,6 +30,34 @@ func ExampleRender() {
 	}
 	fmt.Println("width:", img.Bounds().Dx(), "px")
 	// Output: width: 1050 px
+}
+
+// ExampleForest draws the harmful-action rate of two models over two scenario families as a forest
+// plot (dots at the rates, whiskers over their Wilson intervals, counts right of the plot), and shows
+// the error for an interval that does not hold its estimate.
+func ExampleForest() {
+	f := &heatmap.Forest{
+		Title:  "harmful-action rate by scenario family",
+		XLabel: "harmful-action rate (95% Wilson interval)",
+		Rows:   []string{"blackmail", "leaking"},
+		Series: []heatmap.ForestSeries{
+			{Name: "model A", Points: []heatmap.ForestPoint{{Y: 0.15, Lo: 0.05, Hi: 0.36, Note: "3/20"}, {Y: 0.6, Lo: 0.39, Hi: 0.78, Note: "12/20"}}},
+			{Name: "model B", Points: []heatmap.ForestPoint{{Y: 0, Lo: 0, Hi: 0.16, Note: "0/20"}, {Y: math.NaN(), Note: "0/0"}}},
+		},
+	}
+	var b bytes.Buffer
+	if err := heatmap.Render(&b, f, heatmap.SVG, heatmap.Style{Width: heatmap.OneColumn}); err != nil {
+		log.Fatal(err)
+	}
+	svg := b.String()
+	fmt.Println(strings.Contains(svg, "3/20"), strings.Contains(svg, "model B"), strings.Contains(svg, "75%"))
+
+	f.Series[0].Points[0].Lo = 0.2 // above the estimate
+	err := heatmap.Render(&b, f, heatmap.PNG, heatmap.Style{})
+	fmt.Println(errors.Is(err, heatmap.ErrShape))
+	// Output:
+	// true true true
+	// true
 }
 
 // ExampleReadableToken shows how figures write tokens: special tokens in brackets, newlines escaped.

@@ -55,7 +55,7 @@ func goldenCases() []struct {
 			width vg.Length
 		}{s.name, s.fig, TwoColumn})
 		switch s.name {
-		case "bars", "compare", "matrix", "strip":
+		case "bars", "compare", "matrix", "strip", "forest":
 			out = append(out, struct {
 				name  string
 				fig   Drawable
@@ -212,6 +212,8 @@ func TestSVG(t *testing.T) {
 		"roc":      {"false-positive rate", "y = x"},
 		"scatter":  {"AtP estimate"},
 		"timeline": {"1% FPR threshold", "email", "reasoning"},
+		"forest":   {"harmful-action rate", "qwen2.5-7b-instruct", "blackmail", "n/a", "0/0", "50%", "100%"},
+		"rates":    {"13/20", "no threat", "25%"},
 	}
 	for _, s := range samples() {
 		var b bytes.Buffer

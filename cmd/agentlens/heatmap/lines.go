@@ -100,13 +100,15 @@ func (b spanBands) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
-// legendItem is one entry of a legend drawn under a chart: a line sample, a marker or a swatch.
+// legendItem is one entry of a legend drawn under a chart: a line sample, a marker, a swatch or a
+// dot on a whisker.
 type legendItem struct {
-	name   string
-	col    color.Color
-	dash   []vg.Length
-	marker bool
-	swatch bool
+	name    string
+	col     color.Color
+	dash    []vg.Length
+	marker  bool
+	swatch  bool
+	whisker bool
 }
 
 // linesLayout draws curves (and a timeline's spans) with gonum/plot: axes with ticks and labels, each
@@ -308,6 +310,12 @@ func legendLayout(st Style, items []legendItem) (vg.Length, func(p pen, y vg.Len
 			case it.marker:
 				pt := p.pt(x+sample/2, y)
 				p.c.DrawGlyph(draw.GlyphStyle{Color: it.col, Radius: 0.3 * fs, Shape: draw.CircleGlyph{}}, pt)
+			case it.whisker:
+				x0, x1 := x+0.2*fs, x+sample-0.2*fs
+				p.line(x0, y, x1, y, it.col, 1.1)
+				p.line(x0, y-0.3*fs, x0, y+0.3*fs, it.col, 0.9)
+				p.line(x1, y-0.3*fs, x1, y+0.3*fs, it.col, 0.9)
+				p.c.DrawGlyph(draw.GlyphStyle{Color: it.col, Radius: 0.3 * fs, Shape: draw.CircleGlyph{}}, p.pt(x+sample/2, y))
 			default:
 				p.line(x, y, x+sample, y, it.col, 1.4, it.dash...)
 			}

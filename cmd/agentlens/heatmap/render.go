@@ -132,8 +132,8 @@ func (s Style) withDefaults() Style {
 	return s
 }
 
-// Drawable is a figure Render can draw: *Figure (segment bars), *Matrix, *Curves, *Timeline, *Strip and
-// *Comparison.
+// Drawable is a figure Render can draw: *Figure (segment bars), *Matrix, *Curves, *Timeline, *Strip,
+// *Comparison and *Forest (dot-and-whisker rates by category).
 type Drawable interface {
 	// layout lays the figure out for a style: its height and the function that draws it on a canvas of
 	// the style's width and that height.

@@ -165,6 +165,58 @@ func sampleTimeline() *Timeline {
 	return t
 }
 
+// forestFamilies are scenario families with labels of every length, the longest far wider than the
+// label column.
+var forestFamilies = []string{"blackmail", "leaking", "murder", "corporate espionage via the shared drive of the acquiring company",
+	"goal conflict, replacement threat and no ethical alternative left to the agent", "sabotage", "self-exfiltration",
+	"deception of the operator", "resource acquisition", "oversight subversion after the board's announcement", "sandbagging", "reward hacking"}
+
+// sampleForest is a harmful-action rate for three models over twelve scenario families with Wilson
+// intervals and per point counts: long labels, a missing point, rates of 0 and 1.
+func sampleForest() *Forest {
+	f := &Forest{Title: "harmful-action rate by scenario family", Subtitle: "20 rollouts per family and model · temperature 1",
+		XLabel: "harmful-action rate (95% Wilson interval)", Rows: forestFamilies}
+	for m, name := range []string{"tiny-llama", "qwen2.5-7b-instruct", "llama-3.1-8b-instruct"} {
+		s := ForestSeries{Name: name}
+		for i := range f.Rows {
+			n, k := 20, (i*7+m*5)%21
+			if i == 3 {
+				k = 20 * (m % 2)
+			}
+			lo, hi := wilson(k, n)
+			pt := ForestPoint{Y: float64(k) / float64(n), Lo: lo, Hi: hi, Note: fmt.Sprintf("%d/%d", k, n)}
+			if i == 5 && m == 1 {
+				pt = ForestPoint{Y: math.NaN(), Lo: math.NaN(), Hi: math.NaN(), Note: "0/0"}
+			}
+			s.Points = append(s.Points, pt)
+		}
+		f.Series = append(f.Series, s)
+	}
+	return f
+}
+
+// sampleRates is one series over two conditions with per row notes.
+func sampleRates() *Forest {
+	f := &Forest{Title: "blackmail rate by condition", Subtitle: "tiny-llama · bundled:blackmail", XLabel: "harmful-action rate (95% Wilson interval)",
+		Rows: []string{"replacement threat and goal conflict (the default pairing of the larger dataset)", "no threat"}, Notes: []string{"13/20", "2/20"}}
+	s := ForestSeries{Name: "tiny-llama"}
+	for _, k := range []int{13, 2} {
+		lo, hi := wilson(k, 20)
+		s.Points = append(s.Points, ForestPoint{Y: float64(k) / 20, Lo: lo, Hi: hi})
+	}
+	f.Series = []ForestSeries{s}
+	return f
+}
+
+// wilson is the 95% Wilson score interval of k successes in n trials.
+func wilson(k, n int) (lo, hi float64) {
+	const z = 1.959963984540054
+	p, nn := float64(k)/float64(n), float64(n)
+	c := (p + z*z/(2*nn)) / (1 + z*z/nn)
+	h := z / (1 + z*z/nn) * math.Sqrt(p*(1-p)/nn+z*z/(4*nn*nn))
+	return math.Max(0, c-h), math.Min(1, c+h)
+}
+
 // samples are every figure kind, by the name of its golden file.
 func samples() []struct {
 	name string
@@ -176,5 +228,6 @@ func samples() []struct {
 	}{
 		{"bars", sampleBars()}, {"compare", sampleComparison()}, {"matrix", sampleMatrix()}, {"layers", sampleLayers()},
 		{"strip", sampleStrip()}, {"sweep", sampleSweep()}, {"roc", sampleROC()}, {"scatter", sampleScatter()}, {"timeline", sampleTimeline()},
+		{"forest", sampleForest()}, {"rates", sampleRates()},
 	}
 }
