@@ -661,8 +661,29 @@ func rolloutReportRun(opts *rolloutReportOptions) error {
 	return printRolloutSummary(opts.IO, &opts.jsonOutput, sum)
 }
 
-// propensityFigure draws the harmful rate with its 95% Wilson interval per family and per condition.
-// (Placeholder until the forest chart lands.)
+// propensityFigure draws the harmful rate with its 95% Wilson interval and k/n per condition (per
+// scenario family when there are more than 12 conditions), as a forest chart.
 func propensityFigure(rows []data.RolloutRow, fams, conds []data.PropensityRow) heatmap.Drawable {
-	return nil
+	groups, by := conds, "condition"
+	if len(conds) > 12 {
+		groups, by = fams, "scenario family"
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	f := &heatmap.Forest{
+		Title:  "Harmful-action rate by " + by,
+		XLabel: "harmful-action rate (95% Wilson interval)",
+	}
+	s := heatmap.ForestSeries{Name: rows[0].Model}
+	for _, g := range groups {
+		f.Rows = append(f.Rows, g.Key)
+		s.Points = append(s.Points, heatmap.ForestPoint{Y: g.Rate, Lo: g.WilsonLo, Hi: g.WilsonHi,
+			Note: fmt.Sprintf("%d/%d", g.Harmful, g.N)})
+	}
+	f.Series = []heatmap.ForestSeries{s}
+	r := rows[0]
+	f.Subtitle = fmt.Sprintf("%s, %d rollouts, temperature %s, top-p %s, at most %d tokens a turn; undecided rollouts count as not harmful",
+		r.Model, len(rows), fmtFloat(r.Temperature), fmtFloat(r.TopP), r.MaxTokens)
+	return f
 }

@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/agentlens/agentlens/data"
@@ -108,5 +110,93 @@ func TestRolloutTiny(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rows, rows2) || !reflect.DeepEqual(reps, reps2) {
 		t.Errorf("a second run with the same seed differs")
+	}
+}
+
+// TestRolloutShardedEqualsSingle runs a rollout of two short generated conditions on a tiny model
+// once whole and once as two shard tasks merged: the rows and episodes are the same.
+func TestRolloutShardedEqualsSingle(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "llama", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two shortest power-seeking cells (the tiny models' byte-level tokenizer makes a token of
+	// nearly every byte; their context is 4,096).
+	all, err := data.Conditions(data.ConditionOptions{Families: []string{"power_seeking"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := func(c data.Condition) int {
+		n := 0
+		for _, m := range c.Prompt.Messages {
+			n += len(m.Content)
+		}
+		return n
+	}
+	slices.SortFunc(all, func(a, b data.Condition) int { return size(a) - size(b) })
+	filter := func(c data.Condition) string {
+		return "goal_type=" + c.GoalType + " urgency=" + c.Urgency + " framing=" + c.Framing
+	}
+	if filter(all[0]) == filter(all[1]) {
+		t.Fatal("the two shortest conditions share a cell")
+	}
+	run := func(out string, extra ...string) {
+		t.Helper()
+		f, _, stderr := testFactory(map[string]string{"AGENTLENS_CACHE": filepath.Join(dir, "cache")})
+		args := append([]string{"--model", mdir, "--backend", "go", "--families", "power_seeking", "--samples", "2",
+			"--max-tokens", "6", "--max-turns", "2", "--seed", "9", "--out", out}, extra...)
+		if err := execute(f, newCmdRollout(f, nil), args); err != nil {
+			t.Fatalf("rollout %v: %v\n%s", extra, err, stderr.String())
+		}
+	}
+	// Two conditions: the grid filter of each, run as separate invocations into one output would not
+	// merge, so select both cells at once with a filter over both values.
+	both := "goal_type=" + all[0].GoalType + "," + all[1].GoalType + " urgency=" + all[0].Urgency + "," + all[1].Urgency +
+		" framing=" + all[0].Framing + "," + all[1].Framing + " style=" + all[0].Style + "," + all[1].Style
+	conds, err := data.Conditions(data.ConditionOptions{Families: []string{"power_seeking"}, Grid: both})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conds {
+		if size(c) > 3000 {
+			t.Skipf("the filter %q also selects %s (%d bytes), too long for the tiny model", both, c.ID, size(c))
+		}
+	}
+	single := filepath.Join(dir, "single")
+	run(single, "--conditions", both)
+	sharded := filepath.Join(dir, "sharded")
+	for i := range 2 {
+		run(sharded, "--conditions", both, "--shard", fmt.Sprintf("%d/2", i))
+	}
+	f, _, stderr := testFactory(nil)
+	if err := execute(f, newCmdMerge(f, nil), []string{sharded}); err != nil {
+		t.Fatalf("merge: %v\n%s", err, stderr.String())
+	}
+	merged := filepath.Join(sharded, "merged")
+	if err := execute(f, newCmdRolloutReport(f, nil), []string{merged}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := data.ReadAll[data.RolloutRow](filepath.Join(single, "rollouts.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := data.ReadAll[data.RolloutRow](filepath.Join(merged, "rollouts.parquet"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		a[i].Seconds = 0
+	}
+	for i := range b {
+		b[i].Seconds = 0
+	}
+	if len(a) != 2*len(conds) || !reflect.DeepEqual(a, b) {
+		t.Errorf("merged rows differ from the single run's (%d vs %d rows)", len(a), len(b))
+	}
+	ea, _ := os.ReadFile(filepath.Join(single, "episodes.jsonl"))
+	eb, _ := os.ReadFile(filepath.Join(merged, "episodes.jsonl"))
+	if len(ea) == 0 || string(ea) != string(eb) {
+		t.Errorf("merged episodes.jsonl differs from the single run's")
 	}
 }
