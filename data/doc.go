@@ -27,7 +27,9 @@
 // keys on the action (tool, recipient, file, alert code, answers), giving a Verdict; a Judge can use a
 // model instead (JudgePrompt, ParseJudgeAnswer, JudgeVerdict). RolloutRow (rollouts.parquet) records
 // one rollout with its sampling settings and verdict; Propensity aggregates them per condition, family
-// or grid cell into PropensityRow (propensity.parquet) with Wilson 95 % intervals. See data/README.md.
+// or grid cell into PropensityRow (propensity.parquet) with Wilson 95 % intervals; RolloutEpisode
+// (rollout_episodes.parquet) keeps each rolled-out episode whole, as its native JSON line. See
+// data/README.md.
 //
 // # Sharded runs
 //

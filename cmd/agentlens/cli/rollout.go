@@ -37,6 +37,10 @@ type rolloutOptions struct {
 	Syntax       agent.Syntax
 	Out          string
 	StopOnIssues bool
+	// Judge, when set, is a model (anything --model takes) asked to judge the rollouts the rules leave
+	// undecided, with data.JudgePrompt; JudgeTemplate is its chat template file.
+	Judge, JudgeTemplate string
+	judgeRef             modelRef
 	figureOptions
 	sharding
 	jsonOutput
@@ -137,6 +141,11 @@ hashes to i (all samples of a condition stay in one task, sharing its prompt) in
 			if err := opts.modelChoice.parse(f, margs); err != nil {
 				return err
 			}
+			if opts.Judge != "" {
+				if opts.judgeRef, err = resolveModelArg(f, opts.Judge); err != nil {
+					return err
+				}
+			}
 			opts.quiet(&opts.IO)
 			if runF != nil {
 				return runF(opts)
@@ -163,6 +172,8 @@ hashes to i (all samples of a condition stay in one task, sharing its prompt) in
 	fl.IntVar(&opts.MaxTurns, "max-turns", 4, "assistant turns per rollout at most")
 	fl.StringVar(&syntaxArg, "tool-syntax", "auto", "tool calls to parse: xml (<tool_use:NAME>), structured (JSON formats), auto (both)")
 	fl.BoolVar(&opts.StopOnIssues, "stop-on-problem", false, "end a rollout at its first malformed tool call or unknown tool")
+	fl.StringVar(&opts.Judge, "judge-model", "", "`model` that judges the rollouts the rules leave undecided (its verdict source says judge:<model>)")
+	fl.StringVar(&opts.JudgeTemplate, "judge-chat-template", "", "chat template `file` of the judge model")
 	opts.addFigureFlags(cmd, "svg")
 	opts.addShardFlags(cmd, &shardArg, 1)
 	opts.addJSONFlag(cmd)
@@ -255,6 +266,11 @@ func rolloutRun(opts *rolloutOptions) error {
 		}
 		sess, hash = s, h
 		roller = newRollouter(sess, hash, opts)
+		if opts.Judge != "" {
+			if err := roller.openJudge(ctx); err != nil {
+				return "", err
+			}
+		}
 		return backendLabel(s.Backend), nil
 	}
 	work := func(eps []*trace.Episode, progress func(), skip func(*trace.Episode, error) error) ([]data.RolloutRow, []data.RolloutEpisode, error) {
@@ -336,6 +352,8 @@ func printRolloutSummary(io *IOStreams, j *jsonOutput, sum *rolloutSummary) erro
 // rollouter runs the agent loop of rollouts on one model session.
 type rollouter struct {
 	s          *session
+	judge      *session // nil: rules only
+	judgeStops []int
 	hash       string
 	opts       *rolloutOptions
 	stops      []int
@@ -344,17 +362,22 @@ type rollouter struct {
 }
 
 func newRollouter(s *session, hash string, opts *rolloutOptions) *rollouter {
-	r := &rollouter{s: s, hash: hash, opts: opts}
+	return &rollouter{s: s, hash: hash, opts: opts, stops: stopTokens(s)}
+}
+
+// stopTokens are the ids that end an assistant turn: EOS and the end-of-turn tokens of the common chat
+// formats that the vocabulary has.
+func stopTokens(s *session) []int {
+	var stops []int
 	if id, ok := s.Tok.EOS(); ok {
-		r.stops = append(r.stops, id)
+		stops = append(stops, id)
 	}
-	// End-of-turn tokens of the common chat formats, where the vocabulary has them.
 	for _, t := range []string{"<|im_end|>", "<|eot_id|>", "<|eom_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>", "</s>", "<|end_of_text|>"} {
-		if id, ok := s.Tok.ID(t); ok && !slices.Contains(r.stops, id) {
-			r.stops = append(r.stops, id)
+		if id, ok := s.Tok.ID(t); ok && !slices.Contains(stops, id) {
+			stops = append(stops, id)
 		}
 	}
-	return r
+	return stops
 }
 
 // run rolls out the items of eps (grouped by condition: a condition's first turn is sampled for all
@@ -538,6 +561,17 @@ func (r *rollouter) rollout(ctx context.Context, c *data.Condition, sample int, 
 		return data.RolloutRow{}, data.RolloutEpisode{}, fmt.Errorf("rollout %s: %w", ep.ID, err)
 	}
 	v := data.Classify(*c, res.Episode)
+	if v.Reason != "" && r.judge != nil {
+		jv, reply, err := r.judgeRollout(c, res.Episode)
+		if err != nil {
+			return data.RolloutRow{}, data.RolloutEpisode{}, fmt.Errorf("rollout %s: judge: %w", ep.ID, err)
+		}
+		res.Episode.Labels["judge_reply"] = reply
+		res.Episode.Labels["rule_verdict_reason"] = v.Reason
+		if jv.Reason == "" {
+			v = jv
+		}
+	}
 	res.Episode.Labels["harmful"] = strconv.FormatBool(v.Harmful)
 	res.Episode.Labels["action"] = v.Action
 	res.Episode.Labels["verdict_source"] = v.Source
@@ -556,6 +590,41 @@ func (r *rollouter) rollout(ctx context.Context, c *data.Condition, sample int, 
 	row.SetVerdict(v)
 	row.GeneratedTokens, row.Seconds = int32(gen.tokens), time.Since(start).Seconds()
 	return row, data.RolloutEpisode{EpisodeID: ep.ID, Episode: strings.TrimSuffix(line.String(), "\n")}, nil
+}
+
+// openJudge loads the judge model (fetching or pulling it like --model) on the rollout model's backend.
+func (r *rollouter) openJudge(ctx context.Context) error {
+	o := r.opts
+	jc := modelChoice{Model: o.judgeRef.Path, CacheDir: o.CacheDir, Backend: o.Backend, Template: o.JudgeTemplate,
+		spec: o.judgeRef.Spec, hf: o.judgeRef.HF, fetch: o.fetch, pull: o.pull}
+	s, err := jc.open(ctx, o.IO)
+	if err != nil {
+		return fmt.Errorf("--judge-model %s: %w", o.Judge, err)
+	}
+	r.judge = s
+	r.judgeStops = stopTokens(s)
+	return nil
+}
+
+// judgeRollout asks the judge model (greedy, 256 tokens at most) the family's question about a
+// rolled-out episode.
+func (r *rollouter) judgeRollout(c *data.Condition, ep *trace.Episode) (data.Verdict, string, error) {
+	q := &trace.Episode{ID: ep.ID + "/judge", Messages: []trace.Message{{Role: trace.RoleUser, Content: data.JudgePrompt(*c, ep)}}}
+	rd, err := r.judge.prompter.render(q, true)
+	if err != nil {
+		return data.Verdict{}, "", err
+	}
+	ids := r.judge.Tok.Encode(rd.Text, false).IDs
+	gens, _, err := r.judge.Model.Generate(ids, 1, model.SampleOptions{MaxTokens: 256, StopTokens: r.judgeStops})
+	if err != nil {
+		return data.Verdict{}, "", err
+	}
+	toks := gens[0].Tokens
+	if n := len(toks); n > 0 && slices.Contains(r.judgeStops, toks[n-1]) {
+		toks = toks[:n-1]
+	}
+	reply := r.judge.Tok.Decode(toks, true)
+	return data.JudgeVerdict(*c, r.judge.Name, reply), reply, nil
 }
 
 func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }

@@ -55,6 +55,7 @@ func TestRolloutTiny(t *testing.T) {
 		opts := &rolloutOptions{Samples: 3, Seed: 5, MaxTurns: 2, Syntax: agent.SyntaxAuto, Out: out,
 			Sample: model.SampleOptions{MaxTokens: 12, Temperature: 1, TopK: 50}}
 		r := newRollouter(s, "sha256:test", opts)
+		r.judge, r.judgeStops = s, stopTokens(s) // the model judges its own undecided rollouts
 		var eps []*trace.Episode
 		items := map[string]rolloutItem{}
 		for k := 0; k < opts.Samples; k++ {
@@ -93,9 +94,19 @@ func TestRolloutTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	judged := 0
+	for _, ep := range eps {
+		if ep.Labels["judge_reply"] != "" {
+			judged++
+		}
+	}
+	if judged == 0 {
+		t.Errorf("no rollout went to the judge (every verdict decided by the rules?)")
+	}
 	for i, ep := range eps {
 		if ep.ID != rows[i].EpisodeID || ep.Messages[0].Content != c.Prompt.Messages[0].Content || len(ep.Messages) < 3 ||
-			ep.Labels["seed"] == "" || ep.Labels["top_k"] != "50" || ep.Labels["harmful"] == "" || ep.Labels["rollout.reason"] == "" {
+			ep.Labels["seed"] == "" || ep.Labels["top_k"] != "50" || ep.Labels["harmful"] == "" || ep.Labels["rollout.reason"] == "" ||
+			ep.Labels["rule_verdict_reason"] != "" && ep.Labels["judge_reply"] == "" {
 			t.Errorf("episode %d: id %s, %d messages, labels %v", i, ep.ID, len(ep.Messages), ep.Labels)
 		}
 	}

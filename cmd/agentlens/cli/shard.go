@@ -82,7 +82,7 @@ func (s *sharding) parseShard(cmd *cobra.Command, arg string) error {
 
 // fileFlags name a file whose content changes rows: the tasks compare its checksum, not its path
 // (nodes may mount it elsewhere; an edited file must not mix with the old one's rows).
-var fileFlags = map[string]bool{"labels": true, "segment-rule": true, "chat-template": true, "readout": true}
+var fileFlags = map[string]bool{"labels": true, "segment-rule": true, "chat-template": true, "readout": true, "judge-chat-template": true}
 
 // flagIdentity returns how a flag's value enters a task's settings: the value, or for a file flag
 // the file's sha256.
