@@ -24,4 +24,21 @@
 // row, a segment's mean row, a step of attention rollout). PatternEffects estimates patches of a layer's queries or keys through the attention pattern,
 // recomputed exactly on the host from a run's hook_q, hook_k, hook_v and the gradient at hook_z (AtP*'s
 // fix for attention saturation); RotateQK is the host RoPE it uses.
+//
+// # Generation
+//
+// Model.Generate samples n continuations of a prompt with a KV cache. The prompt runs once (after
+// SampleOptions.Prefix, where the prompt starts with its tokens) and its keys and values, a Prefix, are
+// shared by every sample. The samples then decode together: each step feeds the active samples' latest
+// tokens as the rows of one pass (1, 2, 4, 8, then multiples of 8 rows, so a few compiled shapes serve
+// a generation as samples stop). Per layer the step runs the same stage graphs as a forward pass —
+// layer l's post-attention and layer l+1's pre-attention fused in one graph — with attention between
+// them on the host (attn.Decode): each row's query against the prompt's keys and the sample's own,
+// read where they lie, the new key and value appended to the sample's cache. So a step costs the new
+// positions' matmuls plus one read of the cache, whatever the family (sliding windows, soft caps and
+// qk norms are the forward's own code). Sampling follows Hugging Face's warper order (temperature,
+// top-k, top-p, min-p) with a PCG per sample seeded by (Seed, sample), so a sample is the same alone or
+// in a batch and on either backend; temperature 0 is greedy. Generation.LogProbs are the model's
+// unscaled log-probabilities of the chosen tokens. GeneratePrefix turns a generation into the Prefix
+// of prompt plus output for the next turn of an agent, from the decoding cache.
 package model

@@ -273,6 +273,7 @@ type decoder struct {
 	kv     []*sampleKV
 	rngs   []*rand.Rand
 	rope   map[int][2][]float32 // rope group → cos, sin for positions 0..prompt+MaxTokens
+	kt     [][]float32          // per layer, the prompt's keys transposed for attn.Decode
 	samp   sampler
 }
 
@@ -289,6 +290,10 @@ func newDecoder(m *Model, prompt *Prefix, n int, opts SampleOptions) *decoder {
 		}
 		d.kv = append(d.kv, kv)
 		d.rngs = append(d.rngs, rand.New(rand.NewPCG(opts.Seed, uint64(opts.FirstSample+i))))
+	}
+	s := attn.Shape{NHeads: a.NHeads, NKVHeads: a.NKVHeads, DHead: a.DHead}
+	for l := range a.NLayers {
+		d.kt = append(d.kt, attn.TransposeKeys(prompt.k[l].Data, s, prompt.Len()))
 	}
 	end := prompt.Len() + opts.MaxTokens
 	for _, g := range m.ropeGroup {
@@ -359,7 +364,7 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 			kv.k[l] = append(kv.k[l], kh[r*kvRow:(r+1)*kvRow]...)
 			kv.v[l] = append(kv.v[l], vh[r*kvRow:(r+1)*kvRow]...)
 			segs[r] = []attn.Segment{
-				{K: d.prompt.k[l].Data, V: d.prompt.v[l].Data, Start: 0, N: P},
+				{KT: d.kt[l], V: d.prompt.v[l].Data, Start: 0, N: P},
 				{K: kv.k[l], V: kv.v[l], Start: P, N: len(kv.k[l]) / kvRow},
 			}
 			positions[r] = pos
@@ -439,8 +444,8 @@ func logProb(logits []float32, tok int) float32 {
 
 // sampler draws tokens; its buffers are reused between calls (one goroutine).
 type sampler struct {
-	scores []float64
-	idx    []int
+	scores, probs []float64
+	idx           []int
 }
 
 // sample returns a token drawn from logits under opts, in Hugging Face's order of logits warpers:
@@ -448,7 +453,8 @@ type sampler struct {
 // then top-p (sort the kept tokens by probability ascending, ties by id descending, i.e. the reverse of
 // "most probable first, then lowest id"; drop those whose cumulative probability is ≤ 1−TopP, always
 // keeping the most probable), then min-p (drop probabilities below MinP times the largest). Probabilities
-// are a softmax over the tokens still kept, in float64. The draw: u uniform in [0, 1) from rng, the
+// are a softmax over the tokens still kept, in float64 (top-p sums the tokens below a small share of
+// p_max at once, then the rest in order: the same up to float64 rounding). The draw: u uniform in [0, 1) from rng, the
 // first token (by id) whose cumulative probability exceeds u·Σp. Temperature 0 is the argmax of the
 // logits (ties to the lowest id) and draws nothing.
 func (s *sampler) sample(logits []float32, opts *SampleOptions, rng *rand.Rand) int {
@@ -463,22 +469,15 @@ func (s *sampler) sample(logits []float32, opts *SampleOptions, rng *rand.Rand) 
 	}
 	V := len(logits)
 	if cap(s.scores) < V {
-		s.scores, s.idx = make([]float64, V), make([]int, V)
+		s.scores, s.probs, s.idx = make([]float64, V), make([]float64, V), make([]int, 0, V)
 	}
-	sc := s.scores[:V]
+	sc, probs := s.scores[:V], s.probs[:V]
 	negInf := math.Inf(-1)
 	for i, v := range logits {
 		sc[i] = float64(v) / opts.Temperature
 	}
 	if k := opts.TopK; k > 0 && k < V {
-		idx := s.idx[:V]
-		for i := range idx {
-			idx[i] = i
-		}
-		// The k-th largest score: a partial selection would do, a sort is simpler and V log V is small
-		// next to a forward pass.
-		slices.SortFunc(idx, func(a, b int) int { return cmpDesc(sc, a, b) })
-		kth := sc[idx[k-1]]
+		kth := kthLargest(sc, k)
 		for i, v := range sc {
 			if v < kth {
 				sc[i] = negInf
@@ -486,18 +485,37 @@ func (s *sampler) sample(logits []float32, opts *SampleOptions, rng *rand.Rand) 
 		}
 	}
 	if p := opts.TopP; p > 0 && p < 1 {
-		probs := softmaxOf(sc)
+		top := softmaxInto(probs, sc)
+		// Tokens at or below a probability eps whose total is ≤ 1−p come first in ascending order and
+		// are all dropped: find such an eps (a small share of p_max) and sort only the tokens above it.
+		eps, small := -1.0, 0.0
+		for e := top * 1e-2; e > top*1e-12; e *= 1e-2 {
+			sum := 0.0
+			for _, q := range probs {
+				if q <= e {
+					sum += q
+				}
+			}
+			if sum <= 1-p {
+				eps, small = e, sum
+				break
+			}
+		}
 		idx := s.idx[:0]
-		for i, v := range sc {
-			if v > negInf {
+		for i, q := range probs {
+			switch {
+			case sc[i] == negInf:
+			case q <= eps:
+				sc[i] = negInf
+			default:
 				idx = append(idx, i)
 			}
 		}
 		// Ascending probability, ties by descending id: the reverse of (most probable, lowest id) first.
 		slices.SortFunc(idx, func(a, b int) int { return -cmpDesc(sc, a, b) })
-		cum := 0.0
+		cum := small
 		for _, i := range idx[:len(idx)-1] {
-			cum += probs(i)
+			cum += probs[i]
 			if cum > 1-p {
 				break
 			}
@@ -505,37 +523,81 @@ func (s *sampler) sample(logits []float32, opts *SampleOptions, rng *rand.Rand) 
 		}
 	}
 	if mp := opts.MinP; mp > 0 {
-		probs := softmaxOf(sc)
-		top := 0.0
-		for i := range sc {
-			top = math.Max(top, probs(i))
-		}
-		for i, v := range sc {
-			if v > negInf && probs(i) < mp*top {
+		top := softmaxInto(probs, sc)
+		for i, q := range probs {
+			if sc[i] > negInf && q < mp*top {
 				sc[i] = negInf
 			}
 		}
 	}
-	probs := softmaxOf(sc)
-	total := 0.0
-	last := 0
-	for i, v := range sc {
-		if v > negInf {
-			total += probs(i)
+	softmaxInto(probs, sc)
+	total, last := 0.0, 0
+	for i, q := range probs {
+		if sc[i] > negInf {
+			total += q
 			last = i
 		}
 	}
 	u := rng.Float64() * total
 	cum := 0.0
-	for i, v := range sc {
-		if v > negInf {
-			cum += probs(i)
+	for i, q := range probs {
+		if sc[i] > negInf {
+			cum += q
 			if cum > u {
 				return i
 			}
 		}
 	}
 	return last
+}
+
+// kthLargest returns the k-th largest of sc (1 ≤ k < len(sc)), with a min-heap of the k largest so far.
+func kthLargest(sc []float64, k int) float64 {
+	h := slices.Clone(sc[:k])
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= k {
+				return
+			}
+			if c+1 < k && h[c+1] < h[c] {
+				c++
+			}
+			if h[i] <= h[c] {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, v := range sc[k:] {
+		if v > h[0] {
+			h[0] = v
+			down(0)
+		}
+	}
+	return h[0]
+}
+
+// softmaxInto sets probs to the softmax of scores (−∞ scores get probability 0) and returns the largest
+// probability.
+func softmaxInto(probs, sc []float64) float64 {
+	mx := math.Inf(-1)
+	for _, v := range sc {
+		mx = math.Max(mx, v)
+	}
+	sum := 0.0
+	for i, v := range sc {
+		probs[i] = math.Exp(v - mx)
+		sum += probs[i]
+	}
+	for i := range probs {
+		probs[i] /= sum
+	}
+	return 1 / sum
 }
 
 // cmpDesc orders token ids by descending score, ties by ascending id.
@@ -547,17 +609,4 @@ func cmpDesc(sc []float64, a, b int) int {
 		return 1
 	}
 	return a - b
-}
-
-// softmaxOf returns p(i), the softmax of scores at i (−∞ scores have probability 0).
-func softmaxOf(sc []float64) func(int) float64 {
-	mx := math.Inf(-1)
-	for _, v := range sc {
-		mx = math.Max(mx, v)
-	}
-	sum := 0.0
-	for _, v := range sc {
-		sum += math.Exp(v - mx)
-	}
-	return func(i int) float64 { return math.Exp(sc[i]-mx) / sum }
 }

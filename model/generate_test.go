@@ -190,7 +190,8 @@ func TestGenerateBatchEqualsSingles(t *testing.T) {
 }
 
 // TestGeneratePrefix checks that a Prefix of the prompt's start gives the same generation as none (and
-// is reused), that a Prefix that only partly matches is reused up to the mismatch, and that
+// is reused), that a Prefix that only partly matches is reused up to the mismatch, that one of the whole
+// prompt is reused but for its last position, and that
 // GeneratePrefix gives the next turn the same generation as computing everything.
 func TestGeneratePrefix(t *testing.T) {
 	for _, fam := range []string{"llama", "mistral", "gemma2"} {
@@ -210,11 +211,15 @@ func TestGeneratePrefix(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			whole, err := m.NewPrefix(prompt) // the last position is recomputed for its logits
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, c := range []struct {
 				name  string
 				pf    *model.Prefix
 				reuse int
-			}{{"start", pf, 20}, {"partial", other, 30}} {
+			}{{"start", pf, 20}, {"partial", other, 30}, {"whole prompt", whole, 39}} {
 				opts.Prefix = c.pf
 				got, stats, err := m.Generate(prompt, 1, opts)
 				if err != nil {

@@ -15,7 +15,14 @@ import (
 type Segment struct {
 	K, V     []float32
 	Start, N int
+	// KT, if set, holds the same keys transposed, [NKVHeads, DHead, N] (TransposeKeys): a long
+	// segment's scores are then rows of a one-query product streaming over contiguous keys, several
+	// times faster than dot products with strided key rows. K is not read.
+	KT []float32
 }
+
+// TransposeKeys returns k [n, NKVHeads, DHead] as [NKVHeads, DHead, n], for Segment.KT.
+func TransposeKeys(k []float32, s Shape, n int) []float32 { return transposeKeys(k, s, n) }
 
 // Decode computes attention for one query per row, as in a decoding step: row r's query q[r] ([NHeads,
 // DHead]) sits at position pos[r] and attends to the keys of segs[r] (in position order, all at
@@ -34,7 +41,7 @@ func Decode(z, q []float32, segs [][]Segment, pos []int, s Shape, scale float32,
 	}
 	for r, ss := range segs {
 		for i, sg := range ss {
-			if sg.N < 0 || sg.Start < 0 || len(sg.K) < sg.N*kvRow || len(sg.V) < sg.N*kvRow || sg.Start+sg.N > pos[r]+1 ||
+			if sg.N < 0 || sg.Start < 0 || (sg.KT == nil && len(sg.K) < sg.N*kvRow) || (sg.KT != nil && len(sg.KT) < sg.N*kvRow) || len(sg.V) < sg.N*kvRow || sg.Start+sg.N > pos[r]+1 ||
 				i > 0 && sg.Start < ss[i-1].Start+ss[i-1].N {
 				return fmt.Errorf("attn: decode row %d segment %d (start %d, %d positions, %d/%d floats) does not fit query position %d",
 					r, i, sg.Start, sg.N, len(sg.K), len(sg.V), pos[r])
@@ -95,9 +102,16 @@ func (w *decodeWorker) item(z, q []float32, segs []Segment, pos, r, h int, scale
 		}
 		// scores[i, col:col+b−a] = qt[i] · Kᵀ over the segment's visible rows, one query head at a time:
 		// sgemm's one-row path reads the strided keys in place (a multi-row product would pack them).
-		kseg := sg.K[(a-sg.Start)*kvStride+h*dh:]
-		for i := range g {
-			sgemm.SgemmSerial(false, true, 1, b-a, dh, 1, qt[i*dh:], dh, kseg, kvStride, 0, sc[i*n+col:], n)
+		if sg.KT != nil {
+			kt := sg.KT[h*dh*sg.N+a-sg.Start:]
+			for i := range g {
+				sgemm.SgemmSerial(false, false, 1, b-a, dh, 1, qt[i*dh:], dh, kt, sg.N, 0, sc[i*n+col:], n)
+			}
+		} else {
+			kseg := sg.K[(a-sg.Start)*kvStride+h*dh:]
+			for i := range g {
+				sgemm.SgemmSerial(false, true, 1, b-a, dh, 1, qt[i*dh:], dh, kseg, kvStride, 0, sc[i*n+col:], n)
+			}
 		}
 		col += b - a
 	}

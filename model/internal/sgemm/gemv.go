@@ -135,3 +135,54 @@ func (p plan) gemvT(rows, n int, alpha float32, a []float32, lda int, x []float3
 		}
 	})
 }
+
+// fewRows is the most rows of A that gemvRows serves: a decoding step's few tokens against a weight
+// matrix stored as op(B) = Bᵀ. The blocked path would pack (transpose) all of B for them, which
+// costs as much as the product itself.
+const fewRows = 8
+
+// gemvRows computes C = alpha·A·Bᵀ + beta·C for m ≤ fewRows rows of A (row-major, stride lda) and B
+// stored n × k (row stride ldb): each block of four rows of B is read once, from memory, and dotted
+// with every row of A (which stay in L1). Row i of C is summed as the one-row GEMV sums row i of A alone
+// (the same kernels on the same blocks of B), so a decoding step's rows do not depend on each other.
+func (p plan) gemvRows(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32,
+	c []float32, ldc int) {
+	v := p.v
+	kv := k - k%v.step
+	threads := max(1, p.threads)
+	chunk := max(64, roundUp(ceilDiv(n, 4*threads), 4))
+	store := func(i, j int, s float32) {
+		for q := kv; q < k; q++ {
+			s += b[j*ldb+q] * a[i*lda+q]
+		}
+		if beta == 0 {
+			c[i*ldc+j] = alpha * s
+		} else {
+			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
+		}
+	}
+	parallelDo(threads, ceilDiv(n, chunk), func(_, u int) {
+		j0, j1 := u*chunk, min(n, (u+1)*chunk)
+		j := j0
+		for ; j+4 <= j1; j += 4 {
+			for i := range m {
+				var out [4]float32
+				if kv > 0 {
+					v.dot4(kv, &b[j*ldb], ldb, &a[i*lda], &out)
+				}
+				for q := range 4 {
+					store(i, j+q, out[q])
+				}
+			}
+		}
+		for ; j < j1; j++ {
+			for i := range m {
+				var s float32
+				if kv > 0 {
+					s = v.dot1(kv, &b[j*ldb], &a[i*lda])
+				}
+				store(i, j, s)
+			}
+		}
+	})
+}

@@ -172,6 +172,8 @@ func (p plan) gemm(transA, transB bool, m, n, k int, alpha float32, a []float32,
 		p.gemvRow(transA, transB, n, k, alpha, a, lda, b, ldb, beta, c)
 	case n == 1:
 		p.gemvCol(transA, transB, m, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	case m <= fewRows && !transA && transB:
+		p.gemvRows(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	default:
 		p.blocked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	}

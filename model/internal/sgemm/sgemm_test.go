@@ -64,6 +64,8 @@ func gemmCases() []gemmCase {
 		// m ≡ 6 (mod 12): a last 6-row panel under the AVX-512 12×32 kernel, once packed with the
 		// 6×16 kernel's stride (wrong results on every AVX-512 CPU, unseen on AVX2 ones).
 		{6, 32, 16}, {18, 17, 5}, {30, 64, 33},
+		// A decoding step: a few rows against a weight matrix (the few-rows GEMV when transB).
+		{8, 1536, 576}, {3, 130, 67},
 	}
 	for _, d := range dims {
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
