@@ -399,7 +399,7 @@ type RolloutRow struct {
 	Evidence        string  `parquet:"evidence"`
 	Reason          string  `parquet:"reason,dict"`
 	GeneratedTokens int32   `parquet:"generated_tokens"`
-	Seconds         float64 `parquet:"seconds"` // wall time of the rollout
+	Seconds         float64 `parquet:"seconds"` // wall time of the rollout (with its share of its condition's batched first turn)
 }
 
 // RolloutEpisode is one row of rollout_episodes.parquet: a rolled-out episode whole, as the native JSON

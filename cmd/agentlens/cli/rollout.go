@@ -423,6 +423,7 @@ func (r *rollouter) run(ctx context.Context, eps []*trace.Episode, items map[str
 type turn struct {
 	prompt []int
 	gen    model.Generation
+	secs   float64 // this sample's share of the wall time of a batched first turn
 }
 
 // sampleOptions returns the sampling options of turn t of a condition.
@@ -467,6 +468,7 @@ func (r *rollouter) firstTurns(ctx context.Context, c *data.Condition, group []*
 	}
 	o := r.sampleOptions(c, 0, maxTokens)
 	o.FirstSample = items[group[0].ID].Sample
+	start := time.Now()
 	gens, st, err := r.s.Model.Generate(ids, len(group), o)
 	if err != nil {
 		return nil, fmt.Errorf("condition %s: %w", c.ID, err)
@@ -474,8 +476,9 @@ func (r *rollouter) firstTurns(ctx context.Context, c *data.Condition, group []*
 	r.generated += st.Generated
 	r.decodeSecs += st.DecodeSeconds
 	out := make([]*turn, len(gens))
+	share := time.Since(start).Seconds() / float64(len(gens))
 	for k := range gens {
-		out[k] = &turn{prompt: ids, gen: gens[k]}
+		out[k] = &turn{prompt: ids, gen: gens[k], secs: share}
 	}
 	return out, ctx.Err()
 }
@@ -589,6 +592,9 @@ func (r *rollouter) rollout(ctx context.Context, c *data.Condition, sample int, 
 	row.MaxTokens, row.Turns, row.StopReason = int32(o.Sample.MaxTokens), int32(res.Turns), res.Reason
 	row.SetVerdict(v)
 	row.GeneratedTokens, row.Seconds = int32(gen.tokens), time.Since(start).Seconds()
+	if first != nil {
+		row.Seconds += first.secs // its share of the condition's batched first turn
+	}
 	return row, data.RolloutEpisode{EpisodeID: ep.ID, Episode: strings.TrimSuffix(line.String(), "\n")}, nil
 }
 
