@@ -273,7 +273,7 @@ type decoder struct {
 	kv     []*sampleKV
 	rngs   []*rand.Rand
 	rope   map[int][2][]float32 // rope group → cos, sin for positions 0..prompt+MaxTokens
-	kt     [][]float32          // per layer, the prompt's keys transposed for attn.Decode
+	kt, vt [][]float32          // per layer, the prompt's keys and values transposed for attn.Decode
 	samp   sampler
 }
 
@@ -294,6 +294,7 @@ func newDecoder(m *Model, prompt *Prefix, n int, opts SampleOptions) *decoder {
 	s := attn.Shape{NHeads: a.NHeads, NKVHeads: a.NKVHeads, DHead: a.DHead}
 	for l := range a.NLayers {
 		d.kt = append(d.kt, attn.TransposeKeys(prompt.k[l].Data, s, prompt.Len()))
+		d.vt = append(d.vt, attn.TransposeKeys(prompt.v[l].Data, s, prompt.Len()))
 	}
 	end := prompt.Len() + opts.MaxTokens
 	for _, g := range m.ropeGroup {
@@ -364,7 +365,7 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 			kv.k[l] = append(kv.k[l], kh[r*kvRow:(r+1)*kvRow]...)
 			kv.v[l] = append(kv.v[l], vh[r*kvRow:(r+1)*kvRow]...)
 			segs[r] = []attn.Segment{
-				{KT: d.kt[l], V: d.prompt.v[l].Data, Start: 0, N: P},
+				{KT: d.kt[l], VT: d.vt[l], Start: 0, N: P},
 				{K: kv.k[l], V: kv.v[l], Start: P, N: len(kv.k[l]) / kvRow},
 			}
 			positions[r] = pos
