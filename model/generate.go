@@ -66,7 +66,7 @@ type Generation struct {
 	StopReason string
 
 	// kv is the decoding cache: the prompt's Prefix and the sample's own keys and values (for
-	// GeneratePrefix).
+	// GeneratePrefix; a Generation holds them as long as it is kept).
 	kv *sampleKV
 }
 
