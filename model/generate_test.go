@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
 
 	"github.com/agentlens/agentlens/internal/testutil"
@@ -20,12 +22,18 @@ import (
 	"github.com/agentlens/agentlens/model/modeltest"
 )
 
+// xlaBackend is one XLA backend for the generation tests (nil and an error when the plugin is absent).
+var xlaBackend = sync.OnceValues(func() (backends.Backend, error) {
+	b, _, err := backend.New(backend.XLA, backend.Options{})
+	return b, err
+})
+
 // genModels returns the tiny model of a family on SimpleGo and, when the XLA plugin is available, on
 // XLA, keyed by backend name.
 func genModels(t *testing.T, fam string) map[string]*model.Model {
 	t.Helper()
 	out := map[string]*model.Model{"go": tiny(t, fam, model.Options{})}
-	xb, _, err := backend.New(backend.XLA, backend.Options{})
+	xb, err := xlaBackend()
 	if err != nil {
 		t.Logf("xla backend unavailable, checking SimpleGo only: %v", err)
 		return out
