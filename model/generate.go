@@ -17,9 +17,10 @@ import (
 // Each decoding step then feeds the samples' latest tokens as the rows of one pass: per layer, the
 // pre-attention graph (norm, q/k/v projections, qk norms, RoPE at the rows' position) on all rows, the
 // new keys and values appended to each sample's own cache, attention on the host (attn.Decode: each row's
-// query against the shared prompt keys and its own, read in place), and the post-attention graph; then
-// the final norm and unembedding of the rows. The graphs are the ones Run uses, so every family's
-// layers (qk norms, sliding windows, soft caps, post-norms) behave as in a forward pass.
+// query against the shared prompt keys and values, transposed once per call, and its own, read in
+// place), and the post-attention graph, fused with the next layer's pre-attention graph; then the final
+// norm and unembedding of the rows. The graphs are the ones Run uses, so every family's layers (qk
+// norms, sliding windows, soft caps, post-norms) behave as in a forward pass.
 
 // SampleOptions configure Generate.
 type SampleOptions struct {
