@@ -33,8 +33,9 @@
 // tokens as the rows of one pass (1, 2, 4, 8, then multiples of 8 rows, so a few compiled shapes serve
 // a generation as samples stop). Per layer the step runs the same stage graphs as a forward pass —
 // layer l's post-attention and layer l+1's pre-attention fused in one graph — with attention between
-// them on the host (attn.Decode): each row's query against the prompt's keys and the sample's own,
-// read where they lie, the new key and value appended to the sample's cache. So a step costs the new
+// them on the host (attn.Decode): each row's query against the prompt's keys and values (transposed
+// once per call, shared by all rows) and the sample's own, read in place, the new key and value
+// appended to the sample's cache (no copy of the cache per step). So a step costs the new
 // positions' matmuls plus one read of the cache, whatever the family (sliding windows, soft caps and
 // qk norms are the forward's own code). Sampling follows Hugging Face's warper order (temperature,
 // top-k, top-p, min-p) with a PCG per sample seeded by (Seed, sample), so a sample is the same alone or

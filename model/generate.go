@@ -17,9 +17,10 @@ import (
 // Each decoding step then feeds the samples' latest tokens as the rows of one pass: per layer, the
 // pre-attention graph (norm, q/k/v projections, qk norms, RoPE at the rows' position) on all rows, the
 // new keys and values appended to each sample's own cache, attention on the host (attn.Decode: each row's
-// query against the shared prompt keys and its own, read in place), and the post-attention graph; then
-// the final norm and unembedding of the rows. The graphs are the ones Run uses, so every family's
-// layers (qk norms, sliding windows, soft caps, post-norms) behave as in a forward pass.
+// query against the shared prompt keys and values, transposed once per call, and its own, read in
+// place), and the post-attention graph, fused with the next layer's pre-attention graph; then the final
+// norm and unembedding of the rows. The graphs are the ones Run uses, so every family's layers (qk
+// norms, sliding windows, soft caps, post-norms) behave as in a forward pass.
 
 // SampleOptions configure Generate.
 type SampleOptions struct {
@@ -66,7 +67,7 @@ type Generation struct {
 	StopReason string
 
 	// kv is the decoding cache: the prompt's Prefix and the sample's own keys and values (for
-	// GeneratePrefix).
+	// GeneratePrefix; a Generation holds them as long as it is kept).
 	kv *sampleKV
 }
 
@@ -273,7 +274,7 @@ type decoder struct {
 	kv     []*sampleKV
 	rngs   []*rand.Rand
 	rope   map[int][2][]float32 // rope group → cos, sin for positions 0..prompt+MaxTokens
-	kt     [][]float32          // per layer, the prompt's keys transposed for attn.Decode
+	kt, vt [][]float32          // per layer, the prompt's keys and values transposed for attn.Decode
 	samp   sampler
 }
 
@@ -294,6 +295,7 @@ func newDecoder(m *Model, prompt *Prefix, n int, opts SampleOptions) *decoder {
 	s := attn.Shape{NHeads: a.NHeads, NKVHeads: a.NKVHeads, DHead: a.DHead}
 	for l := range a.NLayers {
 		d.kt = append(d.kt, attn.TransposeKeys(prompt.k[l].Data, s, prompt.Len()))
+		d.vt = append(d.vt, attn.TransposeKeys(prompt.v[l].Data, s, prompt.Len()))
 	}
 	end := prompt.Len() + opts.MaxTokens
 	for _, g := range m.ropeGroup {
@@ -364,7 +366,7 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 			kv.k[l] = append(kv.k[l], kh[r*kvRow:(r+1)*kvRow]...)
 			kv.v[l] = append(kv.v[l], vh[r*kvRow:(r+1)*kvRow]...)
 			segs[r] = []attn.Segment{
-				{KT: d.kt[l], V: d.prompt.v[l].Data, Start: 0, N: P},
+				{KT: d.kt[l], VT: d.vt[l], Start: 0, N: P},
 				{K: kv.k[l], V: kv.v[l], Start: P, N: len(kv.k[l]) / kvRow},
 			}
 			positions[r] = pos

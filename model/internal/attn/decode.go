@@ -19,6 +19,9 @@ type Segment struct {
 	// segment's scores are then rows of a one-query product streaming over contiguous keys, several
 	// times faster than dot products with strided key rows. K is not read.
 	KT []float32
+	// VT, if set, holds the values transposed likewise: each output is then a dot product with a
+	// contiguous row of values. V is not read.
+	VT []float32
 }
 
 // TransposeKeys returns k [n, NKVHeads, DHead] as [NKVHeads, DHead, n], for Segment.KT.
@@ -41,7 +44,7 @@ func Decode(z, q []float32, segs [][]Segment, pos []int, s Shape, scale float32,
 	}
 	for r, ss := range segs {
 		for i, sg := range ss {
-			if sg.N < 0 || sg.Start < 0 || (sg.KT == nil && len(sg.K) < sg.N*kvRow) || (sg.KT != nil && len(sg.KT) < sg.N*kvRow) || len(sg.V) < sg.N*kvRow || sg.Start+sg.N > pos[r]+1 ||
+			if sg.N < 0 || sg.Start < 0 || (sg.KT == nil && len(sg.K) < sg.N*kvRow) || (sg.KT != nil && len(sg.KT) < sg.N*kvRow) || (sg.VT == nil && len(sg.V) < sg.N*kvRow) || (sg.VT != nil && len(sg.VT) < sg.N*kvRow) || sg.Start+sg.N > pos[r]+1 ||
 				i > 0 && sg.Start < ss[i-1].Start+ss[i-1].N {
 				return fmt.Errorf("attn: decode row %d segment %d (start %d, %d positions, %d/%d floats) does not fit query position %d",
 					r, i, sg.Start, sg.N, len(sg.K), len(sg.V), pos[r])
@@ -132,9 +135,16 @@ func (w *decodeWorker) item(z, q []float32, segs []Segment, pos, r, h int, scale
 		if b <= a {
 			continue
 		}
-		vseg := sg.V[(a-sg.Start)*kvStride+h*dh:]
-		for i := range g {
-			sgemm.SgemmSerial(false, false, 1, dh, b-a, 1, sc[i*n+col:], n, vseg, kvStride, 1, acc[i*dh:], dh)
+		if sg.VT != nil {
+			vt := sg.VT[h*dh*sg.N+a-sg.Start:]
+			for i := range g {
+				sgemm.SgemmSerial(false, true, 1, dh, b-a, 1, sc[i*n+col:], n, vt, sg.N, 1, acc[i*dh:], dh)
+			}
+		} else {
+			vseg := sg.V[(a-sg.Start)*kvStride+h*dh:]
+			for i := range g {
+				sgemm.SgemmSerial(false, false, 1, dh, b-a, 1, sc[i*n+col:], n, vseg, kvStride, 1, acc[i*dh:], dh)
+			}
 		}
 		col += b - a
 	}

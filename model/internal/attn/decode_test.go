@@ -9,7 +9,7 @@ import (
 // TestDecodeMatchesNaive compares Decode with float64 attention of one query after past keys, the keys
 // split into two segments (a shared prompt and a row's own keys) at different points per row, with
 // grouped heads, sliding windows that cut inside either segment, soft caps, a padding row with no
-// segments, and keys given transposed (Segment.KT) in odd rows. Tolerance 2e-5 as in TestCausalMatchesNaive (float32 products and sums over ≤ 700 keys).
+// segments, and keys and values given transposed (Segment.KT, VT) in odd rows. Tolerance 2e-5 as in TestCausalMatchesNaive (float32 products and sums over ≤ 700 keys).
 func TestDecodeMatchesNaive(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range []struct {
@@ -39,8 +39,9 @@ func TestDecodeMatchesNaive(t *testing.T) {
 				sp := c.split[i]
 				segs[i] = []Segment{{K: k[:sp*kvRow], V: v[:sp*kvRow], Start: 0, N: sp},
 					{K: k[sp*kvRow:], V: v[sp*kvRow:], Start: sp, N: past + 1 - sp}}
-				if i%2 == 1 { // odd rows give the first segment's keys transposed
+				if i%2 == 1 { // odd rows give the first segment's keys and values transposed
 					segs[i][0].KT, segs[i][0].K = TransposeKeys(k[:sp*kvRow], s, sp), nil
+					segs[i][0].VT, segs[i][0].V = TransposeKeys(v[:sp*kvRow], s, sp), nil
 				}
 				pos[i] = past
 				one := s

@@ -14,8 +14,8 @@
 // how patched keys or queries change Σ dz·z through the softmax alone (AtP*'s attention step), for many
 // patches in one pass.
 // Decode is the decoding step: one query per row (a sample of a batch) against cached keys and values
-// read in place from segments (a prompt's keys shared by every row, then the row's own), so a step
-// neither copies nor transposes the cache.
+// in segments read in place (a prompt's keys and values shared by every row, optionally transposed once
+// for contiguous reads, then the row's own), so a step never copies the cache.
 // The two row operations of the online softmax (row maximum; e^(x−max) in place with the row's sum)
 // run in AVX2+FMA assembly on amd64 (exp_amd64.s) and in Go elsewhere (exp32, a Cephes-style
 // float32 exponential within 2 ulp).
