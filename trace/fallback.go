@@ -110,7 +110,7 @@ func callText(tc ToolCall, style ToolCallStyle) string {
 	}
 	var b strings.Builder
 	b.WriteString("<tool_use:" + tc.Name + ">\n")
-	fields, ok := objectFields(args)
+	fields, ok := ObjectFields(args)
 	if !ok {
 		b.WriteString("arguments: " + string(args) + "\n")
 	}
@@ -121,8 +121,9 @@ func callText(tc ToolCall, style ToolCallStyle) string {
 	return b.String()
 }
 
-// objectFields returns the top-level fields of a JSON object in order, values as compact JSON.
-func objectFields(raw json.RawMessage) ([][2]string, bool) {
+// ObjectFields returns the top-level fields of a JSON object in order, values as compact JSON; ok is
+// false when raw is not an object.
+func ObjectFields(raw json.RawMessage) ([][2]string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {

@@ -933,7 +933,7 @@ func WriteCall(f Format, tc trace.ToolCall) string {
 	case FormatGemma:
 		var b strings.Builder
 		b.WriteString("```tool_code\n" + tc.Name + "(")
-		fields, _ := objectFields(args)
+		fields, _ := trace.ObjectFields(args)
 		for i, kv := range fields {
 			if i > 0 {
 				b.WriteString(", ")
@@ -946,27 +946,6 @@ func WriteCall(f Format, tc trace.ToolCall) string {
 	return "<tool_use:" + tc.Name + ">\n" + string(args) + "\n</tool_use:" + tc.Name + ">"
 }
 
-// objectFields returns the fields of a JSON object in order, values as raw JSON.
-func objectFields(raw json.RawMessage) ([][2]string, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, false
-	}
-	var out [][2]string
-	for dec.More() {
-		k, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		key, _ := k.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, false
-		}
-		out = append(out, [2]string{key, string(v)})
-	}
-	return out, true
-}
 
 // pyLiteral writes a JSON scalar as a Python literal.
 func pyLiteral(v json.RawMessage) string {

@@ -563,7 +563,7 @@ func (r *rollouter) rollout(ctx context.Context, c *data.Condition, sample int, 
 	if err != nil {
 		return data.RolloutRow{}, data.RolloutEpisode{}, fmt.Errorf("rollout %s: %w", ep.ID, err)
 	}
-	v := data.Classify(*c, res.Episode)
+	v := classifyRollout(*c, res)
 	if v.Reason != "" && r.judge != nil {
 		jv, reply, err := r.judgeRollout(c, res.Episode)
 		if err != nil {
@@ -596,6 +596,25 @@ func (r *rollouter) rollout(ctx context.Context, c *data.Condition, sample int, 
 		row.Seconds += first.secs // its share of the condition's batched first turn
 	}
 	return row, data.RolloutEpisode{EpisodeID: ep.ID, Episode: strings.TrimSuffix(line.String(), "\n")}, nil
+}
+
+// classifyRollout classifies a rollout by its family's rule. A runaway last turn (it used all of
+// --max-tokens) is left out: the loop never executed its tool calls, often a model copying the system
+// prompt's examples, so they are not what the agent did.
+func classifyRollout(c data.Condition, res *agent.Result) data.Verdict {
+	ep := res.Episode
+	if n := len(ep.Messages); res.Reason == "runaway" && n > 0 && ep.Messages[n-1].Role == trace.RoleAssistant {
+		cut := ep.Clone()
+		cut.Messages = cut.Messages[:n-1]
+		if err := cut.Segment(); err == nil {
+			v := data.Classify(c, cut)
+			if v.Reason != "" {
+				v.Reason = "runaway"
+			}
+			return v
+		}
+	}
+	return data.Classify(c, ep)
 }
 
 // openJudge loads the judge model (fetching or pulling it like --model) on the rollout model's backend.
