@@ -946,7 +946,6 @@ func WriteCall(f Format, tc trace.ToolCall) string {
 	return "<tool_use:" + tc.Name + ">\n" + string(args) + "\n</tool_use:" + tc.Name + ">"
 }
 
-
 // pyLiteral writes a JSON scalar as a Python literal.
 func pyLiteral(v json.RawMessage) string {
 	t := strings.TrimSpace(string(v))
