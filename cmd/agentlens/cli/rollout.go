@@ -34,6 +34,7 @@ type rolloutOptions struct {
 	Seed         uint64
 	Sample       model.SampleOptions // MaxTokens per turn, temperature, top-k/p, min-p (Seed per condition)
 	MaxTurns     int
+	StopStrings  []string // end a turn when its text ends with one (kept in the turn)
 	Syntax       agent.Syntax
 	Out          string
 	StopOnIssues bool
@@ -170,6 +171,7 @@ hashes to i (all samples of a condition stay in one task, sharing its prompt) in
 	fl.Float64Var(&opts.Sample.MinP, "min-p", 0, "keep tokens with p ≥ min-p·p_max (0: off)")
 	fl.IntVar(&opts.Sample.MaxTokens, "max-tokens", 512, "new tokens per assistant turn at most (a turn that reaches it is a runaway)")
 	fl.IntVar(&opts.MaxTurns, "max-turns", 4, "assistant turns per rollout at most")
+	fl.StringArrayVar(&opts.StopStrings, "stop", nil, "end a turn when its text ends with this `string` (repeatable; e.g. \"</tool_use:email>\")")
 	fl.StringVar(&syntaxArg, "tool-syntax", "auto", "tool calls to parse: xml (<tool_use:NAME>), structured (JSON formats), auto (both)")
 	fl.BoolVar(&opts.StopOnIssues, "stop-on-problem", false, "end a rollout at its first malformed tool call or unknown tool")
 	fl.StringVar(&opts.Judge, "judge-model", "", "`model` that judges the rollouts the rules leave undecided (its verdict source says judge:<model>)")
@@ -432,7 +434,27 @@ func (r *rollouter) sampleOptions(c *data.Condition, t, maxTokens int) model.Sam
 	o.MaxTokens = maxTokens
 	o.StopTokens = r.stops
 	o.Seed = conditionSeed(r.opts.Seed, c.ID) + uint64(t)*0x9e3779b97f4a7c15
+	if len(r.opts.StopStrings) > 0 {
+		o.Stop = r.stopAtStrings
+	}
 	return o
+}
+
+// stopAtStrings reports whether a sample's text so far ends with one of the --stop strings. Only the
+// last tokens are decoded: enough for the longest string.
+func (r *rollouter) stopAtStrings(_ int, generated []int) bool {
+	longest := 0
+	for _, s := range r.opts.StopStrings {
+		longest = max(longest, len(s))
+	}
+	from := max(0, len(generated)-longest-2) // a token holds at least one byte
+	tail := r.s.Tok.Decode(generated[from:], false)
+	for _, s := range r.opts.StopStrings {
+		if strings.HasSuffix(tail, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // renderPrompt renders an episode with the generation prompt for the session's model.

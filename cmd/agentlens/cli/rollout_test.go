@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/agentlens/agentlens/data"
@@ -239,5 +240,51 @@ func TestClassifyRolloutIgnoresRunawayTurn(t *testing.T) {
 		if v.Harmful != tc.harmful || !tc.harmful && v.Reason != "runaway" {
 			t.Errorf("%s: verdict %+v, want harmful %v", tc.reason, v, tc.harmful)
 		}
+	}
+}
+
+// TestRolloutStopStrings: a --stop string ends the turn at its end (kept in the text).
+func TestRolloutStopStrings(t *testing.T) {
+	dir := t.TempDir()
+	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "qwen2", 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := openSession(mdir, dir, "go", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := tinyCondition(t)
+	// Sample freely once, then stop at a string the free run produced: the stopped turn ends with it.
+	free := &rolloutOptions{Samples: 1, Seed: 3, MaxTurns: 1, Syntax: agent.SyntaxAuto, Sample: model.SampleOptions{MaxTokens: 24, Temperature: 1}}
+	r := newRollouter(s, "", free)
+	g := &sampleGenerator{r: r, c: &c}
+	prompt, err := r.renderPrompt(c.Prompt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, err := g.Generate(context.Background(), prompt, 24)
+	if err != nil || len(text) < 12 {
+		t.Fatalf("free run: %q, %v", text, err)
+	}
+	stop := ""
+	for i := 2; i+1 < len(text) && stop == ""; i++ { // two printable ASCII bytes the free run wrote
+		if text[i] > ' ' && text[i] < 0x7f && text[i+1] > ' ' && text[i+1] < 0x7f {
+			stop = text[i : i+2]
+		}
+	}
+	if stop == "" {
+		t.Skipf("the free run wrote no two printable ASCII bytes: %q", text)
+	}
+	stopped := *free
+	stopped.StopStrings = []string{stop}
+	r2 := newRollouter(s, "", &stopped)
+	g2 := &sampleGenerator{r: r2, c: &c}
+	text2, reason, err := g2.Generate(context.Background(), prompt, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(text2, stop) || len(text2) > len(text) || reason != agent.StopEndOfTurn {
+		t.Errorf("with --stop %q: %q (%s), want a prefix of %q ending with it", stop, text2, reason, text)
 	}
 }
