@@ -39,9 +39,9 @@ func tinyCondition(t *testing.T) data.Condition {
 	return c
 }
 
-// TestRolloutTiny rolls a tiny random model out on one condition twice and checks the tables, the
-// episodes and that the same seed gives the same rollouts.
-func TestRolloutTiny(t *testing.T) {
+// tinySession opens a tiny random Qwen2 on the go backend.
+func tinySession(t *testing.T) *session {
+	t.Helper()
 	dir := t.TempDir()
 	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "qwen2", 7)
 	if err != nil {
@@ -51,7 +51,14 @@ func TestRolloutTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := tinyCondition(t)
+	return s
+}
+
+// TestRolloutTiny rolls a tiny random model out on one condition twice and checks the tables, the
+// episodes and that the same seed gives the same rollouts.
+func TestRolloutTiny(t *testing.T) {
+	dir := t.TempDir()
+	s, c := tinySession(t), tinyCondition(t)
 	run := func(out string) ([]data.RolloutRow, []data.RolloutEpisode) {
 		opts := &rolloutOptions{Samples: 3, Seed: 5, MaxTurns: 2, Syntax: agent.SyntaxAuto, Out: out,
 			Sample: model.SampleOptions{MaxTokens: 12, Temperature: 1, TopK: 50}}
@@ -245,16 +252,7 @@ func TestClassifyRolloutIgnoresRunawayTurn(t *testing.T) {
 
 // TestRolloutStopStrings: a --stop string ends the turn at its end (kept in the text).
 func TestRolloutStopStrings(t *testing.T) {
-	dir := t.TempDir()
-	mdir, err := modeltest.Write(filepath.Join(dir, "tiny"), "qwen2", 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := openSession(mdir, dir, "go", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := tinyCondition(t)
+	s, c := tinySession(t), tinyCondition(t)
 	// Sample freely once, then stop at a string the free run produced: the stopped turn ends with it.
 	free := &rolloutOptions{Samples: 1, Seed: 3, MaxTurns: 1, Syntax: agent.SyntaxAuto, Sample: model.SampleOptions{MaxTokens: 24, Temperature: 1}}
 	r := newRollouter(s, "", free)
