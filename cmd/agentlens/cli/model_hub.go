@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -298,7 +299,7 @@ func describeModel(path string) modelSummary {
 		} else {
 			s.Architecture = cfg.ModelType
 		}
-		s.DType = cmp(cfg.DType, cfg.TorchDType)
+		s.DType = cmp.Or(cfg.DType, cfg.TorchDType)
 		files, _ := filepath.Glob(filepath.Join(path, "*.safetensors"))
 		for _, f := range files {
 			if fst, err := os.Stat(f); err == nil {
@@ -328,14 +329,6 @@ func describeModel(path string) modelSummary {
 	}
 	s.Supported, s.Layers, s.DModel, s.Architecture = true, arch.NLayers, arch.DModel, arch.Name
 	return s
-}
-
-// cmp returns the first non-empty string.
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // shortReason is the part of a load error a list has room for: unsupported architectures by name.
