@@ -139,6 +139,17 @@ func (c HFCache) tagCacheDir() error {
 	return writeFileAtomic(p, []byte(cacheDirTag), 0o644)
 }
 
+// newHash returns the hash the file's etag is: sha256 of an LFS file, else git's blob sha1 (of the
+// header "blob <size>\x00" and the contents), with the header written.
+func (e treeEntry) newHash() hash.Hash {
+	if e.LFSSHA256 != "" {
+		return sha256.New()
+	}
+	h := sha1.New()
+	fmt.Fprintf(h, "blob %d\x00", e.size())
+	return h
+}
+
 // size is the file's size: its LFS object's when it has one.
 func (e treeEntry) size() int64 {
 	if e.LFSSHA256 != "" {
@@ -396,13 +407,7 @@ func (h hubClient) downloadOnce(ctx context.Context, commit, p string, e treeEnt
 		return 0, fmt.Errorf("%s: %w", h.ref, err)
 	}
 	defer f.Close()
-	var sum hash.Hash
-	if e.LFSSHA256 != "" {
-		sum = sha256.New()
-	} else {
-		sum = sha1.New()
-		fmt.Fprintf(sum, "blob %d\x00", e.size())
-	}
+	sum := e.newHash()
 	have, err := io.Copy(sum, f)
 	if err != nil {
 		return 0, fmt.Errorf("%s: read %s: %w", h.ref, incomplete, err)
@@ -448,11 +453,7 @@ func (h hubClient) downloadOnce(ctx context.Context, commit, p string, e treeEnt
 				if err := f.Truncate(0); err != nil {
 					return have, err
 				}
-				sum.Reset()
-				if e.LFSSHA256 == "" {
-					fmt.Fprintf(sum, "blob %d\x00", e.size())
-				}
-				have = 0
+				sum, have = e.newHash(), 0
 			}
 		default:
 			return have, h.hubError(resp, "file "+p)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 )
 
 // SidecarSuffix is appended to an output's path to name the JSON file that records its size, sha256
@@ -112,24 +111,8 @@ func writeSidecar(out string, sc sidecar) error {
 	if err != nil {
 		return fmt.Errorf("sidecar %s: %w", p, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), "."+filepath.Base(p)+".tmp-*")
-	if err != nil {
+	if err := writeFileAtomic(p, append(data, '\n'), 0o644); err != nil {
 		return fmt.Errorf("sidecar %s: %w", p, err)
-	}
-	_, werr := f.Write(append(data, '\n'))
-	if werr == nil {
-		werr = f.Chmod(0o644)
-	}
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(f.Name(), p)
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("sidecar %s: %w", p, werr)
 	}
 	return nil
 }
