@@ -465,7 +465,7 @@ func modelInfoRun(opts *modelInfoOptions) error {
 			return err
 		}
 	}
-	tok, err := openTokenizer(opts.Path)
+	tok, err := sourceTokenizer(opts.Path, src) // the metadata Inspect read, not the file again
 	if err != nil {
 		return err
 	}

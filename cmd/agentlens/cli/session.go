@@ -142,14 +142,9 @@ func openSession(path, cacheDir, backendName, templatePath string, progress func
 	if err != nil {
 		return nil, err
 	}
-	var tok *tokenizer.Tokenizer
-	if src.GGUFMeta != nil {
-		tok, err = tokenizer.FromGGUFMetadata(src.GGUFMeta)
-	} else {
-		tok, err = tokenizer.FromFile(filepath.Join(src.Path, "tokenizer.json"))
-	}
+	tok, err := sourceTokenizer(path, src)
 	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, err
 	}
 	tmpl, err := chat.Select(path, tok.ChatTemplate(), templatePath)
 	if err != nil {
@@ -218,6 +213,22 @@ func writeFileAtomic(path string, write func(f *os.File) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// sourceTokenizer reads the tokenizer of a model Load or Inspect read from src: from its GGUF metadata,
+// or the tokenizer.json of its directory (errors name the model as given, path).
+func sourceTokenizer(path string, src *model.Source) (*tokenizer.Tokenizer, error) {
+	var tok *tokenizer.Tokenizer
+	var err error
+	if src.GGUFMeta != nil {
+		tok, err = tokenizer.FromGGUFMetadata(src.GGUFMeta)
+	} else {
+		tok, err = tokenizer.FromFile(filepath.Join(src.Path, "tokenizer.json"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return tok, nil
 }
 
 // openTokenizer reads a model's tokenizer without its weights: from a GGUF file's metadata or a
