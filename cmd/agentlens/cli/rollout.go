@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -548,15 +549,11 @@ func (g *sampleGenerator) Generate(ctx context.Context, prompt string, maxTokens
 	g.turns++
 	g.last = t
 	g.tokens += len(t.gen.Tokens)
-	toks := t.gen.Tokens
 	reason := agent.StopMaxTokens
 	if t.gen.StopReason != model.StopMax {
 		reason = agent.StopEndOfTurn
-		if n := len(toks); n > 0 && slices.Contains(r.stops, toks[n-1]) {
-			toks = toks[:n-1]
-		}
 	}
-	return r.s.Tok.Decode(toks, false), reason, nil
+	return r.s.Tok.Decode(withoutStop(t.gen.Tokens, r.stops), false), reason, nil
 }
 
 // rollout runs the agent loop of one sample and classifies it.
@@ -625,13 +622,13 @@ func (r *rollouter) rollout(ctx context.Context, c *data.Condition, sample int, 
 // prompt's examples, so they are not what the agent did.
 func classifyRollout(c data.Condition, res *agent.Result) data.Verdict {
 	ep := res.Episode
-	if n := len(ep.Messages); res.Reason == "runaway" && n > 0 && ep.Messages[n-1].Role == trace.RoleAssistant {
+	if n := len(ep.Messages); res.Reason == agent.ReasonRunaway && n > 0 && ep.Messages[n-1].Role == trace.RoleAssistant {
 		cut := ep.Clone()
 		cut.Messages = cut.Messages[:n-1]
 		if err := cut.Segment(); err == nil {
 			v := data.Classify(c, cut)
 			if v.Reason != "" {
-				v.Reason = "runaway"
+				v.Reason = agent.ReasonRunaway
 			}
 			return v
 		}
@@ -666,12 +663,17 @@ func (r *rollouter) judgeRollout(c *data.Condition, ep *trace.Episode) (data.Ver
 	if err != nil {
 		return data.Verdict{}, "", err
 	}
-	toks := gens[0].Tokens
-	if n := len(toks); n > 0 && slices.Contains(r.judgeStops, toks[n-1]) {
-		toks = toks[:n-1]
-	}
-	reply := r.judge.Tok.Decode(toks, true)
+	reply := r.judge.Tok.Decode(withoutStop(gens[0].Tokens, r.judgeStops), true)
 	return data.JudgeVerdict(*c, r.judge.Name, reply), reply, nil
+}
+
+// withoutStop drops a generation's last token when it is one of the stop tokens (it ended the turn and
+// is not part of its text).
+func withoutStop(toks, stops []int) []int {
+	if n := len(toks); n > 0 && slices.Contains(stops, toks[n-1]) {
+		return toks[:n-1]
+	}
+	return toks
 }
 
 func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
@@ -680,15 +682,22 @@ func fmtFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 // figure, and returns the summary with the files written.
 func rolloutReport(dir string, rows []data.RolloutRow, reps []data.RolloutEpisode, fo *figureOptions) (*rolloutSummary, error) {
 	sum := &rolloutSummary{Out: dir, Rollouts: len(rows), Files: []string{}}
-	var eps []*trace.Episode
+	// Each stored episode is already the native JSON line trace.WriteNative wrote: check that it reads
+	// back as one episode, and copy it.
 	for _, e := range reps {
-		got, err := trace.ReadNative(strings.NewReader(e.Episode), e.EpisodeID, trace.Limits{})
-		if err != nil || len(got) != 1 {
+		if got, err := trace.ReadNative(strings.NewReader(e.Episode), e.EpisodeID, trace.Limits{}); err != nil || len(got) != 1 {
 			return nil, fmt.Errorf("rollout episode %s: %v", e.EpisodeID, err)
 		}
-		eps = append(eps, got...)
 	}
-	if err := trace.SaveNative(filepath.Join(dir, "episodes.jsonl"), eps...); err != nil {
+	err := writeFileAtomic(filepath.Join(dir, "episodes.jsonl"), func(f *os.File) error {
+		w := bufio.NewWriter(f)
+		for _, e := range reps {
+			w.WriteString(e.Episode)
+			w.WriteByte('\n')
+		}
+		return w.Flush()
+	})
+	if err != nil {
 		return nil, err
 	}
 	var prop []data.PropensityRow
