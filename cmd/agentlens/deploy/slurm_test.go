@@ -155,17 +155,20 @@ func TestSlurmArrayCapture(t *testing.T) {
 	}
 	acttest.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
 
-	// 2. Task 2 killed mid-run. The wrapper runs agentlens and, on task 2's first attempt, stops it
-	// (SIGSTOP) once its first chunk is committed and says so; the test then cancels the task, and
-	// Slurm kills the stopped process wherever it was.
+	// 2. Task 2 killed mid-run. The wrapper runs agentlens and, on task 2's first attempt, lets it run
+	// in 10 ms slices (SIGCONT, sleep, SIGSTOP) until its first chunk is committed, leaves it stopped
+	// there and says so; the test then cancels the task, and Slurm kills the stopped process wherever it
+	// was. (Polling a running process missed the chunk when the tiny model did all six in 0.2 s.)
 	wrapper := filepath.Join(work, "wrapper.sh")
 	killed := filepath.Join(work, "killed")
 	w := fmt.Sprintf(`#!/bin/sh
 if [ "$SLURM_ARRAY_TASK_ID" = 2 ] && [ ! -e %[2]q ]; then
   %[1]q "$@" &
   pid=$!
-  while [ ! -e %[3]q/shard-00002-of-00004/chunk-00000.json ]; do sleep 0.05; done
   kill -STOP $pid
+  while [ ! -e %[3]q/shard-00002-of-00004/chunk-00000.json ]; do
+    kill -CONT $pid; sleep 0.01; kill -STOP $pid
+  done
   : > %[4]q
   wait $pid
   exit $?
