@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/agentlens/agentlens/model/hook"
 	_ "github.com/agentlens/agentlens/model/internal/autodiff" // transformer-ready VJPs
@@ -61,6 +62,8 @@ type Model struct {
 	fullAttention bool
 	// hostLayers counts layer attentions computed by the host kernel (tests check the path is taken).
 	hostLayers atomic.Int64
+	// prof, if set, adds up the passes' phase times (SetProfile).
+	prof atomic.Pointer[Profile]
 
 	mu    sync.Mutex
 	execs map[string]*graph.Exec
@@ -394,6 +397,7 @@ func internalKind(iv *Intervention) InterventionKind {
 
 // embedInput gathers (and scales) embeddings into [1, tp, d_model], applying hook_embed interventions.
 func (p *pass) embedInput(ivs []Intervention) *Tensor {
+	defer p.m.spent(PhaseEmbed, time.Now())
 	a := p.m.Arch
 	D := a.DModel
 	x := NewTensor(1, p.tp, D)

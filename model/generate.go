@@ -359,8 +359,9 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 		return nil, err
 	}
 	for l := range a.NLayers {
-		qh, kh, vh := tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
+		qh, kh, vh := m.hostCopy(q), m.hostCopy(k), m.hostCopy(v)
 		finalize(q, k, v)
+		t0 := time.Now()
 		for r, i := range active {
 			kv := d.kv[i]
 			kv.k[l] = append(kv.k[l], kh[r*kvRow:(r+1)*kvRow]...)
@@ -375,8 +376,12 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 		if err := attn.Decode(z, qh, segs, positions, s, float32(a.AttnScale), a.window(l)); err != nil {
 			return nil, fmt.Errorf("layer %d attention: %w", l, err)
 		}
+		m.spent(PhaseAttention, t0)
 		m.hostLayers.Add(1)
-		zt := tensors.FromFlatDataAndDimensions(z, 1, p.tp, a.NHeads, dh)
+		zt, err := m.upload(z, 1, p.tp, a.NHeads, dh)
+		if err != nil {
+			return nil, err
+		}
 		if l == a.NLayers-1 {
 			o, err := p.runStage(l, p.layerSpec(l, stagePost, nil, nil, false), stageIn{x: xs, z: zt})
 			if err != nil {
@@ -424,7 +429,9 @@ func (p *pass) postPre(l int, xs, z *tensors.Tensor) (nxs, q, k, v *tensors.Tens
 	args := p.stageArgs(l, post, stageIn{x: xs, z: z})
 	preArgs := p.stageArgs(l+1, pre, stageIn{})
 	args = append(args, slices.Delete(preArgs, preIn.x, preIn.x+1)...)
+	t0 := time.Now()
 	outs, err := run(e, args)
+	p.m.spent(PhasePreGraphs, t0)
 	if err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("layers %d–%d: %w", l, l+1, err)
 	}

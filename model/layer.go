@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/agentlens/agentlens/model/hook"
 	"github.com/agentlens/agentlens/model/internal/attn"
@@ -160,7 +161,10 @@ func (p *pass) runStage(l int, spec blockSpec, in stageIn) (*stageOut, error) {
 	if err != nil {
 		return nil, fmt.Errorf("layer %d: %w", l, err)
 	}
-	outs, err := run(e, p.stageArgs(l, spec, in))
+	args := p.stageArgs(l, spec, in)
+	t0 := time.Now()
+	outs, err := run(e, args)
+	p.m.spent(spec.phase(), t0)
 	if err != nil {
 		return nil, fmt.Errorf("layer %d: %w", l, err)
 	}
@@ -185,6 +189,21 @@ func (p *pass) runStage(l int, spec blockSpec, in stageIn) (*stageOut, error) {
 		}
 	}
 	return o, nil
+}
+
+// phase is the Profile phase of running this stage graph.
+func (s blockSpec) phase() Phase {
+	switch {
+	case s.backward:
+		return PhaseBackwardGraphs
+	case s.stage == stagePre:
+		return PhasePreGraphs
+	case s.stage == stagePost:
+		return PhasePostGraphs
+	case s.stage == stageCore:
+		return PhaseAttentionGraphs
+	}
+	return PhaseLayerGraphs
 }
 
 // layerForward runs layer l on residual x (device tensor [1, tp, d_model]) and returns resid_post,
@@ -264,7 +283,8 @@ func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 // own rows after its own prefix (padding rows get z = 0).
 func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
 	a := p.m.Arch
-	qh, kh, vh := tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
+	qh, kh, vh := p.m.hostCopy(q), p.m.hostCopy(k), p.m.hostCopy(v)
+	t0 := time.Now()
 	z := make([]float32, len(qh))
 	spans := p.packed
 	if spans == nil {
@@ -280,8 +300,9 @@ func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error)
 			return nil, fmt.Errorf("layer %d attention: %w", l, err)
 		}
 	}
+	p.m.spent(PhaseAttention, t0)
 	p.m.hostLayers.Add(1)
-	return tensors.FromFlatDataAndDimensions(z, 1, p.tp, a.NHeads, a.DHead), nil
+	return p.m.upload(z, 1, p.tp, a.NHeads, a.DHead)
 }
 
 // attnShape is package attn's shape of the pass's padded positions.
@@ -317,26 +338,32 @@ func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, 
 		return nil, nil, fmt.Errorf("layer %d attention: no backward after a prefix or in a batch", l)
 	}
 	hb := &hostBackward{p: p, l: l}
-	hb.q, hb.k, hb.v = tensors.MustCopyFlatData[float32](q), tensors.MustCopyFlatData[float32](k), tensors.MustCopyFlatData[float32](v)
+	hb.q, hb.k, hb.v = p.m.hostCopy(q), p.m.hostCopy(k), p.m.hostCopy(v)
 	if kept := p.attnKept[l]; kept != nil {
 		hb.z, hb.lse = kept.z, kept.lse
 		p.attnKept[l] = nil
 	} else {
+		t0 := time.Now()
 		hb.z, hb.lse = make([]float32, len(hb.q)), make([]float32, a.NHeads*p.tp)
 		if err := attn.CausalLSE(hb.z, hb.lse, hb.q, hb.k, hb.v, p.attnShape(), float32(a.AttnScale), a.window(l)); err != nil {
 			return nil, nil, fmt.Errorf("layer %d attention: %w", l, err)
 		}
+		p.m.spent(PhaseAttention, t0)
 		p.m.hostLayers.Add(1)
 	}
-	return hb, tensors.FromFlatDataAndDimensions(hb.z, 1, p.tp, a.NHeads, a.DHead), nil
+	z, err := p.m.upload(hb.z, 1, p.tp, a.NHeads, a.DHead)
+	return hb, z, err
 }
 
 // grads returns the gradients with respect to q, k and v from gZ, the gradient with respect to z.
 func (hb *hostBackward) grads(gZ *tensors.Tensor) (dq, dk, dv []float32, err error) {
 	a := hb.p.m.Arch
+	gz := hb.p.m.hostCopy(gZ)
+	t0 := time.Now()
 	dq, dk, dv = make([]float32, len(hb.q)), make([]float32, len(hb.k)), make([]float32, len(hb.v))
-	err = attn.Backward(dq, dk, dv, hb.q, hb.k, hb.v, hb.z, tensors.MustCopyFlatData[float32](gZ), hb.lse,
+	err = attn.Backward(dq, dk, dv, hb.q, hb.k, hb.v, hb.z, gz, hb.lse,
 		hb.p.attnShape(), float32(a.AttnScale), a.window(hb.l))
+	hb.p.m.spent(PhaseAttentionBackward, t0)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("layer %d attention backward: %w", hb.l, err)
 	}
@@ -402,6 +429,10 @@ func (p *pass) copyRows(dst *Tensor, t *tensors.Tensor, start, n int) {
 
 // collect copies captured device tensors into the cache and frees them.
 func (p *pass) collect(l int, captures map[hook.Site]*tensors.Tensor, cache Cache) {
+	if len(captures) == 0 {
+		return
+	}
+	defer p.m.spent(PhaseCopies, time.Now())
 	for site, t := range captures {
 		cache[hook.At(site, l)] = p.toHost(site, t)
 		t.FinalizeAll()

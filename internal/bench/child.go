@@ -77,6 +77,9 @@ type Measurement struct {
 	// the same work: the sum of the matrix's effects (Matrix), of the AtP estimates (AtP) or of the
 	// patched runs' metric changes (Patch); 0 for the other jobs.
 	Check float64 `json:"check,omitempty"`
+	// Phases is where the agentlens engine's timed run spent its wall-clock time (model.Profile);
+	// what they do not cover is the rest of Seconds. Empty for torch.
+	Phases []model.PhaseTime `json:"phases,omitempty"`
 	// Error is set when the job failed (or, with Unavailable, why the engine could not run at all).
 	Error string `json:"error,omitempty"`
 	// Unavailable is set when the engine could not be run at all (no torch, no interpreter).
@@ -150,12 +153,16 @@ func serve(req *Request, m *Measurement) error {
 		}
 		m.WarmupSeconds = time.Since(start).Seconds()
 	}
+	var prof model.Profile
+	mdl.SetProfile(&prof)
 	start, cpu := time.Now(), selfCPUSeconds()
 	if m.Check, err = runEngine(mdl, req.Job, tokens, false); err != nil {
 		return fmt.Errorf("%s: %w", req.Job, err)
 	}
 	m.Seconds = time.Since(start).Seconds()
 	m.CPUSeconds = selfCPUSeconds() - cpu
+	mdl.SetProfile(nil)
+	m.Phases = prof.Phases()
 	if req.Warmup {
 		m.CompileSeconds = max(0, m.WarmupSeconds-m.Seconds*warmupFraction(req.Job))
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/agentlens/agentlens/model"
 )
 
 // TableHeader lists the columns of the Markdown table WriteTable prints.
@@ -92,6 +94,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 	if len(gf) > 0 {
 		b.WriteString("\nAchieved matmul throughput, " + strings.Join(gf, "; ") + ".\n")
 	}
+	writeBreakdown(&b, rep)
 	var checks []string
 	for _, r := range rep.Rows {
 		a, t := &r.Agentlens, r.Torch
@@ -113,6 +116,61 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// writeBreakdown writes where agentlens's timed runs spent their time (Measurement.Phases): per job,
+// the seconds of each phase that any job entered and the rest, with their shares of the run.
+func writeBreakdown(b *bytes.Buffer, rep *Report) {
+	seen := map[string]bool{}
+	for _, r := range rep.Rows {
+		if r.Agentlens.OK() {
+			for _, ph := range r.Agentlens.Phases {
+				seen[ph.Phase] = true
+			}
+		}
+	}
+	var cols []string
+	for _, name := range model.PhaseNames() {
+		if seen[name] {
+			cols = append(cols, name)
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	b.WriteString("\nWhere agentlens's timed runs went (wall-clock seconds and share of the run; \"rest\" is what no phase covers: argument set-up, masks, batching, the job's own work):\n\n")
+	header := append(append([]string{"job", "backend", "tokens"}, cols...), "rest")
+	writeRow(b, header)
+	align := make([]string, len(header))
+	for i := range align {
+		align[i] = "--:"
+		if i < 2 {
+			align[i] = "---"
+		}
+	}
+	writeRow(b, align)
+	for _, r := range rep.Rows {
+		a := &r.Agentlens
+		if !a.OK() || len(a.Phases) == 0 || a.Seconds <= 0 {
+			continue
+		}
+		by := map[string]float64{}
+		sum := 0.0
+		for _, ph := range a.Phases {
+			by[ph.Phase] += ph.Seconds
+			sum += ph.Seconds
+		}
+		share := func(s float64) string { return fmt.Sprintf("%s (%.0f%%)", formatSeconds(s), 100*s/a.Seconds) }
+		cells := []string{string(r.Job.Kind), orDash(a.Backend), fmt.Sprint(r.Job.Tokens)}
+		for _, c := range cols {
+			if s, ok := by[c]; ok {
+				cells = append(cells, share(s))
+			} else {
+				cells = append(cells, "–")
+			}
+		}
+		writeRow(b, append(cells, share(max(0, a.Seconds-sum))))
+	}
 }
 
 // WriteFile writes the WriteTable output to path through a temporary file and a rename.
