@@ -12,7 +12,8 @@
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
 #                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
-#   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON), tables into README.md
+#   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON), tables into README.md's
+#                    block for this machine's CPU kind (amd-avx2, intel-avx512, …); other kinds' blocks stay
 #   make fmt / vet   gofmt the tree / go vet it
 
 # go.mod asks for a newer Go than some images carry: let the go command fetch it.
@@ -94,14 +95,15 @@ demo:
 bench: fetch
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 60m $(PKGS)
 
-# The README's speed tables, regenerated: xla and go against PyTorch in the same runs. The go backend
-# runs the 1k jobs only (its 4k jobs take minutes each).
+# The README's speed tables for this machine's CPU kind, regenerated: xla and go against PyTorch in the
+# same runs. The go backend runs the 1k jobs only (its 4k jobs take minutes each). benchtable replaces
+# only the <!-- bench:begin KEY --> block of this CPU kind (KEY from bench.CPUKind, e.g. amd-avx2).
 BENCH_PYTHON ?= internal/reference/.venv/bin/python
 bench-table: fetch
 	$(GO) build -o out/agentlens ./cmd/agentlens
 	out/agentlens bench --backend xla --jobs forward:1k/4k,gradient:1k/4k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-xla.md
 	out/agentlens bench --backend go --jobs forward:1k,gradient:1k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-go.md
-	awk 'BEGIN{skip=0} /<!-- bench:begin -->/{print; while((getline l < "out/bench-xla.md")>0) print l; print ""; while((getline l < "out/bench-go.md")>0) print l; skip=1; next} /<!-- bench:end -->/{skip=0} !skip' README.md > out/README.md.tmp && mv out/README.md.tmp README.md
+	$(GO) run ./internal/bench/benchtable -readme README.md out/bench-xla.md out/bench-go.md
 
 fmt:
 	gofmt -s -w $$(git ls-files '*.go')

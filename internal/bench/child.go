@@ -244,8 +244,13 @@ func writeJSON(path string, v any) error {
 }
 
 // writeFileAtomic writes data to path through a temporary file and a rename, so an interrupted write
-// never leaves a complete-looking file.
+// never leaves a complete-looking file. The file gets the temporary file's mode, 0600.
 func writeFileAtomic(path string, data []byte) error {
+	return writeFileAtomicMode(path, data, 0)
+}
+
+// writeFileAtomicMode is writeFileAtomic with the file's permissions set to perm, unless perm is 0.
+func writeFileAtomicMode(path string, data []byte, perm os.FileMode) error {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -255,7 +260,12 @@ func writeFileAtomic(path string, data []byte) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	if perm != 0 {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

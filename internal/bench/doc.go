@@ -16,6 +16,12 @@
 // compilation, then runs it again timed. The compile estimate is the warm-up time minus the timed
 // time. Tokens are a deterministic synthetic sequence (Tokens), so no tokenizer is needed.
 //
+// # Readme tables
+//
+// The README keeps one speed table per CPU kind (CPUKind: "amd-avx2", "intel-avx512", …) between
+// "<!-- bench:begin KEY -->" and "<!-- bench:end KEY -->" markers. SpliceTables replaces one kind's
+// block and leaves the others byte for byte; make bench-table runs it through the benchtable command.
+//
 // # Adding a job
 //
 // A new workload needs a Kind constant (listed in Kinds, with its Work), a case in runEngine (engine.go)

@@ -11,4 +11,7 @@ var (
 	ErrNoChildCommand = errors.New("no child command")
 	// ErrModel is returned when the model's vocabulary size cannot be read from its file.
 	ErrModel = errors.New("cannot read model")
+	// ErrMarkers is returned by SpliceTables for a readme whose bench table markers are missing or
+	// malformed.
+	ErrMarkers = errors.New("bad bench table markers")
 )
