@@ -6,13 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/agentlens/agentlens/model"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.md golden tables")
 
 // sampleReport covers every kind of cell: success on both sides, an engine failure, a torch failure,
 // torch unavailable, and torch not run; the matmul row adds the GFLOP/s line (10·4·4096·576·1536 =
-// 144.9 GFLOP in 1.0 s and 0.8 s: 144.9 and 181.2 GFLOP/s, 80%).
+// 144.9 GFLOP in 1.0 s and 0.8 s: 144.9 and 181.2 GFLOP/s, 80%). The forward and ablate rows have
+// phases for the breakdown table: its columns are the union in model.PhaseNames order (embed before
+// the graphs), a phase a row lacks is a dash, and rest is 12.5 − 11.5 = 1.0 s (8%) and 150 s (60%).
 func sampleReport(torch string) *Report {
 	ok := func(engine string, s, w, rss float64) Measurement {
 		return Measurement{Engine: engine, Backend: "go", Seconds: s, CPUSeconds: 1.9 * s, WarmupSeconds: w, CompileSeconds: w - s, PeakRSS: int64(rss * (1 << 20))}
@@ -23,10 +27,15 @@ func sampleReport(torch string) *Report {
 	t1.Backend = "cpu"
 	t3 := ok(EngineTorch, 0.8, 0.9, 400)
 	t2 := Measurement{Engine: EngineTorch, Error: "RuntimeError: out of memory\nat line 3 | here", PeakRSS: 20 << 30}
+	fwd := ok(EngineAgentlens, 12.5, 12.6, 1536)
+	fwd.Phases = []model.PhaseTime{{Phase: "pre-attention graphs", Seconds: 2.5, Calls: 30},
+		{Phase: "attention kernel", Seconds: 5, Calls: 30}, {Phase: "post-attention graphs", Seconds: 4, Calls: 30}}
+	abl := ok(EngineAgentlens, 250.3, 263.1, 700)
+	abl.Phases = []model.PhaseTime{{Phase: "embed", Seconds: 0.3, Calls: 2}, {Phase: "attention kernel", Seconds: 100, Calls: 60}}
 	rep.Rows = []Row{
-		{Job: Job{Forward, 512}, Agentlens: ok(EngineAgentlens, 12.5, 12.6, 1536), Torch: &t1},
+		{Job: Job{Forward, 512}, Agentlens: fwd, Torch: &t1},
 		{Job: Job{Gradient, 4096}, Agentlens: Measurement{Engine: EngineAgentlens, Error: "child process failed: signal: killed"}, Torch: &t2},
-		{Job: Job{Ablate, 1024}, Agentlens: ok(EngineAgentlens, 250.3, 263.1, 700)},
+		{Job: Job{Ablate, 1024}, Agentlens: abl},
 		{Job: Job{Matmul, 4096}, Agentlens: ok(EngineAgentlens, 1.0, 1.1, 300), Torch: &t3},
 	}
 	switch torch {

@@ -90,13 +90,19 @@ imported the reference is reported as unavailable.
 --model takes a GGUF file, a Hugging Face model directory, or a model name known to
 "agentlens model fetch" (looked up in the cache).
 
+A second table shows where agentlens's timed run of each job went: the wall-clock seconds
+of each phase of its passes (embedding, pre-attention graphs, the host attention kernel,
+post-attention graphs, backward graphs, the kernel's backward, the head, device↔host
+copies) and the rest no phase covers, each with its share of the run.
+
 --json prints the report as one JSON object instead of the table: the setup, and per job
 its measurements on each engine (seconds, cpu_s, compile_s, load_s, peak_rss in bytes,
-error), tokens_per_s and the ratios.`,
+phases: [{phase, seconds, calls}], error), tokens_per_s and the ratios.`,
 		Example: `  agentlens bench --jobs forward:512/1k,gradient:1k --backend go --out bench.md
   agentlens bench --model ./tiny-llama --jobs forward:64 --no-torch
   AGENTLENS_PYTHON=.venv/bin/python agentlens bench --threads 2 --timeout 10m
-  agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[] | {job, tokens_per_s}'`,
+  agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[] | {job, tokens_per_s}'
+  agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[].agentlens.phases'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
