@@ -156,9 +156,11 @@ func TestSlurmArrayCapture(t *testing.T) {
 	acttest.SameActivations(t, got, want, 1e-5) // tiny model, go backend: see TestShardedCaptureMerge
 
 	// 2. Task 2 killed mid-run. The wrapper runs agentlens and, on task 2's first attempt, lets it run
-	// in 10 ms slices (SIGCONT, sleep, SIGSTOP) until its first chunk is committed, leaves it stopped
-	// there and says so; the test then cancels the task, and Slurm kills the stopped process wherever it
-	// was. (Polling a running process missed the chunk when the tiny model did all six in 0.2 s.)
+	// in 10 ms slices (SIGCONT, sleep, SIGSTOP) until its first chunk is committed, SIGKILLs it there,
+	// wherever it was, says so and waits; the test then cancels the task. (Polling a running process
+	// missed the chunk when the tiny model did all six in 0.2 s; leaving the process stopped for
+	// scancel failed once too, since Slurm sends SIGCONT before SIGTERM and the capture could finish in
+	// between.)
 	wrapper := filepath.Join(work, "wrapper.sh")
 	killed := filepath.Join(work, "killed")
 	w := fmt.Sprintf(`#!/bin/sh
@@ -169,9 +171,10 @@ if [ "$SLURM_ARRAY_TASK_ID" = 2 ] && [ ! -e %[2]q ]; then
   while [ ! -e %[3]q/shard-00002-of-00004/chunk-00000.json ]; do
     kill -CONT $pid; sleep 0.01; kill -STOP $pid
   done
-  : > %[4]q
+  kill -KILL $pid
   wait $pid
-  exit $?
+  : > %[4]q
+  exec sleep 600
 fi
 exec %[1]q "$@"
 `, bin, filepath.Join(work, "resubmitted"), filepath.Join(work, "sharded2"), killed)
