@@ -27,15 +27,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		warm = "without warm-up (compile time included)"
 	}
 	fmt.Fprintf(&b, "Machine: %s. Synthetic tokens (seed %#x); timings %s.\n\n", orDash(rep.Machine), rep.Seed, warm)
-	writeRow(&b, TableHeader)
-	align := make([]string, len(TableHeader))
-	for i := range align {
-		align[i] = "--:"
-		if i < 2 {
-			align[i] = "---"
-		}
-	}
-	writeRow(&b, align)
+	writeHeader(&b, TableHeader)
 	var notes []string
 	note := func(what string, m *Measurement) string {
 		notes = append(notes, fmt.Sprintf("[%d] %s %s: %s", len(notes)+1, what, m.Engine, oneLine(m.Error)))
@@ -139,16 +131,7 @@ func writeBreakdown(b *bytes.Buffer, rep *Report) {
 		return
 	}
 	b.WriteString("\nWhere agentlens's timed runs went (wall-clock seconds and share of the run; \"rest\" is what no phase covers: argument set-up, masks, batching, the job's own work):\n\n")
-	header := append(append([]string{"job", "backend", "tokens"}, cols...), "rest")
-	writeRow(b, header)
-	align := make([]string, len(header))
-	for i := range align {
-		align[i] = "--:"
-		if i < 2 {
-			align[i] = "---"
-		}
-	}
-	writeRow(b, align)
+	writeHeader(b, append(append([]string{"job", "backend", "tokens"}, cols...), "rest"))
 	for _, r := range rep.Rows {
 		a := &r.Agentlens
 		if !a.OK() || len(a.Phases) == 0 || a.Seconds <= 0 {
@@ -180,6 +163,20 @@ func WriteFile(path string, rep *Report) error {
 		return err
 	}
 	return writeFileAtomic(path, b.Bytes())
+}
+
+// writeHeader writes a table's header row and its alignment row: the first two columns (job,
+// backend) left-aligned, the numbers right-aligned.
+func writeHeader(b *bytes.Buffer, header []string) {
+	writeRow(b, header)
+	align := make([]string, len(header))
+	for i := range align {
+		align[i] = "--:"
+		if i < 2 {
+			align[i] = "---"
+		}
+	}
+	writeRow(b, align)
 }
 
 func writeRow(b *bytes.Buffer, cells []string) {
