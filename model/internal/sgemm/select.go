@@ -3,7 +3,9 @@ package sgemm
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/agentlens/agentlens/model/internal/isa"
 )
@@ -12,14 +14,27 @@ import (
 type kernelSet struct {
 	gemm *kernel
 	vec  *vecKernels
+	// raced holds the micro-kernels timed against each other at start-up (empty when fewer than two
+	// assembly kernels were candidates, or the level was forced), the chosen one first.
+	raced []raceTime
 }
 
-// chosen picks, once per process, the best kernels this CPU runs (capped or forced by
-// AGENTLENS_KERNEL) that pass their self-check, warning on stderr about any that fail.
+// raceTime is one micro-kernel's best time on the start-up race's product.
+type raceTime struct {
+	name string
+	d    time.Duration
+}
+
+// chosen picks, once per process, the kernels this CPU runs (capped or forced by AGENTLENS_KERNEL)
+// that pass their self-check, warning on stderr about any that fail; among several assembly
+// micro-kernels that pass, the fastest on this CPU (raceGemm).
 var chosen = sync.OnceValue(func() kernelSet {
 	ks, warnings := choose(isa.Current(), archKernels(), archVecKernels())
 	for _, w := range warnings {
 		isa.Warn("%s", w)
+	}
+	if !isa.Current().Forced {
+		ks.gemm, ks.raced = raceGemm(ks.gemm, archKernels(), isa.Current().Max, timeKernel)
 	}
 	return ks
 })
@@ -130,3 +145,68 @@ func quarters(n, seed int) []float32 {
 }
 
 var nan32 = float32(math.NaN())
+
+// raceMargin is how much faster (relative time) a lower-level micro-kernel must be to replace the
+// self-checked best one: the race is a few milliseconds on a machine that may be busy, and a kernel
+// that only ties is not worth leaving the wider one for.
+const raceMargin = 0.9
+
+// raceGemm times best (the highest-level micro-kernel that passed its self-check) against every other
+// assembly micro-kernel allowed at level max that passes its self-check, and returns the fastest:
+// a challenger wins only when its time is under raceMargin of best's. The pure-Go kernels are not
+// raced (they are the reference, several times slower). It returns the times, the winner first; none
+// when there was nobody to race.
+func raceGemm(best *kernel, cands []*kernel, max isa.Level, timer func(*kernel) time.Duration) (*kernel, []raceTime) {
+	var rivals []*kernel
+	for _, k := range cands {
+		if k != best && k.level > isa.Generic && k.level <= max && checkGemmKernel(k) == nil {
+			rivals = append(rivals, k)
+		}
+	}
+	if len(rivals) == 0 || best.level == isa.Generic {
+		return best, nil
+	}
+	times := []raceTime{{best.name, timer(best)}}
+	win, winD := best, times[0].d
+	for _, k := range rivals {
+		d := timer(k)
+		times = append(times, raceTime{k.name, d})
+		if float64(d) < raceMargin*float64(times[0].d) && d < winD {
+			win, winD = k, d
+		}
+	}
+	slices.SortStableFunc(times, func(a, b raceTime) int {
+		switch {
+		case a.name == win.name:
+			return -1
+		case b.name == win.name:
+			return 1
+		}
+		return 0
+	})
+	return win, times
+}
+
+// Race product: one thread, a blocked product of the shape the host attention kernel and the linear
+// layers give the micro-kernel (a few mc×kc panels), long enough (about 25 MFLOP) to time and short
+// enough to run at every start.
+const (
+	raceM, raceN, raceK = 192, 256, 256
+	raceReps            = 5
+)
+
+// timeKernel returns k's best time over raceReps runs of the race product, after one untimed run.
+func timeKernel(k *kernel) time.Duration {
+	a, b := quarters(raceM*raceK, 1), quarters(raceK*raceN, 2)
+	c := make([]float32, raceM*raceN)
+	p := plan{k: k, v: vecGeneric, threads: 1}
+	best := time.Duration(math.MaxInt64)
+	for r := range raceReps + 1 {
+		t0 := time.Now()
+		p.gemm(false, false, raceM, raceN, raceK, 1, a, raceK, b, raceN, 0, c, raceN)
+		if d := time.Since(t0); r > 0 {
+			best = min(best, d)
+		}
+	}
+	return best
+}

@@ -3,6 +3,8 @@ package sgemm
 import (
 	"fmt"
 	"runtime"
+	"strings"
+	"time"
 )
 
 // Work below this many multiply-adds (m·n·k) runs on the calling goroutine only: starting workers costs
@@ -124,6 +126,17 @@ func defaultPlan() plan {
 func KernelName() string {
 	c := chosen()
 	return c.gemm.name + "+" + c.vec.name
+}
+
+// KernelRace describes the start-up race between micro-kernels (raceGemm), the chosen one first:
+// "avx512-12x32 T1 ms, avx2-6x16 T2 ms"; empty when none was run (one assembly kernel at most, or
+// AGENTLENS_KERNEL forced the level).
+func KernelRace() string {
+	var parts []string
+	for _, r := range chosen().raced {
+		parts = append(parts, fmt.Sprintf("%s %.2f ms", r.name, float64(r.d)/float64(time.Millisecond)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // checkGemm panics when the arguments of a GEMM are inconsistent.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/agentlens/agentlens/internal/testutil"
@@ -261,5 +262,83 @@ func TestSelfCheckCatchesWrongKernel(t *testing.T) {
 		if err := checkGemmKernel(k); err != nil {
 			t.Errorf("self-check of twin %s: %v", k.name, err)
 		}
+	}
+}
+
+// TestRaceGemm checks the start-up race on planted times: the self-checked best kernel stays unless a
+// rival is more than 10% faster; the fastest qualifying rival wins; a rival that fails its self-check,
+// a pure-Go kernel and a kernel above the allowed level are never timed; with no rival there is no race.
+func TestRaceGemm(t *testing.T) {
+	wide := *twinKernels[0] // go-12x32, standing in for the AVX-512 kernel
+	wide.name, wide.level = "wide-12x32", isa.AVX512
+	narrow := *twinKernels[1] // go-6x16, standing in for the AVX2 kernel
+	narrow.name, narrow.level = "narrow-6x16", isa.AVX2
+	other := narrow
+	other.name = "other-6x16"
+	broken := narrow
+	broken.name = "broken-6x16"
+	good := broken.fn
+	broken.fn = func(kc int, a, b, c *float32, ldc int, alpha, beta float32, load int) {
+		good(kc, a, b, c, ldc, alpha, beta, load)
+		*c += 1
+	}
+	cands := []*kernel{&wide, &narrow, &other, &broken, kernelGeneric}
+	cases := []struct {
+		name  string
+		times map[string]time.Duration
+		max   isa.Level
+		best  *kernel
+		want  string
+		timed []string // the race's order: the winner first
+	}{
+		{"best_is_fastest", map[string]time.Duration{"wide-12x32": 10, "narrow-6x16": 12, "other-6x16": 15},
+			isa.AVX512, &wide, "wide-12x32", []string{"wide-12x32", "narrow-6x16", "other-6x16"}},
+		{"within_margin_keeps_best", map[string]time.Duration{"wide-12x32": 100, "narrow-6x16": 95, "other-6x16": 200},
+			isa.AVX512, &wide, "wide-12x32", []string{"wide-12x32", "narrow-6x16", "other-6x16"}},
+		{"fastest_rival_wins", map[string]time.Duration{"wide-12x32": 100, "narrow-6x16": 80, "other-6x16": 70},
+			isa.AVX512, &wide, "other-6x16", []string{"other-6x16", "wide-12x32", "narrow-6x16"}},
+		{"level_cap", map[string]time.Duration{"narrow-6x16": 100, "other-6x16": 50},
+			isa.AVX2, &narrow, "other-6x16", []string{"other-6x16", "narrow-6x16"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var asked []string
+			timer := func(k *kernel) time.Duration {
+				asked = append(asked, k.name)
+				d, ok := tc.times[k.name]
+				if !ok {
+					t.Errorf("timed %s, which must not race", k.name)
+				}
+				return d
+			}
+			got, raced := raceGemm(tc.best, cands, tc.max, timer)
+			if got.name != tc.want {
+				t.Errorf("raceGemm chose %s, want %s (asked %v)", got.name, tc.want, asked)
+			}
+			var names []string
+			for _, r := range raced {
+				names = append(names, r.name)
+				if r.d != tc.times[r.name] {
+					t.Errorf("%s reported %v, timed %v", r.name, r.d, tc.times[r.name])
+				}
+			}
+			if !slices.Equal(names, tc.timed) {
+				t.Errorf("race order %v, want %v", names, tc.timed)
+			}
+		})
+	}
+	// Nobody to race: a lone assembly kernel, or the pure-Go reference chosen.
+	for _, best := range []*kernel{&narrow, kernelGeneric} {
+		got, raced := raceGemm(best, []*kernel{best, kernelGeneric}, isa.AVX512, func(k *kernel) time.Duration {
+			t.Errorf("timed %s with no rival", k.name)
+			return 0
+		})
+		if got != best || raced != nil {
+			t.Errorf("lone %s: chose %s, raced %v", best.name, got.name, raced)
+		}
+	}
+	// The real timer measures something on this CPU.
+	if d := timeKernel(archKernels()[0]); d <= 0 {
+		t.Errorf("timeKernel(%s) = %v", archKernels()[0].name, d)
 	}
 }
