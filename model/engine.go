@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/agentlens/agentlens/model/hook"
 	_ "github.com/agentlens/agentlens/model/internal/autodiff" // transformer-ready VJPs
@@ -397,7 +396,7 @@ func internalKind(iv *Intervention) InterventionKind {
 
 // embedInput gathers (and scales) embeddings into [1, tp, d_model], applying hook_embed interventions.
 func (p *pass) embedInput(ivs []Intervention) *Tensor {
-	defer p.m.spent(PhaseEmbed, time.Now())
+	defer p.m.spent(PhaseEmbed, p.m.mark())
 	a := p.m.Arch
 	D := a.DModel
 	x := NewTensor(1, p.tp, D)

@@ -361,7 +361,7 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 	for l := range a.NLayers {
 		qh, kh, vh := m.hostCopy(q), m.hostCopy(k), m.hostCopy(v)
 		finalize(q, k, v)
-		t0 := time.Now()
+		t0 := m.mark()
 		for r, i := range active {
 			kv := d.kv[i]
 			kv.k[l] = append(kv.k[l], kh[r*kvRow:(r+1)*kvRow]...)
@@ -429,7 +429,7 @@ func (p *pass) postPre(l int, xs, z *tensors.Tensor) (nxs, q, k, v *tensors.Tens
 	args := p.stageArgs(l, post, stageIn{x: xs, z: z})
 	preArgs := p.stageArgs(l+1, pre, stageIn{})
 	args = append(args, slices.Delete(preArgs, preIn.x, preIn.x+1)...)
-	t0 := time.Now()
+	t0 := p.m.mark()
 	outs, err := run(e, args)
 	p.m.spent(PhasePreGraphs, t0)
 	if err != nil {

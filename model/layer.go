@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/agentlens/agentlens/model/hook"
 	"github.com/agentlens/agentlens/model/internal/attn"
@@ -162,7 +161,7 @@ func (p *pass) runStage(l int, spec blockSpec, in stageIn) (*stageOut, error) {
 		return nil, fmt.Errorf("layer %d: %w", l, err)
 	}
 	args := p.stageArgs(l, spec, in)
-	t0 := time.Now()
+	t0 := p.m.mark()
 	outs, err := run(e, args)
 	p.m.spent(spec.phase(), t0)
 	if err != nil {
@@ -284,7 +283,7 @@ func (p *pass) hostAttention(l int, capture map[hook.Name]bool) bool {
 func (p *pass) hostCore(l int, q, k, v *tensors.Tensor) (*tensors.Tensor, error) {
 	a := p.m.Arch
 	qh, kh, vh := p.m.hostCopy(q), p.m.hostCopy(k), p.m.hostCopy(v)
-	t0 := time.Now()
+	t0 := p.m.mark()
 	z := make([]float32, len(qh))
 	spans := p.packed
 	if spans == nil {
@@ -343,7 +342,7 @@ func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, 
 		hb.z, hb.lse = kept.z, kept.lse
 		p.attnKept[l] = nil
 	} else {
-		t0 := time.Now()
+		t0 := p.m.mark()
 		hb.z, hb.lse = make([]float32, len(hb.q)), make([]float32, a.NHeads*p.tp)
 		if err := attn.CausalLSE(hb.z, hb.lse, hb.q, hb.k, hb.v, p.attnShape(), float32(a.AttnScale), a.window(l)); err != nil {
 			return nil, nil, fmt.Errorf("layer %d attention: %w", l, err)
@@ -359,7 +358,7 @@ func (p *pass) hostCoreBackward(l int, q, k, v *tensors.Tensor) (*hostBackward, 
 func (hb *hostBackward) grads(gZ *tensors.Tensor) (dq, dk, dv []float32, err error) {
 	a := hb.p.m.Arch
 	gz := hb.p.m.hostCopy(gZ)
-	t0 := time.Now()
+	t0 := hb.p.m.mark()
 	dq, dk, dv = make([]float32, len(hb.q)), make([]float32, len(hb.k)), make([]float32, len(hb.v))
 	err = attn.Backward(dq, dk, dv, hb.q, hb.k, hb.v, hb.z, gz, hb.lse,
 		hb.p.attnShape(), float32(a.AttnScale), a.window(hb.l))
@@ -432,7 +431,7 @@ func (p *pass) collect(l int, captures map[hook.Site]*tensors.Tensor, cache Cach
 	if len(captures) == 0 {
 		return
 	}
-	defer p.m.spent(PhaseCopies, time.Now())
+	defer p.m.spent(PhaseCopies, p.m.mark())
 	for site, t := range captures {
 		cache[hook.At(site, l)] = p.toHost(site, t)
 		t.FinalizeAll()

@@ -64,18 +64,22 @@ func (ph Phase) String() string {
 // PhaseNames returns every phase's name in the order of the Phase constants.
 func PhaseNames() []string { return slices.Clone(phaseNames[:]) }
 
-// Profile adds up where a model's passes spend their wall-clock time, phase by phase. Set it with
-// Model.SetProfile; it is safe for concurrent passes (their phases then overlap in time, so the
-// phases' sum can exceed the wall-clock time). Timing costs two clock reads per phase entry.
+// Profile adds up where a model's passes spend their wall-clock and CPU time, phase by phase. Set it
+// with Model.SetProfile; it is safe for concurrent passes (their phases then overlap in time, so the
+// phases' sum can exceed the wall-clock time, and each phase's CPU time counts the other passes' work).
+// Timing costs two clock reads and two getrusage calls per phase entry.
 type Profile struct {
-	ns, calls [numPhases]atomic.Int64
+	ns, cpuNs, calls [numPhases]atomic.Int64
 }
 
 // PhaseTime is one phase's total.
 type PhaseTime struct {
 	Phase   string  `json:"phase"`
 	Seconds float64 `json:"seconds"`
-	Calls   int64   `json:"calls"`
+	// CPUSeconds is the process's CPU time (all threads, user and system) during the phase: over
+	// Seconds, the cores it kept busy. 0 where the platform does not report it.
+	CPUSeconds float64 `json:"cpu_s"`
+	Calls      int64   `json:"calls"`
 }
 
 // Phases returns the phases entered at least once, in the order of the Phase constants.
@@ -83,7 +87,8 @@ func (p *Profile) Phases() []PhaseTime {
 	var out []PhaseTime
 	for ph := range numPhases {
 		if n := p.calls[ph].Load(); n > 0 {
-			out = append(out, PhaseTime{Phase: ph.String(), Seconds: time.Duration(p.ns[ph].Load()).Seconds(), Calls: n})
+			out = append(out, PhaseTime{Phase: ph.String(), Seconds: time.Duration(p.ns[ph].Load()).Seconds(),
+				CPUSeconds: time.Duration(p.cpuNs[ph].Load()).Seconds(), Calls: n})
 		}
 	}
 	return out
@@ -102,6 +107,7 @@ func (p *Profile) Total() float64 {
 func (p *Profile) Reset() {
 	for ph := range numPhases {
 		p.ns[ph].Store(0)
+		p.cpuNs[ph].Store(0)
 		p.calls[ph].Store(0)
 	}
 }
@@ -109,24 +115,42 @@ func (p *Profile) Reset() {
 // SetProfile makes the model's passes add their phase times to p; nil stops it.
 func (m *Model) SetProfile(p *Profile) { m.prof.Store(p) }
 
-// spent adds the time since t0 to phase ph of the model's profile, if one is set.
-func (m *Model) spent(ph Phase, t0 time.Time) {
-	if p := m.prof.Load(); p != nil {
-		p.ns[ph].Add(int64(time.Since(t0)))
-		p.calls[ph].Add(1)
+// mark is a phase's start: the wall clock and, on platforms that have it, the process's CPU time.
+type mark struct {
+	t   time.Time
+	cpu time.Duration
+}
+
+// mark returns the start of a phase; the zero mark (no clock read) when no profile is set.
+func (m *Model) mark() mark {
+	if m.prof.Load() == nil {
+		return mark{}
 	}
+	return mark{t: time.Now(), cpu: processCPU()}
+}
+
+// spent adds the wall-clock and CPU time since mk to phase ph of the model's profile, if one is set
+// (and was set when mk was taken).
+func (m *Model) spent(ph Phase, mk mark) {
+	p := m.prof.Load()
+	if p == nil || mk.t.IsZero() {
+		return
+	}
+	p.ns[ph].Add(int64(time.Since(mk.t)))
+	p.cpuNs[ph].Add(int64(processCPU() - mk.cpu))
+	p.calls[ph].Add(1)
 }
 
 // hostCopy copies a device tensor's float32 data to a new host slice (a copies phase).
 func (m *Model) hostCopy(t *tensors.Tensor) []float32 {
-	defer m.spent(PhaseCopies, time.Now())
+	defer m.spent(PhaseCopies, m.mark())
 	return tensors.MustCopyFlatData[float32](t)
 }
 
 // upload puts host data on the model's device as a tensor of the given dimensions (a copies phase),
 // so the graph that takes it does not count the transfer as its own time.
 func (m *Model) upload(data []float32, dims ...int) (*tensors.Tensor, error) {
-	defer m.spent(PhaseCopies, time.Now())
+	defer m.spent(PhaseCopies, m.mark())
 	t := tensors.FromFlatDataAndDimensions(data, dims...)
 	if err := t.MaterializeOnDevice(m.backend, true, 0); err != nil {
 		return nil, fmt.Errorf("model: host data to the device: %w", err)

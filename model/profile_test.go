@@ -1,6 +1,7 @@
 package model_test
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -22,7 +23,9 @@ func phaseCalls(p *model.Profile) map[string]int64 {
 // host attention kernel call and one post-attention graph per layer, one head; with attention in the
 // graphs one whole-layer graph per layer instead; a gradient adds one backward graph per stage and one
 // kernel backward per layer. The phases' seconds never exceed the wall-clock time around the call
-// (the passes run them one after another), and nothing is counted once the profile is removed.
+// (the passes run them one after another), no phase uses more CPU than its threads allow (10 ms of
+// slack: getrusage counts in ticks of the scheduler), and nothing is counted once the profile is
+// removed.
 func TestProfileCountsPhases(t *testing.T) {
 	const n = 300
 	toks := tokens(n, 3)
@@ -49,6 +52,16 @@ func TestProfileCountsPhases(t *testing.T) {
 	}
 	if s := p.Total(); s <= 0 || s > wall {
 		t.Errorf("phases add up to %.4f s in a %.4f s run", s, wall)
+	}
+	cpu := 0.0
+	for _, ph := range p.Phases() {
+		if ph.CPUSeconds < 0 || ph.CPUSeconds > float64(runtime.GOMAXPROCS(0))*ph.Seconds+0.01 {
+			t.Errorf("%s: %.4f CPU seconds in %.4f s on %d threads", ph.Phase, ph.CPUSeconds, ph.Seconds, runtime.GOMAXPROCS(0))
+		}
+		cpu += ph.CPUSeconds
+	}
+	if runtime.GOOS == "linux" && cpu <= 0 {
+		t.Errorf("no CPU time measured on linux: %+v", p.Phases())
 	}
 
 	host.SetProfile(nil)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/agentlens/agentlens/model/hook"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -185,7 +184,7 @@ const lpBlock = 256
 // position's next token, lpBlock positions per execution.
 func (p *pass) nextLogProbs(x *tensors.Tensor, positions, next []int) ([]float64, error) {
 	m := p.m
-	defer m.spent(PhaseHead, time.Now())
+	defer m.spent(PhaseHead, m.mark())
 	e, err := m.exec("head:next-logprob", func(in []*graph.Node) []*graph.Node {
 		x, norm, unembed, sel, tok := in[0], in[1], in[2], in[3], in[4]
 		a := m.Arch
@@ -225,7 +224,7 @@ func (p *pass) nextLogProbs(x *tensors.Tensor, positions, next []int) ([]float64
 // head applies the final norm and unembeds the selected positions.
 func (p *pass) head(x *tensors.Tensor, positions []int, captureLn bool) (*Tensor, *Tensor, error) {
 	m := p.m
-	defer m.spent(PhaseHead, time.Now())
+	defer m.spent(PhaseHead, m.mark())
 	key := "head"
 	if captureLn {
 		key = "head+ln"

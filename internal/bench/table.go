@@ -130,29 +130,41 @@ func writeBreakdown(b *bytes.Buffer, rep *Report) {
 	if len(cols) == 0 {
 		return
 	}
-	b.WriteString("\nWhere agentlens's timed runs went (wall-clock seconds and share of the run; \"rest\" is what no phase covers: argument set-up, masks, batching, the job's own work):\n\n")
+	b.WriteString("\nWhere agentlens's timed runs went (wall-clock seconds, share of the run and, where measured, the cores kept busy: CPU seconds over wall-clock seconds; \"rest\" is what no phase covers: argument set-up, masks, batching, the job's own work):\n\n")
 	writeHeader(b, append(append([]string{"job", "backend", "tokens"}, cols...), "rest"))
 	for _, r := range rep.Rows {
 		a := &r.Agentlens
 		if !a.OK() || len(a.Phases) == 0 || a.Seconds <= 0 {
 			continue
 		}
-		by := map[string]float64{}
-		sum := 0.0
+		by, byCPU := map[string]float64{}, map[string]float64{}
+		sum, sumCPU := 0.0, 0.0
 		for _, ph := range a.Phases {
 			by[ph.Phase] += ph.Seconds
+			byCPU[ph.Phase] += ph.CPUSeconds
 			sum += ph.Seconds
+			sumCPU += ph.CPUSeconds
 		}
-		share := func(s float64) string { return fmt.Sprintf("%s (%.0f%%)", formatSeconds(s), 100*s/a.Seconds) }
+		share := func(s, cpu float64) string {
+			cell := fmt.Sprintf("%s (%.0f%%", formatSeconds(s), 100*s/a.Seconds)
+			if cpu > 0 && s > 0 {
+				cell += fmt.Sprintf(", %.1f cores", cpu/s)
+			}
+			return cell + ")"
+		}
 		cells := []string{string(r.Job.Kind), orDash(a.Backend), fmt.Sprint(r.Job.Tokens)}
 		for _, c := range cols {
 			if s, ok := by[c]; ok {
-				cells = append(cells, share(s))
+				cells = append(cells, share(s, byCPU[c]))
 			} else {
 				cells = append(cells, "–")
 			}
 		}
-		writeRow(b, append(cells, share(max(0, a.Seconds-sum))))
+		restCPU := 0.0
+		if sumCPU > 0 {
+			restCPU = max(0, a.CPUSeconds-sumCPU)
+		}
+		writeRow(b, append(cells, share(max(0, a.Seconds-sum), restCPU)))
 	}
 }
 

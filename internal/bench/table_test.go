@@ -17,6 +17,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.md golden tables")
 // 144.9 GFLOP in 1.0 s and 0.8 s: 144.9 and 181.2 GFLOP/s, 80%). The forward and ablate rows have
 // phases for the breakdown table: its columns are the union in model.PhaseNames order (embed before
 // the graphs), a phase a row lacks is a dash, and rest is 12.5 − 11.5 = 1.0 s (8%) and 150 s (60%).
+// The forward's phases have CPU seconds (2.0, 1.8 and 1.5 cores; its rest 23.75 − 20 = 3.75 CPU
+// seconds in 1.0 s: 3.8 cores); the ablate row's have none, so no cores are shown.
 func sampleReport(torch string) *Report {
 	ok := func(engine string, s, w, rss float64) Measurement {
 		return Measurement{Engine: engine, Backend: "go", Seconds: s, CPUSeconds: 1.9 * s, WarmupSeconds: w, CompileSeconds: w - s, PeakRSS: int64(rss * (1 << 20))}
@@ -28,8 +30,8 @@ func sampleReport(torch string) *Report {
 	t3 := ok(EngineTorch, 0.8, 0.9, 400)
 	t2 := Measurement{Engine: EngineTorch, Error: "RuntimeError: out of memory\nat line 3 | here", PeakRSS: 20 << 30}
 	fwd := ok(EngineAgentlens, 12.5, 12.6, 1536)
-	fwd.Phases = []model.PhaseTime{{Phase: "pre-attention graphs", Seconds: 2.5, Calls: 30},
-		{Phase: "attention kernel", Seconds: 5, Calls: 30}, {Phase: "post-attention graphs", Seconds: 4, Calls: 30}}
+	fwd.Phases = []model.PhaseTime{{Phase: "pre-attention graphs", Seconds: 2.5, CPUSeconds: 5, Calls: 30},
+		{Phase: "attention kernel", Seconds: 5, CPUSeconds: 9, Calls: 30}, {Phase: "post-attention graphs", Seconds: 4, CPUSeconds: 6, Calls: 30}}
 	abl := ok(EngineAgentlens, 250.3, 263.1, 700)
 	abl.Phases = []model.PhaseTime{{Phase: "embed", Seconds: 0.3, Calls: 2}, {Phase: "attention kernel", Seconds: 100, Calls: 60}}
 	rep.Rows = []Row{
