@@ -1,6 +1,9 @@
 package fastdot
 
 import (
+	"runtime"
+	"sync"
+	"sync/atomic"
 	_ "unsafe" // for go:linkname
 
 	"github.com/gomlx/gomlx/backends"
@@ -56,6 +59,9 @@ func installBinary() {
 			if out, ok := broadcastBinary(backend, op, inputs); ok {
 				return out, nil
 			}
+			if out, ok := sameShapeBinary(backend, op, inputs, inputsOwned); ok {
+				return out, nil
+			}
 			return stock(backend, node, inputs, inputsOwned)
 		})
 	}
@@ -93,6 +99,64 @@ func broadcastBinary(backend *simplego.Backend, op binaryOp, inputs []*simplego.
 		return nil, false
 	}
 	applyRuns(op, runs, lhs, rhs, out)
+	return outBuf, true
+}
+
+// sameShapeRuns counts the buffers sameShapeBinary computed (tests check it is used).
+var sameShapeRuns atomic.Int64
+
+// sameShapeBinary computes op on two float32 operands of the same shape, of parallelMin elements or
+// more, split across up to GOMAXPROCS goroutines (the stock executor loops on one; the residual adds
+// and SwiGLU's gate·up products of a pure-Go pass are such operations). It writes in place into an
+// owned operand (taking it over, as SimpleGo's executors do, by clearing its inputs entry) or into a
+// new buffer. Each element is the same float32 operation on the same two numbers as the stock
+// executor's: bit-identical. ok is false, with nothing allocated, for anything else.
+func sameShapeBinary(backend *simplego.Backend, op binaryOp, inputs []*simplego.Buffer, inputsOwned []bool) (*simplego.Buffer, bool) {
+	if backend == nil || len(inputs) != 2 || inputs[0] == nil || inputs[1] == nil || len(inputsOwned) != 2 ||
+		inputs[0] == inputs[1] {
+		return nil, false
+	}
+	ls, err1 := backend.BufferShape(inputs[0])
+	rs, err2 := backend.BufferShape(inputs[1])
+	if err1 != nil || err2 != nil || ls.DType != dtypes.Float32 || !ls.Equal(rs) || ls.Size() < parallelMin {
+		return nil, false
+	}
+	la, err1 := backend.BufferData(inputs[0])
+	ra, err2 := backend.BufferData(inputs[1])
+	lhs, ok1 := la.([]float32)
+	rhs, ok2 := ra.([]float32)
+	if err1 != nil || err2 != nil || !ok1 || !ok2 || len(lhs) != ls.Size() || len(rhs) != rs.Size() {
+		return nil, false
+	}
+	var outBuf *simplego.Buffer
+	var out []float32
+	taken := -1
+	switch {
+	case inputsOwned[0]:
+		outBuf, out, taken = inputs[0], lhs, 0
+	case inputsOwned[1]:
+		outBuf, out, taken = inputs[1], rhs, 1
+	default:
+		var ok bool
+		if outBuf, out, ok = newFloat32(backend, ls.Dimensions...); !ok {
+			return nil, false
+		}
+	}
+	parts := min(runtime.GOMAXPROCS(0), len(out)/(parallelMin/2))
+	var wg sync.WaitGroup
+	for p := range parts {
+		lo, hi := p*len(out)/parts, (p+1)*len(out)/parts
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loopVV(op, lhs[lo:hi], rhs[lo:hi], out[lo:hi])
+		}()
+	}
+	wg.Wait()
+	if taken >= 0 {
+		inputs[taken] = nil
+	}
+	sameShapeRuns.Add(1)
 	return outBuf, true
 }
 
