@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -36,9 +38,9 @@ func naiveBroadcast(op binaryOp, ld, rd []int, l, r []float32) ([]int, []float32
 }
 
 // TestBroadcastBinary runs Add, Sub, Mul and Div on broadcast shape pairs (trailing, leading, middle and
-// two-sided broadcasts, as softmax, masks, norms and rotary tables use them) through a SimpleGo graph and
-// compares with per-element index arithmetic: results must be bit-identical (the same float32 operation
-// on the same two numbers).
+// two-sided broadcasts, as softmax, masks, norms and rotary tables use them, small and model-sized)
+// through a SimpleGo graph and compares with per-element index arithmetic: results must be bit-identical
+// (the same float32 operation on the same two numbers).
 func TestBroadcastBinary(t *testing.T) {
 	b := newBackend(t)
 	pairs := [][2][]int{
@@ -49,6 +51,12 @@ func TestBroadcastBinary(t *testing.T) {
 		{{2, 1, 3, 1}, {1, 4, 1, 5}},
 		{{1, 6, 2, 8}, {1, 6, 1, 8}},
 		{{4, 1, 1}, {4, 3, 2}},
+		// Model-sized: an RMS norm's scale, a norm's weight, rotary tables against heads, and a
+		// broadcast row against a column.
+		{{1, 1024, 576}, {1, 1024, 1}},
+		{{1, 1, 576}, {1, 1024, 576}},
+		{{1, 512, 9, 64}, {1, 512, 1, 64}},
+		{{1, 40000}, {3, 1}},
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	random := func(n int) []float32 {
@@ -242,5 +250,35 @@ func TestSameShapeBinary(t *testing.T) {
 				t.Errorf("parallel executor ran %d times, want %d", runs, wantRuns)
 			}
 		})
+	}
+}
+
+// TestParallelSplit checks that the ranges parallelSplit hands out cover [0, n) exactly once, that small
+// work stays on one call, and that no more than GOMAXPROCS ranges (nor more than n) are made.
+func TestParallelSplit(t *testing.T) {
+	for _, c := range []struct{ n, size int }{{10, 100}, {1, parallelMin * 8}, {3, parallelMin * 8}, {1000, parallelMin}, {parallelMin * 3, parallelMin * 3}} {
+		var mu sync.Mutex
+		seen := make([]int, c.n)
+		calls := 0
+		parallelSplit(c.n, c.size, func(lo, hi int) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+		})
+		for i, k := range seen {
+			if k != 1 {
+				t.Fatalf("n=%d size=%d: position %d covered %d times", c.n, c.size, i, k)
+			}
+		}
+		maxCalls := min(runtime.GOMAXPROCS(0), c.n)
+		if c.size < parallelMin {
+			maxCalls = 1
+		}
+		if calls < 1 || calls > maxCalls {
+			t.Errorf("n=%d size=%d: %d ranges, want 1..%d", c.n, c.size, calls, maxCalls)
+		}
 	}
 }

@@ -1,8 +1,6 @@
 package fastdot
 
 import (
-	"runtime"
-	"sync"
 	"sync/atomic"
 	_ "unsafe" // for go:linkname
 
@@ -58,20 +56,7 @@ func logistic(backend *simplego.Backend, inputs []*simplego.Buffer, inputsOwned 
 			return nil, false
 		}
 	}
-	parts := 1
-	if len(x) >= parallelMin {
-		parts = min(runtime.GOMAXPROCS(0), len(x)/(parallelMin/2))
-	}
-	var wg sync.WaitGroup
-	for p := range parts {
-		lo, hi := p*len(x)/parts, (p+1)*len(x)/parts
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			vmath.Sigmoid(y[lo:hi], x[lo:hi])
-		}()
-	}
-	wg.Wait()
+	parallelSplit(len(x), len(x), func(lo, hi int) { vmath.Sigmoid(y[lo:hi], x[lo:hi]) })
 	if inputsOwned[0] {
 		inputs[0] = nil
 	}
