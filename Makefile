@@ -12,7 +12,7 @@
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
 #                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
-#   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON), tables into README.md's
+#   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON, BENCH_ROUNDS), tables into README.md's
 #                    block for this machine's CPU kind (amd-avx2, intel-avx512, …); other kinds' blocks stay
 #   make fmt / vet   gofmt the tree / go vet it
 
@@ -102,10 +102,13 @@ bench: fetch
 # same runs. The go backend runs the 1k jobs only (its 4k jobs take minutes each). benchtable replaces
 # only the <!-- bench:begin KEY --> block of this CPU kind (KEY from bench.CPUKind, e.g. amd-avx2).
 BENCH_PYTHON ?= internal/reference/.venv/bin/python
+# Rounds per job and engine, the engines taking turns to go first (agentlens bench --rounds): two
+# rounds cancel a steady drift in the machine's speed and show the ratio's spread; about 1 h on 2 cores.
+BENCH_ROUNDS ?= 2
 bench-table: fetch
 	$(GO) build -o out/agentlens ./cmd/agentlens
-	out/agentlens bench --backend xla --jobs forward:1k/4k,gradient:1k/4k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-xla.md
-	out/agentlens bench --backend go --jobs forward:1k,gradient:1k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --timeout 20m --out out/bench-go.md
+	out/agentlens bench --backend xla --jobs forward:1k/4k,gradient:1k/4k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --rounds $(BENCH_ROUNDS) --timeout 20m --out out/bench-xla.md
+	out/agentlens bench --backend go --jobs forward:1k,gradient:1k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --rounds $(BENCH_ROUNDS) --timeout 20m --out out/bench-go.md
 	$(GO) run ./internal/bench/benchtable -readme README.md out/bench-xla.md out/bench-go.md
 
 fmt:

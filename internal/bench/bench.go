@@ -29,6 +29,10 @@ type Options struct {
 	Seed uint64
 	// NoWarmup skips the untimed warm-up run (halving the time; compile time then counts in Seconds).
 	NoWarmup bool
+	// Rounds is how many times each job runs on each engine; 0 means 1. The engines alternate which
+	// goes first (agentlens in odd rounds, torch in even ones), so a machine whose speed drifts over
+	// minutes slows both sides of a round's ratio alike; see Row.
+	Rounds int
 	// Python is the interpreter for the PyTorch reference; empty means DefaultPython.
 	Python string
 	// NoTorch skips the PyTorch reference.
@@ -50,12 +54,25 @@ type Options struct {
 	TempDir string
 }
 
-// Row is one job's outcome on both engines.
+// Row is one job's outcome on both engines. With several rounds, Agentlens and Torch are each
+// engine's median round (by wall-clock seconds; the lower middle one for an even count), or its first
+// failed round, and Rounds holds every round in the order run.
 type Row struct {
 	Job       Job
 	Agentlens Measurement
 	// Torch is nil when the reference was not run (NoTorch).
 	Torch *Measurement
+	// Rounds are the row's rounds, one per Options.Rounds; nil in rows built by hand.
+	Rounds []Round
+}
+
+// Round is one run of a job on each engine, close together in time.
+type Round struct {
+	Agentlens Measurement
+	// Torch is nil when the reference was not run (NoTorch).
+	Torch *Measurement
+	// TorchFirst reports that the reference ran before the engine in this round.
+	TorchFirst bool
 }
 
 // Report is the outcome of Run.
@@ -71,6 +88,8 @@ type Report struct {
 	Seed  uint64
 	// Warmup reports whether each timing followed an untimed warm-up run.
 	Warmup bool
+	// Rounds is how many times each job ran on each engine (Options.Rounds, at least 1).
+	Rounds int
 	Rows   []Row
 }
 
@@ -121,7 +140,8 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	rep := &Report{Model: opts.Model, Threads: threads, Machine: machine(), Seed: seed, Warmup: !opts.NoWarmup}
+	rounds := max(1, opts.Rounds)
+	rep := &Report{Model: opts.Model, Threads: threads, Machine: machine(), Seed: seed, Warmup: !opts.NoWarmup, Rounds: rounds}
 	var script, torchMissing string
 	if !opts.NoTorch {
 		if torchMissing = torchAvailable(ctx, python, isGGUF); torchMissing != "" {
@@ -144,32 +164,54 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		req := Request{Model: modelPath, Backend: opts.Backend, Job: j, Segments: AblateSegments,
 			TokensFile: tokFile, Threads: threads, Warmup: !opts.NoWarmup, Attn: opts.TorchAttn}
 		row := Row{Job: j}
-
-		logf("%s agentlens: running", j)
-		req.Result = filepath.Join(dir, fmt.Sprintf("result-%d-agentlens.json", i))
-		row.Agentlens = runOne(ctx, opts.JobTimeout, req, EngineAgentlens, func(ctx context.Context, p string) *exec.Cmd {
-			return opts.ChildCommand(ctx, p)
-		}, opts.ChildLog)
-		logf("%s agentlens: %s", j, summary(&row.Agentlens))
-		if rep.Backend == "" && row.Agentlens.Backend != "" {
-			rep.Backend = row.Agentlens.Backend
-		}
-
-		if !opts.NoTorch {
-			t := Measurement{Engine: EngineTorch, Unavailable: torchMissing != "", Error: torchMissing}
-			if torchMissing == "" {
-				logf("%s torch: running", j)
-				req.Result = filepath.Join(dir, fmt.Sprintf("result-%d-torch.json", i))
-				t = runOne(ctx, opts.JobTimeout, req, EngineTorch, func(ctx context.Context, p string) *exec.Cmd {
-					return torchCommand(ctx, python, script, p, threads)
+		for r := range rounds {
+			tag := ""
+			if rounds > 1 {
+				tag = fmt.Sprintf(" (round %d of %d)", r+1, rounds)
+			}
+			round := Round{TorchFirst: r%2 == 1 && !opts.NoTorch}
+			engine := func() {
+				logf("%s agentlens%s: running", j, tag)
+				req.Result = filepath.Join(dir, fmt.Sprintf("result-%d-%d-agentlens.json", i, r))
+				round.Agentlens = runOne(ctx, opts.JobTimeout, req, EngineAgentlens, func(ctx context.Context, p string) *exec.Cmd {
+					return opts.ChildCommand(ctx, p)
 				}, opts.ChildLog)
-				logf("%s torch: %s", j, summary(&t))
-				if rep.Torch == "" && t.Detail != "" {
-					rep.Torch = t.Detail
+				logf("%s agentlens%s: %s", j, tag, summary(&round.Agentlens))
+				if rep.Backend == "" && round.Agentlens.Backend != "" {
+					rep.Backend = round.Agentlens.Backend
 				}
 			}
-			row.Torch = &t
+			reference := func() {
+				t := Measurement{Engine: EngineTorch, Unavailable: torchMissing != "", Error: torchMissing}
+				if torchMissing == "" {
+					logf("%s torch%s: running", j, tag)
+					req.Result = filepath.Join(dir, fmt.Sprintf("result-%d-%d-torch.json", i, r))
+					t = runOne(ctx, opts.JobTimeout, req, EngineTorch, func(ctx context.Context, p string) *exec.Cmd {
+						return torchCommand(ctx, python, script, p, threads)
+					}, opts.ChildLog)
+					logf("%s torch%s: %s", j, tag, summary(&t))
+					if rep.Torch == "" && t.Detail != "" {
+						rep.Torch = t.Detail
+					}
+				}
+				round.Torch = &t
+			}
+			switch {
+			case opts.NoTorch:
+				engine()
+			case round.TorchFirst:
+				reference()
+				engine()
+			default:
+				engine()
+				reference()
+			}
+			row.Rounds = append(row.Rounds, round)
+			if ctx.Err() != nil {
+				break
+			}
 		}
+		row.Agentlens, row.Torch = row.representatives()
 		rep.Rows = append(rep.Rows, row)
 	}
 	return rep, ctx.Err()

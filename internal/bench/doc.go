@@ -16,6 +16,12 @@
 // compilation, then runs it again timed. The compile estimate is the warm-up time minus the timed
 // time. Tokens are a deterministic synthetic sequence (Tokens), so no tokenizer is needed.
 //
+// With Options.Rounds above 1 each job runs that many times on each engine, the engines taking turns
+// to go first. A shared machine's speed drifts over minutes (on the 2-core AMD box the README's tables
+// come from, torch's own matmul ran at 69 and at 154 GFLOP/s a quarter of an hour apart), and two runs
+// close in time share most of it: the ratio shown is the median of the rounds' ratios (Row.Ratio),
+// with its range, and each engine's row its median round.
+//
 // # Readme tables
 //
 // The README keeps one speed table per CPU kind (CPUKind: "amd-avx2", "intel-avx512", …) between

@@ -18,13 +18,18 @@ var TableHeader = []string{"job", "backend", "tokens", "agentlens s", "cpu s", "
 // numbered notes for failures. "s" columns are wall-clock seconds of the timed run and "cpu s" its CPU
 // seconds (all threads); "ratio" is agentlens seconds over torch seconds (above 1: agentlens is
 // slower) and "cpu ratio" the same for CPU seconds; "compile s" is the warm-up time minus the timed
-// time; tok/s is the job's Work over the wall-clock seconds.
+// time; tok/s is the job's Work over the wall-clock seconds. With several rounds the seconds are each
+// engine's median round, the ratios the median of the rounds' ratios with their range in brackets.
 func WriteTable(w io.Writer, rep *Report) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "Model `%s`; %d threads; agentlens backend %s; torch: %s.\n", rep.Model, rep.Threads, orDash(rep.Backend), orDash(rep.Torch))
 	warm := "after one untimed warm-up run"
 	if !rep.Warmup {
 		warm = "without warm-up (compile time included)"
+	}
+	if rep.Rounds > 1 {
+		warm += fmt.Sprintf("; %d rounds per job, the engines taking turns to go first: each engine's median round, "+
+			"and ratios as the median of the rounds' ratios [smallest–largest]", rep.Rounds)
 	}
 	fmt.Fprintf(&b, "Machine: %s. Synthetic tokens (seed %#x); timings %s.\n\n", orDash(rep.Machine), rep.Seed, warm)
 	writeHeader(&b, TableHeader)
@@ -60,13 +65,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		case !t.OK():
 			cells = append(cells, note(r.Job.String(), t), "–", formatBytes(t.PeakRSS), "–", "–")
 		default:
-			ratio, cpuRatio := "–", "–"
-			if a.OK() && t.Seconds > 0 {
-				ratio = fmt.Sprintf("%.2f×", a.Seconds/t.Seconds)
-			}
-			if a.OK() && a.CPUSeconds > 0 && t.CPUSeconds > 0 {
-				cpuRatio = fmt.Sprintf("%.2f×", a.CPUSeconds/t.CPUSeconds)
-			}
+			ratio, cpuRatio := formatRatio(r.Ratio()), formatRatio(r.CPURatio())
 			cells = append(cells, formatSeconds(t.Seconds), formatCPU(t.CPUSeconds), formatBytes(t.PeakRSS), ratio, cpuRatio)
 		}
 		writeRow(&b, cells)
@@ -78,8 +77,8 @@ func WriteTable(w io.Writer, rep *Report) error {
 			continue
 		}
 		line := fmt.Sprintf("%s: agentlens %.1f GFLOP/s", r.Job, f/r.Agentlens.Seconds/1e9)
-		if t := r.Torch; t != nil && t.OK() && t.Seconds > 0 {
-			line += fmt.Sprintf(", torch.matmul (tuned sgemm) %.1f GFLOP/s: %.0f%% of it", f/t.Seconds/1e9, 100*t.Seconds/r.Agentlens.Seconds)
+		if ratio, ok := r.Ratio(); ok {
+			line += fmt.Sprintf(", torch.matmul (tuned sgemm) %.1f GFLOP/s: %.0f%% of it", f/r.Torch.Seconds/1e9, 100/ratio.Median)
 		}
 		gf = append(gf, line)
 	}
@@ -228,6 +227,17 @@ func formatCPU(s float64) string {
 		return "–"
 	}
 	return formatSeconds(s)
+}
+
+// formatRatio formats a ratio cell: "1.04×", or "1.04× [0.98–1.10]" over several rounds; "–" without one.
+func formatRatio(s Spread, ok bool) string {
+	switch {
+	case !ok:
+		return "–"
+	case s.N > 1:
+		return fmt.Sprintf("%.2f× [%.2f–%.2f]", s.Median, s.Min, s.Max)
+	}
+	return fmt.Sprintf("%.2f×", s.Median)
 }
 
 // formatBytes prints n as MiB below 1 GiB and GiB above; 0 (unknown) as a dash.

@@ -46,6 +46,17 @@ func sampleReport(torch string) *Report {
 		for i := range rep.Rows {
 			rep.Rows[i].Torch = &Measurement{Engine: EngineTorch, Unavailable: true, Error: "python3 cannot import torch, transformers: ModuleNotFoundError"}
 		}
+	case "rounds":
+		// Three rounds of the forward: agentlens 12.5, 13 and 12 s against torch 0.8, 0.9 and 0.7 s.
+		rep.Rounds = 3
+		r := &rep.Rows[0]
+		for i, d := range []float64{0, 0.5, -0.5} {
+			a, tm := fwd, t1
+			a.Seconds += d
+			tm.Seconds += d / 5
+			r.Rounds = append(r.Rounds, Round{Agentlens: a, Torch: &tm, TorchFirst: i == 1})
+		}
+		r.Agentlens, r.Torch = r.representatives()
 	case "none":
 		rep.Torch, rep.Warmup = "", false
 		for i := range rep.Rows {
@@ -56,7 +67,7 @@ func sampleReport(torch string) *Report {
 }
 
 func TestWriteTable(t *testing.T) {
-	for _, name := range []string{"full", "unavailable", "none"} {
+	for _, name := range []string{"full", "unavailable", "none", "rounds"} {
 		t.Run(name, func(t *testing.T) {
 			var b bytes.Buffer
 			if err := WriteTable(&b, sampleReport(name)); err != nil {

@@ -28,6 +28,7 @@ type benchOptions struct {
 	Threads   int
 	Seed      uint64
 	NoWarmup  bool
+	Rounds    int
 	Python    string
 	NoTorch   bool
 	TorchAttn string
@@ -83,7 +84,10 @@ Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/
 The default is forward:512/1k/4k,gradient:1k/4k.
 
 Every job runs in a child process of its own (this binary, re-executed), after an untimed
-warm-up run, so its peak RSS is its own. The reference runs an embedded Python script with
+warm-up run, so its peak RSS is its own. --rounds N runs each job N times on each engine,
+the engines taking turns to go first (agentlens, torch; torch, agentlens; …): the table
+shows each engine's median round and the median of the rounds' ratios with their range,
+so a machine whose speed drifts over minutes (a shared VM) moves the ratio less. The reference runs an embedded Python script with
 --python, else $` + EnvPython + `, else python3; if torch or transformers cannot be
 imported the reference is reported as unavailable.
 
@@ -102,7 +106,8 @@ phases: [{phase, seconds, calls}], error), tokens_per_s and the ratios.`,
   agentlens bench --model ./tiny-llama --jobs forward:64 --no-torch
   AGENTLENS_PYTHON=.venv/bin/python agentlens bench --threads 2 --timeout 10m
   agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[] | {job, tokens_per_s}'
-  agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[].agentlens.phases'`,
+  agentlens bench --jobs forward:1k --no-torch --json | jq '.rows[].agentlens.phases'
+  agentlens bench --jobs forward:1k,matmul:4k --rounds 3 --json | jq '.rows[] | {job, ratio, ratio_min, ratio_max}'`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Ctx = cmd.Context()
@@ -119,6 +124,9 @@ phases: [{phase, seconds, calls}], error), tokens_per_s and the ratios.`,
 			opts.Jobs = jobs
 			if opts.Threads < 0 {
 				return flagErrorf("--threads %d: want 0 (all CPUs) or more", opts.Threads)
+			}
+			if opts.Rounds < 1 {
+				return flagErrorf("--rounds %d: want 1 or more", opts.Rounds)
 			}
 			if opts.Timeout < 0 {
 				return flagErrorf("--timeout %v: want a positive duration or 0 (none)", opts.Timeout)
@@ -153,6 +161,7 @@ phases: [{phase, seconds, calls}], error), tokens_per_s and the ratios.`,
 	fl.IntVarP(&opts.Threads, "threads", "t", 0, "threads for both engines (default: all CPUs)")
 	fl.Uint64Var(&opts.Seed, "seed", bench.DefaultSeed, "seed of the synthetic token ids")
 	fl.BoolVar(&opts.NoWarmup, "no-warmup", false, "time the first run (compile time included) instead of a second one")
+	fl.IntVar(&opts.Rounds, "rounds", 1, "runs of each job on each engine, the engines taking turns to go first")
 	fl.StringVar(&opts.Python, "python", "", "Python interpreter `exe`cutable with torch and transformers (default $"+EnvPython+" or python3)")
 	fl.BoolVar(&opts.NoTorch, "no-torch", false, "skip the PyTorch reference")
 	fl.StringVar(&opts.TorchAttn, "torch-attn", "sdpa", "transformers attention implementation: sdpa or eager")
@@ -197,6 +206,7 @@ func benchRun(opts *benchOptions) error {
 		Threads:    opts.Threads,
 		Seed:       opts.Seed,
 		NoWarmup:   opts.NoWarmup,
+		Rounds:     opts.Rounds,
 		Python:     opts.Python,
 		NoTorch:    opts.NoTorch,
 		TorchAttn:  opts.TorchAttn,
@@ -243,6 +253,7 @@ type benchSummary struct {
 	Torch   string     `json:"torch"` // the reference's library versions, or why it was unavailable
 	Seed    uint64     `json:"seed"`
 	Warmup  bool       `json:"warmup"` // each timing followed an untimed warm-up run
+	Rounds  int        `json:"rounds"` // runs of each job on each engine
 	Rows    []benchRow `json:"rows"`
 }
 
@@ -254,25 +265,43 @@ type benchRow struct {
 	Agentlens   bench.Measurement  `json:"agentlens"`
 	Torch       *bench.Measurement `json:"torch"`                  // null with --no-torch
 	TokensPerS  float64            `json:"tokens_per_s,omitempty"` // agentlens; 0 when it failed
-	Ratio       *float64           `json:"ratio"`                  // agentlens seconds / torch seconds
+	Ratio       *float64           `json:"ratio"`                  // agentlens seconds / torch seconds (median over rounds)
+	RatioMin    *float64           `json:"ratio_min,omitempty"`    // the smallest round's ratio, with several rounds
+	RatioMax    *float64           `json:"ratio_max,omitempty"`    // the largest
 	CPURatio    *float64           `json:"cpu_ratio"`              // the same of CPU seconds
 	GFLOPPerSec float64            `json:"gflop_per_s,omitempty"`  // matmul jobs: agentlens's achieved rate
+	// Rounds are every round's measurements in the order run, with several rounds; agentlens and
+	// torch above are each engine's median round.
+	Rounds []benchRound `json:"rounds,omitempty"`
+}
+
+// benchRound is one round of a job: both engines' measurements, close together in time.
+type benchRound struct {
+	Agentlens  bench.Measurement  `json:"agentlens"`
+	Torch      *bench.Measurement `json:"torch"`
+	TorchFirst bool               `json:"torch_first"`
 }
 
 func benchJSON(rep *bench.Report) benchSummary {
 	sum := benchSummary{Model: rep.Model, Threads: rep.Threads, Machine: rep.Machine, Backend: rep.Backend, Torch: rep.Torch,
-		Seed: rep.Seed, Warmup: rep.Warmup, Rows: []benchRow{}}
+		Seed: rep.Seed, Warmup: rep.Warmup, Rounds: rep.Rounds, Rows: []benchRow{}}
 	for _, r := range rep.Rows {
 		a, t := r.Agentlens, r.Torch
 		row := benchRow{Job: r.Job.String(), Kind: string(r.Job.Kind), Tokens: r.Job.Tokens, Agentlens: a, Torch: t,
 			TokensPerS: a.TokensPerSecond(r.Job)}
-		if a.OK() && t.OK() && t.Seconds > 0 {
-			x := a.Seconds / t.Seconds
-			row.Ratio = &x
+		if s, ok := r.Ratio(); ok {
+			row.Ratio = &s.Median
+			if s.N > 1 {
+				row.RatioMin, row.RatioMax = &s.Min, &s.Max
+			}
 		}
-		if a.OK() && t.OK() && a.CPUSeconds > 0 && t.CPUSeconds > 0 {
-			x := a.CPUSeconds / t.CPUSeconds
-			row.CPURatio = &x
+		if s, ok := r.CPURatio(); ok {
+			row.CPURatio = &s.Median
+		}
+		if len(r.Rounds) > 1 {
+			for _, rd := range r.Rounds {
+				row.Rounds = append(row.Rounds, benchRound{Agentlens: rd.Agentlens, Torch: rd.Torch, TorchFirst: rd.TorchFirst})
+			}
 		}
 		if f := r.Job.FLOPs(); f > 0 && a.OK() && a.Seconds > 0 {
 			row.GFLOPPerSec = f / a.Seconds / 1e9

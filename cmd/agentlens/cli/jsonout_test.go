@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/agentlens/agentlens/internal/bench"
@@ -114,12 +115,12 @@ func TestBenchJSON(t *testing.T) {
 	run := func(o *benchOptions) error { o.Executable = exe; return benchRun(o) }
 	md := filepath.Join(dir, "bench.md")
 	if err := execute(f, newCmdBench(f, run), []string{"--model", mdir, "--jobs", "forward:16,gradient:8", "--no-torch",
-		"--backend", "go", "--threads", "1", "--out", md, "--json"}); err != nil {
+		"--backend", "go", "--threads", "1", "--rounds", "2", "--out", md, "--json"}); err != nil {
 		t.Fatalf("bench: %v\n%s", err, errOut)
 	}
 	var got benchSummary
 	decodeOne(t, out.Bytes(), &got)
-	if got.Threads != 1 || got.Backend != "go" || len(got.Rows) != 2 || got.Rows[0].Job != "forward:16" || got.Rows[1].Job != "gradient:8" {
+	if got.Threads != 1 || got.Backend != "go" || got.Rounds != 2 || len(got.Rows) != 2 || got.Rows[0].Job != "forward:16" || got.Rows[1].Job != "gradient:8" {
 		t.Fatalf("bench --json = %+v", got)
 	}
 	table, err := os.ReadFile(md)
@@ -133,9 +134,32 @@ func TestBenchJSON(t *testing.T) {
 			math.Abs(r.TokensPerS-float64(job.Work())/a.Seconds) > 1e-9*r.TokensPerS {
 			t.Errorf("row %+v", r)
 		}
+		// Two rounds: the one shown is the lower middle, the faster.
+		if len(r.Rounds) != 2 || a.Seconds != min(r.Rounds[0].Agentlens.Seconds, r.Rounds[1].Agentlens.Seconds) {
+			t.Errorf("row %s: %.4f s shown of rounds %+v, want the faster of 2", r.Job, a.Seconds, r.Rounds)
+		}
 		// The row of the table --out wrote: job, backend, tokens, then its seconds.
 		if cell := fmt.Sprintf("| %s | go | %d |", r.Kind, r.Tokens); !bytes.Contains(table, []byte(cell)) {
 			t.Errorf("the table lacks %q:\n%s", cell, table)
+		}
+	}
+}
+
+// TestBenchBadFlags checks that bench refuses bad counts as usage errors, before it loads anything.
+func TestBenchBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rounds", "0"}, "--rounds 0: want 1 or more"},
+		{[]string{"--threads", "-1"}, "--threads -1"},
+		{[]string{"--jobs", "forward:x"}, "--jobs"},
+	} {
+		f, _, _ := testFactory(nil)
+		err := execute(f, newCmdBench(f, func(*benchOptions) error { return nil }), append([]string{"--model", "/nonexistent"}, tc.args...))
+		var fe *FlagError
+		if err == nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench %v: error %v, want a usage error containing %q", tc.args, err, tc.want)
 		}
 	}
 }
