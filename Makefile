@@ -12,8 +12,9 @@
 #   make demo        fetch SmolLM2 and the XLA plugin, then `agentlens demo`: attribute the bundled blackmail episode on SmolLM2,
 #                    write out/demo/{tokens,segments}.parquet, heatmap.html and the figures segments and passage (PNG, SVG)
 #   make bench       fetch, then go benchmarks (BENCH=regexp, PKGS=packages)
-#   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON, BENCH_ROUNDS), tables into README.md's
-#                    block for this machine's CPU kind (amd-avx2, intel-avx512, …); other kinds' blocks stay
+#   make bench-table agentlens bench on both backends against PyTorch (BENCH_PYTHON, else a venv it builds from
+#                    internal/bench/requirements.txt; BENCH_ROUNDS), tables into README.md's block for this
+#                    machine's CPU kind (amd-avx2, intel-avx512, …); other kinds' blocks stay
 #   make fmt / vet   gofmt the tree / go vet it
 
 # go.mod asks for a newer Go than some images carry: let the go command fetch it.
@@ -31,7 +32,7 @@ PKGS      ?= ./...
 BENCH     ?= .
 AGENTLENS := $(GO) run ./cmd/agentlens
 
-.PHONY: help fetch test test-short test-slurm demo bench bench-table fmt vet nb-venv notebooks
+.PHONY: help fetch test test-short test-slurm demo bench bench-table bench-venv fmt vet nb-venv notebooks
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -101,11 +102,21 @@ bench: fetch
 # The README's speed tables for this machine's CPU kind, regenerated: xla and go against PyTorch in the
 # same runs. The go backend runs the 1k jobs only (its 4k jobs take minutes each). benchtable replaces
 # only the <!-- bench:begin KEY --> block of this CPU kind (KEY from bench.CPUKind, e.g. amd-avx2).
-BENCH_PYTHON ?= internal/reference/.venv/bin/python
+# The reference's venv, built from the pinned internal/bench/requirements.txt when BENCH_PYTHON is left
+# at its default (a few GB: PyPI's torch wheel brings its CUDA libraries).
+BENCH_VENV   ?= internal/reference/.venv
+BENCH_PYTHON ?= $(BENCH_VENV)/bin/python
 # Rounds per job and engine, the engines taking turns to go first (agentlens bench --rounds): two
 # rounds cancel a steady drift in the machine's speed and show the ratio's spread; about 1 h on 2 cores.
 BENCH_ROUNDS ?= 2
-bench-table: fetch
+bench-venv: $(BENCH_VENV)/.bench-requirements
+
+$(BENCH_VENV)/.bench-requirements: internal/bench/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check -r internal/bench/requirements.txt
+	cp internal/bench/requirements.txt $@
+
+bench-table: fetch $(if $(filter $(BENCH_VENV)/bin/python,$(BENCH_PYTHON)),bench-venv)
 	$(GO) build -o out/agentlens ./cmd/agentlens
 	out/agentlens bench --backend xla --jobs forward:1k/4k,gradient:1k/4k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --rounds $(BENCH_ROUNDS) --timeout 20m --out out/bench-xla.md
 	out/agentlens bench --backend go --jobs forward:1k,gradient:1k,ablate:1k,shared:512,matmul:4k --python $(BENCH_PYTHON) --rounds $(BENCH_ROUNDS) --timeout 20m --out out/bench-go.md
