@@ -85,11 +85,9 @@ func broadcastBinary(backend *simplego.Backend, op binaryOp, inputs []*simplego.
 	if !ok {
 		return nil, false
 	}
-	la, err1 := backend.BufferData(inputs[0])
-	ra, err2 := backend.BufferData(inputs[1])
-	lhs, ok1 := la.([]float32)
-	rhs, ok2 := ra.([]float32)
-	if err1 != nil || err2 != nil || !ok1 || !ok2 || len(lhs) != ls.Size() || len(rhs) != rs.Size() {
+	lhs, ok1 := float32Data(backend, inputs[0], ls.Size())
+	rhs, ok2 := float32Data(backend, inputs[1], rs.Size())
+	if !ok1 || !ok2 {
 		return nil, false
 	}
 	dims := make([]int, ls.Rank())
@@ -123,11 +121,9 @@ func sameShapeBinary(backend *simplego.Backend, op binaryOp, inputs []*simplego.
 	if err1 != nil || err2 != nil || ls.DType != dtypes.Float32 || !ls.Equal(rs) || ls.Size() < parallelMin {
 		return nil, false
 	}
-	la, err1 := backend.BufferData(inputs[0])
-	ra, err2 := backend.BufferData(inputs[1])
-	lhs, ok1 := la.([]float32)
-	rhs, ok2 := ra.([]float32)
-	if err1 != nil || err2 != nil || !ok1 || !ok2 || len(lhs) != ls.Size() || len(rhs) != rs.Size() {
+	lhs, ok1 := float32Data(backend, inputs[0], ls.Size())
+	rhs, ok2 := float32Data(backend, inputs[1], rs.Size())
+	if !ok1 || !ok2 {
 		return nil, false
 	}
 	var outBuf *simplego.Buffer

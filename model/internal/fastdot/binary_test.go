@@ -58,17 +58,7 @@ func TestBroadcastBinary(t *testing.T) {
 		{{1, 512, 9, 64}, {1, 512, 1, 64}},
 		{{1, 40000}, {3, 1}},
 	}
-	r := rand.New(rand.NewPCG(3, 4))
-	random := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = r.Float32()*4 - 2
-			if x[i] == 0 {
-				x[i] = 1
-			}
-		}
-		return x
-	}
+	random := nonZeroUniform(rand.New(rand.NewPCG(3, 4)))
 	ops := map[binaryOp]func(a, b *graph.Node) *graph.Node{opAdd: graph.Add, opSub: graph.Sub, opMul: graph.Mul, opDiv: graph.Div}
 	for _, p := range pairs {
 		l, rr := random(numel(p[0])), random(numel(p[1]))
@@ -208,17 +198,7 @@ func TestBlockReduce(t *testing.T) {
 // take their owned intermediate operand over).
 func TestSameShapeBinary(t *testing.T) {
 	b := newBackend(t)
-	r := rand.New(rand.NewPCG(5, 6))
-	random := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = r.Float32()*4 - 2
-			if x[i] == 0 {
-				x[i] = 1
-			}
-		}
-		return x
-	}
+	random := nonZeroUniform(rand.New(rand.NewPCG(5, 6)))
 	for _, dims := range [][]int{{3, 5}, {2, 100, 100}, {1, 1024, 576}, {parallelMin + 7}} {
 		t.Run(fmt.Sprint(dims), func(t *testing.T) {
 			n := numel(dims)
@@ -280,5 +260,19 @@ func TestParallelSplit(t *testing.T) {
 		if calls < 1 || calls > maxCalls {
 			t.Errorf("n=%d size=%d: %d ranges, want 1..%d", c.n, c.size, calls, maxCalls)
 		}
+	}
+}
+
+// nonZeroUniform returns a generator of n uniform values in [-2, 2) with no zeros (divisors), from r.
+func nonZeroUniform(r *rand.Rand) func(n int) []float32 {
+	return func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = r.Float32()*4 - 2
+			if x[i] == 0 {
+				x[i] = 1
+			}
+		}
+		return x
 	}
 }

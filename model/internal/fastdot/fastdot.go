@@ -253,15 +253,13 @@ func fastDotGeneral(backend *simplego.Backend, node *simplego.Node, inputs []*si
 	if !ok {
 		return nil, false, nil
 	}
-	lhsAny, err1 := backend.BufferData(inputs[0])
-	rhsAny, err2 := backend.BufferData(inputs[1])
-	lhs, ok1 := lhsAny.([]float32)
-	rhs, ok2 := rhsAny.([]float32)
-	if err1 != nil || err2 != nil || !ok1 || !ok2 {
+	lhs, ok1 := float32Data(backend, inputs[0], lhsShape.Size())
+	rhs, ok2 := float32Data(backend, inputs[1], rhsShape.Size())
+	if !ok1 || !ok2 {
 		return nil, false, nil
 	}
 	prob, ok := plan(p, lhsShape.Dimensions, rhsShape.Dimensions)
-	if !ok || len(lhs) != lhsShape.Size() || len(rhs) != rhsShape.Size() {
+	if !ok {
 		return nil, false, nil
 	}
 	outBuf, outFlat, ok := newFloat32(backend, p.batchSize, p.lhsCross, p.rhsCross)
@@ -276,13 +274,19 @@ func fastDotGeneral(backend *simplego.Backend, node *simplego.Node, inputs []*si
 	return outBuf, true, nil
 }
 
+// float32Data returns buf's flat data when it is a []float32 of n elements; ok is false otherwise.
+func float32Data(backend *simplego.Backend, buf *simplego.Buffer, n int) ([]float32, bool) {
+	data, err := backend.BufferData(buf)
+	flat, ok := data.([]float32)
+	return flat, err == nil && ok && len(flat) == n
+}
+
 // newFloat32 allocates a float32 output buffer of dims and returns it with its flat data; ok is false,
 // with nothing left allocated, when the backend's buffer is not the expected []float32.
 func newFloat32(backend *simplego.Backend, dims ...int) (*simplego.Buffer, []float32, bool) {
 	buf := backend.NewBuffer(shapes.Make(dtypes.Float32, dims...))
-	data, err := backend.BufferData(buf)
-	flat, ok := data.([]float32)
-	if err != nil || !ok || len(flat) != numel(dims) {
+	flat, ok := float32Data(backend, buf, numel(dims))
+	if !ok {
 		if buf != nil {
 			_ = backend.BufferFinalize(buf)
 		}

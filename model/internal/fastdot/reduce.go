@@ -75,9 +75,8 @@ func blockReduce(backend *simplego.Backend, node *simplego.Node, inputs []*simpl
 		}
 	}
 	outer, mid, inner := numel(dims[:first]), numel(dims[first:first+len(axes)]), numel(dims[first+len(axes):])
-	ia, err := backend.BufferData(inputs[0])
-	x, ok := ia.([]float32)
-	if err != nil || !ok || len(x) != outer*mid*inner {
+	x, ok := float32Data(backend, inputs[0], outer*mid*inner)
+	if !ok {
 		return nil, false
 	}
 	outDims := append(append([]int(nil), dims[:first]...), dims[first+len(axes):]...)

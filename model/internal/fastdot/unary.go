@@ -45,9 +45,8 @@ func logistic(backend *simplego.Backend, inputs []*simplego.Buffer, inputsOwned 
 	if err != nil || sh.DType != dtypes.Float32 {
 		return nil, false
 	}
-	ia, err := backend.BufferData(inputs[0])
-	x, ok := ia.([]float32)
-	if err != nil || !ok || len(x) != sh.Size() {
+	x, ok := float32Data(backend, inputs[0], sh.Size())
+	if !ok {
 		return nil, false
 	}
 	out, y := inputs[0], x
