@@ -110,3 +110,31 @@ func BenchmarkSelfCheck(b *testing.B) {
 		choose(isa.Choice{Max: isa.CPULevel()}, archKernels(), archVecKernels())
 	}
 }
+
+// BenchmarkPackA packs the attention kernel's score tile (384 rows: three query heads × 128 queries,
+// by a key block of 256) into micro-panels of each kernel height, through packA's interleaving fast
+// path and through the strided scatter it replaces, in the same process: compare the two per height.
+func BenchmarkPackA(b *testing.B) {
+	const m, k = 384, 256
+	a := randSlice(rand.New(rand.NewPCG(3, 4)), m*k)
+	for _, mr := range []int{6, 12} {
+		dst := make([]float32, m*k)
+		b.Run(fmt.Sprintf("mr%d/interleave", mr), func(b *testing.B) {
+			for b.Loop() {
+				packA(dst, a, k, false, 0, m, 0, k, mr)
+			}
+			b.SetBytes(int64(4 * m * k))
+		})
+		b.Run(fmt.Sprintf("mr%d/scatter", mr), func(b *testing.B) {
+			for b.Loop() {
+				for ip := 0; ip*mr < m; ip++ {
+					for r := range mr {
+						row := (ip*mr + r) * k
+						scatter(dst[ip*mr*k+r:], a[row:row+k], mr)
+					}
+				}
+			}
+			b.SetBytes(int64(4 * m * k))
+		})
+	}
+}

@@ -140,8 +140,12 @@ func packA(dst, a []float32, lda int, transA bool, i0, mc, p0, kc, mr int) {
 		// op(A)[i, p] = a[i·lda + p]: interleave the panel's rows, writing the panel in order (a row at a
 		// time with stride mr is ~2× slower: it touches every cache line of the panel mr times).
 		row0 := (i0 + ip*mr) * lda
-		if rows == 6 && mr == 6 {
+		switch {
+		case rows == 6 && mr == 6:
 			interleave6(panel, a[row0+p0:], lda, kc)
+			continue
+		case rows == 12 && mr == 12:
+			interleave12(panel, a[row0+p0:], lda, kc)
 			continue
 		}
 		for r := range rows {
@@ -185,6 +189,21 @@ func interleave6(dst, a []float32, lda, kc int) {
 	for p := range kc {
 		d := dst[6*p : 6*p+6 : 6*p+6]
 		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+	}
+}
+
+// interleave12 writes dst[12p+r] = a[r·lda+p] for r < 12, p < kc (AVX-512 micro-kernel panels; the
+// attention kernel packs its score tiles this way for every key block).
+func interleave12(dst, a []float32, lda, kc int) {
+	r0, r1, r2 := a[:kc], a[lda:lda+kc], a[2*lda:2*lda+kc]
+	r3, r4, r5 := a[3*lda:3*lda+kc], a[4*lda:4*lda+kc], a[5*lda:5*lda+kc]
+	r6, r7, r8 := a[6*lda:6*lda+kc], a[7*lda:7*lda+kc], a[8*lda:8*lda+kc]
+	r9, r10, r11 := a[9*lda:9*lda+kc], a[10*lda:10*lda+kc], a[11*lda:11*lda+kc]
+	dst = dst[:12*kc]
+	for p := range kc {
+		d := dst[12*p : 12*p+12 : 12*p+12]
+		d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+		d[6], d[7], d[8], d[9], d[10], d[11] = r6[p], r7[p], r8[p], r9[p], r10[p], r11[p]
 	}
 }
 

@@ -309,3 +309,45 @@ func TestZeroSizes(t *testing.T) {
 		t.Errorf("alpha = 0, beta = 0: c = %v, want zeros", c)
 	}
 }
+
+// TestPackA checks packA against its definition (panel q holds, per depth step, the mr values
+// A[i0+q·mr+r, p], zero past the last row) for every kernel height, full and partial panels, both
+// layouts of A and an offset block: the interleaving fast paths (6 and 12 rows) and the scatter
+// fallback must agree with it exactly.
+func TestPackA(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	const rowsA, colsA = 40, 37
+	a := randSlice(r, rowsA*colsA)
+	for _, mr := range []int{4, 6, 12} {
+		for _, transA := range []bool{false, true} {
+			for _, blk := range []struct{ i0, mc, p0, kc int }{{0, 36, 0, 37}, {2, 25, 5, 19}, {12, 12, 1, 1}, {3, 7, 0, 30}} {
+				lda, at := colsA, func(i, p int) float32 { return a[i*colsA+p] }
+				if transA { // a holds A transposed: A is colsA × rowsA
+					lda, at = rowsA, func(i, p int) float32 { return a[p*rowsA+i] }
+					if blk.i0+blk.mc > colsA || blk.p0+blk.kc > rowsA {
+						continue
+					}
+				}
+				panels := (blk.mc + mr - 1) / mr
+				got := make([]float32, panels*mr*blk.kc)
+				for i := range got {
+					got[i] = float32(math.NaN()) // every element must be written
+				}
+				packA(got, a, lda, transA, blk.i0, blk.mc, blk.p0, blk.kc, mr)
+				for q := range panels {
+					for p := range blk.kc {
+						for rr := range mr {
+							want := float32(0)
+							if i := q*mr + rr; i < blk.mc {
+								want = at(blk.i0+i, blk.p0+p)
+							}
+							if g := got[(q*blk.kc+p)*mr+rr]; g != want { // NaN: never written
+								t.Fatalf("mr %d transA %v block %+v: panel %d depth %d row %d = %v, want %v", mr, transA, blk, q, p, rr, g, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
