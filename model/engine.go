@@ -134,7 +134,14 @@ func newModel(a *Arch, backend backends.Backend, opts Options, get func(name str
 			if err != nil {
 				return nil, fmt.Errorf("layer %d: %w", l, err)
 			}
-			m.layerW[l] = append(m.layerW[l], tensors.FromFlatDataAndDimensions(data, shape...))
+			w := tensors.FromFlatDataAndDimensions(data, shape...)
+			// Onto the device now, in a buffer the host shares where the backend has them (XLA's CPU
+			// plugin, SimpleGo): the host slice is then dropped, instead of staying next to the
+			// device's own copy for the model's lifetime.
+			if err := w.MaterializeOnDevice(backend, true, 0); err != nil {
+				return nil, fmt.Errorf("layer %d weight %v to the device: %w", l, r, err)
+			}
+			m.layerW[l] = append(m.layerW[l], w)
 		}
 	}
 	m.ropeGroup = make([]int, d.NLayers)

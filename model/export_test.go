@@ -13,3 +13,17 @@ func SampleLogits(logits []float32, opts SampleOptions, rng *rand.Rand) int {
 	var s sampler
 	return s.sample(logits, &opts, rng)
 }
+
+// LayerWeightsShared counts m's layer weight tensors and how many of them live in buffers the host
+// shares with the device (one copy in memory instead of a host slice plus the device's own).
+func LayerWeightsShared(m *Model) (shared, total int) {
+	for _, ws := range m.layerW {
+		for _, w := range ws {
+			total++
+			if w.IsShared() {
+				shared++
+			}
+		}
+	}
+	return shared, total
+}
