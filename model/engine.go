@@ -51,7 +51,7 @@ type Model struct {
 	backend backends.Backend
 	opts    Options
 
-	embed     []float32 // [d_vocab, d_model] host copy for gathering rows
+	embed     []float32 // [d_vocab, d_model] host copy for gathering rows; nil when tied (rows come from unembed)
 	layerW    [][]*tensors.Tensor
 	finalNorm *tensors.Tensor
 	unembed   *tensors.Tensor // [d_vocab, d_model]
@@ -107,22 +107,27 @@ func newModel(a *Arch, backend backends.Backend, opts Options, get func(name str
 	m := &Model{Arch: a, backend: backend, opts: opts, execs: map[string]*graph.Exec{}, rope: map[[2]int][2]*tensors.Tensor{}}
 	d := a.Dims
 	var err error
-	if m.embed, err = get(a.Names.Embed, []int{d.DVocab, d.DModel}); err != nil {
+	embed, err := get(a.Names.Embed, []int{d.DVocab, d.DModel})
+	if err != nil {
 		return nil, err
 	}
 	fn, err := get(a.Names.FinalNorm, []int{d.DModel})
 	if err != nil {
 		return nil, err
 	}
-	m.finalNorm = tensors.FromFlatDataAndDimensions(fn, d.DModel)
-	if a.TiedEmbed {
-		m.unembed = tensors.FromFlatDataAndDimensions(m.embed, d.DVocab, d.DModel)
-	} else {
-		u, err := get(a.Names.Unembed, []int{d.DVocab, d.DModel})
-		if err != nil {
+	if m.finalNorm, err = onDevice(backend, fn, d.DModel); err != nil {
+		return nil, fmt.Errorf("final norm: %w", err)
+	}
+	// A tied table is kept once, in the device's shared buffer: embedInput gathers its rows from there.
+	unembed := embed
+	if !a.TiedEmbed {
+		if unembed, err = get(a.Names.Unembed, []int{d.DVocab, d.DModel}); err != nil {
 			return nil, err
 		}
-		m.unembed = tensors.FromFlatDataAndDimensions(u, d.DVocab, d.DModel)
+		m.embed = embed
+	}
+	if m.unembed, err = onDevice(backend, unembed, d.DVocab, d.DModel); err != nil {
+		return nil, fmt.Errorf("unembedding: %w", err)
 	}
 	roles := a.roles()
 	m.layerW = make([][]*tensors.Tensor, d.NLayers)
@@ -134,12 +139,9 @@ func newModel(a *Arch, backend backends.Backend, opts Options, get func(name str
 			if err != nil {
 				return nil, fmt.Errorf("layer %d: %w", l, err)
 			}
-			w := tensors.FromFlatDataAndDimensions(data, shape...)
-			// Onto the device now, in a buffer the host shares where the backend has them (XLA's CPU
-			// plugin, SimpleGo): the host slice is then dropped, instead of staying next to the
-			// device's own copy for the model's lifetime.
-			if err := w.MaterializeOnDevice(backend, true, 0); err != nil {
-				return nil, fmt.Errorf("layer %d weight %v to the device: %w", l, r, err)
+			w, err := onDevice(backend, data, shape...)
+			if err != nil {
+				return nil, fmt.Errorf("layer %d weight %v: %w", l, r, err)
 			}
 			m.layerW[l] = append(m.layerW[l], w)
 		}
@@ -401,8 +403,20 @@ func internalKind(iv *Intervention) InterventionKind {
 	return iv.Kind
 }
 
+// onDevice puts a weight onto the device at load time, in a buffer the host shares with it where the
+// backend has them (XLA's CPU plugin, SimpleGo): the host slice is dropped, instead of staying next to
+// the device's own copy for the model's lifetime.
+func onDevice(backend backends.Backend, data []float32, dims ...int) (*tensors.Tensor, error) {
+	t := tensors.FromFlatDataAndDimensions(data, dims...)
+	if err := t.MaterializeOnDevice(backend, true, 0); err != nil {
+		return nil, fmt.Errorf("to the device: %w", err)
+	}
+	return t, nil
+}
+
 // embedInput gathers (and scales) embeddings into [1, tp, d_model], applying hook_embed interventions.
-func (p *pass) embedInput(ivs []Intervention) *Tensor {
+// The rows come from the host table, or, for tied embeddings, from the unembedding's shared buffer.
+func (p *pass) embedInput(ivs []Intervention) (*Tensor, error) {
 	defer p.m.spent(PhaseEmbed, p.m.mark())
 	a := p.m.Arch
 	D := a.DModel
@@ -411,19 +425,26 @@ func (p *pass) embedInput(ivs []Intervention) *Tensor {
 	if scale == 0 {
 		scale = 1
 	}
-	for i, t := range p.tokens {
-		row := p.m.embed[t*D : (t+1)*D]
-		dst := x.Data[i*D : (i+1)*D]
-		for j, v := range row {
-			dst[j] = v * scale
+	gather := func(table []float32) {
+		for i, t := range p.tokens {
+			row := table[t*D : (t+1)*D]
+			dst := x.Data[i*D : (i+1)*D]
+			for j, v := range row {
+				dst[j] = v * scale
+			}
 		}
+	}
+	if p.m.embed != nil {
+		gather(p.m.embed)
+	} else if err := tensors.ConstFlatData(p.m.unembed, gather); err != nil {
+		return nil, fmt.Errorf("model: embedding rows: %w", err)
 	}
 	for i := range ivs {
 		if ivs[i].Hook.Site == hook.Embed {
 			applyHostIntervention(&ivs[i], x, p.T)
 		}
 	}
-	return x
+	return x, nil
 }
 
 // applyHostIntervention applies an intervention to a [1, tp, D] host tensor (hook_embed).

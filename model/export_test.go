@@ -1,6 +1,10 @@
 package model
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+)
 
 // SetFullAttention turns block-causal attention off or on, for tests that compare the two paths.
 func SetFullAttention(m *Model, on bool) { m.fullAttention = on }
@@ -14,16 +18,19 @@ func SampleLogits(logits []float32, opts SampleOptions, rng *rand.Rand) int {
 	return s.sample(logits, &opts, rng)
 }
 
-// LayerWeightsShared counts m's layer weight tensors and how many of them live in buffers the host
-// shares with the device (one copy in memory instead of a host slice plus the device's own).
-func LayerWeightsShared(m *Model) (shared, total int) {
+// WeightsShared counts m's weight tensors (every layer's, the final norm and the unembedding) and how
+// many of them live in buffers the host shares with the device (one copy in memory instead of a host
+// slice plus the device's own); hostEmbed reports whether a separate host embedding table is kept.
+func WeightsShared(m *Model) (shared, total int, hostEmbed bool) {
+	ts := []*tensors.Tensor{m.finalNorm, m.unembed}
 	for _, ws := range m.layerW {
-		for _, w := range ws {
-			total++
-			if w.IsShared() {
-				shared++
-			}
+		ts = append(ts, ws...)
+	}
+	for _, w := range ts {
+		total++
+		if w.IsShared() {
+			shared++
 		}
 	}
-	return shared, total
+	return shared, total, m.embed != nil
 }

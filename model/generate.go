@@ -347,7 +347,10 @@ func (d *decoder) step(active, feed []int) ([][]float32, error) {
 		p.rope[g] = [2]*tensors.Tensor{tensors.FromFlatDataAndDimensions(cos, p.tp, dh), tensors.FromFlatDataAndDimensions(sin, p.tp, dh)}
 	}
 	p.offset = pos // ropeTables reads p.rope when offset > 0
-	x0 := p.embedInput(nil)
+	x0, err := p.embedInput(nil)
+	if err != nil {
+		return nil, err
+	}
 	x := tensors.FromFlatDataAndDimensions(x0.Data, x0.Shape...)
 	s := attn.Shape{T: p.tp, NHeads: a.NHeads, NKVHeads: a.NKVHeads, DHead: dh, Cap: a.AttnSoftcap}
 	kvRow, qRow := a.NKVHeads*dh, a.NHeads*dh

@@ -71,7 +71,10 @@ func (m *Model) Gradient(tokens []int, metric Metric, opts GradOptions) (*GradRe
 		wrt[n] = true
 	}
 	res := &GradResult{Grads: Cache{}, Cache: Cache{}}
-	x0 := p.embedInput(opts.Interventions)
+	x0, err := p.embedInput(opts.Interventions)
+	if err != nil {
+		return nil, err
+	}
 	D := m.Arch.DModel
 	if wrt[hook.HookEmbed()] {
 		res.Cache[hook.HookEmbed()] = &Tensor{Shape: []int{1, p.T, D}, Data: append([]float32(nil), x0.Data[:p.T*D]...)}

@@ -97,12 +97,15 @@ func (m *Model) runPass(p *pass, opts RunOptions) (*Result, error) {
 		capture[n] = true
 	}
 	res := &Result{Positions: slices.Clone(positions), Cache: Cache{}}
-	x0 := p.embedInput(opts.Interventions)
+	x0, err := p.embedInput(opts.Interventions)
+	if err != nil {
+		return nil, err
+	}
 	if capture[hook.HookEmbed()] {
 		res.Cache[hook.HookEmbed()] = &Tensor{Shape: []int{1, p.T, m.Arch.DModel}, Data: slices.Clone(x0.Data[:p.T*m.Arch.DModel])}
 	}
 	x := tensors.FromFlatDataAndDimensions(x0.Data, x0.Shape...)
-	x, err := p.forwardLayers(x, capture, res.Cache, nil)
+	x, err = p.forwardLayers(x, capture, res.Cache, nil)
 	if err != nil {
 		return nil, err
 	}
