@@ -106,7 +106,6 @@ func newModel(a *Arch, backend backends.Backend, opts Options, get func(name str
 	}
 	m := &Model{Arch: a, backend: backend, opts: opts, execs: map[string]*graph.Exec{}, rope: map[[2]int][2]*tensors.Tensor{}}
 	d := a.Dims
-	var err error
 	embed, err := get(a.Names.Embed, []int{d.DVocab, d.DModel})
 	if err != nil {
 		return nil, err

@@ -151,9 +151,9 @@ func (m *Model) hostCopy(t *tensors.Tensor) []float32 {
 // so the graph that takes it does not count the transfer as its own time.
 func (m *Model) upload(data []float32, dims ...int) (*tensors.Tensor, error) {
 	defer m.spent(PhaseCopies, m.mark())
-	t := tensors.FromFlatDataAndDimensions(data, dims...)
-	if err := t.MaterializeOnDevice(m.backend, true, 0); err != nil {
-		return nil, fmt.Errorf("model: host data to the device: %w", err)
+	t, err := onDevice(m.backend, data, dims...)
+	if err != nil {
+		return nil, fmt.Errorf("model: host data %w", err)
 	}
 	return t, nil
 }

@@ -84,12 +84,14 @@ Jobs are kind:N items, N with an optional k suffix, several lengths joined by "/
 The default is forward:512/1k/4k,gradient:1k/4k.
 
 Every job runs in a child process of its own (this binary, re-executed), after an untimed
-warm-up run, so its peak RSS is its own. --rounds N runs each job N times on each engine,
-the engines taking turns to go first (agentlens, torch; torch, agentlens; …): the table
-shows each engine's median round and the median of the rounds' ratios with their range,
-so a machine whose speed drifts over minutes (a shared VM) moves the ratio less. The reference runs an embedded Python script with
+warm-up run, so its peak RSS is its own. The reference runs an embedded Python script with
 --python, else $` + EnvPython + `, else python3; if torch or transformers cannot be
 imported the reference is reported as unavailable.
+
+--rounds N runs each job N times on each engine, the engines taking turns to go first
+(agentlens, torch; torch, agentlens; …): the table shows each engine's median round and
+the median of the rounds' ratios with their range, so a machine whose speed drifts over
+minutes (a shared VM) moves the ratio less.
 
 --model takes a GGUF file, a Hugging Face model directory, or a model name known to
 "agentlens model fetch" (looked up in the cache).
